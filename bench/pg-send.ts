@@ -1,0 +1,404 @@
+// PostgreSQL throughput: send and verify on otpgate with one node and with two nodes sharing
+// one database, against a same-run baseline (bench/pg-baseline.ts: Fastify + pg doing just the
+// inserts of a send in one transaction, and the read + update of a verify).
+//
+// Usage: npx tsx bench/pg-send.ts [seconds=10]
+//   OTPGATE_BENCH_PG_URL  server to create the bench databases on (default postgres://postgres@127.0.0.1:5432/test)
+//
+// Every server runs in its own process(es) on this machine, against the same PostgreSQL;
+// autocannon drives 50 connections (split evenly across the nodes). otpgate runs as in
+// production: real `src/main.ts` processes, auth, validation, policy checks under the per-phone
+// advisory lock, sealing, LISTEN/NOTIFY, and the dispatchers delivering every message to a
+// local custom gateway (in this process) while the load runs. Each send goes to a new phone;
+// the verify phase then verifies every code the gateway received, once.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+const seconds = Number(process.argv[2] ?? 10);
+const connections = 50;
+const warmupSeconds = 2;
+const pgUrl = process.env.OTPGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const adminKey = `adm_bench_${randomBytes(12).toString('hex')}`;
+const secretKey = randomBytes(32).toString('base64');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- databases
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: pgUrl });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `otpgate_bench_${randomBytes(5).toString('hex')}`;
+  await admin((c) => c.query(`create database ${name}`));
+  const u = new URL(pgUrl);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), drop: () => admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined) };
+}
+
+// ---------------------------------------------------------------- gateway (the outside world)
+
+/** A custom gateway that answers at once and keeps the code each phone received. */
+async function startGateway(apiKey: string) {
+  const codes = new Map<string, string>();
+  let received = 0;
+  let last = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.headers['x-api-key'] !== apiKey) return void res.writeHead(401).end();
+      if (req.method === 'GET') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ key: req.headers['x-verification-key'] }));
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { phone_number: string; message: string };
+      const code = /\b(\d{4,10})\b/.exec(body.message)?.[1];
+      if (code) codes.set(body.phone_number, code);
+      received += 1;
+      last = Date.now();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`{"id":"gw_${received}"}`);
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    uri: `http://127.0.0.1:${port}/sms`,
+    codes,
+    get received() {
+      return received;
+    },
+    get lastAt() {
+      return last;
+    },
+    reset() {
+      codes.clear();
+      received = 0;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+// ---------------------------------------------------------------- processes
+
+function waitForLine(child: ChildProcess, match: (line: string) => string | undefined, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${err}`)), 60_000);
+    child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      for (const line of buf.split('\n')) {
+        const v = match(line);
+        if (v) {
+          clearTimeout(timer);
+          child.stdout!.removeAllListeners('data');
+          child.stdout!.resume();
+          return resolve(v);
+        }
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}): ${err}`)));
+  });
+}
+
+async function startBaseline(dbUrl: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/pg-baseline.ts', dbUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await waitForLine(child, (l) => /^listening (\S+)/.exec(l)?.[1], 'baseline');
+  return { child, url };
+}
+
+async function startNode(dbUrl: string, gatewayUri: string, gatewayKey: string) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'otpgate-bench-node-'));
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTPGATE_')) env[k] = v;
+  Object.assign(env, {
+    OTPGATE_DATABASE_URL: dbUrl,
+    OTPGATE_ADMIN_KEY: adminKey,
+    OTPGATE_SECRET_KEY: secretKey,
+    OTPGATE_DATA_DIR: dataDir,
+    OTPGATE_HOST: '127.0.0.1',
+    OTPGATE_PORT: '0',
+    OTPGATE_LOG_LEVEL: 'info',
+    OTPGATE_DEFAULT_PROVIDER: 'CustomGateway',
+    OTPGATE_DEFAULT_PROVIDER_CONFIG: JSON.stringify({ uri: gatewayUri, api_key: gatewayKey }),
+  });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  child.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+  const url = await waitForLine(
+    child,
+    (l) => {
+      try {
+        const j = JSON.parse(l) as { msg?: string; url?: string };
+        return j.msg === 'otpgate is listening' ? j.url : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    'otpgate',
+  );
+  return { child, url };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(t);
+}
+
+async function json(url: string, method: string, auth: string, body: unknown): Promise<Record<string, unknown>> {
+  const r = await fetch(url, { method, headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const j = (await r.json()) as Record<string, unknown>;
+  if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${JSON.stringify(j)}`);
+  return j;
+}
+
+// ---------------------------------------------------------------- CPU accounting (Linux /proc)
+
+/** CPU seconds (user + system) used so far by these processes; 0 where /proc is not there. */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone, or not Linux
+    }
+  }
+  return ticks / 100;
+}
+
+/** Every PostgreSQL server process on this machine (backends included). */
+function postgresPids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return [];
+  }
+}
+
+/** CPU ms per request spent in the servers under test and in PostgreSQL over `fn`. */
+async function measureCpu<T extends { total: number }>(serverPids: number[], fn: () => Promise<T>): Promise<T & { cpuServerMs: number; cpuPostgresMs: number }> {
+  const pgBefore = postgresPids();
+  const s0 = cpuSeconds(serverPids);
+  const p0 = cpuSeconds(pgBefore);
+  const r = await fn();
+  const s1 = cpuSeconds(serverPids);
+  // Backends that started during the run count from zero.
+  const pgAfter = postgresPids();
+  const p1 = cpuSeconds(pgBefore) + cpuSeconds(pgAfter.filter((p) => !pgBefore.includes(p)));
+  const per = (sec: number) => Math.round((sec * 1000 * 100) / Math.max(1, r.total)) / 100;
+  return { ...r, cpuServerMs: per(s1 - s0), cpuPostgresMs: per(p1 - p0) };
+}
+
+// ---------------------------------------------------------------- load
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  total: number;
+  non2xx: number;
+  errors: number;
+}
+
+let phoneSeq = 0;
+const nextPhone = () => `+1202${2_000_000 + phoneSeq++}`;
+
+/**
+ * Drives `targets` at once, `connections` split evenly, for `duration` s or until `bodies` run
+ * out; `onOk` sees each 2xx answer with the body that was sent.
+ */
+async function load(
+  targets: Array<{ url: string; auth: string }>,
+  path: string,
+  opts: { duration?: number; bodies?: Array<Record<string, unknown>>; body?: () => Record<string, unknown>; onOk?: (sent: Record<string, unknown>, answer: string) => void },
+): Promise<LoadResult> {
+  const started = Date.now();
+  const slices = targets.map((_, t) => opts.bodies?.filter((_, i) => i % targets.length === t));
+  const results = await Promise.all(
+    targets.map((target, t) => {
+      const mine = slices[t];
+      let next = 0;
+      const sentOn = new Map<object, Record<string, unknown>>();
+      return autocannon({
+        url: `${target.url}${path}`,
+        connections: Math.floor(connections / targets.length),
+        ...(mine ? { amount: mine.length } : { duration: opts.duration ?? seconds }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: target.auth },
+        requests: [
+          {
+            setupRequest: (req, context) => {
+              const body = mine ? mine[next++ % mine.length]! : opts.body!();
+              sentOn.set(context, body);
+              return { ...req, body: JSON.stringify(body) };
+            },
+            onResponse: (status, body, context) => {
+              const sent = sentOn.get(context);
+              if (status < 300 && sent) opts.onOk?.(sent, body);
+            },
+          },
+        ],
+      });
+    }),
+  );
+  const elapsed = (Date.now() - started) / 1000;
+  const total = results.reduce((n, r) => n + r.requests.total, 0);
+  return {
+    rps: Math.round(total / elapsed),
+    p50: Math.max(...results.map((r) => r.latency.p50)),
+    p99: Math.max(...results.map((r) => r.latency.p99)),
+    total,
+    non2xx: results.reduce((n, r) => n + r.non2xx, 0),
+    errors: results.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
+// ---------------------------------------------------------------- runs
+
+type Measured = LoadResult & { cpuServerMs: number; cpuPostgresMs: number };
+
+interface Row {
+  name: string;
+  send: Measured;
+  verify: Measured;
+  /** Messages delivered per second over the send phase and the drain after it. */
+  deliveredPerSec?: number;
+  /** How long the outbox took to empty after the send load stopped, s. */
+  drainSeconds?: number;
+}
+
+async function runBaseline(): Promise<Row> {
+  const db = await freshDatabase();
+  const base = await startBaseline(db.url);
+  try {
+    const target = [{ url: base.url, auth: 'none' }];
+    await load(target, '/v1/otp/send', { duration: warmupSeconds, body: () => ({ phone_number: nextPhone() }) });
+    const pairs: Array<Record<string, unknown>> = [];
+    const pids = [base.child.pid!];
+    const send = await measureCpu(pids, () =>
+      load(target, '/v1/otp/send', {
+        body: () => ({ phone_number: nextPhone() }),
+        onOk: (_sent, answer) => {
+          const a = JSON.parse(answer) as { challenge_id: string; code: string };
+          pairs.push({ challenge_id: a.challenge_id, code: a.code });
+        },
+      }),
+    );
+    const verify = await measureCpu(pids, () => load(target, '/v1/otp/verify', { bodies: pairs }));
+    return { name: 'baseline: Fastify + pg, the 2 inserts in 1 transaction / read + update', send, verify };
+  } finally {
+    await stop(base.child);
+    await db.drop();
+  }
+}
+
+async function runOtpgate(nodes: number, gateway: Awaited<ReturnType<typeof startGateway>>, gatewayKey: string): Promise<Row> {
+  const db = await freshDatabase();
+  const procs: ChildProcess[] = [];
+  try {
+    const started = [];
+    for (let i = 0; i < nodes; i++) {
+      const n = await startNode(db.url, gateway.uri, gatewayKey);
+      procs.push(n.child);
+      started.push(n);
+    }
+    const first = started[0]!.url;
+    const adminAuth = `Bearer ${adminKey}`;
+    const tenant = await json(`${first}/v1/tenants`, 'POST', adminAuth, { name: 'Bench', settings: { max_sends_per_phone_per_hour: 100_000, resend_cooldown_seconds: 0 } });
+    const key = await json(`${first}/v1/tenants/${tenant['id'] as string}/api-keys`, 'POST', adminAuth, { name: 'bench' });
+    const targets = started.map((n) => ({ url: n.url, auth: `Bearer ${key['key'] as string}` }));
+
+    await load(targets, '/v1/otp/send', { duration: warmupSeconds, body: () => ({ phone_number: nextPhone() }) });
+    while (gateway.received < 1) await sleep(50);
+    await sleep(1000);
+    gateway.reset();
+    const challenges = new Map<string, string>();
+    const sendStarted = Date.now();
+    let sendEnded = 0;
+    const pids = procs.map((p) => p.pid!);
+    // The send phase's CPU includes the dispatch of what was sent (the drain after the load).
+    const send = await measureCpu(pids, async () => {
+      const r = await load(targets, '/v1/otp/send', {
+        body: () => ({ phone_number: nextPhone() }),
+        onOk: (_sent, answer) => {
+          const a = JSON.parse(answer) as { challenge_id: string; phone_number: string };
+          challenges.set(a.phone_number, a.challenge_id);
+        },
+      });
+      sendEnded = Date.now();
+      const deadline = Date.now() + 120_000;
+      while (gateway.received < challenges.size && Date.now() < deadline) await sleep(20);
+      return r;
+    });
+    const drained = gateway.lastAt;
+    const pairs: Array<Record<string, unknown>> = [];
+    for (const [phone, id] of challenges) {
+      const code = gateway.codes.get(phone);
+      if (code) pairs.push({ challenge_id: id, code });
+    }
+    const verify = await measureCpu(pids, () => load(targets, '/v1/otp/verify', { bodies: pairs }));
+    return {
+      name: `otpgate, ${nodes} node${nodes === 1 ? '' : 's'}`,
+      send,
+      verify,
+      deliveredPerSec: Math.round(gateway.received / ((drained - sendStarted) / 1000)),
+      drainSeconds: Math.max(0, (drained - sendEnded) / 1000),
+    };
+  } finally {
+    for (const p of procs) await stop(p);
+    await db.drop();
+  }
+}
+
+const gatewayKey = `gw_${randomBytes(12).toString('hex')}`;
+const gateway = await startGateway(gatewayKey);
+const pgVersion = await admin(async (c) => (await c.query<{ server_version: string }>('show server_version')).rows[0]!.server_version);
+const rows: Row[] = [];
+rows.push(await runBaseline());
+rows.push(await runOtpgate(1, gateway, gatewayKey));
+rows.push(await runOtpgate(2, gateway, gatewayKey));
+await gateway.close();
+
+const cpu = cpus();
+const base = rows[0]!;
+const out = process.stdout;
+out.write(`\n${connections} connections, ${seconds} s send phase per server (after ${warmupSeconds} s warm-up), verify until every code is used\n`);
+out.write(`Node ${process.version}, PostgreSQL ${pgVersion}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, everything on this one machine\n\n`);
+out.write('| server | send req/s | p50 ms | p99 ms | ratio | verify req/s | p50 ms | p99 ms | ratio | delivered/s | drain s | non-2xx | errors |\n');
+out.write('|---|---|---|---|---|---|---|---|---|---|---|---|---|\n');
+for (const r of rows) {
+  out.write(
+    `| ${r.name} | ${r.send.rps} | ${r.send.p50} | ${r.send.p99} | ${(r.send.rps / base.send.rps).toFixed(2)} | ${r.verify.rps} | ${r.verify.p50} | ${r.verify.p99} | ${(r.verify.rps / base.verify.rps).toFixed(2)} | ${r.deliveredPerSec ?? '–'} | ${r.drainSeconds?.toFixed(1) ?? '–'} | ${r.send.non2xx + r.verify.non2xx} | ${r.send.errors + r.verify.errors} |\n`,
+  );
+}
+out.write('\nCPU per request (ms), server process(es) / PostgreSQL; otpgate\'s send includes dispatching the message:\n\n| server | send: server | send: PostgreSQL | verify: server | verify: PostgreSQL |\n|---|---|---|---|---|\n');
+for (const r of rows) out.write(`| ${r.name} | ${r.send.cpuServerMs} | ${r.send.cpuPostgresMs} | ${r.verify.cpuServerMs} | ${r.verify.cpuPostgresMs} |\n`);
+out.write(`\n${JSON.stringify(rows)}\n`);

@@ -1,0 +1,22 @@
+// otpgate as `npm start` runs it (SQLite, Inbox provider, dispatcher on), with one tenant and
+// key set up for the benchmark; prints the URL and the key.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startServer } from '../../src/server.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'otpgate-bench-'));
+const config = loadConfig({
+  ...process.env,
+  OTPGATE_DATA_DIR: dir,
+  OTPGATE_DATABASE_URL: process.env.OTPGATE_DATABASE_URL ?? `sqlite:${join(dir, 'otpgate.db')}`,
+  OTPGATE_PORT: '0',
+  OTPGATE_LOG_LEVEL: 'warn',
+});
+const server = await startServer(config, createLogger({ level: 'warn' }));
+const tenant = await server.deps.tenants.create({ name: 'Bench', settings: { max_sends_per_phone_per_hour: 100000, resend_cooldown_seconds: 0 } }, 'bench');
+const key = await server.deps.apiKeys.create(tenant.id, 'bench', 'bench');
+process.stdout.write(`listening ${server.url} ${key.key}\n`);
+process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));

@@ -1,0 +1,169 @@
+import type {
+  ApiKey,
+  AuditRecord,
+  CreatedApiKey,
+  InboxItem,
+  ListQuery,
+  MessageQuery,
+  MessageView,
+  Page,
+  Problem,
+  ProviderConfigPut,
+  ProviderConfigView,
+  ProviderKind,
+  Stats,
+  StatsWindow,
+  Tenant,
+  TenantSettingsPatch,
+  TemplateList,
+  TemplateView,
+  TestSmsResult,
+} from './types.js';
+
+/**
+ * Every route the console calls, as `METHOD /path/{param}` (OpenAPI path syntax), with what it
+ * takes and answers. scripts/check-openapi.mjs reads these keys and checks each exists in a
+ * running server's /openapi.json with that method, so keep one route per line, quoted.
+ */
+export interface Routes {
+  'GET /v1/tenants': { query: ListQuery; body: never; response: Page<Tenant> };
+  'POST /v1/tenants': { query: never; body: { name: string; settings?: TenantSettingsPatch }; response: Tenant };
+  'GET /v1/tenants/{id}': { query: never; body: never; response: Tenant };
+  'PATCH /v1/tenants/{id}': { query: never; body: { name?: string; settings?: TenantSettingsPatch }; response: Tenant };
+  'DELETE /v1/tenants/{id}': { query: never; body: never; response: void };
+  'GET /v1/tenants/{id}/api-keys': { query: ListQuery; body: never; response: Page<ApiKey> };
+  'POST /v1/tenants/{id}/api-keys': { query: never; body: { name?: string }; response: CreatedApiKey };
+  'DELETE /v1/tenants/{id}/api-keys/{key_id}': { query: never; body: never; response: void };
+  'GET /v1/tenants/{id}/audit-log': { query: ListQuery; body: never; response: Page<AuditRecord> };
+  'GET /v1/provider-kinds': { query: never; body: never; response: { items: ProviderKind[] } };
+  'GET /cis/v1/tenantsmsproviders': { query: never; body: never; response: ProviderConfigView };
+  'PUT /cis/v1/tenantsmsproviders': { query: never; body: ProviderConfigPut; response: ProviderConfigView };
+  'POST /v1/sms-provider/test': { query: never; body: { phone_number: string; config?: ProviderConfigPut }; response: TestSmsResult };
+  'GET /v1/messages': { query: MessageQuery; body: never; response: Page<MessageView> };
+  'GET /v1/messages/{id}': { query: never; body: never; response: MessageView };
+  'GET /v1/inbox': { query: ListQuery & { phone_number?: string }; body: never; response: Page<InboxItem> };
+  'GET /v1/templates': { query: never; body: never; response: TemplateList };
+  'GET /v1/templates/{purpose}/{locale}': { query: never; body: never; response: TemplateView };
+  'PUT /v1/templates/{purpose}/{locale}': { query: never; body: { body: string }; response: TemplateView };
+  'DELETE /v1/templates/{purpose}/{locale}': { query: never; body: never; response: void };
+  'GET /v1/stats': { query: { window?: StatsWindow }; body: never; response: Stats };
+}
+
+export type RouteKey = keyof Routes;
+
+/** Path parameters a route needs, from the `{name}` segments of its key. */
+type ParamNames<S extends string> = S extends `${string}{${infer P}}${infer Rest}` ? P | ParamNames<Rest> : never;
+type Params<K extends RouteKey> = [ParamNames<K>] extends [never] ? { params?: undefined } : { params: Record<ParamNames<K>, string> };
+
+export type CallOptions<K extends RouteKey> = Params<K> &
+  ([Routes[K]['query']] extends [never] ? { query?: undefined } : { query?: Routes[K]['query'] }) &
+  ([Routes[K]['body']] extends [never] ? { body?: undefined } : { body: Routes[K]['body'] }) & {
+    /** Acts on this tenant's routes with the admin key (`X-Tenant-Id`). */
+    tenant?: string;
+    signal?: AbortSignal;
+  };
+
+/** A failed call: the server's problem document, or one made up for network failures. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly problem: Problem;
+  constructor(problem: Problem) {
+    super(problem.detail ?? problem.title);
+    this.name = 'ApiError';
+    this.status = problem.status;
+    this.problem = problem;
+  }
+  get code(): string {
+    return this.problem.code;
+  }
+}
+
+export function isApiError(err: unknown): err is ApiError {
+  return err instanceof ApiError;
+}
+
+/** A human sentence for any error the UI shows. */
+export function errorText(err: unknown): string {
+  if (isApiError(err)) {
+    const { title, detail } = err.problem;
+    return detail && detail !== title ? `${title}: ${detail}` : title;
+  }
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+function buildPath(route: string, params: Record<string, string> | undefined): string {
+  return route.replace(/\{([a-z_]+)\}/g, (_m, name: string) => {
+    const v = params?.[name];
+    if (v === undefined) throw new Error(`missing path parameter ${name}`);
+    return encodeURIComponent(v);
+  });
+}
+
+function buildQuery(query: object | undefined): string {
+  if (!query) return '';
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null || v === '') continue;
+    qs.set(k, String(v));
+  }
+  const s = qs.toString();
+  return s ? `?${s}` : '';
+}
+
+export interface Api {
+  call<K extends RouteKey>(route: K, options?: CallOptions<K>): Promise<Routes[K]['response']>;
+}
+
+/**
+ * The API client: the admin key goes in the Authorization header of each call, never in a URL.
+ * `onUnauthorized` runs when the server refuses the key (401), so the app can sign out.
+ */
+export function createApi(opts: { baseUrl?: string; adminKey: string; onUnauthorized?: () => void; fetch?: typeof fetch }): Api {
+  const base = opts.baseUrl ?? '';
+  const doFetch = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  return {
+    async call(route, options) {
+      const o = (options ?? {}) as { params?: Record<string, string>; query?: object; body?: unknown; tenant?: string; signal?: AbortSignal };
+      const space = route.indexOf(' ');
+      const method = route.slice(0, space);
+      const path = buildPath(route.slice(space + 1), o.params) + buildQuery(o.query);
+      const headers: Record<string, string> = { authorization: `Bearer ${opts.adminKey}`, accept: 'application/json, application/problem+json' };
+      if (o.tenant) headers['x-tenant-id'] = o.tenant;
+      let body: string | undefined;
+      if (o.body !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = JSON.stringify(o.body);
+      }
+      let res: Response;
+      try {
+        res = await doFetch(base + path, { method, headers, body, signal: o.signal, cache: 'no-store', credentials: 'omit' });
+      } catch (err) {
+        if (err instanceof DOMException && err.name === 'AbortError') throw err;
+        throw new ApiError({ type: 'about:blank', title: 'Cannot reach otpgate', status: 0, code: 'network.unreachable', detail: 'The request did not get an answer. Is the server running?', request_id: '' });
+      }
+      if (res.status === 204) return undefined as never;
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      if (!res.ok) {
+        const p = (json && typeof json === 'object' ? json : {}) as Partial<Problem>;
+        const problem: Problem = {
+          ...p,
+          type: p.type ?? 'about:blank',
+          title: p.title ?? `HTTP ${res.status}`,
+          status: p.status ?? res.status,
+          code: p.code ?? `http.${res.status}`,
+          request_id: p.request_id ?? res.headers.get('x-request-id') ?? '',
+        };
+        if (res.status === 401) opts.onUnauthorized?.();
+        throw new ApiError(problem);
+      }
+      return json as never;
+    },
+  };
+}

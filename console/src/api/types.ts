@@ -1,0 +1,254 @@
+/**
+ * Shapes of otpgate's HTTP API as the console uses them. Written to match the server's
+ * services (src/services/*.ts) and checked against a running server's /openapi.json by
+ * scripts/check-openapi.mjs (every route the client calls must exist with that method).
+ */
+
+/** RFC 9457 problem document: every error answer. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  /** Stable dotted name from the catalog (`provider.validation_failed`, `auth.invalid_api_key` …). */
+  code: string;
+  detail?: string;
+  request_id: string;
+  /** Field errors; `path` is dotted (`custom_gateway.uri`, `settings.otp_length`). */
+  issues?: { path: string; message: string }[];
+  [extra: string]: unknown;
+}
+
+/** Every list answer. */
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface ListQuery {
+  limit?: number;
+  cursor?: string;
+}
+
+// --- tenants --------------------------------------------------------------------------------
+
+export interface TestNumber {
+  phone_number: string;
+  code: string;
+}
+
+/** Resolved settings (defaults filled in), as GET /v1/tenants/{id} answers them. */
+export interface TenantSettings {
+  otp_length: number;
+  otp_ttl_seconds: number;
+  max_verify_attempts: number;
+  resend_cooldown_seconds: number;
+  max_sends_per_phone_per_hour: number;
+  max_sends_per_ip_per_hour: number;
+  allowed_countries: string[];
+  app_name: string | null;
+  sender_id: string | null;
+  webotp_domain: string | null;
+  android_app_hash: string | null;
+  test_numbers: TestNumber[];
+  max_segments: number;
+  default_locale: string;
+}
+
+/** A settings patch: `null` resets a setting to its default (or clears a nullable one). */
+export type TenantSettingsPatch = { [K in keyof TenantSettings]?: TenantSettings[K] | null };
+
+export interface Tenant {
+  id: string;
+  name: string;
+  settings: TenantSettings;
+  created_at: string;
+  updated_at: string;
+}
+
+// --- API keys ---------------------------------------------------------------------------------
+
+export interface ApiKey {
+  id: string;
+  tenant_id: string;
+  name: string | null;
+  /** First characters of the key, to recognise it (`otpg_AbCdEfG`). */
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** The create answer: `key` is shown this once and never again. */
+export interface CreatedApiKey extends ApiKey {
+  key: string;
+}
+
+// --- providers --------------------------------------------------------------------------------
+
+/** One field of a provider's configuration (src/providers/types.ts ConfigField). */
+export interface ConfigField {
+  name: string;
+  label: string;
+  /** `secret` fields are write-only: never returned, masked as `"********"`. */
+  type: 'string' | 'secret' | 'url' | 'enum';
+  required: boolean;
+  options?: readonly string[];
+  help?: string;
+  placeholder?: string;
+  default?: string;
+}
+
+export interface ProviderKind {
+  /** The kind's API name (`Twilio`, `CustomGateway`, `Default` …). */
+  id: string;
+  /** Key of its settings object in PUT bodies (`custom_gateway`); null for `Default`. */
+  configKey: string | null;
+  displayName: string;
+  fields: ConfigField[];
+  /** False for `Default` when the operator configured no platform provider. */
+  available?: boolean;
+}
+
+/** What the server masks secrets with; sending it back (or leaving the field out) keeps the stored value. */
+export const SECRET_MASK = '********';
+
+/** `{provider: "CustomGateway", custom_gateway: {...}}`: the kind plus its settings under its configKey. */
+export interface ProviderSelection {
+  provider: string;
+  [configKey: string]: unknown;
+}
+
+export interface ProviderConfigView extends ProviderSelection {
+  fallback: ProviderSelection | null;
+  updated_at: string | null;
+  /** The operator's platform provider kind behind `Default`, if any. */
+  platform_default: string | null;
+}
+
+export interface ProviderConfigPut extends ProviderSelection {
+  fallback?: ProviderSelection | null;
+}
+
+export interface TestSmsResult {
+  status: 'accepted' | 'failed';
+  provider: string;
+  message_id: string;
+  provider_message_id: string | null;
+  latency_ms: number;
+  segments: number;
+  error: { kind: string; provider_code: string | null; http_status: number | null; message: string } | null;
+}
+
+// --- messages ---------------------------------------------------------------------------------
+
+export type MessageStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed';
+export const messageStatuses: readonly MessageStatus[] = ['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed'];
+
+export interface AttemptView {
+  attempt: number;
+  provider: string;
+  /** `primary`, `fallback` or `default`. */
+  slot: string;
+  started_at: string;
+  latency_ms: number;
+  outcome: 'accepted' | 'failed';
+  error_kind: string | null;
+  provider_code: string | null;
+  http_status: number | null;
+  error_message: string | null;
+  provider_message_id: string | null;
+}
+
+export interface MessageView {
+  id: string;
+  kind: 'otp' | 'event' | 'test';
+  to: string;
+  purpose: string | null;
+  challenge_id: string | null;
+  /** The text with any passcode replaced by `*` (the server masks it). */
+  body: string;
+  encoding: string;
+  segments: number;
+  status: MessageStatus;
+  attempts: number;
+  provider: string | null;
+  provider_message_id: string | null;
+  error: { kind: string | null; code: string | null; message: string | null } | null;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+  delivered_at: string | null;
+  next_attempt_at: string | null;
+  attempt_log?: AttemptView[];
+}
+
+export interface MessageQuery extends ListQuery {
+  status?: MessageStatus;
+  phone_number?: string;
+  purpose?: string;
+  kind?: 'otp' | 'event' | 'test';
+}
+
+export interface InboxItem {
+  id: string;
+  message_id?: string;
+  to: string;
+  /** The full text, with the code (the Inbox is the developer's own phone). */
+  body: string;
+  created_at: string;
+}
+
+// --- templates --------------------------------------------------------------------------------
+
+export interface TemplateView {
+  purpose: string;
+  locale: string;
+  resolved_locale: string | null;
+  body: string;
+  is_default: boolean;
+  encoding: 'GSM-7' | 'UCS-2';
+  segments: number;
+  characters: number;
+  preview: string;
+  updated_at: string | null;
+}
+
+export interface TemplateList {
+  items: { purpose: string; locale: string; body: string; encoding: string; segments: number; updated_at: string }[];
+  defaults: { purpose: string; body: string }[];
+}
+
+// --- audit and stats --------------------------------------------------------------------------
+
+export interface AuditRecord {
+  id: string;
+  tenant_id: string | null;
+  actor: string;
+  action: string;
+  target: string | null;
+  details: Record<string, unknown>;
+  created_at: string;
+}
+
+export type StatsWindow = '1h' | '24h' | '7d';
+
+export interface StatsBucket {
+  start: string;
+  sends: number;
+  sent: number;
+  delivered: number;
+  failed: number;
+  /** Challenges created (the server's name); `verifies` is accepted too. */
+  challenges?: number;
+  verifies?: number;
+  verified: number;
+  attempts?: number;
+  failed_attempts?: number;
+  avg_provider_latency_ms: number | null;
+  latency_by_provider?: Record<string, number>;
+}
+
+export interface Stats {
+  window?: StatsWindow;
+  bucket_seconds?: number;
+  buckets: StatsBucket[];
+}

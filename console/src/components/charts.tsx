@@ -1,0 +1,205 @@
+import { useEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
+
+/**
+ * Small inline-SVG time charts (no chart library): stacked bars or lines over time buckets.
+ * The SVG is drawn at the container's real pixel width so text stays legible on a phone.
+ */
+
+export interface Series {
+  name: string;
+  /** One value per bucket; null = no data (a gap in a line). */
+  values: (number | null)[];
+  /** CSS class setting the colour (`s-blue`, `s-green` …). */
+  tone: string;
+}
+
+function useWidth<T extends HTMLElement>(): [RefObject<T | null>, number] {
+  const ref = useRef<T>(null);
+  const [width, setWidth] = useState(600);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const update = () => setWidth(Math.max(240, Math.floor(el.clientWidth)));
+    update();
+    const ro = new ResizeObserver(update);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  return [ref, width];
+}
+
+/** A y axis with about 4 round steps (1, 2 or 5 × 10^k) covering `dataMax`. */
+function niceAxis(dataMax: number, minMax: number, integer: boolean): number[] {
+  const target = Math.max(dataMax, minMax, integer ? 1 : Number.MIN_VALUE);
+  let raw = target / 4;
+  if (integer) raw = Math.max(1, raw);
+  const exp = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((m) => m * exp).find((x) => x >= raw - 1e-9) ?? 10 * exp;
+  const top = Math.max(step, Math.ceil(target / step - 1e-9) * step);
+  const ticks: number[] = [];
+  for (let t = 0; t <= top + step / 2; t += step) ticks.push(Math.round(t * 1e6) / 1e6);
+  return ticks;
+}
+
+function tickLabel(d: Date, spanMs: number): string {
+  if (spanMs > 2 * 86_400_000) return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' }) + ' ' + d.toLocaleTimeString(undefined, { hour: '2-digit' });
+  return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
+export function TimeChart(props: {
+  title: string;
+  description: string;
+  kind: 'bars' | 'lines';
+  times: Date[];
+  series: Series[];
+  /** Fixed top of the y axis (100 for percentages); else from the data. */
+  yMax?: number;
+  /** Lowest top of a data-driven axis (so an empty or tiny chart still has sensible ticks). */
+  minYMax?: number;
+  /** Values are counts: ticks at whole numbers. */
+  integer?: boolean;
+  format: (v: number) => string;
+  summary?: ReactNode;
+}) {
+  const { title, description, kind, times, series, format } = props;
+  const [ref, width] = useWidth<HTMLDivElement>();
+  const height = 200;
+  const pad = { top: 12, right: 12, bottom: 26, left: 48 };
+  const plotW = width - pad.left - pad.right;
+  const plotH = height - pad.top - pad.bottom;
+  const n = times.length;
+
+  const totals = times.map((_, i) => series.reduce((s, x) => s + (x.values[i] ?? 0), 0));
+  const dataMax = kind === 'bars' ? Math.max(0, ...totals) : Math.max(0, ...series.flatMap((s) => s.values.filter((v): v is number => v !== null)));
+  const yTicks = props.yMax !== undefined ? [0, 0.25, 0.5, 0.75, 1].map((f) => f * (props.yMax as number)) : niceAxis(dataMax, props.minYMax ?? 0, props.integer ?? false);
+  const yMax = yTicks[yTicks.length - 1] ?? 1;
+  const y = (v: number) => pad.top + plotH - (v / yMax) * plotH;
+  const band = n > 0 ? plotW / n : plotW;
+  const xMid = (i: number) => pad.left + band * i + band / 2;
+  const labelEvery = Math.max(1, Math.ceil(n / Math.max(2, Math.floor(plotW / 80))));
+  const span = n > 1 ? (times[n - 1]?.getTime() ?? 0) - (times[0]?.getTime() ?? 0) : 0;
+  const empty = series.every((s) => s.values.every((v) => v === null || v === 0));
+  const ariaLabel = `${title}: ${description}. ${series.map((s) => `${s.name}: ${summarise(s.values, format)}`).join('; ')}.`;
+
+  return (
+    <figure className="chart">
+      <figcaption>
+        <span className="chart-title">{title}</span>
+        {props.summary ? <span className="chart-summary">{props.summary}</span> : null}
+      </figcaption>
+      <p className="muted small chart-desc">{description}</p>
+      <ul className="legend" aria-hidden="true">
+        {series.map((s) => (
+          <li key={s.name}>
+            <span className={`swatch ${s.tone}`} />
+            {s.name}
+          </li>
+        ))}
+      </ul>
+      <div ref={ref} className="chart-box">
+        <svg width={width} height={height} role="img" aria-label={ariaLabel} className="chart-svg">
+          {yTicks.map((t) => (
+            <g key={t}>
+              <line x1={pad.left} x2={width - pad.right} y1={y(t)} y2={y(t)} className="grid" />
+              <text x={pad.left - 6} y={y(t) + 4} textAnchor="end" className="axis">
+                {format(t)}
+              </text>
+            </g>
+          ))}
+          {times.map((t, i) =>
+            i % labelEvery === 0 ? (
+              <text key={t.toISOString()} x={xMid(i)} y={height - 8} textAnchor="middle" className="axis">
+                {tickLabel(t, span)}
+              </text>
+            ) : null,
+          )}
+          {kind === 'bars'
+            ? times.map((t, i) => {
+                let acc = 0;
+                const w = Math.max(1, band * 0.7);
+                return (
+                  <g key={t.toISOString()}>
+                    {series.map((s) => {
+                      const v = s.values[i] ?? 0;
+                      if (v <= 0) return null;
+                      const y0 = y(acc);
+                      acc += v;
+                      const y1 = y(acc);
+                      return (
+                        <rect key={s.name} x={xMid(i) - w / 2} y={y1} width={w} height={Math.max(0.5, y0 - y1)} className={`bar ${s.tone}`}>
+                          <title>{`${tickLabel(t, span)} · ${s.name}: ${format(v)}`}</title>
+                        </rect>
+                      );
+                    })}
+                  </g>
+                );
+              })
+            : series.map((s) => (
+                <g key={s.name} className={`line ${s.tone}`}>
+                  <path d={linePath(s.values, xMid, y)} fill="none" />
+                  {s.values.map((v, i) =>
+                    v === null ? null : (
+                      <circle key={i} cx={xMid(i)} cy={y(v)} r={n > 60 ? 1.5 : 2.5}>
+                        <title>{`${tickLabel(times[i] ?? new Date(0), span)} · ${s.name}: ${format(v)}`}</title>
+                      </circle>
+                    ),
+                  )}
+                </g>
+              ))}
+          {empty ? (
+            <text x={pad.left + plotW / 2} y={pad.top + plotH / 2} textAnchor="middle" className="empty-text">
+              No data in this window
+            </text>
+          ) : null}
+        </svg>
+      </div>
+      <details className="chart-table">
+        <summary>Data table</summary>
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                {series.map((s) => (
+                  <th scope="col" key={s.name}>
+                    {s.name}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {times.map((t, i) => (
+                <tr key={t.toISOString()}>
+                  <th scope="row">{t.toLocaleString()}</th>
+                  {series.map((s) => (
+                    <td key={s.name}>{s.values[i] === null || s.values[i] === undefined ? '—' : format(s.values[i] as number)}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </details>
+    </figure>
+  );
+}
+
+function linePath(values: (number | null)[], x: (i: number) => number, y: (v: number) => number): string {
+  let d = '';
+  let pen = false;
+  values.forEach((v, i) => {
+    if (v === null) {
+      pen = false;
+      return;
+    }
+    d += `${pen ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+    pen = true;
+  });
+  return d;
+}
+
+function summarise(values: (number | null)[], format: (v: number) => string): string {
+  const vs = values.filter((v): v is number => v !== null);
+  if (vs.length === 0) return 'no data';
+  return `from ${format(Math.min(...vs))} to ${format(Math.max(...vs))}, latest ${format(vs[vs.length - 1] as number)}`;
+}

@@ -1,0 +1,205 @@
+import { useId, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from 'react';
+import { errorText, isApiError } from '../api/client.js';
+
+/** A labelled control with optional help text and an inline error, wired for screen readers. */
+function useFieldIds(id?: string) {
+  const auto = useId();
+  const base = id ?? `f${auto.replace(/[^a-zA-Z0-9_-]/g, '')}`;
+  return { id: base, help: `${base}-help`, error: `${base}-error` };
+}
+
+interface FieldChrome {
+  label: ReactNode;
+  help?: ReactNode;
+  error?: string | null | undefined;
+  /** Extra content after the label, e.g. a "stored" badge. */
+  badge?: ReactNode;
+  className?: string;
+}
+
+function describedBy(ids: { help: string; error: string }, help: unknown, error: unknown): string | undefined {
+  const parts = [help ? ids.help : '', error ? ids.error : ''].filter(Boolean);
+  return parts.length ? parts.join(' ') : undefined;
+}
+
+function Chrome({ ids, label, help, error, badge, className, required, children }: FieldChrome & { ids: ReturnType<typeof useFieldIds>; required?: boolean | undefined; children: ReactNode }) {
+  return (
+    <div className={`field${error ? ' field-invalid' : ''}${className ? ` ${className}` : ''}`}>
+      <div className="field-label-row">
+        <label htmlFor={ids.id}>
+          {label}
+          {required ? <span className="req" aria-hidden="true"> *</span> : null}
+        </label>
+        {badge}
+      </div>
+      {children}
+      {help ? (
+        <p className="help" id={ids.help}>
+          {help}
+        </p>
+      ) : null}
+      {error ? (
+        <p className="field-error" id={ids.error}>
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function TextField({ label, help, error, badge, className, id, ...input }: FieldChrome & InputHTMLAttributes<HTMLInputElement>) {
+  const ids = useFieldIds(id);
+  return (
+    <Chrome ids={ids} label={label} help={help} error={error} badge={badge} className={className} required={input.required}>
+      <input id={ids.id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(ids, help, error)} {...input} />
+    </Chrome>
+  );
+}
+
+export function SelectField({ label, help, error, badge, className, id, children, ...select }: FieldChrome & SelectHTMLAttributes<HTMLSelectElement>) {
+  const ids = useFieldIds(id);
+  return (
+    <Chrome ids={ids} label={label} help={help} error={error} badge={badge} className={className} required={select.required}>
+      <select id={ids.id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(ids, help, error)} {...select}>
+        {children}
+      </select>
+    </Chrome>
+  );
+}
+
+export function TextAreaField({ label, help, error, badge, className, id, ...area }: FieldChrome & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+  const ids = useFieldIds(id);
+  return (
+    <Chrome ids={ids} label={label} help={help} error={error} badge={badge} className={className} required={area.required}>
+      <textarea id={ids.id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(ids, help, error)} {...area} />
+    </Chrome>
+  );
+}
+
+export function Button({ busy, variant = 'primary', children, disabled, className, ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { busy?: boolean; variant?: 'primary' | 'secondary' | 'danger' | 'ghost' }) {
+  return (
+    <button className={`btn btn-${variant}${className ? ` ${className}` : ''}`} disabled={disabled || busy} aria-busy={busy || undefined} type="button" {...rest}>
+      {busy ? <span className="spinner spinner-inline" aria-hidden="true" /> : null}
+      {children}
+    </button>
+  );
+}
+
+export function Spinner({ label = 'Loading…' }: { label?: string }) {
+  return (
+    <div className="loading" role="status" aria-live="polite">
+      <span className="spinner" aria-hidden="true" />
+      <span>{label}</span>
+    </div>
+  );
+}
+
+export function Alert({ kind, title, children, onDismiss }: { kind: 'error' | 'success' | 'info' | 'warning'; title?: ReactNode; children?: ReactNode; onDismiss?: () => void }) {
+  return (
+    <div className={`alert alert-${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
+      <div className="alert-body">
+        {title ? <p className="alert-title">{title}</p> : null}
+        {children}
+      </div>
+      {onDismiss ? (
+        <button type="button" className="alert-dismiss" onClick={onDismiss} aria-label="Dismiss">
+          ×
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+/** An error from a call: the problem's title, detail, and request id for support. */
+export function ErrorState({ error, onRetry, title }: { error: unknown; onRetry?: () => void; title?: string }) {
+  const requestId = isApiError(error) ? error.problem.request_id : '';
+  return (
+    <Alert kind="error" title={title ?? 'Something went wrong'}>
+      <p>{errorText(error)}</p>
+      {requestId ? <p className="muted small">Request id: <code>{requestId}</code></p> : null}
+      {onRetry ? (
+        <Button variant="secondary" onClick={onRetry}>
+          Try again
+        </Button>
+      ) : null}
+    </Alert>
+  );
+}
+
+export function EmptyState({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="empty">
+      <p className="empty-title">{title}</p>
+      {children ? <div className="empty-body">{children}</div> : null}
+    </div>
+  );
+}
+
+export function StatusBadge({ status }: { status: string }) {
+  return <span className={`badge badge-${status}`}>{status}</span>;
+}
+
+export function Time({ iso }: { iso: string | null | undefined }) {
+  if (!iso) return <span className="muted">—</span>;
+  const d = new Date(iso);
+  return (
+    <time dateTime={iso} title={d.toISOString()}>
+      {d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })}
+    </time>
+  );
+}
+
+/** Copies text to the clipboard, falling back to selecting it when the browser refuses. */
+export function CopyButton({ text, label = 'Copy', targetId }: { text: string; label?: string; targetId?: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setState('copied');
+    } catch {
+      if (targetId) {
+        const el = document.getElementById(targetId);
+        if (el instanceof HTMLInputElement) {
+          el.focus();
+          el.select();
+        }
+      }
+      setState('failed');
+    }
+    setTimeout(() => setState('idle'), 2500);
+  };
+  return (
+    <>
+      <Button variant="secondary" onClick={() => void copy()}>
+        {state === 'copied' ? 'Copied' : label}
+      </Button>
+      <span className="sr-only" role="status">
+        {state === 'copied' ? 'Copied to the clipboard' : state === 'failed' ? 'Could not copy: the text is selected, press Ctrl+C' : ''}
+      </span>
+    </>
+  );
+}
+
+export function Section({ title, description, actions, children, headingLevel = 2 }: { title: ReactNode; description?: ReactNode; actions?: ReactNode; children: ReactNode; headingLevel?: 2 | 3 }) {
+  const H = headingLevel === 2 ? 'h2' : 'h3';
+  return (
+    <section className="section">
+      <div className="section-head">
+        <div>
+          <H>{title}</H>
+          {description ? <p className="muted">{description}</p> : null}
+        </div>
+        {actions ? <div className="section-actions">{actions}</div> : null}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+/** Field errors from a problem's `issues`, keyed by dotted path. */
+export function issuesByPath(error: unknown): Record<string, string> {
+  if (!isApiError(error) || !error.problem.issues) return {};
+  const out: Record<string, string> = {};
+  for (const i of error.problem.issues) out[i.path] = out[i.path] ? `${out[i.path]}; ${i.message}` : i.message;
+  return out;
+}

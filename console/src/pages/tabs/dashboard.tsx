@@ -1,0 +1,148 @@
+import { useState } from 'react';
+import type { StatsBucket, StatsWindow } from '../../api/types.js';
+import { useApi } from '../../session.js';
+import { useAsync } from '../../components/hooks.js';
+import { Button, ErrorState, Section, SelectField, Spinner } from '../../components/ui.js';
+import { TimeChart } from '../../components/charts.js';
+import { Link } from '../../router.js';
+import type { TabProps } from '../tenant.js';
+
+const pct = (v: number) => `${Math.round(v)}%`;
+const count = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(v >= 10_000 ? 0 : 1)}k` : String(Math.round(v * 10) / 10));
+const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
+const ratio = (a: number, b: number) => (b > 0 ? (100 * a) / b : null);
+const challengesOf = (b: StatsBucket) => b.challenges ?? b.verifies ?? 0;
+
+export function DashboardTab({ tenant }: TabProps) {
+  const api = useApi();
+  const [win, setWin] = useState<StatsWindow>('24h');
+  const stats = useAsync((signal) => api.call('GET /v1/stats', { tenant: tenant.id, query: { window: win }, signal }), [api, tenant.id, win]);
+  const base = `/tenants/${encodeURIComponent(tenant.id)}`;
+
+  const buckets = stats.data?.buckets ?? [];
+  const times = buckets.map((b) => new Date(b.start));
+  const sum = (f: (b: StatsBucket) => number) => buckets.reduce((s, b) => s + f(b), 0);
+  const sends = sum((b) => b.sends);
+  const sent = sum((b) => b.sent);
+  const delivered = sum((b) => b.delivered);
+  const failed = sum((b) => b.failed);
+  const challenges = sum(challengesOf);
+  const verified = sum((b) => b.verified);
+  const latencyN = sum((b) => (b.avg_provider_latency_ms === null ? 0 : (b.attempts ?? 1)));
+  const latencyAvg = latencyN > 0 ? sum((b) => (b.avg_provider_latency_ms === null ? 0 : b.avg_provider_latency_ms * (b.attempts ?? 1))) / latencyN : null;
+  const providers = [...new Set(buckets.flatMap((b) => Object.keys(b.latency_by_provider ?? {})))];
+  const tones = ['s-blue', 's-orange', 's-purple', 's-teal'];
+
+  return (
+    <div>
+      <Section
+        title="Dashboard"
+        description="Sends, delivery, verify conversion and provider latency for this tenant."
+        actions={
+          <div className="inline-form compact">
+            <SelectField label="Time window" id="dash-window" value={win} onChange={(e) => setWin(e.target.value as StatsWindow)}>
+              <option value="1h">Last hour</option>
+              <option value="24h">Last 24 hours</option>
+              <option value="7d">Last 7 days</option>
+            </SelectField>
+            <Button variant="secondary" onClick={stats.reload} busy={stats.loading && stats.data !== undefined}>
+              Refresh
+            </Button>
+          </div>
+        }
+      >
+        {stats.error ? <ErrorState error={stats.error} onRetry={stats.reload} title="Could not load the statistics" /> : null}
+        {stats.loading && !stats.data ? <Spinner label="Loading statistics…" /> : null}
+        {stats.data ? (
+          <>
+            <dl className="stat-cards">
+              <div className="stat">
+                <dt>Messages</dt>
+                <dd>{sends}</dd>
+                <p className="muted small">{failed} failed</p>
+              </div>
+              <div className="stat">
+                <dt>Accepted by provider</dt>
+                <dd>{sends ? pct((100 * sent) / sends) : '—'}</dd>
+                <p className="muted small">{sent} of {sends}</p>
+              </div>
+              <div className="stat">
+                <dt>Delivery rate</dt>
+                <dd>{sent ? pct((100 * delivered) / sent) : '—'}</dd>
+                <p className="muted small">{delivered} delivery receipts</p>
+              </div>
+              <div className="stat">
+                <dt>Verify conversion</dt>
+                <dd>{challenges ? pct((100 * verified) / challenges) : '—'}</dd>
+                <p className="muted small">
+                  {verified} of {challenges} codes verified
+                </p>
+              </div>
+              <div className="stat">
+                <dt>Provider latency</dt>
+                <dd>{latencyAvg === null ? '—' : ms(latencyAvg)}</dd>
+                <p className="muted small">average per attempt</p>
+              </div>
+            </dl>
+            {sends === 0 && challenges === 0 ? (
+              <p className="muted">
+                No traffic in this window yet. <Link to={`${base}/test-sms`}>Send a test SMS</Link> or create an <Link to={`${base}/api-keys`}>API key</Link> for your application.
+              </p>
+            ) : null}
+            <div className="charts">
+              <TimeChart
+                title="Sends"
+                description="Messages enqueued per interval, by outcome"
+                kind="bars"
+                times={times}
+                integer
+                minYMax={4}
+                format={count}
+                series={[
+                  { name: 'Delivered', tone: 's-green', values: buckets.map((b) => b.delivered) },
+                  { name: 'Sent (no receipt)', tone: 's-blue', values: buckets.map((b) => Math.max(0, b.sent - b.delivered)) },
+                  { name: 'Failed', tone: 's-red', values: buckets.map((b) => b.failed) },
+                  { name: 'Pending', tone: 's-grey', values: buckets.map((b) => Math.max(0, b.sends - b.sent - b.failed)) },
+                ]}
+              />
+              <TimeChart
+                title="Delivery rate"
+                description="Share of messages accepted by a provider, and confirmed delivered by a receipt"
+                kind="lines"
+                times={times}
+                yMax={100}
+                format={pct}
+                series={[
+                  { name: 'Accepted', tone: 's-blue', values: buckets.map((b) => ratio(b.sent, b.sends)) },
+                  { name: 'Delivered', tone: 's-green', values: buckets.map((b) => ratio(b.delivered, b.sends)) },
+                ]}
+              />
+              <TimeChart
+                title="Verify conversion"
+                description="Share of passcodes sent that were verified"
+                kind="lines"
+                times={times}
+                yMax={100}
+                format={pct}
+                series={[{ name: 'Verified', tone: 's-purple', values: buckets.map((b) => ratio(b.verified, challengesOf(b))) }]}
+              />
+              <TimeChart
+                title="Provider latency"
+                description="Average time a provider took to answer an attempt"
+                kind="lines"
+                times={times}
+                minYMax={100}
+                format={ms}
+                series={
+                  providers.length > 1
+                    ? providers.map((p, i) => ({ name: p, tone: tones[i % tones.length] ?? 's-blue', values: buckets.map((b) => b.latency_by_provider?.[p] ?? null) }))
+                    : [{ name: providers[0] ?? 'All providers', tone: 's-orange', values: buckets.map((b) => b.avg_provider_latency_ms) }]
+                }
+              />
+            </div>
+          </>
+        ) : null}
+      </Section>
+    </div>
+  );
+}

@@ -1,0 +1,368 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { SECRET_MASK, type ConfigField, type ProviderConfigPut, type ProviderKind, type ProviderSelection } from '../../api/types.js';
+import { errorText, isApiError } from '../../api/client.js';
+import { useApi } from '../../session.js';
+import { useAsync } from '../../components/hooks.js';
+import { Alert, Button, ErrorState, Section, SelectField, Spinner, TextField, Time, issuesByPath } from '../../components/ui.js';
+import { Link } from '../../router.js';
+import type { TabProps } from '../tenant.js';
+
+type Slot = 'primary' | 'fallback';
+
+interface SlotForm {
+  /** Kind id; '' for "no fallback". */
+  kind: string;
+  values: Record<string, string>;
+  /** Secret fields the server holds for this slot's stored kind (its GET shows the mask). */
+  stored: Set<string>;
+  /** The kind those stored secrets belong to: they are kept only while the kind is unchanged. */
+  storedKind: string;
+}
+
+const emptySlot = (kind: string): SlotForm => ({ kind, values: {}, stored: new Set(), storedKind: '' });
+
+function slotFromView(view: ProviderSelection | null | undefined, kinds: ProviderKind[]): SlotForm {
+  if (!view) return emptySlot('');
+  const k = kinds.find((x) => x.id === view.provider);
+  const form = emptySlot(view.provider);
+  if (!k?.configKey) return form;
+  const cfg = (view[k.configKey] ?? {}) as Record<string, unknown>;
+  for (const f of k.fields) {
+    const v = cfg[f.name];
+    if (f.type === 'secret') {
+      if (v === SECRET_MASK) form.stored.add(f.name);
+    } else if (typeof v === 'string' || typeof v === 'number') form.values[f.name] = String(v);
+  }
+  form.storedKind = view.provider;
+  return form;
+}
+
+function defaultsFor(kind: ProviderKind | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of kind?.fields ?? []) if (f.default !== undefined) out[f.name] = f.default;
+  return out;
+}
+
+function isStored(slot: SlotForm, field: ConfigField): boolean {
+  return field.type === 'secret' && slot.storedKind === slot.kind && slot.stored.has(field.name);
+}
+
+/** Client-side checks: required fields and URLs. The server has the last word. */
+function checkSlot(slot: SlotForm, kind: ProviderKind | undefined): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const f of kind?.fields ?? []) {
+    const v = (slot.values[f.name] ?? '').trim();
+    if (f.required && v === '' && !isStored(slot, f)) errors[f.name] = 'required';
+    if (v !== '' && f.type === 'url') {
+      try {
+        const u = new URL(v);
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') errors[f.name] = 'must be an http(s) URL';
+      } catch {
+        errors[f.name] = 'must be a full URL such as https://sms.example.com/send';
+      }
+    }
+  }
+  return errors;
+}
+
+export function buildSelection(slot: SlotForm, kind: ProviderKind): ProviderSelection {
+  if (!kind.configKey) return { provider: kind.id };
+  const cfg: Record<string, string> = {};
+  for (const f of kind.fields) {
+    const raw = slot.values[f.name] ?? '';
+    if (f.type === 'secret') {
+      // Left blank: the stored secret is kept (the server fills it in for the same kind).
+      if (raw !== '') cfg[f.name] = raw;
+    } else if (raw.trim() !== '') cfg[f.name] = raw.trim();
+  }
+  return { provider: kind.id, [kind.configKey]: cfg };
+}
+
+/** Maps a server issue path (`fallback.custom_gateway.uri`) to the slot and field it names. */
+function fieldIssues(error: unknown, kinds: ProviderKind[], slots: Record<Slot, SlotForm>) {
+  const bySlot: Record<Slot, Record<string, string>> = { primary: {}, fallback: {} };
+  const other: string[] = [];
+  for (const [path, message] of Object.entries(issuesByPath(error))) {
+    let rest = path;
+    let slot: Slot = 'primary';
+    if (rest.startsWith('fallback.')) {
+      slot = 'fallback';
+      rest = rest.slice('fallback.'.length);
+    }
+    const kind = kinds.find((k) => k.id === slots[slot].kind);
+    const prefix = kind?.configKey ? `${kind.configKey}.` : '';
+    const field = prefix && rest.startsWith(prefix) ? rest.slice(prefix.length).split('.')[0] : undefined;
+    if (field && kind?.fields.some((f) => f.name === field)) bySlot[slot][field] = message;
+    else other.push(`${path}: ${message}`);
+  }
+  return { bySlot, other };
+}
+
+export function ProviderTab({ tenant }: TabProps) {
+  const api = useApi();
+  const data = useAsync(
+    async (signal) => {
+      const [kinds, config] = await Promise.all([
+        api.call('GET /v1/provider-kinds', { signal }),
+        api.call('GET /cis/v1/tenantsmsproviders', { tenant: tenant.id, signal }),
+      ]);
+      return { kinds: kinds.items, config };
+    },
+    [api, tenant.id],
+  );
+  const [slots, setSlots] = useState<Record<Slot, SlotForm>>({ primary: emptySlot(''), fallback: emptySlot('') });
+  const [clientErrors, setClientErrors] = useState<Record<Slot, Record<string, string>>>({ primary: {}, fallback: {} });
+  const [saving, setSaving] = useState(false);
+  const [result, setResult] = useState<{ ok: true; at: string | null } | { ok: false; error: unknown } | null>(null);
+
+  useEffect(() => {
+    if (!data.data) return;
+    const { kinds, config } = data.data;
+    setSlots({ primary: slotFromView(config, kinds), fallback: slotFromView(config.fallback, kinds) });
+  }, [data.data]);
+
+  if (data.error && !data.data) return <ErrorState error={data.error} onRetry={data.reload} title="Could not load the provider configuration" />;
+  if (!data.data) return <Spinner label="Loading the provider configuration…" />;
+  const { kinds, config } = data.data;
+  const kindOf = (slot: Slot) => kinds.find((k) => k.id === slots[slot].kind);
+
+  const setKind = (slot: Slot, kind: string) => {
+    setSlots((s) => {
+      const prev = s[slot];
+      const k = kinds.find((x) => x.id === kind);
+      // Back to the stored kind: show its stored values again; another kind starts from its defaults.
+      const storedView = slot === 'primary' ? config : config.fallback;
+      const next = storedView && storedView.provider === kind ? slotFromView(storedView, kinds) : { ...emptySlot(kind), values: defaultsFor(k), stored: prev.stored, storedKind: prev.storedKind };
+      return { ...s, [slot]: next };
+    });
+    setClientErrors((e) => ({ ...e, [slot]: {} }));
+    setResult(null);
+  };
+
+  const setValue = (slot: Slot, name: string, value: string) => {
+    setSlots((s) => ({ ...s, [slot]: { ...s[slot], values: { ...s[slot].values, [name]: value } } }));
+    setClientErrors((e) => {
+      const rest = { ...e[slot] };
+      delete rest[name];
+      return { ...e, [slot]: rest };
+    });
+  };
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    const pk = kindOf('primary');
+    const fk = kindOf('fallback');
+    const errors = { primary: checkSlot(slots.primary, pk), fallback: slots.fallback.kind ? checkSlot(slots.fallback, fk) : {} };
+    setClientErrors(errors);
+    if (!pk) {
+      setResult({ ok: false, error: new Error('Choose a provider.') });
+      return;
+    }
+    if (Object.keys(errors.primary).length + Object.keys(errors.fallback).length > 0) {
+      setResult(null);
+      const first = document.querySelector<HTMLElement>('[aria-invalid="true"]');
+      first?.focus();
+      return;
+    }
+    const body: ProviderConfigPut = { ...buildSelection(slots.primary, pk), fallback: fk ? buildSelection(slots.fallback, fk) : null };
+    setSaving(true);
+    setResult(null);
+    try {
+      const saved = await api.call('PUT /cis/v1/tenantsmsproviders', { tenant: tenant.id, body });
+      data.setData({ kinds, config: saved });
+      setResult({ ok: true, at: saved.updated_at });
+    } catch (err) {
+      setResult({ ok: false, error: err });
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const serverIssues = result && !result.ok ? fieldIssues(result.error, kinds, slots) : { bySlot: { primary: {}, fallback: {} }, other: [] };
+  const errorsFor = (slot: Slot) => ({ ...serverIssues.bySlot[slot], ...clientErrors[slot] });
+
+  return (
+    <form onSubmit={(e) => void save(e)} noValidate className="provider-form">
+      <Section
+        title="SMS provider"
+        description={
+          <>
+            Messages go through the primary provider; when it fails with a configuration or provider fault, the fallback is tried.{' '}
+            {config.updated_at ? (
+              <>
+                Last saved <Time iso={config.updated_at} />.
+              </>
+            ) : (
+              'Not configured yet: the platform default is used.'
+            )}
+          </>
+        }
+      >
+        <SlotFields slot="primary" title="Primary provider" kinds={kinds} form={slots.primary} errors={errorsFor('primary')} onKind={setKind} onValue={setValue} platformDefault={config.platform_default} />
+        <SlotFields slot="fallback" title="Fallback provider" kinds={kinds} form={slots.fallback} errors={errorsFor('fallback')} onKind={setKind} onValue={setValue} platformDefault={config.platform_default} />
+      </Section>
+
+      <div className="form-actions sticky-actions">
+        <Button type="submit" busy={saving}>
+          {saving ? 'Validating and saving…' : 'Save provider'}
+        </Button>
+        <Button variant="secondary" onClick={() => data.reload()} disabled={saving}>
+          Discard changes
+        </Button>
+      </div>
+      <div aria-live="polite" className="save-result" data-testid="provider-result">
+        {result?.ok ? (
+          <Alert kind="success" title="Saved" onDismiss={() => setResult(null)}>
+            <p>
+              The provider passed validation and is saved. <Link to={`/tenants/${encodeURIComponent(tenant.id)}/test-sms`}>Send a test SMS</Link> to check it end to end.
+            </p>
+          </Alert>
+        ) : null}
+        {result && !result.ok ? <SaveError error={result.error} other={serverIssues.other} /> : null}
+      </div>
+    </form>
+  );
+}
+
+function SaveError({ error, other }: { error: unknown; other: string[] }) {
+  if (isApiError(error) && error.code === 'provider.validation_failed') {
+    const pe = error.problem['provider_error'] as { kind?: string; provider_code?: string | null; http_status?: number | null } | undefined;
+    return (
+      <Alert kind="error" title="Validation failed: nothing was saved">
+        <p>{error.problem.detail ?? error.problem.title}</p>
+        {pe ? (
+          <dl className="kv compact">
+            {pe.kind ? (
+              <>
+                <dt>Error kind</dt>
+                <dd>{pe.kind}</dd>
+              </>
+            ) : null}
+            {pe.http_status ? (
+              <>
+                <dt>HTTP status</dt>
+                <dd>{pe.http_status}</dd>
+              </>
+            ) : null}
+            {pe.provider_code ? (
+              <>
+                <dt>Provider code</dt>
+                <dd>{pe.provider_code}</dd>
+              </>
+            ) : null}
+          </dl>
+        ) : null}
+        <p className="muted small">The previous configuration is still in use.</p>
+      </Alert>
+    );
+  }
+  const hasFieldIssues = isApiError(error) && (error.problem.issues?.length ?? 0) > other.length;
+  return (
+    <Alert kind="error" title={hasFieldIssues ? 'Not saved: check the fields marked below' : 'Not saved'}>
+      <p>{errorText(error)}</p>
+      {other.length > 0 ? (
+        <ul>
+          {other.map((o) => (
+            <li key={o}>{o}</li>
+          ))}
+        </ul>
+      ) : null}
+    </Alert>
+  );
+}
+
+function SlotFields(props: {
+  slot: Slot;
+  title: string;
+  kinds: ProviderKind[];
+  form: SlotForm;
+  errors: Record<string, string>;
+  platformDefault: string | null;
+  onKind(slot: Slot, kind: string): void;
+  onValue(slot: Slot, name: string, value: string): void;
+}) {
+  const { slot, title, kinds, form, errors, onKind, onValue } = props;
+  const kind = kinds.find((k) => k.id === form.kind);
+  return (
+    <fieldset className="fieldset">
+      <legend>{title}</legend>
+      <SelectField
+        label={slot === 'primary' ? 'Provider' : 'Fallback provider'}
+        id={`${slot}-kind`}
+        value={form.kind}
+        onChange={(e) => onKind(slot, e.target.value)}
+        help={slot === 'fallback' ? 'Tried when the primary provider fails. Optional.' : kind && !kind.configKey ? 'The platform provider set by the operator; nothing to configure.' : undefined}
+      >
+        {slot === 'fallback' ? <option value="">No fallback</option> : null}
+        {slot === 'primary' && form.kind === '' ? <option value="">Choose a provider…</option> : null}
+        {kinds.map((k) => (
+          <option key={k.id} value={k.id} disabled={k.available === false}>
+            {k.displayName}
+            {k.available === false ? ' (not available)' : ''}
+          </option>
+        ))}
+      </SelectField>
+      {kind && kind.fields.length > 0 ? (
+        <div className="grid-2">
+          {kind.fields.map((f) => (
+            <ConfigInput key={`${kind.id}.${f.name}`} slot={slot} field={f} value={form.values[f.name] ?? ''} stored={isStored(form, f)} error={errors[f.name]} onChange={(v) => onValue(slot, f.name, v)} />
+          ))}
+        </div>
+      ) : null}
+    </fieldset>
+  );
+}
+
+function ConfigInput({ slot, field, value, stored, error, onChange }: { slot: Slot; field: ConfigField; value: string; stored: boolean; error: string | undefined; onChange(v: string): void }) {
+  const id = `${slot}-${field.name}`;
+  if (field.type === 'enum') {
+    return (
+      <SelectField label={field.label} id={id} value={value} onChange={(e) => onChange(e.target.value)} help={field.help} error={error} required={field.required}>
+        {!field.required || value === '' ? <option value="">{field.required ? 'Choose…' : '(not set)'}</option> : null}
+        {(field.options ?? []).map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </SelectField>
+    );
+  }
+  if (field.type === 'secret') {
+    return (
+      <TextField
+        label={field.label}
+        id={id}
+        type="password"
+        autoComplete="new-password"
+        spellCheck={false}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder={stored ? 'Stored — leave blank to keep it' : (field.placeholder ?? '')}
+        help={
+          <>
+            {field.help ? `${field.help} ` : ''}
+            Write-only: it is never shown again{stored ? '; type a new value to replace it' : ''}.
+          </>
+        }
+        badge={stored ? <span className="badge badge-stored" data-testid={`${id}-stored`}>stored</span> : null}
+        error={error}
+        required={field.required && !stored}
+      />
+    );
+  }
+  return (
+    <TextField
+      label={field.label}
+      id={id}
+      type={field.type === 'url' ? 'url' : 'text'}
+      inputMode={field.type === 'url' ? 'url' : undefined}
+      spellCheck={false}
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      placeholder={field.placeholder}
+      help={field.help}
+      error={error}
+      required={field.required}
+    />
+  );
+}

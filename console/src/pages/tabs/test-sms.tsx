@@ -1,0 +1,181 @@
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import type { MessageView, TestSmsResult } from '../../api/types.js';
+import { errorText } from '../../api/client.js';
+import { useApi } from '../../session.js';
+import { Alert, Button, ErrorState, Section, Spinner, StatusBadge, TextField, Time, issuesByPath } from '../../components/ui.js';
+import { Link } from '../../router.js';
+import type { TabProps } from '../tenant.js';
+
+const FINAL = new Set(['delivered', 'undelivered', 'failed']);
+/** How long to wait for a delivery receipt before saying none came, ms. */
+const RECEIPT_WAIT_MS = 120_000;
+const POLL_MS = 2_000;
+
+export function TestSmsTab({ tenant }: TabProps) {
+  const api = useApi();
+  const [phone, setPhone] = useState('');
+  const [phoneError, setPhoneError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [result, setResult] = useState<TestSmsResult | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const p = phone.trim();
+    if (!/^\+?[\d\s().-]{6,20}$/.test(p)) {
+      setPhoneError('Enter a phone number in international format, such as +15551234567.');
+      return;
+    }
+    setPhoneError(null);
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    try {
+      setResult(await api.call('POST /v1/sms-provider/test', { tenant: tenant.id, body: { phone_number: p } }));
+    } catch (err) {
+      setPhoneError(issuesByPath(err)['phone_number'] ?? null);
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div>
+      <Section title="Send a test SMS" description="Sends a short test message now through the saved provider configuration and shows what the provider answered. It also appears in the message log.">
+        <form className="inline-form" onSubmit={(e) => void submit(e)} noValidate>
+          <TextField
+            label="Phone number"
+            id="test-phone"
+            type="tel"
+            autoComplete="tel"
+            inputMode="tel"
+            placeholder="+15551234567"
+            value={phone}
+            onChange={(e) => setPhone(e.target.value)}
+            error={phoneError}
+            help="International format with the country code."
+            required
+          />
+          <Button type="submit" busy={busy}>
+            {busy ? 'Sending…' : 'Send test SMS'}
+          </Button>
+        </form>
+      </Section>
+      <div aria-live="polite">
+        {error && !phoneError ? <ErrorState error={error} title="The test SMS was not sent" /> : null}
+        {result ? <TestResult tenantId={tenant.id} result={result} /> : null}
+      </div>
+    </div>
+  );
+}
+
+function TestResult({ tenantId, result }: { tenantId: string; result: TestSmsResult }) {
+  const accepted = result.status === 'accepted';
+  return (
+    <Section title="Provider's answer" headingLevel={3}>
+      <Alert kind={accepted ? 'success' : 'error'} title={accepted ? 'Accepted by the provider' : 'The provider refused the message'}>
+        {!accepted && result.error ? <p>{result.error.message}</p> : null}
+      </Alert>
+      <dl className="kv" data-testid="test-result">
+        <dt>Status</dt>
+        <dd>
+          <StatusBadge status={result.status} />
+        </dd>
+        <dt>Provider</dt>
+        <dd>{result.provider}</dd>
+        <dt>Provider message id</dt>
+        <dd>{result.provider_message_id ? <code>{result.provider_message_id}</code> : <span className="muted">none returned</span>}</dd>
+        <dt>Latency</dt>
+        <dd>{result.latency_ms} ms</dd>
+        <dt>Segments</dt>
+        <dd>{result.segments}</dd>
+        {result.error ? (
+          <>
+            <dt>Error kind</dt>
+            <dd>
+              <code>{result.error.kind}</code>
+            </dd>
+            <dt>Provider code</dt>
+            <dd>{result.error.provider_code ?? <span className="muted">—</span>}</dd>
+            {result.error.http_status ? (
+              <>
+                <dt>HTTP status</dt>
+                <dd>{result.error.http_status}</dd>
+              </>
+            ) : null}
+            <dt>Message</dt>
+            <dd>{result.error.message}</dd>
+          </>
+        ) : null}
+        <dt>Message</dt>
+        <dd>
+          <Link to={`/tenants/${encodeURIComponent(tenantId)}/messages?id=${encodeURIComponent(result.message_id)}`}>
+            <code>{result.message_id}</code>
+          </Link>
+        </dd>
+      </dl>
+      {accepted ? <DeliveryStatus tenantId={tenantId} messageId={result.message_id} /> : null}
+    </Section>
+  );
+}
+
+/** Polls the message until its delivery status is final (a receipt arrived) or we stop waiting. */
+function DeliveryStatus({ tenantId, messageId }: { tenantId: string; messageId: string }) {
+  const api = useApi();
+  const [message, setMessage] = useState<MessageView | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [gaveUp, setGaveUp] = useState(false);
+  const started = useRef(Date.now());
+
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout>;
+    started.current = Date.now();
+    const tick = async () => {
+      try {
+        const m = await api.call('GET /v1/messages/{id}', { tenant: tenantId, params: { id: messageId } });
+        if (stopped) return;
+        setMessage(m);
+        setError(null);
+        if (FINAL.has(m.status)) return;
+      } catch (err) {
+        if (stopped) return;
+        setError(err);
+      }
+      if (Date.now() - started.current > RECEIPT_WAIT_MS) {
+        setGaveUp(true);
+        return;
+      }
+      timer = setTimeout(() => void tick(), POLL_MS);
+    };
+    void tick();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [api, tenantId, messageId]);
+
+  const final = message && FINAL.has(message.status);
+  return (
+    <div className="delivery" data-testid="delivery-status">
+      <h4>Delivery status</h4>
+      {message ? (
+        <p>
+          <StatusBadge status={message.status} />{' '}
+          {message.status === 'delivered' ? (
+            <>
+              delivered <Time iso={message.delivered_at} />
+            </>
+          ) : message.status === 'sent' ? (
+            'sent to the provider; waiting for its delivery receipt'
+          ) : null}
+          {message.error?.message ? <span className="muted"> — {message.error.message}</span> : null}
+        </p>
+      ) : null}
+      {!final && !gaveUp ? <Spinner label="Watching for the delivery receipt…" /> : null}
+      {gaveUp && !final ? <p className="muted">No delivery receipt yet. Not every provider sends one (custom gateways and the Inbox do not); check the message log later.</p> : null}
+      {error ? <p className="field-error">{errorText(error)}</p> : null}
+    </div>
+  );
+}

@@ -1,0 +1,95 @@
+import type { Tenant } from '../api/types.js';
+import { useApi } from '../session.js';
+import { useAsync } from '../components/hooks.js';
+import { EmptyState, ErrorState, Spinner } from '../components/ui.js';
+import { Link } from '../router.js';
+import { isApiError } from '../api/client.js';
+import { DashboardTab } from './tabs/dashboard.js';
+import { ProviderTab } from './tabs/provider.js';
+import { TestSmsTab } from './tabs/test-sms.js';
+import { SettingsTab } from './tabs/settings.js';
+import { TemplatesTab } from './tabs/templates.js';
+import { MessagesTab } from './tabs/messages.js';
+import { InboxTab } from './tabs/inbox.js';
+import { ApiKeysTab } from './tabs/api-keys.js';
+import { AuditTab } from './tabs/audit.js';
+
+export interface TabProps {
+  tenant: Tenant;
+  /** Replace the tenant after a change (settings saved). */
+  onTenantChange(t: Tenant): void;
+}
+
+export const tabs = [
+  { id: 'dashboard', label: 'Dashboard', component: DashboardTab },
+  { id: 'provider', label: 'SMS provider', component: ProviderTab },
+  { id: 'test-sms', label: 'Send test SMS', component: TestSmsTab },
+  { id: 'settings', label: 'Settings', component: SettingsTab },
+  { id: 'templates', label: 'Templates', component: TemplatesTab },
+  { id: 'messages', label: 'Messages', component: MessagesTab },
+  { id: 'inbox', label: 'Inbox', component: InboxTab },
+  { id: 'api-keys', label: 'API keys', component: ApiKeysTab },
+  { id: 'audit', label: 'Audit log', component: AuditTab },
+] as const;
+
+export function TenantPage({ id, tab }: { id: string; tab: string }) {
+  const api = useApi();
+  const tenant = useAsync((signal) => api.call('GET /v1/tenants/{id}', { params: { id }, signal }), [api, id]);
+  const current = tabs.find((t) => t.id === tab);
+
+  if (tenant.error && tenant.data === undefined) {
+    if (isApiError(tenant.error) && tenant.error.status === 404) {
+      return (
+        <EmptyState title="There is no such tenant">
+          <p>
+            <code>{id}</code> does not exist (it may have been deleted). <Link to="/">Back to the tenants</Link>
+          </p>
+        </EmptyState>
+      );
+    }
+    return <ErrorState error={tenant.error} onRetry={tenant.reload} title="Could not load the tenant" />;
+  }
+  if (!tenant.data) return <Spinner label="Loading the tenant…" />;
+  const t = tenant.data;
+  const base = `/tenants/${encodeURIComponent(t.id)}`;
+  const Tab = current?.component;
+
+  return (
+    <div className="page">
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <ol>
+          <li>
+            <Link to="/">Tenants</Link>
+          </li>
+          <li aria-current="page">{t.name}</li>
+        </ol>
+      </nav>
+      <div className="page-head">
+        <h1>{t.name}</h1>
+        <p className="muted">
+          <code>{t.id}</code>
+        </p>
+      </div>
+      <nav aria-label="Tenant sections" className="tabs">
+        <ul>
+          {tabs.map((x) => (
+            <li key={x.id}>
+              <Link to={x.id === 'dashboard' ? base : `${base}/${x.id}`} aria-current={x.id === current?.id ? 'page' : undefined} className="tab">
+                {x.label}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <div className="tab-panel">
+        {Tab ? (
+          <Tab key={t.id} tenant={t} onTenantChange={(n) => tenant.setData(n)} />
+        ) : (
+          <EmptyState title="There is no such section">
+            <Link to={base}>Go to the dashboard</Link>
+          </EmptyState>
+        )}
+      </div>
+    </div>
+  );
+}

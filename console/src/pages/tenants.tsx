@@ -1,0 +1,134 @@
+import { useState, type FormEvent } from 'react';
+import type { Tenant } from '../api/types.js';
+import { useApi } from '../session.js';
+import { useAsync } from '../components/hooks.js';
+import { Button, EmptyState, ErrorState, Section, Spinner, TextField, Time, issuesByPath } from '../components/ui.js';
+import { Link, navigate } from '../router.js';
+import { errorText } from '../api/client.js';
+
+export function TenantsPage() {
+  const api = useApi();
+  const [extra, setExtra] = useState<Tenant[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const list = useAsync(async (signal) => {
+    const page = await api.call('GET /v1/tenants', { query: { limit: 50 }, signal });
+    setExtra([]);
+    setCursor(page.next_cursor);
+    return page.items;
+  }, [api]);
+
+  const more = async () => {
+    if (!cursor) return;
+    setLoadingMore(true);
+    try {
+      const page = await api.call('GET /v1/tenants', { query: { limit: 50, cursor } });
+      setExtra((e) => [...e, ...page.items]);
+      setCursor(page.next_cursor);
+    } finally {
+      setLoadingMore(false);
+    }
+  };
+
+  const tenants = [...(list.data ?? []), ...extra];
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Tenants</h1>
+        <p className="muted">Each tenant has its own SMS provider, settings, templates, keys and message log.</p>
+      </div>
+      <CreateTenant />
+      <Section title="All tenants" actions={<Button variant="secondary" onClick={list.reload} busy={list.loading && list.data !== undefined}>Refresh</Button>}>
+        {list.error ? <ErrorState error={list.error} onRetry={list.reload} title="Could not load the tenants" /> : null}
+        {list.loading && list.data === undefined ? <Spinner label="Loading tenants…" /> : null}
+        {list.data && tenants.length === 0 ? (
+          <EmptyState title="No tenants yet">
+            <p>Create the first tenant above: give it a name, then configure its SMS provider.</p>
+          </EmptyState>
+        ) : null}
+        {tenants.length > 0 ? (
+          <div className="table-wrap">
+            <table className="table responsive" aria-label="Tenants">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Id</th>
+                  <th scope="col">Code length · lifetime</th>
+                  <th scope="col">Created</th>
+                </tr>
+              </thead>
+              <tbody>
+                {tenants.map((t) => (
+                  <tr key={t.id}>
+                    <td data-label="Name">
+                      <Link to={`/tenants/${encodeURIComponent(t.id)}`} className="strong">
+                        {t.name}
+                      </Link>
+                    </td>
+                    <td data-label="Id">
+                      <code>{t.id}</code>
+                    </td>
+                    <td data-label="Code">
+                      {t.settings.otp_length} digits · {Math.round(t.settings.otp_ttl_seconds / 60)} min
+                    </td>
+                    <td data-label="Created">
+                      <Time iso={t.created_at} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : null}
+        {cursor ? (
+          <Button variant="secondary" onClick={() => void more()} busy={loadingMore}>
+            Load more
+          </Button>
+        ) : null}
+      </Section>
+    </div>
+  );
+}
+
+function CreateTenant() {
+  const api = useApi();
+  const [name, setName] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [nameError, setNameError] = useState<string | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (name.trim() === '') {
+      setNameError('Give the tenant a name.');
+      return;
+    }
+    if (name.trim().length > 100) {
+      setNameError('At most 100 characters.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    setNameError(null);
+    try {
+      const t = await api.call('POST /v1/tenants', { body: { name: name.trim() } });
+      navigate(`/tenants/${encodeURIComponent(t.id)}/provider`);
+    } catch (err) {
+      setNameError(issuesByPath(err)['name'] ?? null);
+      setError(err);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Section title="Create a tenant" headingLevel={2}>
+      <form className="inline-form" onSubmit={(e) => void submit(e)} noValidate>
+        <TextField label="Tenant name" id="new-tenant-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="Acme Inc." maxLength={100} error={nameError} required />
+        <Button type="submit" busy={busy}>
+          Create tenant
+        </Button>
+      </form>
+      {error && !nameError ? <p className="field-error" role="alert">{errorText(error)}</p> : null}
+    </Section>
+  );
+}

@@ -1,0 +1,56 @@
+import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from 'react';
+
+/**
+ * A very small History-API router: the console has a handful of pages, so no dependency.
+ * Paths are relative to the base the app is served under (`/admin`).
+ */
+const BASE = import.meta.env.BASE_URL.replace(/\/$/, '');
+
+function currentPath(): string {
+  const p = window.location.pathname;
+  const rel = p.startsWith(BASE) ? p.slice(BASE.length) : p;
+  return rel === '' ? '/' : rel;
+}
+
+const listeners = new Set<() => void>();
+window.addEventListener('popstate', () => listeners.forEach((l) => l()));
+
+export function navigate(to: string, opts: { replace?: boolean } = {}): void {
+  const url = BASE + to;
+  if (opts.replace) window.history.replaceState(null, '', url);
+  else window.history.pushState(null, '', url);
+  listeners.forEach((l) => l());
+  window.scrollTo(0, 0);
+}
+
+export function usePath(): string {
+  const [path, setPath] = useState(currentPath);
+  useEffect(() => {
+    const l = () => setPath(currentPath());
+    listeners.add(l);
+    return () => {
+      listeners.delete(l);
+    };
+  }, []);
+  return path;
+}
+
+export type Route = { page: 'tenants' } | { page: 'tenant'; id: string; tab: string } | { page: 'not-found' };
+
+export function matchRoute(path: string): Route {
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts.length === 0) return { page: 'tenants' };
+  if (parts[0] === 'tenants' && parts[1] && parts.length <= 3) return { page: 'tenant', id: parts[1], tab: parts[2] ?? 'dashboard' };
+  if (parts[0] === 'tenants' && parts.length === 1) return { page: 'tenants' };
+  return { page: 'not-found' };
+}
+
+export function Link({ to, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { to: string }) {
+  const handle = (e: MouseEvent<HTMLAnchorElement>) => {
+    onClick?.(e);
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    navigate(to);
+  };
+  return <a href={BASE + to} onClick={handle} {...rest} />;
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+import { loadConfig, ConfigError } from './config/load.js';
+import { createDeps } from './deps.js';
+import { createLogger } from './observability/logger.js';
+import { migrateToLatest } from './store/db.js';
+import { describeStartupError } from './startup-errors.js';
+
+const usage = `otpgate — self-hosted SMS one-time passcodes
+
+usage:
+  otpgate serve                              start the API, console and dispatcher (same as npm start)
+  otpgate migrate                            apply pending database migrations and exit
+  otpgate tenant create <name> [settings-json]
+  otpgate tenant list
+  otpgate key create <tenant-id> [name]      prints the new API key once
+  otpgate send-test <tenant-id> <phone>      sends a test SMS through the tenant's provider now
+
+Configuration comes from the environment (see docs/configuration.md).`;
+
+function out(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, sub, ...rest] = argv;
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(`${usage}\n`);
+    return cmd ? 0 : 2;
+  }
+  if (cmd === 'serve') {
+    await import('./main.js');
+    return -1;
+  }
+  const config = loadConfig();
+  const deps = createDeps(config, createLogger({ level: 'warn' }));
+  try {
+    await migrateToLatest(deps.store);
+    switch (cmd) {
+      case 'migrate':
+        process.stdout.write(`migrations applied (${deps.store.description})\n`);
+        return 0;
+      case 'tenant':
+        if (sub === 'create' && rest[0]) {
+          out(await deps.tenants.create({ name: rest[0], settings: rest[1] ? JSON.parse(rest[1]) : undefined }, 'cli'));
+          return 0;
+        }
+        if (sub === 'list') {
+          out((await deps.tenants.list(100)).items.map((t) => ({ id: t.id, name: t.name, created_at: t.created_at })));
+          return 0;
+        }
+        break;
+      case 'key':
+        if (sub === 'create' && rest[0]) {
+          out(await deps.apiKeys.create(rest[0], rest[1] ?? null, 'cli'));
+          return 0;
+        }
+        break;
+      case 'send-test': {
+        const tenantId = sub;
+        const phone = rest[0];
+        if (!tenantId || !phone) break;
+        const tenant = await deps.tenants.getActive(tenantId);
+        const r = await deps.providers.sendTest(tenant, { phone_number: phone });
+        out(r);
+        return r.status === 'accepted' ? 0 : 1;
+      }
+    }
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  } finally {
+    deps.drain.abort();
+    await deps.store.close();
+  }
+}
+
+main(process.argv.slice(2))
+  .then((code) => {
+    if (code >= 0) process.exit(code);
+  })
+  .catch((err: unknown) => {
+    const e = err as { code?: string; detail?: string; message?: string };
+    if (err instanceof ConfigError) process.stderr.write(`otpgate: ${err.message}\n`);
+    else if (e?.code && typeof e.code === 'string' && e.code.includes('.')) process.stderr.write(`otpgate: ${e.code}: ${e.detail ?? e.message}\n`);
+    else process.stderr.write(`otpgate: ${describeStartupError(err)}\n`);
+    process.exit(1);
+  });

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/**
+ * Every setting otpgate reads from the environment: name, type, default, range and meaning.
+ * docs/configuration.md is the same table in words; test/meta/config-docs.test.ts keeps them in step.
+ */
+export const configSchema = z.strictObject({
+  /** `sqlite:<path>` (embedded default) or `postgres://…`. */
+  databaseUrl: z
+    .string()
+    .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:<path> or postgres://…')
+    .default('sqlite:./data/otpgate.db'),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  env: z.enum(['development', 'production']).default('development'),
+  /** Bearer token of the operator. Generated into the data folder in development when absent. */
+  adminKey: z.string().min(24, 'must be at least 24 characters').optional(),
+  /** AES-256 key(s) for sealing secrets and bodies: base64 of 32 bytes, or `id:base64,id2:base64` (first active). */
+  secretKey: z.string().min(1).optional(),
+  /** Public base URL of this service, used to build provider callback URLs. */
+  publicUrl: z.url().optional(),
+  /** The `Default` provider kind, e.g. `Twilio`; `Inbox` in development when unset. */
+  defaultProvider: z.string().min(1).optional(),
+  /** JSON configuration of the `Default` provider, in the kind's own schema. */
+  defaultProviderConfig: z.string().optional(),
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'must be redis://…').optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Folder for generated keys and the default SQLite file. */
+  dataDir: z.string().min(1).default('./data'),
+  /** Messages the dispatcher sends at once. */
+  dispatchConcurrency: z.coerce.number().int().min(1).max(1000).default(32),
+  /** How long a claimed message stays leased to a dispatcher before another may take it, ms. */
+  dispatchLeaseMs: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** Deadline of one provider call, ms. */
+  providerTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** PostgreSQL pool size per node. */
+  pgPoolSize: z.coerce.number().int().min(1).max(500).default(10),
+  /** PostgreSQL statement timeout, ms. */
+  pgStatementTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /** Largest request body accepted, bytes. */
+  bodyLimitBytes: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  /** Graceful shutdown: how long to wait for in-flight sends, ms. */
+  shutdownGraceMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+
+/** Environment variable → config key. */
+export const envNames: Record<keyof ParsedConfig, string> = {
+  databaseUrl: 'OTPGATE_DATABASE_URL',
+  host: 'OTPGATE_HOST',
+  port: 'OTPGATE_PORT',
+  env: 'OTPGATE_ENV',
+  adminKey: 'OTPGATE_ADMIN_KEY',
+  secretKey: 'OTPGATE_SECRET_KEY',
+  publicUrl: 'OTPGATE_PUBLIC_URL',
+  defaultProvider: 'OTPGATE_DEFAULT_PROVIDER',
+  defaultProviderConfig: 'OTPGATE_DEFAULT_PROVIDER_CONFIG',
+  redisUrl: 'OTPGATE_REDIS_URL',
+  logLevel: 'OTPGATE_LOG_LEVEL',
+  dataDir: 'OTPGATE_DATA_DIR',
+  dispatchConcurrency: 'OTPGATE_DISPATCH_CONCURRENCY',
+  dispatchLeaseMs: 'OTPGATE_DISPATCH_LEASE_MS',
+  providerTimeoutMs: 'OTPGATE_PROVIDER_TIMEOUT_MS',
+  pgPoolSize: 'OTPGATE_PG_POOL_SIZE',
+  pgStatementTimeoutMs: 'OTPGATE_PG_STATEMENT_TIMEOUT_MS',
+  bodyLimitBytes: 'OTPGATE_BODY_LIMIT_BYTES',
+  shutdownGraceMs: 'OTPGATE_SHUTDOWN_GRACE_MS',
+};

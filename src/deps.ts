@@ -1,0 +1,152 @@
+import { hkdfSync } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from './config/load.js';
+import { ConfigError } from './config/load.js';
+import { envNames } from './config/schema.js';
+import { createSecretBox, parseSecretKeys } from './crypto/secret-box.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createHttpClient, type HttpClient, type OutboundPolicy } from './providers/http.js';
+import { getProviderDescriptor } from './providers/registry.js';
+import type { ProviderContext } from './providers/types.js';
+import { createStore, type Store } from './store/db.js';
+import { createAuditService } from './services/audit-service.js';
+import { createApiKeyService } from './services/api-key-service.js';
+import type { ServiceContext } from './services/context.js';
+import { createMessageService } from './services/message-service.js';
+import { createOtpService } from './services/otp-service.js';
+import { createProviderConfigService, type PlatformProvider } from './services/provider-config-service.js';
+import { createReceiptService } from './services/receipt-service.js';
+import { createStatsService } from './services/stats-service.js';
+import { createTemplateService } from './services/template-service.js';
+import { createTenantService } from './services/tenant-service.js';
+import { createCircuitBreaker } from './dispatcher/circuit-breaker.js';
+import { deliverMessage } from './dispatcher/deliver.js';
+import { createDispatcher } from './dispatcher/dispatcher.js';
+
+export interface DepsOverrides {
+  clock?: Clock;
+  store?: Store;
+  http?: HttpClient;
+  /** Poll interval of the dispatcher, ms (tests shorten it). */
+  dispatchPollMs?: number;
+}
+
+/** Reads the operator's `Default` provider from the configuration, validated by its kind's schema. */
+export function resolvePlatformProvider(config: Config): PlatformProvider | null {
+  if (!config.defaultProvider) return config.env === 'development' ? { kind: 'Inbox', config: {}, explicit: false } : null;
+  const d = getProviderDescriptor(config.defaultProvider);
+  if (!d || config.defaultProvider === 'Default') throw new ConfigError([`${envNames.defaultProvider}: unknown provider kind "${config.defaultProvider}"`]);
+  let raw: unknown = {};
+  if (config.defaultProviderConfig) {
+    try {
+      raw = JSON.parse(config.defaultProviderConfig);
+    } catch {
+      throw new ConfigError([`${envNames.defaultProviderConfig}: not valid JSON`]);
+    }
+  }
+  const parsed = d.configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${envNames.defaultProviderConfig}: ${[...i.path].join('.') || '(root)'}: ${i.message}`));
+  }
+  return { kind: d.id, config: parsed.data, explicit: true };
+}
+
+/** The one composition root: every long-lived object of a process, wired explicitly. */
+export function createDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}) {
+  const clock = overrides.clock ?? systemClock;
+  const platform = resolvePlatformProvider(config);
+  const { keys, activeKeyId } = (() => {
+    try {
+      return parseSecretKeys(config.secretKey);
+    } catch (err) {
+      throw new ConfigError([`${envNames.secretKey}: ${(err as Error).message}`]);
+    }
+  })();
+  const secretBox = createSecretBox(keys, activeKeyId);
+  const rootKey = keys.find((k) => k.id === activeKeyId)!.key;
+  const codeKey = Buffer.from(hkdfSync('sha256', rootKey, Buffer.alloc(0), 'otpgate passcode hmac', 32));
+  const store = overrides.store ?? createStore(config.databaseUrl, { pgPoolSize: config.pgPoolSize, pgStatementTimeoutMs: config.pgStatementTimeoutMs });
+  const metrics: Metrics = createMetrics({ collectDefaults: true });
+  const outboundPolicy: OutboundPolicy = { allowLoopback: config.env === 'development' };
+  const http = overrides.http ?? createHttpClient(outboundPolicy);
+  const ctx: ServiceContext = { store, clock, logger, secretBox, codeKey };
+  const drain = new AbortController();
+
+  let wake: () => void = () => undefined;
+  const onEnqueued = () => wake();
+
+  const audit = createAuditService(ctx);
+  const tenants = createTenantService(ctx, audit);
+  const apiKeys = createApiKeyService(ctx, audit);
+  const templates = createTemplateService(ctx, audit);
+  const messages = createMessageService(ctx, { onEnqueued });
+  const providerContext: ProviderContext = { http, clock, logger: logger.child({ component: 'provider' }), inbox: messages.inbox };
+  const providers = createProviderConfigService(ctx, {
+    audit,
+    platform,
+    providerContext,
+    outboundPolicy,
+    messages,
+    providerTimeoutMs: config.providerTimeoutMs,
+  });
+  const otp = createOtpService(ctx, { templates, metrics, onEnqueued });
+  const receipts = createReceiptService(ctx, { providers });
+  const stats = createStatsService(ctx);
+  const breaker = createCircuitBreaker(clock);
+  const dispatcher = createDispatcher({
+    store,
+    clock,
+    logger: logger.child({ component: 'dispatcher' }),
+    concurrency: config.dispatchConcurrency,
+    leaseMs: config.dispatchLeaseMs,
+    ...(overrides.dispatchPollMs !== undefined ? { pollMs: overrides.dispatchPollMs } : {}),
+    deliver: (owner, message) =>
+      deliverMessage(
+        {
+          store,
+          clock,
+          logger,
+          metrics,
+          secretBox,
+          breaker,
+          chainFor: (tenantId) => providers.chainFor(tenantId),
+          publicUrl: config.publicUrl,
+          providerTimeoutMs: config.providerTimeoutMs,
+          drainSignal: drain.signal,
+          requeued: () => wake(),
+        },
+        owner,
+        message,
+      ),
+  });
+  wake = () => dispatcher.wake();
+
+  return {
+    config,
+    logger,
+    clock,
+    store,
+    metrics,
+    secretBox,
+    platform,
+    audit,
+    tenants,
+    apiKeys,
+    templates,
+    messages,
+    providers,
+    otp,
+    receipts,
+    stats,
+    breaker,
+    dispatcher,
+    /** Replace how a local enqueue wakes dispatchers (multi-node: NOTIFY as well). */
+    setWake(fn: () => void) {
+      wake = fn;
+    },
+    drain,
+  };
+}
+
+export type Deps = ReturnType<typeof createDeps>;

@@ -1,0 +1,185 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { newId } from '../domain/ids.js';
+import { backoffDelayMs, defaultBackoff } from '../domain/retry-policy.js';
+import type { Clock } from '../domain/clock.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { Metrics } from '../observability/metrics.js';
+import { isProviderError, ProviderError } from '../providers/provider-error.js';
+import type { Store } from '../store/db.js';
+import { completeAttempt } from '../store/queries/messages.js';
+import type { Message, MessageUpdate } from '../store/schema.js';
+import type { ChainEntry } from '../services/provider-config-service.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import { decide } from './outcome.js';
+
+export interface DeliverDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  secretBox: SecretBox;
+  breaker: CircuitBreaker;
+  chainFor(tenantId: string): Promise<ChainEntry[]>;
+  /** Base of delivery-receipt URLs (`OTPGATE_PUBLIC_URL`), when set. */
+  publicUrl: string | undefined;
+  providerTimeoutMs: number;
+  /** Aborted when the process drains past its grace period. */
+  drainSignal: AbortSignal;
+  /** Called when a message went back to the queue due now (failover), to claim it again at once. */
+  requeued(): void;
+}
+
+/** Delivery outcome of one claimed message, for the caller's bookkeeping. */
+export type DeliveryOutcome = 'sent' | 'retry' | 'failover' | 'failed' | 'lost_lease';
+
+/**
+ * Makes one attempt for a claimed message through its current chain entry and moves it on
+ * according to the outcome table. At-least-once: a provider may receive a message twice if a
+ * process dies between the provider accepting it and this function recording that.
+ */
+export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Message): Promise<DeliveryOutcome> {
+  const { clock, store } = deps;
+  const now = clock.now();
+  const finalUpdate = (u: MessageUpdate): MessageUpdate => ({ ...u, lease_owner: null, lease_until: null, updated_at: clock.now() });
+
+  const fail = async (kind: string, message: string, code: string | null = null): Promise<DeliveryOutcome> => {
+    const ok = await store.writes.write((trx) => completeAttempt(trx, msg.id, owner, finalUpdate({ status: 'failed', body_sealed: null, error_kind: kind, error_code: code, error_message: message }), undefined));
+    if (ok) deps.metrics.messagesFinal.inc({ status: 'failed' });
+    return ok ? 'failed' : 'lost_lease';
+  };
+
+  if (now >= msg.expires_at) return fail('expired', 'The message expired before a provider accepted it.');
+  if (msg.body_sealed === null) return fail('internal', 'The message body is gone.');
+
+  const chain = await deps.chainFor(msg.tenant_id);
+  if (chain.length === 0) return fail('not_configured', 'No provider is configured for this tenant and there is no platform Default.');
+
+  // Skip entries whose circuit is open: fail over past a provider that keeps failing.
+  let index = Math.min(msg.chain_index, chain.length - 1);
+  let chainAttempts = msg.chain_index === index ? msg.chain_attempts : 0;
+  while (index < chain.length && !deps.breaker.allow(chain[index]!.breakerKey)) {
+    index += 1;
+    chainAttempts = 0;
+  }
+  if (index >= chain.length) {
+    // Every provider is cooling down: try again shortly, within the expiry.
+    const at = now + 5_000;
+    if (at >= msg.expires_at) return fail('circuit_open', 'Every provider of this tenant is failing; the message expired waiting for one.');
+    const ok = await store.writes.write((trx) => completeAttempt(trx, msg.id, owner, finalUpdate({ status: 'queued', next_attempt_at: at, chain_index: 0, chain_attempts: 0 }), undefined));
+    return ok ? 'retry' : 'lost_lease';
+  }
+  const entry = chain[index]!;
+  const body = deps.secretBox.open(msg.body_sealed, msg.id);
+  const timeout = AbortSignal.timeout(deps.providerTimeoutMs);
+  const signal = AbortSignal.any([timeout, deps.drainSignal]);
+  const startedAt = clock.now();
+  const t0 = performance.now();
+  let providerMessageId: string | null = null;
+  let error: ProviderError | undefined;
+  try {
+    const r = await entry.provider.send({
+      messageId: msg.id,
+      tenantId: msg.tenant_id,
+      to: msg.to_phone,
+      body,
+      ...(msg.sender_id ? { from: msg.sender_id } : {}),
+      ...(deps.publicUrl ? { statusCallbackUrl: `${deps.publicUrl.replace(/\/$/, '')}/v1/callbacks/${entry.kind}/${msg.tenant_id}` } : {}),
+      signal,
+    });
+    providerMessageId = r.providerMessageId;
+  } catch (err) {
+    if (isProviderError(err)) error = err;
+    else {
+      deps.logger.error({ provider: entry.kind, message_id: msg.id, err_name: (err as Error)?.name }, 'adapter threw a non-ProviderError');
+      error = new ProviderError('unknown', 'The provider adapter failed unexpectedly.');
+    }
+  }
+  const latency = Math.round(performance.now() - t0);
+  deps.metrics.providerLatency.observe({ provider: entry.kind }, latency / 1000);
+  deps.metrics.providerAttempts.inc({ provider: entry.kind, outcome: error ? error.kind : 'accepted' });
+  const attemptNo = msg.attempts + 1;
+  const attempt = {
+    id: newId('att'),
+    message_id: msg.id,
+    tenant_id: msg.tenant_id,
+    attempt_no: attemptNo,
+    provider: entry.kind,
+    slot: entry.slot,
+    started_at: startedAt,
+    latency_ms: latency,
+    outcome: error ? ('failed' as const) : ('accepted' as const),
+    error_kind: error?.kind ?? null,
+    provider_code: error?.providerCode ?? null,
+    http_status: error?.httpStatus ?? null,
+    error_message: error?.message ?? null,
+    provider_message_id: providerMessageId,
+  };
+
+  if (!error) {
+    deps.breaker.success(entry.breakerKey);
+    const ok = await store.writes.write((trx) =>
+      completeAttempt(
+        trx,
+        msg.id,
+        owner,
+        finalUpdate({
+          status: 'sent',
+          body_sealed: null,
+          attempts: attemptNo,
+          chain_index: index,
+          chain_attempts: chainAttempts + 1,
+          provider: entry.kind,
+          provider_message_id: providerMessageId,
+          error_kind: null,
+          error_code: null,
+          error_message: null,
+          sent_at: clock.now(),
+        }),
+        attempt,
+      ),
+    );
+    if (ok) {
+      deps.metrics.messagesFinal.inc({ status: 'sent' });
+      deps.metrics.dispatchLatency.observe((clock.now() - msg.created_at) / 1000);
+    }
+    return ok ? 'sent' : 'lost_lease';
+  }
+
+  // An invalid recipient is an answer from a healthy provider: it closes the circuit.
+  if (error.kind === 'invalid_recipient') deps.breaker.success(entry.breakerKey);
+  else deps.breaker.failure(entry.breakerKey);
+  const after = clock.now();
+  const decision = decide({
+    kind: error.kind,
+    chainAttempts: chainAttempts + 1,
+    chainIndex: index,
+    chainLength: chain.length,
+    ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+    backoffMs: backoffDelayMs(chainAttempts + 1, defaultBackoff),
+    now: after,
+    expiresAt: msg.expires_at,
+  });
+  const errorFields = { error_kind: error.kind, error_code: error.providerCode ?? null, error_message: error.message, provider: entry.kind };
+  let update: MessageUpdate;
+  let outcome: DeliveryOutcome;
+  switch (decision.action) {
+    case 'retry':
+      update = { status: 'queued', attempts: attemptNo, chain_index: index, chain_attempts: chainAttempts + 1, next_attempt_at: after + decision.delayMs, ...errorFields };
+      outcome = 'retry';
+      break;
+    case 'failover':
+      update = { status: 'queued', attempts: attemptNo, chain_index: index + 1, chain_attempts: 0, next_attempt_at: after, ...errorFields };
+      outcome = 'failover';
+      break;
+    case 'stop':
+      update = { status: 'failed', body_sealed: null, attempts: attemptNo, chain_index: index, chain_attempts: chainAttempts + 1, ...errorFields };
+      outcome = 'failed';
+      break;
+  }
+  const ok = await store.writes.write((trx) => completeAttempt(trx, msg.id, owner, finalUpdate(update), attempt));
+  if (!ok) return 'lost_lease';
+  if (outcome === 'failed') deps.metrics.messagesFinal.inc({ status: 'failed' });
+  if (outcome === 'failover') deps.requeued();
+  return outcome;
+}

@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../domain/clock.js';
+import type { Store } from '../store/db.js';
+import { claimDueMessages, nextDueAt } from '../store/queries/messages.js';
+import type { Message } from '../store/schema.js';
+import type { DeliveryOutcome } from './deliver.js';
+
+export interface DispatcherOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** Messages in flight at once. */
+  concurrency: number;
+  /** How long a claim holds, ms; a dispatcher that dies lets its claims go after this. */
+  leaseMs: number;
+  /** Longest sleep between looks at the outbox when nothing wakes it, ms. Default 1000. */
+  pollMs?: number;
+  deliver(owner: string, message: Message): Promise<DeliveryOutcome>;
+}
+
+/**
+ * Takes due messages from the outbox and delivers them, at most `concurrency` at a time.
+ * Woken at once by `wake()` (a local enqueue, or a NOTIFY from another node); otherwise it
+ * sleeps until the next message falls due, at most `pollMs`.
+ */
+export function createDispatcher(options: DispatcherOptions) {
+  const { store, clock, logger } = options;
+  const owner = `dsp_${randomBytes(6).toString('hex')}`;
+  const pollMs = options.pollMs ?? 1000;
+  let running = false;
+  let inflight = 0;
+  let ticking = false;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let leasesCheckedAt = 0;
+  const idleWaiters: Array<() => void> = [];
+
+  function schedule(delayMs: number) {
+    if (!running) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void tick(), Math.max(0, Math.min(delayMs, pollMs)));
+    timer.unref();
+  }
+
+  async function tick(): Promise<void> {
+    if (!running) return;
+    if (ticking) {
+      again = true;
+      return;
+    }
+    ticking = true;
+    try {
+      do {
+        again = false;
+        const room = options.concurrency - inflight;
+        if (room <= 0) break;
+        const now = clock.now();
+        const claimed = await claimDueMessages(store.db, store.capabilities, owner, now, now + options.leaseMs, room);
+        // Abandoned claims are looked for at most once per poll interval, not on every wake.
+        if (claimed.length < room && now - leasesCheckedAt >= pollMs) {
+          leasesCheckedAt = now;
+          claimed.push(...(await claimDueMessages(store.db, store.capabilities, owner, now, now + options.leaseMs, room - claimed.length, true)));
+        }
+        for (const m of claimed) {
+          inflight += 1;
+          options
+            .deliver(owner, m)
+            .catch((err: unknown) => logger.error({ message_id: m.id, err_name: (err as Error)?.name, err_message: (err as Error)?.message }, 'delivery failed unexpectedly'))
+            .finally(() => {
+              inflight -= 1;
+              if (inflight === 0) for (const w of idleWaiters.splice(0)) w();
+              void tick();
+            });
+        }
+        if (claimed.length === room) again = true;
+      } while (again && running);
+      // While deliveries are in flight, each one's end looks again; only an idle dispatcher
+      // needs to know when the next message falls due.
+      if (inflight > 0) schedule(pollMs);
+      else {
+        const due = await nextDueAt(store.db);
+        schedule(due === undefined ? pollMs : due - clock.now());
+      }
+    } catch (err) {
+      if (running) logger.warn({ err_message: (err as Error)?.message }, 'dispatcher could not read the outbox; retrying');
+      schedule(pollMs);
+    } finally {
+      ticking = false;
+    }
+  }
+
+  return {
+    owner,
+    start() {
+      if (running) return;
+      running = true;
+      void tick();
+    },
+    /** Look at the outbox now (coalesced). */
+    wake() {
+      if (!running) return;
+      if (ticking) again = true;
+      else setImmediate(() => void tick());
+    },
+    get inflight() {
+      return inflight;
+    },
+    /** Claims and delivers what is due once, and waits for it (tests and the CLI). */
+    async runOnce(): Promise<number> {
+      const now = clock.now();
+      const claimed = await claimDueMessages(store.db, store.capabilities, owner, now, now + options.leaseMs, options.concurrency);
+      if (claimed.length < options.concurrency) {
+        claimed.push(...(await claimDueMessages(store.db, store.capabilities, owner, now, now + options.leaseMs, options.concurrency - claimed.length, true)));
+      }
+      await Promise.all(claimed.map((m) => options.deliver(owner, m)));
+      return claimed.length;
+    },
+    /** Stops claiming; resolves when in-flight deliveries end or `graceMs` passes. */
+    async stop(graceMs: number): Promise<void> {
+      running = false;
+      if (timer) clearTimeout(timer);
+      if (inflight === 0) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, graceMs);
+        idleWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+export type Dispatcher = ReturnType<typeof createDispatcher>;

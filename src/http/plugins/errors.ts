@@ -1,0 +1,55 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, isAppError, type FieldIssue } from '../../errors/app-error.js';
+import { buildProblem } from '../../errors/problem.js';
+import type { ErrorCode } from '../../errors/codes.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: AppError): FastifyReply {
+  if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
+  return reply
+    .code(err.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(buildProblem(err.code, request.id, err.detail, err.issues, err.extra));
+}
+
+/** Maps Fastify's own errors (body parsing, limits, validation) onto the catalog. */
+function fromFastifyError(err: FastifyError): AppError | undefined {
+  if (err.validation) {
+    const where = err.validationContext ?? 'body';
+    const issues: FieldIssue[] = err.validation.map((v) => {
+      const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+      const unknownKeys = (v.params as { keys?: string[] } | undefined)?.keys;
+      const message = v.keyword === 'unrecognized_keys' && unknownKeys ? `unknown field${unknownKeys.length > 1 ? 's' : ''}: ${unknownKeys.join(', ')}` : (v.message ?? 'is invalid');
+      return { path: path ? `${where === 'body' ? '' : where + '.'}${path}` : where, message };
+    });
+    return new AppError('request.invalid', `The ${where === 'querystring' ? 'query string' : where} is invalid.`, { issues });
+  }
+  const byCode: Partial<Record<string, [ErrorCode, string]>> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: ['request.body_too_large', 'The request body is larger than this server accepts.'],
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: ['request.unsupported_media_type', 'Send the body as application/json.'],
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['request.invalid', 'The Content-Length header does not match the body.'],
+    FST_ERR_CTP_EMPTY_JSON_BODY: ['request.malformed_json', 'The body is empty; send a JSON object.'],
+    FST_ERR_CTP_INVALID_JSON_BODY: ['request.malformed_json', 'The body is not valid JSON.'],
+  };
+  const hit = err.code ? byCode[err.code] : undefined;
+  if (hit) return new AppError(hit[0], hit[1]);
+  if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) return new AppError('request.malformed_json', 'The body is not valid JSON.');
+  if (err.statusCode === 413) return new AppError('request.body_too_large', 'The request body is larger than this server accepts.');
+  if (err.statusCode === 415) return new AppError('request.unsupported_media_type', 'Send the body as application/json.');
+  if (err.statusCode === 404) return new AppError('route.not_found');
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new AppError('request.invalid', 'The request could not be read.');
+  return undefined;
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (isAppError(err)) return sendProblem(reply, request, err);
+    const mapped = fromFastifyError(err);
+    if (mapped) return sendProblem(reply, request, mapped);
+    // Log the error's name and message only: never a request body, which may hold a code.
+    request.log.error({ err_name: err.name, err_message: err.message, err_code: err.code, stack: err.stack }, 'unhandled error');
+    return sendProblem(reply, request, new AppError('internal', 'Something went wrong on our side. Quote the request_id when you report it.'));
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new AppError('route.not_found', `There is no route ${request.method} ${request.url.split('?')[0]}.`)));
+}

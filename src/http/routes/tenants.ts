@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Deps } from '../../deps.js';
+import { actorOf } from '../plugins/auth.js';
+import { cursorOf, listQuery } from '../schemas/common.js';
+
+const tenantParams = z.strictObject({ id: z.string().min(1).max(64) });
+const name = z.string().trim().min(1).max(100);
+const settings = z.record(z.string(), z.unknown()).describe('Tenant settings (see docs/configuration.md); unknown settings are rejected.');
+
+export function tenantRoutes(app: FastifyInstance, deps: Deps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const admin = { access: 'admin' as const };
+
+  r.post('/v1/tenants', { config: admin, schema: { tags: ['tenants'], body: z.strictObject({ name, settings: settings.optional() }) } }, async (request, reply) => {
+    const t = await deps.tenants.create({ name: request.body.name, settings: request.body.settings }, actorOf(request));
+    return reply.code(201).send(t);
+  });
+
+  r.get('/v1/tenants', { config: admin, schema: { tags: ['tenants'], querystring: z.strictObject(listQuery) } }, async (request) => {
+    return deps.tenants.list(request.query.limit, cursorOf(request.query.cursor, 'ten'));
+  });
+
+  r.get('/v1/tenants/:id', { config: admin, schema: { tags: ['tenants'], params: tenantParams } }, async (request) => deps.tenants.get(request.params.id));
+
+  r.patch(
+    '/v1/tenants/:id',
+    { config: admin, schema: { tags: ['tenants'], params: tenantParams, body: z.strictObject({ name: name.optional(), settings: settings.optional() }) } },
+    async (request) => deps.tenants.update(request.params.id, { ...(request.body.name !== undefined ? { name: request.body.name } : {}), ...(request.body.settings !== undefined ? { settings: request.body.settings } : {}) }, actorOf(request)),
+  );
+
+  r.delete('/v1/tenants/:id', { config: admin, schema: { tags: ['tenants'], params: tenantParams } }, async (request, reply) => {
+    await deps.tenants.remove(request.params.id, actorOf(request));
+    return reply.code(204).send();
+  });
+
+  r.post(
+    '/v1/tenants/:id/api-keys',
+    { config: admin, schema: { tags: ['api keys'], params: tenantParams, body: z.strictObject({ name: z.string().trim().min(1).max(100).optional() }).optional() } },
+    async (request, reply) => reply.code(201).send(await deps.apiKeys.create(request.params.id, request.body?.name ?? null, actorOf(request))),
+  );
+
+  r.get('/v1/tenants/:id/api-keys', { config: admin, schema: { tags: ['api keys'], params: tenantParams, querystring: z.strictObject(listQuery) } }, async (request) => {
+    await deps.tenants.get(request.params.id);
+    return deps.apiKeys.list(request.params.id, request.query.limit, cursorOf(request.query.cursor, 'key'));
+  });
+
+  r.delete(
+    '/v1/tenants/:id/api-keys/:key_id',
+    { config: admin, schema: { tags: ['api keys'], params: z.strictObject({ id: z.string().min(1).max(64), key_id: z.string().min(1).max(64) }) } },
+    async (request, reply) => {
+      await deps.apiKeys.revoke(request.params.id, request.params.key_id, actorOf(request));
+      return reply.code(204).send();
+    },
+  );
+
+  r.get('/v1/tenants/:id/audit-log', { config: admin, schema: { tags: ['audit'], params: tenantParams, querystring: z.strictObject(listQuery) } }, async (request) => {
+    await deps.tenants.get(request.params.id);
+    return deps.audit.list(request.params.id, request.query.limit, cursorOf(request.query.cursor, 'aud'));
+  });
+}

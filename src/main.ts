@@ -1,0 +1,51 @@
+import { ConfigError, loadConfig } from './config/load.js';
+import { createLogger } from './observability/logger.js';
+import { describeStartupError } from './startup-errors.js';
+import { startServer } from './server.js';
+
+/** Process entry: config → db → migrate → http + dispatcher; drains on SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`otpgate: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  let server;
+  try {
+    server = await startServer(config, logger);
+  } catch (err) {
+    process.stderr.write(`otpgate: could not start: ${describeStartupError(err)}\n`);
+    process.exit(1);
+  }
+  logger.info({ url: server.url, store: server.deps.store.description, env: config.env, default_provider: server.deps.platform?.kind ?? null }, 'otpgate is listening');
+  if (config.generatedAdminKey) {
+    // Printed to the terminal once at start, on purpose and not through the logger: the
+    // operator needs it to sign in. It lives in the data folder; set OTPGATE_ADMIN_KEY to choose one.
+    process.stdout.write(
+      `\n  otpgate ${config.env} — ${server.url}\n  admin console: ${server.url}/admin   API docs: ${server.url}/docs\n  admin key (from ${config.dataDir}/admin-key): ${config.adminKey}\n\n`,
+    );
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining');
+    server
+      .stop()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err_message: (err as Error).message }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+void main();

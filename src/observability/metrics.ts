@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one otpgate instance (its own registry: several instances may share a process in tests). */
+export function createMetrics(options: { collectDefaults?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.collectDefaults) collectDefaultMetrics({ register: registry, prefix: 'otpgate_process_' });
+  return {
+    registry,
+    otpSends: new Counter({
+      name: 'otpgate_otp_sends_total',
+      help: 'Passcode send requests by outcome (accepted, test_number, rate_limited, cooldown, country_blocked, invalid).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    otpVerifies: new Counter({
+      name: 'otpgate_otp_verifies_total',
+      help: 'Passcode verifications by outcome (verified, invalid, expired, exhausted, already_verified, superseded, not_found).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    providerAttempts: new Counter({
+      name: 'otpgate_provider_attempts_total',
+      help: 'Provider send attempts by provider kind and outcome (accepted or the error kind).',
+      labelNames: ['provider', 'outcome'] as const,
+      registers: [registry],
+    }),
+    providerLatency: new Histogram({
+      name: 'otpgate_provider_latency_seconds',
+      help: 'Latency of provider send calls.',
+      labelNames: ['provider'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    dispatchLatency: new Histogram({
+      name: 'otpgate_dispatch_latency_seconds',
+      help: 'Time from enqueue to the provider accepting the message.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    messagesFinal: new Counter({
+      name: 'otpgate_messages_final_total',
+      help: 'Messages that reached a final dispatch state (sent, failed).',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'otpgate_queue_depth',
+      help: 'Messages waiting in the outbox by state (queued, sending), sampled at scrape time.',
+      labelNames: ['state'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,200 @@
+import http from 'node:http';
+import https from 'node:https';
+import dns from 'node:dns';
+import net from 'node:net';
+import type { LookupFunction } from 'node:net';
+
+/**
+ * The one HTTP client providers use. Every call has a deadline and a response size cap, and
+ * goes through the SSRF guard: in production only `https` to public addresses (checked after
+ * DNS resolution, on the address actually connected to); development also allows loopback so
+ * local fakes and gateways work. Redirects are never followed.
+ */
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Deadline for the whole exchange. Default 10 000 ms. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Larger answers are cut off with an error. Default 256 KiB. */
+  maxResponseBytes?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Header names lower-cased; repeated headers joined with `, `. */
+  headers: Record<string, string>;
+  body: string;
+  /** The body parsed as JSON, or `undefined` when it is not JSON. */
+  json(): unknown;
+}
+
+/** Why a request produced no response. `forbidden_target` is the SSRF guard refusing. */
+export type HttpFailureKind = 'timeout' | 'network' | 'too_large' | 'forbidden_target' | 'aborted';
+
+export class HttpFailure extends Error {
+  constructor(readonly kind: HttpFailureKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HttpFailure';
+  }
+}
+
+export interface HttpClient {
+  request(req: HttpRequest): Promise<HttpResponse>;
+}
+
+export interface OutboundPolicy {
+  /** Allow `http:` URLs and loopback addresses (development and tests). */
+  allowLoopback: boolean;
+}
+
+const blocked = new net.BlockList();
+// IPv4 ranges that are never "public": RFC 1918, loopback, link-local, CGNAT, this-network,
+// benchmarking, documentation, multicast and reserved.
+for (const [addr, prefix] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
+  ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
+  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) blocked.addSubnet(addr, prefix, 'ipv4');
+for (const [addr, prefix] of [
+  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32],
+] as const) blocked.addSubnet(addr, prefix, 'ipv6');
+const loopback = new net.BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+
+/** True when `address` (an IP literal) may be connected to under `policy`. */
+export function isAddressAllowed(address: string, policy: OutboundPolicy): boolean {
+  const family = net.isIPv6(address) ? 'ipv6' : 'ipv4';
+  let addr = address;
+  // IPv4-mapped IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address it carries.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1]) return isAddressAllowed(mapped[1], policy);
+  if (policy.allowLoopback && loopback.check(addr, family)) return true;
+  return !blocked.check(addr, family);
+}
+
+/**
+ * Checks a URL's scheme and literal host before any connection. Returns a reason when the URL
+ * is not allowed, else `null`. Host names are checked again after DNS resolution.
+ */
+export function checkOutboundUrl(raw: string, policy: OutboundPolicy): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'not a valid URL';
+  }
+  if (url.protocol !== 'https:' && !(policy.allowLoopback && url.protocol === 'http:')) {
+    return policy.allowLoopback ? 'only http and https URLs are allowed' : 'only https URLs are allowed in production';
+  }
+  if (url.username || url.password) return 'URLs with credentials are not allowed';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (net.isIP(host) && !isAddressAllowed(host, policy)) return `address ${host} is not public`;
+  if (!policy.allowLoopback && (host === 'localhost' || host.endsWith('.localhost'))) return 'localhost is not allowed in production';
+  return null;
+}
+
+function guardedLookup(policy: OutboundPolicy): LookupFunction {
+  return (hostname, options, callback) => {
+    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, '', 0);
+      const list = addresses as dns.LookupAddress[];
+      const bad = list.find((a) => !isAddressAllowed(a.address, policy));
+      if (bad) {
+        const e = new HttpFailure('forbidden_target', `${hostname} resolves to ${bad.address}, which is not public`);
+        return callback(e as unknown as NodeJS.ErrnoException, '', 0);
+      }
+      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
+      const first = list[0];
+      if (!first) return callback(new Error(`no address for ${hostname}`) as NodeJS.ErrnoException, '', 0);
+      return callback(null, first.address, first.family);
+    });
+  };
+}
+
+export function createHttpClient(policy: OutboundPolicy): HttpClient {
+  const lookup = guardedLookup(policy);
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64, lookup } as http.AgentOptions);
+  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64, lookup } as https.AgentOptions);
+
+  return {
+    request(req) {
+      const reason = checkOutboundUrl(req.url, policy);
+      if (reason) return Promise.reject(new HttpFailure('forbidden_target', `refused ${new URL(req.url).host || req.url}: ${reason}`));
+      const url = new URL(req.url);
+      const timeoutMs = req.timeoutMs ?? 10_000;
+      const maxBytes = req.maxResponseBytes ?? 256 * 1024;
+      const isHttps = url.protocol === 'https:';
+      const headers: Record<string, string> = { 'user-agent': 'otpgate', ...req.headers };
+      if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
+
+      return new Promise<HttpResponse>((resolve, reject) => {
+        let settled = false;
+        const finish = (err: Error | null, res?: HttpResponse) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          req.signal?.removeEventListener('abort', onAbort);
+          if (err) reject(err);
+          else resolve(res!);
+        };
+        const r = (isHttps ? https : http).request(
+          url,
+          { method: req.method, headers, agent: isHttps ? httpsAgent : httpAgent },
+          (res) => {
+            const chunks: Buffer[] = [];
+            let size = 0;
+            res.on('data', (c: Buffer) => {
+              size += c.length;
+              if (size > maxBytes) {
+                res.destroy();
+                finish(new HttpFailure('too_large', `response from ${url.host} exceeded ${maxBytes} bytes`));
+                return;
+              }
+              chunks.push(c);
+            });
+            res.on('error', (e) => finish(new HttpFailure('network', `reading the response from ${url.host} failed: ${e.message}`, { cause: e })));
+            res.on('end', () => {
+              const body = Buffer.concat(chunks).toString('utf8');
+              const hdrs: Record<string, string> = {};
+              for (const [k, v] of Object.entries(res.headers)) {
+                if (v !== undefined) hdrs[k] = Array.isArray(v) ? v.join(', ') : v;
+              }
+              finish(null, {
+                status: res.statusCode ?? 0,
+                headers: hdrs,
+                body,
+                json() {
+                  try {
+                    return JSON.parse(body) as unknown;
+                  } catch {
+                    return undefined;
+                  }
+                },
+              });
+            });
+          },
+        );
+        const timer = setTimeout(() => {
+          r.destroy();
+          finish(new HttpFailure('timeout', `${url.host} did not answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const onAbort = () => {
+          r.destroy();
+          finish(new HttpFailure('aborted', `request to ${url.host} was aborted`));
+        };
+        if (req.signal?.aborted) return onAbort();
+        req.signal?.addEventListener('abort', onAbort, { once: true });
+        r.on('error', (e) => {
+          if (e instanceof HttpFailure) return finish(e);
+          finish(new HttpFailure('network', `could not reach ${url.host}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e }));
+        });
+        if (req.body !== undefined) r.end(req.body);
+        else r.end();
+      });
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import { createHmac, hkdfSync } from 'node:crypto';
+import { newId, newSecretToken } from '../domain/ids.js';
+import { constantTimeEqual, sha256Hex } from '../crypto/hmac.js';
+import { AppError } from '../errors/app-error.js';
+import { findActiveApiKey, findActiveApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey } from '../store/queries/api-keys.js';
+import { findTenant } from '../store/queries/tenants.js';
+import type { AuditService } from './audit-service.js';
+import type { Actor, ServiceContext } from './context.js';
+import { toPage, type Page } from './pagination.js';
+
+/** Prefix of every tenant API key, so leaked keys are easy to recognise and scan for. */
+export const API_KEY_PREFIX = 'otpg_';
+/** Prefix of bearer tokens from `POST /oauth2/token`. */
+export const ACCESS_TOKEN_PREFIX = 'otk_';
+/** Lifetime of an access token, seconds. */
+export const ACCESS_TOKEN_TTL_SECONDS = 900;
+/** How long a node trusts a cached key lookup (a revoked key stops working within this), ms. */
+const KEY_CACHE_MS = 5_000;
+
+export interface ApiKeyView {
+  id: string;
+  tenant_id: string;
+  name: string | null;
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** Who a bearer credential is. */
+export interface Principal {
+  tenantId: string;
+  keyId: string;
+}
+
+export function createApiKeyService(ctx: ServiceContext, audit: AuditService) {
+  const byHash = new Map<string, { principal: Principal | null; until: number }>();
+  const activeKeys = new Map<string, { active: boolean; until: number }>();
+  const tokenKey = Buffer.from(hkdfSync('sha256', ctx.codeKey, Buffer.alloc(0), 'otpgate access tokens', 32));
+
+  function signToken(payload: string): string {
+    return createHmac('sha256', tokenKey).update(payload).digest('base64url');
+  }
+
+  async function isKeyActive(keyId: string): Promise<boolean> {
+    const now = ctx.clock.now();
+    const hit = activeKeys.get(keyId);
+    if (hit && hit.until > now) return hit.active;
+    const row = await findActiveApiKey(ctx.store.db, keyId);
+    activeKeys.set(keyId, { active: row !== undefined, until: now + KEY_CACHE_MS });
+    return row !== undefined;
+  }
+
+  return {
+    async create(tenantId: string, name: string | null, actor: Actor): Promise<ApiKeyView & { key: string }> {
+      const key = API_KEY_PREFIX + newSecretToken(32);
+      const now = ctx.clock.now();
+      const row = { id: newId('key'), tenant_id: tenantId, name, key_hash: sha256Hex(key), key_prefix: key.slice(0, 12), created_at: now, last_used_at: null, revoked_at: null };
+      await ctx.store.db.transaction().execute(async (trx) => {
+        if (!(await findTenant(trx, tenantId))) throw new AppError('tenant.not_found', `There is no tenant ${tenantId}.`);
+        await insertApiKey(trx, row);
+        await audit.record(trx, { tenantId, actor, action: 'api_key.created', target: row.id, details: { name } });
+      });
+      return { id: row.id, tenant_id: tenantId, name, prefix: row.key_prefix, created_at: new Date(now).toISOString(), last_used_at: null, key };
+    },
+
+    async list(tenantId: string, limit: number, cursor?: string): Promise<Page<ApiKeyView>> {
+      return toPage(await listApiKeys(ctx.store.db, tenantId, limit + 1, cursor), limit, (r) => ({
+          id: r.id,
+          tenant_id: r.tenant_id,
+          name: r.name,
+          prefix: r.key_prefix,
+          created_at: new Date(r.created_at).toISOString(),
+        last_used_at: r.last_used_at === null ? null : new Date(r.last_used_at).toISOString(),
+      }));
+    },
+
+    async revoke(tenantId: string, keyId: string, actor: Actor): Promise<void> {
+      const ok = await ctx.store.db.transaction().execute(async (trx) => {
+        const done = await revokeApiKey(trx, tenantId, keyId, ctx.clock.now());
+        if (done) await audit.record(trx, { tenantId, actor, action: 'api_key.revoked', target: keyId });
+        return done;
+      });
+      if (!ok) throw new AppError('api_key.not_found', `There is no active API key ${keyId} for this tenant.`);
+      byHash.clear();
+      activeKeys.delete(keyId);
+    },
+
+    /** Resolves a tenant API key or an access token to its principal, or null. */
+    async authenticate(token: string): Promise<Principal | null> {
+      if (token.startsWith(ACCESS_TOKEN_PREFIX)) return this.verifyAccessToken(token);
+      if (!token.startsWith(API_KEY_PREFIX) || token.length > 200) return null;
+      const hash = sha256Hex(token);
+      const now = ctx.clock.now();
+      const hit = byHash.get(hash);
+      if (hit && hit.until > now) return hit.principal;
+      const row = await findActiveApiKeyByHash(ctx.store.db, hash);
+      const principal = row ? { tenantId: row.tenant_id, keyId: row.id } : null;
+      if (byHash.size > 10_000) byHash.clear();
+      byHash.set(hash, { principal, until: now + KEY_CACHE_MS });
+      return principal;
+    },
+
+    /** OAuth 2.0 client credentials: client id = API key id, client secret = the key. */
+    async issueAccessToken(clientId: string, clientSecret: string): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
+      const principal = await this.authenticate(clientSecret);
+      if (!principal || !clientSecret.startsWith(API_KEY_PREFIX) || !constantTimeEqual(principal.keyId, clientId)) {
+        throw new AppError('auth.invalid_client', 'The client id and secret do not match an active API key.', { extra: { error: 'invalid_client' } });
+      }
+      const exp = Math.floor(ctx.clock.now() / 1000) + ACCESS_TOKEN_TTL_SECONDS;
+      const payload = Buffer.from(JSON.stringify({ k: principal.keyId, t: principal.tenantId, e: exp })).toString('base64url');
+      return { access_token: `${ACCESS_TOKEN_PREFIX}${payload}.${signToken(payload)}`, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_SECONDS };
+    },
+
+    async verifyAccessToken(token: string): Promise<Principal | null> {
+      const body = token.slice(ACCESS_TOKEN_PREFIX.length);
+      const dot = body.indexOf('.');
+      if (dot < 0 || body.length > 1000) return null;
+      const payload = body.slice(0, dot);
+      if (!constantTimeEqual(signToken(payload), body.slice(dot + 1))) return null;
+      let claims: { k?: unknown; t?: unknown; e?: unknown };
+      try {
+        claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof claims;
+      } catch {
+        return null;
+      }
+      if (typeof claims.k !== 'string' || typeof claims.t !== 'string' || typeof claims.e !== 'number') return null;
+      if (claims.e * 1000 <= ctx.clock.now()) return null;
+      if (!(await isKeyActive(claims.k))) return null;
+      return { tenantId: claims.t, keyId: claims.k };
+    },
+  };
+}
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;

@@ -1,0 +1,233 @@
+import { newId } from '../domain/ids.js';
+import { normalizePhone } from '../domain/phone.js';
+import { analyzeSms } from '../domain/encoding.js';
+import { validateTemplate } from '../domain/template.js';
+import { AppError } from '../errors/app-error.js';
+import { insertInboxMessage, listInboxMessages } from '../store/queries/inbox.js';
+import { findMessage, insertMessage, listAttempts, listMessages, type MessageFilter } from '../store/queries/messages.js';
+import type { Message, MessageAttempt, NewMessage } from '../store/schema.js';
+import type { InboxSink } from '../providers/types.js';
+import type { ServiceContext } from './context.js';
+import type { ActiveTenant } from './tenant-service.js';
+import { toPage, type Page } from './pagination.js';
+
+/** Event SMS (not passcodes) are tried for this long before they give up, ms. */
+export const EVENT_MESSAGE_TTL_MS = 3_600_000;
+
+export interface AttemptView {
+  attempt: number;
+  provider: string;
+  slot: string;
+  started_at: string;
+  latency_ms: number;
+  outcome: 'accepted' | 'failed';
+  error_kind: string | null;
+  provider_code: string | null;
+  http_status: number | null;
+  error_message: string | null;
+  provider_message_id: string | null;
+}
+
+export interface MessageView {
+  id: string;
+  kind: Message['kind'];
+  to: string;
+  purpose: string | null;
+  challenge_id: string | null;
+  /** The text with any passcode replaced by `*`. */
+  body: string;
+  encoding: string;
+  segments: number;
+  status: Message['status'];
+  attempts: number;
+  provider: string | null;
+  provider_message_id: string | null;
+  error: { kind: string | null; code: string | null; message: string | null } | null;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+  delivered_at: string | null;
+  next_attempt_at: string | null;
+  attempt_log?: AttemptView[];
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function attemptView(a: MessageAttempt): AttemptView {
+  return {
+    attempt: a.attempt_no,
+    provider: a.provider,
+    slot: a.slot,
+    started_at: new Date(a.started_at).toISOString(),
+    latency_ms: a.latency_ms,
+    outcome: a.outcome,
+    error_kind: a.error_kind,
+    provider_code: a.provider_code,
+    http_status: a.http_status,
+    error_message: a.error_message,
+    provider_message_id: a.provider_message_id,
+  };
+}
+
+export function messageView(m: Message, attempts?: MessageAttempt[]): MessageView {
+  const v: MessageView = {
+    id: m.id,
+    kind: m.kind,
+    to: m.to_phone,
+    purpose: m.purpose,
+    challenge_id: m.challenge_id,
+    body: m.body_masked,
+    encoding: m.encoding,
+    segments: m.segments,
+    status: m.status,
+    attempts: m.attempts,
+    provider: m.provider,
+    provider_message_id: m.provider_message_id,
+    error: m.error_kind || m.error_code || m.error_message ? { kind: m.error_kind, code: m.error_code, message: m.error_message } : null,
+    created_at: new Date(m.created_at).toISOString(),
+    updated_at: new Date(m.updated_at).toISOString(),
+    sent_at: iso(m.sent_at),
+    delivered_at: iso(m.delivered_at),
+    next_attempt_at: m.status === 'queued' ? iso(m.next_attempt_at) : null,
+  };
+  if (attempts) v.attempt_log = attempts.map(attemptView);
+  return v;
+}
+
+/**
+ * A new outbox row, queued and due now: the one place the dispatch state of a fresh message
+ * is spelled out. `text` is sealed with the message id as AAD; `masked` goes to the log.
+ */
+export function newOutboxRow(
+  secretBox: ServiceContext['secretBox'],
+  m: { id: string; tenantId: string; kind: NewMessage['kind']; challengeId: string | null; purpose: string | null; to: string; text: string; masked: string; senderId: string | null; now: number; expiresAt: number },
+): NewMessage {
+  const analysis = analyzeSms(m.text);
+  return {
+    id: m.id,
+    tenant_id: m.tenantId,
+    kind: m.kind,
+    challenge_id: m.challengeId,
+    purpose: m.purpose,
+    to_phone: m.to,
+    body_sealed: secretBox.seal(m.text, m.id),
+    body_masked: m.masked,
+    sender_id: m.senderId,
+    encoding: analysis.encoding,
+    segments: analysis.segments,
+    status: 'queued',
+    attempts: 0,
+    chain_index: 0,
+    chain_attempts: 0,
+    next_attempt_at: m.now,
+    lease_until: null,
+    lease_owner: null,
+    expires_at: m.expiresAt,
+    provider: null,
+    provider_message_id: null,
+    error_kind: null,
+    error_code: null,
+    error_message: null,
+    created_at: m.now,
+    updated_at: m.now,
+    sent_at: null,
+    delivered_at: null,
+  };
+}
+
+export function createMessageService(ctx: ServiceContext, deps: { onEnqueued: () => void }) {
+  const { store, clock, secretBox } = ctx;
+
+  /** Builds an outbox row for a non-passcode message. */
+  function outboxRow(tenant: ActiveTenant, kind: 'event' | 'test', to: string, text: string, ttlMs: number): NewMessage {
+    const now = clock.now();
+    return newOutboxRow(secretBox, { id: newId('msg'), tenantId: tenant.id, kind, challengeId: null, purpose: null, to, text, masked: text, senderId: tenant.settings.sender_id, now, expiresAt: now + ttlMs });
+  }
+
+  const inbox: InboxSink = {
+    async capture(m) {
+      const id = newId('inb');
+      await store.writes.write((trx) => insertInboxMessage(trx, {
+        id,
+        tenant_id: m.tenantId,
+        message_id: m.messageId,
+        to_phone: m.to,
+        body_sealed: secretBox.seal(m.body, id),
+        created_at: clock.now(),
+      }));
+      return id;
+    },
+  };
+
+  return {
+    inbox,
+
+    /** An event SMS through the same outbox: a literal body, or a template with variables. */
+    async createEvent(tenant: ActiveTenant, input: { to: string; body?: string; template?: string; variables?: Record<string, string> }): Promise<MessageView> {
+      const phone = normalizePhone(input.to);
+      if (!phone.ok) throw new AppError('phone.invalid', phone.reason, { issues: [{ path: 'to', message: phone.reason }] });
+      const s = tenant.settings;
+      if (s.allowed_countries.length > 0 && (!phone.country || !s.allowed_countries.includes(phone.country))) {
+        throw new AppError('phone.country_blocked', `This tenant does not send to ${phone.country ?? 'this country'}.`);
+      }
+      let text: string;
+      if (input.template !== undefined) {
+        const problems = validateTemplate(input.template).filter((p) => !p.includes('{{code}}'));
+        if (problems.length > 0) throw new AppError('template.invalid', problems.join(' '), { issues: problems.map((message) => ({ path: 'template', message })) });
+        const vars = { code: '', app_name: s.app_name ?? tenant.name, ttl_minutes: Math.ceil(s.otp_ttl_seconds / 60), purpose: '', ...input.variables };
+        text = input.template.replace(/\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}/gi, (_m, name: string) => {
+          const v = (vars as Record<string, unknown>)[name];
+          return v === undefined ? '' : String(v);
+        });
+      } else {
+        text = input.body ?? '';
+      }
+      if (text.trim() === '') throw new AppError('request.invalid', 'The message is empty.', { issues: [{ path: 'body', message: 'must not be empty' }] });
+      const analysis = analyzeSms(text);
+      if (analysis.segments > 10) throw new AppError('request.invalid', `The message is ${analysis.segments} segments long; at most 10 are sent.`, { issues: [{ path: 'body', message: 'too long' }] });
+      const row = outboxRow(tenant, 'event', phone.e164, text, EVENT_MESSAGE_TTL_MS);
+      await insertMessage(store.db, row);
+      deps.onEnqueued();
+      return messageView(row as Message);
+    },
+
+    outboxRow,
+
+    async get(tenantId: string, id: string): Promise<MessageView> {
+      const m = await findMessage(store.db, tenantId, id);
+      if (!m) throw new AppError('message.not_found', 'There is no such message for this tenant.');
+      return messageView(m, await listAttempts(store.db, [m.id]));
+    },
+
+    async list(tenantId: string, filter: MessageFilter, limit: number): Promise<Page<MessageView>> {
+      const rows = await listMessages(store.db, tenantId, filter, limit + 1);
+      const attempts = await listAttempts(store.db, rows.slice(0, limit).map((m) => m.id));
+      const byMessage = new Map<string, MessageAttempt[]>();
+      for (const a of attempts) {
+        const list = byMessage.get(a.message_id);
+        if (list) list.push(a);
+        else byMessage.set(a.message_id, [a]);
+      }
+      return toPage(rows, limit, (m) => messageView(m, byMessage.get(m.id) ?? []));
+    },
+
+    /** Messages the Inbox provider captured; with the code (this is the developer's own phone). */
+    async listInbox(tenantId: string, phone: string | undefined, limit: number, cursor?: string) {
+      let e164: string | undefined;
+      if (phone !== undefined) {
+        const n = normalizePhone(phone);
+        if (!n.ok) throw new AppError('phone.invalid', n.reason, { issues: [{ path: 'phone_number', message: n.reason }] });
+        e164 = n.e164;
+      }
+      return toPage(await listInboxMessages(store.db, tenantId, e164, limit + 1, cursor), limit, (r) => ({
+        id: r.id,
+        message_id: r.message_id,
+        to: r.to_phone,
+        body: secretBox.open(r.body_sealed, r.id),
+        created_at: new Date(r.created_at).toISOString(),
+      }));
+    },
+  };
+}
+
+export type MessageService = ReturnType<typeof createMessageService>;

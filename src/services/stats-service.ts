@@ -1,0 +1,81 @@
+import { attemptLatencyByBucket, challengeCountsByBucket, messageCountsByBucket } from '../store/queries/stats.js';
+import type { ServiceContext } from './context.js';
+
+export interface StatsBucket {
+  start: string;
+  /** Messages enqueued (passcodes and events). */
+  sends: number;
+  sent: number;
+  delivered: number;
+  failed: number;
+  /** Challenges created, and how many of them were verified (verify conversion). */
+  challenges: number;
+  verified: number;
+  attempts: number;
+  failed_attempts: number;
+  avg_provider_latency_ms: number | null;
+  latency_by_provider: Record<string, number>;
+}
+
+export const statsWindows = { '1h': { span: 3_600_000, bucket: 300_000 }, '24h': { span: 86_400_000, bucket: 3_600_000 }, '7d': { span: 604_800_000, bucket: 21_600_000 } } as const;
+export type StatsWindow = keyof typeof statsWindows;
+
+export function createStatsService(ctx: ServiceContext) {
+  return {
+    /** Sends, delivery, verify conversion and provider latency per time bucket, oldest first. */
+    async overview(tenantId: string, window: StatsWindow): Promise<{ window: StatsWindow; bucket_seconds: number; buckets: StatsBucket[] }> {
+      const { span, bucket } = statsWindows[window];
+      const now = ctx.clock.now();
+      const first = Math.floor((now - span) / bucket) + 1;
+      const since = first * bucket;
+      const [msgs, chls, atts] = await Promise.all([
+        messageCountsByBucket(ctx.store.db, tenantId, since, bucket),
+        challengeCountsByBucket(ctx.store.db, tenantId, since, bucket),
+        attemptLatencyByBucket(ctx.store.db, tenantId, since, bucket),
+      ]);
+      const buckets: StatsBucket[] = [];
+      const last = Math.floor(now / bucket);
+      const index = new Map<number, StatsBucket>();
+      for (let b = first; b <= last; b++) {
+        const sb: StatsBucket = { start: new Date(b * bucket).toISOString(), sends: 0, sent: 0, delivered: 0, failed: 0, challenges: 0, verified: 0, attempts: 0, failed_attempts: 0, avg_provider_latency_ms: null, latency_by_provider: {} };
+        buckets.push(sb);
+        index.set(b, sb);
+      }
+      for (const r of msgs) {
+        const sb = index.get(Number(r.bucket));
+        if (!sb) continue;
+        const n = Number(r.n);
+        sb.sends += n;
+        if (r.status === 'sent') sb.sent += n;
+        if (r.status === 'delivered') {
+          sb.sent += n;
+          sb.delivered += n;
+        }
+        if (r.status === 'failed' || r.status === 'undelivered') sb.failed += n;
+      }
+      for (const r of chls) {
+        const sb = index.get(Number(r.bucket));
+        if (!sb) continue;
+        sb.challenges += Number(r.n);
+        sb.verified += Number(r.verified);
+      }
+      const weighted = new Map<StatsBucket, { total: number; n: number }>();
+      for (const r of atts) {
+        const sb = index.get(Number(r.bucket));
+        if (!sb) continue;
+        const n = Number(r.n);
+        sb.attempts += n;
+        sb.failed_attempts += Number(r.failed);
+        sb.latency_by_provider[r.provider] = Math.round(Number(r.avg_ms));
+        const w = weighted.get(sb) ?? { total: 0, n: 0 };
+        w.total += Number(r.avg_ms) * n;
+        w.n += n;
+        weighted.set(sb, w);
+      }
+      for (const [sb, w] of weighted) sb.avg_provider_latency_ms = w.n > 0 ? Math.round(w.total / w.n) : null;
+      return { window, bucket_seconds: bucket / 1000, buckets };
+    },
+  };
+}
+
+export type StatsService = ReturnType<typeof createStatsService>;

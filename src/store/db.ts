@@ -1,0 +1,173 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import SqliteDatabase from './sqlite-driver.js';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+import { registerSyncSqlite } from './prepared.js';
+import { createGroupCommit, createTransactionPerUnit, type WriteRunner } from './group-commit.js';
+import { staticMigrationProvider } from './migrations/index.js';
+
+/**
+ * What one engine can do that another cannot. Query modules branch on these flags, never on
+ * the dialect's name.
+ */
+export interface StoreCapabilities {
+  /** `SELECT … FOR UPDATE SKIP LOCKED` for claims (PostgreSQL). SQLite serialises writers instead. */
+  skipLocked: boolean;
+  /** `LISTEN/NOTIFY` to wake dispatchers on other nodes. */
+  listenNotify: boolean;
+  /** More than one otpgate process may share this store. */
+  multiNode: boolean;
+  /** Writes of concurrent requests are committed together (SQLite: one writer anyway). */
+  groupCommit: boolean;
+}
+
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface Store {
+  db: Kysely<Database>;
+  capabilities: StoreCapabilities;
+  /** Atomic units of work: group-committed on SQLite, a transaction each on PostgreSQL. */
+  writes: WriteRunner;
+  /** A readable name of the engine and location, without credentials. */
+  description: string;
+  /** `pg.Pool` behind the store (PostgreSQL only). */
+  pgPool?: pg.Pool;
+  /**
+   * Opens a NEW connection with the pool's settings, outside the pool (PostgreSQL only): for
+   * the LISTEN session of src/dispatcher/wakeup.ts, which must not hold a pool slot forever.
+   * The caller connects and ends it.
+   */
+  newPgClient?: () => pg.Client;
+  /**
+   * A short-lived Kysely for migrations on its own small pool without the statement timeout
+   * (PostgreSQL only): waiting for another node's migration lock, or a migration that builds
+   * an index on a large table, may take longer than the timeout meant for requests.
+   * migrateToLatest destroys it when done.
+   */
+  newMigrationDb?: () => Kysely<Database>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  pgPoolSize?: number;
+  pgStatementTimeoutMs?: number;
+}
+
+/** How long opening a PostgreSQL connection (or waiting for a free pool slot) may take, ms. */
+export const PG_CONNECT_TIMEOUT_MS = 5000;
+
+// int8 (bigint) columns hold millisecond times and counts, all well within 2^53.
+pg.types.setTypeParser(20, (v: string) => Number.parseInt(v, 10));
+
+/**
+ * Kysely's SQLite driver prepares every statement on every call; preparing is a good part of
+ * a query's cost on the hot paths. The query layer builds a small, fixed set of SQL strings,
+ * so their prepared statements are kept (bounded, in case a caller builds unbounded SQL).
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Database {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return new Proxy(sqlite, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') {
+        return (source: string) => {
+          let stmt = cache.get(source);
+          if (!stmt) {
+            stmt = target.prepare(source);
+            if (cache.size >= 500) cache.clear();
+            cache.set(source, stmt);
+          }
+          return stmt;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+export function createStore(url: string, options: StoreOptions = {}): Store {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const sqlite = new SqliteDatabase(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    // A larger page cache and memory-mapped reads keep the hot indexes (outbox, challenges by
+    // phone) in memory; temp B-trees (ORDER BY) stay in memory too.
+    sqlite.pragma('cache_size = -65536');
+    sqlite.pragma('mmap_size = 268435456');
+    sqlite.pragma('temp_store = MEMORY');
+    const cached = withStatementCache(sqlite);
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+    registerSyncSqlite(db, cached);
+    return {
+      db,
+      capabilities: { skipLocked: false, listenNotify: false, multiNode: false, groupCommit: true },
+      writes: createGroupCommit(db),
+      description: `sqlite ${file}`,
+      close: () => db.destroy(),
+    };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const connection: pg.ClientConfig = {
+      connectionString: url,
+      statement_timeout: options.pgStatementTimeoutMs ?? 5000,
+      connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+      // Half-open TCP connections (a failed-over server, a dropped NAT entry) are found by the
+      // kernel instead of hanging until the statement timeout.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      application_name: 'otpgate',
+    };
+    const pool = new pg.Pool({ ...connection, max: options.pgPoolSize ?? 10 });
+    // An idle client's error (server restart) must not crash the process; the pool replaces it.
+    pool.on('error', () => undefined);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const u = new URL(url);
+    return {
+      db,
+      pgPool: pool,
+      newPgClient: () => new pg.Client({ ...connection, application_name: 'otpgate-listen' }),
+      newMigrationDb: () => {
+        const migrationPool = new pg.Pool({ ...connection, statement_timeout: 0, max: 2, application_name: 'otpgate-migrate' });
+        migrationPool.on('error', () => undefined);
+        return new Kysely<Database>({ dialect: new PostgresDialect({ pool: migrationPool }) });
+      },
+      capabilities: { skipLocked: true, listenNotify: true, multiNode: true, groupCommit: false },
+      writes: createTransactionPerUnit(db),
+      description: `postgres ${u.hostname}:${u.port || 5432}${u.pathname}`,
+      close: () => db.destroy(),
+    };
+  }
+  throw new Error('database URL must start with sqlite: or postgres://');
+}
+
+/**
+ * Applies every pending migration. Safe when several nodes start at once: on PostgreSQL,
+ * Kysely's PostgresAdapter takes the session advisory lock `pg_advisory_lock(3853314791062309107)`
+ * on one connection and runs every pending migration inside one transaction under it, so a
+ * second node waits, then finds nothing left to do (test/postgres/migrate-concurrent.test.ts
+ * starts several processes at once on one fresh database). The creation of Kysely's own
+ * bookkeeping tables before the lock tolerates a concurrent creator. On SQLite the database
+ * file's write lock serialises migrators.
+ *
+ * On PostgreSQL it runs on a separate small pool without the statement timeout, so a node
+ * that waits for another's long migration waits (Kysely bounds the lock wait at one hour)
+ * instead of failing after OTPGATE_PG_STATEMENT_TIMEOUT_MS.
+ */
+export async function migrateToLatest(store: Store): Promise<string[]> {
+  const db = store.newMigrationDb?.() ?? store.db;
+  try {
+    const migrator = new Migrator({ db, provider: staticMigrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error instanceof Error ? error : new Error(String(error));
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  } finally {
+    if (db !== store.db) await db.destroy();
+  }
+}

@@ -1,0 +1,80 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+
+/** One unit of work: the statements of one request (or one delivery), run in a transaction. */
+export type WriteUnit<T> = (trx: Transaction<Database>) => Promise<T>;
+
+export interface WriteRunner {
+  /** Runs `unit` atomically: either all its statements take effect, or none (it rejects). */
+  write<T>(unit: WriteUnit<T>): Promise<T>;
+}
+
+/** Each unit in a transaction of its own (PostgreSQL: many connections work in parallel). */
+export function createTransactionPerUnit(db: Kysely<Database>): WriteRunner {
+  return { write: (unit) => db.transaction().execute(unit) };
+}
+
+/**
+ * Group commit (SQLite): units that arrive while the single connection is busy are run one
+ * after another in ONE transaction, each inside its own savepoint, and committed together.
+ * A unit that throws rolls back to its savepoint only; the others still commit. Each unit's
+ * promise settles after the commit, so a caller never answers before its writes are durable.
+ * SQLite runs one writer at a time anyway, so batching loses no parallelism and saves a
+ * commit (and its WAL write) per unit.
+ */
+export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: number } = {}): WriteRunner {
+  const maxBatch = options.maxBatch ?? 256;
+  type Item = { unit: WriteUnit<unknown>; resolve(v: unknown): void; reject(e: unknown): void };
+  let queue: Item[] = [];
+  let running = false;
+
+  async function flush(): Promise<void> {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue.splice(0);
+        const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+        try {
+          await db.transaction().execute(async (trx) => {
+            for (const item of batch) {
+              await sql`savepoint unit`.execute(trx);
+              try {
+                const value = await item.unit(trx);
+                await sql`release savepoint unit`.execute(trx);
+                outcomes.push({ ok: true, value });
+              } catch (error) {
+                await sql`rollback to savepoint unit`.execute(trx);
+                await sql`release savepoint unit`.execute(trx);
+                outcomes.push({ ok: false, error });
+              }
+            }
+          });
+        } catch (error) {
+          // The commit itself failed: nothing of this batch took effect.
+          for (const item of batch) item.reject(error);
+          continue;
+        }
+        batch.forEach((item, i) => {
+          const o = outcomes[i]!;
+          if (o.ok) item.resolve(o.value);
+          else item.reject(o.error);
+        });
+      }
+    } finally {
+      running = false;
+    }
+  }
+
+  return {
+    write<T>(unit: WriteUnit<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ unit: unit as WriteUnit<unknown>, resolve: resolve as (v: unknown) => void, reject });
+        if (!running) {
+          running = true;
+          // Let the other requests of this event-loop turn join the batch.
+          setImmediate(() => void flush());
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { m0001Initial } from './0001-initial.js';
+import { m0002SendingLeaseIndex } from './0002-sending-lease-index.js';
+
+/**
+ * Every migration, in order. Append-only: a released migration is never edited or removed;
+ * a change to the schema is a new entry. Migrations never import application code.
+ */
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001-initial': m0001Initial,
+  '0002-sending-lease-index': m0002SendingLeaseIndex,
+});
+
+export const staticMigrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...migrations }),
+};

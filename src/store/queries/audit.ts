@@ -1,0 +1,13 @@
+import type { Executor } from '../db.js';
+import type { AuditEntry, AuditLogTable } from '../schema.js';
+
+export async function insertAudit(db: Executor, row: AuditLogTable): Promise<void> {
+  await db.insertInto('audit_log').values(row).execute();
+}
+
+/** Newest first. */
+export async function listAudit(db: Executor, tenantId: string, limit: number, beforeId?: string): Promise<AuditEntry[]> {
+  let q = db.selectFrom('audit_log').selectAll().where('tenant_id', '=', tenantId).orderBy('id', 'desc').limit(limit);
+  if (beforeId) q = q.where('id', '<', beforeId);
+  return q.execute();
+}

@@ -1,0 +1,136 @@
+import { sql } from 'kysely';
+import type { Executor, StoreCapabilities } from '../db.js';
+import type { Challenge, NewChallenge } from '../schema.js';
+import { p, prepared } from '../prepared.js';
+
+const challengeColumns = [
+  'id', 'tenant_id', 'phone', 'purpose', 'code_hash', 'status', 'attempts', 'max_attempts', 'client_ip', 'is_test',
+  'message_id', 'created_at', 'expires_at', 'resend_available_at', 'verified_at',
+] as const satisfies ReadonlyArray<keyof NewChallenge>;
+
+const q = {
+  insert: prepared((db) => db.insertInto('challenges').values(Object.fromEntries(challengeColumns.map((c) => [c, p(c)])) as unknown as NewChallenge)),
+  find: prepared((db) => db.selectFrom('challenges').selectAll().where('tenant_id', '=', p('tenant')).where('id', '=', p('id'))),
+  latest: prepared((db) =>
+    db
+      .selectFrom('challenges')
+      .selectAll()
+      .where('tenant_id', '=', p('tenant'))
+      .where('phone', '=', p('phone'))
+      .where('purpose', '=', p('purpose'))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1),
+  ),
+  countPhone: prepared((db) =>
+    db
+      .selectFrom('challenges')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', p('tenant'))
+      .where('phone', '=', p('phone'))
+      .where('created_at', '>', p<number>('since')),
+  ),
+  countIp: prepared((db) =>
+    db
+      .selectFrom('challenges')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', p('tenant'))
+      .where('client_ip', '=', p('ip'))
+      .where('created_at', '>', p<number>('since')),
+  ),
+  supersede: prepared((db) => db.updateTable('challenges').set({ status: 'superseded' }).where('id', '=', p('id')).where('status', '=', 'pending')),
+  verified: prepared((db) =>
+    db
+      .updateTable('challenges')
+      .set({ status: 'verified', verified_at: p<number>('now') })
+      .where('id', '=', p('id'))
+      .where('status', '=', 'pending')
+      .where('expires_at', '>', p<number>('now'))
+      .whereRef('attempts', '<', 'max_attempts'),
+  ),
+  wrong: prepared((db) =>
+    db
+      .updateTable('challenges')
+      .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+      .where('id', '=', p('id'))
+      .where('status', '=', 'pending')
+      .whereRef('attempts', '<', 'max_attempts')
+      .returning(['attempts', 'max_attempts']),
+  ),
+};
+
+/**
+ * Serialises concurrent sends for one key (tenant + phone, or tenant + client IP) until the
+ * transaction ends, so per-phone caps and cooldowns hold across nodes. SQLite already runs
+ * one writer at a time, so there is nothing to take there.
+ */
+export async function lockSendKey(db: Executor, caps: StoreCapabilities, key: string): Promise<void> {
+  if (!caps.skipLocked) return;
+  await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(db);
+}
+
+export async function insertChallenge(db: Executor, row: NewChallenge): Promise<void> {
+  await q.insert.execute(db, Object.fromEntries(challengeColumns.map((c) => [c, row[c] ?? null])));
+}
+
+export async function findChallenge(db: Executor, tenantId: string, id: string): Promise<Challenge | undefined> {
+  return (await q.find.execute(db, { tenant: tenantId, id })).rows[0];
+}
+
+/** The newest challenge for a phone and purpose, whatever its state. */
+export async function findLatestChallenge(db: Executor, tenantId: string, phone: string, purpose: string): Promise<Challenge | undefined> {
+  return (await q.latest.execute(db, { tenant: tenantId, phone, purpose })).rows[0];
+}
+
+/** Sends to this phone since `since` (every purpose). */
+export async function countSendsForPhone(db: Executor, tenantId: string, phone: string, since: number): Promise<number> {
+  return Number((await q.countPhone.execute(db, { tenant: tenantId, phone, since })).rows[0]?.n ?? 0);
+}
+
+/** The oldest send to this phone since `since`, to tell the caller when the hourly cap frees up. */
+export async function oldestSendForPhone(db: Executor, tenantId: string, phone: string, since: number): Promise<number | undefined> {
+  const r = await db
+    .selectFrom('challenges')
+    .select('created_at')
+    .where('tenant_id', '=', tenantId)
+    .where('phone', '=', phone)
+    .where('created_at', '>', since)
+    .orderBy('created_at')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.created_at;
+}
+
+export async function countSendsForIp(db: Executor, tenantId: string, ip: string, since: number): Promise<number> {
+  return Number((await q.countIp.execute(db, { tenant: tenantId, ip, since })).rows[0]?.n ?? 0);
+}
+
+/** A new code for the same phone and purpose replaces the pending one. */
+export async function supersedeChallenge(db: Executor, id: string): Promise<void> {
+  await q.supersede.execute(db, { id });
+}
+
+/**
+ * Marks the challenge verified if, and only if, it is still pending, unexpired and has
+ * attempts left. Of two racing verifications, exactly one gets the row back.
+ */
+export async function markVerified(db: Executor, id: string, now: number): Promise<boolean> {
+  const r = await q.verified.execute(db, { id, now });
+  return Number(r.numAffectedRows ?? 0n) > 0;
+}
+
+/**
+ * Counts one wrong code atomically; locks the challenge when it reaches its maximum.
+ * Returns the attempts now used, or undefined when the challenge was no longer pending.
+ */
+export async function recordWrongAttempt(db: Executor, id: string): Promise<{ attempts: number; max_attempts: number } | undefined> {
+  const row = (await q.wrong.execute(db, { id })).rows[0];
+  if (row && row.attempts >= row.max_attempts) {
+    await db.updateTable('challenges').set({ status: 'locked' }).where('id', '=', id).where('status', '=', 'pending').execute();
+  }
+  return row;
+}
+
+export async function markExpired(db: Executor, id: string): Promise<void> {
+  await db.updateTable('challenges').set({ status: 'expired' }).where('id', '=', id).where('status', '=', 'pending').execute();
+}

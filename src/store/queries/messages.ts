@@ -1,0 +1,185 @@
+import { sql } from 'kysely';
+import type { Executor, StoreCapabilities } from '../db.js';
+import { p, prepared } from '../prepared.js';
+import type { Message, MessageAttempt, MessageStatus, MessageUpdate, NewMessage, NewMessageAttempt } from '../schema.js';
+
+const messageColumns = [
+  'id', 'tenant_id', 'kind', 'challenge_id', 'purpose', 'to_phone', 'body_sealed', 'body_masked', 'sender_id', 'encoding',
+  'segments', 'status', 'attempts', 'chain_index', 'chain_attempts', 'next_attempt_at', 'lease_until', 'lease_owner',
+  'expires_at', 'provider', 'provider_message_id', 'error_kind', 'error_code', 'error_message', 'created_at', 'updated_at',
+  'sent_at', 'delivered_at',
+] as const satisfies ReadonlyArray<keyof NewMessage>;
+
+const insertMessageQuery = prepared((db) =>
+  db.insertInto('messages').values(Object.fromEntries(messageColumns.map((c) => [c, p(c)])) as unknown as NewMessage),
+);
+
+export async function insertMessage(db: Executor, row: NewMessage): Promise<void> {
+  await insertMessageQuery.execute(db, Object.fromEntries(messageColumns.map((c) => [c, row[c] ?? null])));
+}
+
+export async function findMessage(db: Executor, tenantId: string, id: string): Promise<Message | undefined> {
+  return db.selectFrom('messages').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+}
+
+export interface MessageFilter {
+  status?: MessageStatus;
+  phone?: string;
+  purpose?: string;
+  kind?: string;
+  /** Newest first: only messages with an id below this one. */
+  beforeId?: string;
+}
+
+/** Newest first. */
+export async function listMessages(db: Executor, tenantId: string, filter: MessageFilter, limit: number): Promise<Message[]> {
+  let q = db.selectFrom('messages').selectAll().where('tenant_id', '=', tenantId);
+  if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.phone) q = q.where('to_phone', '=', filter.phone);
+  if (filter.purpose) q = q.where('purpose', '=', filter.purpose);
+  if (filter.kind) q = q.where('kind', '=', filter.kind as Message['kind']);
+  if (filter.beforeId) q = q.where('id', '<', filter.beforeId);
+  return q.orderBy('id', 'desc').limit(limit).execute();
+}
+
+export async function listAttempts(db: Executor, messageIds: readonly string[]): Promise<MessageAttempt[]> {
+  if (messageIds.length === 0) return [];
+  return db.selectFrom('message_attempts').selectAll().where('message_id', 'in', messageIds).orderBy('message_id').orderBy('attempt_no').execute();
+}
+
+const claimQueries = new Map<string, ReturnType<typeof prepared<Message>>>();
+
+function claimQuery(caps: StoreCapabilities, expiredLeases: boolean) {
+  const key = `${caps.skipLocked}:${expiredLeases}`;
+  let q = claimQueries.get(key);
+  if (!q) {
+    q = prepared((db) => {
+      let due = expiredLeases
+        ? // The literal lets the planner use the partial index messages_sending_lease.
+          db.selectFrom('messages').select('id').where('status', '=', sql.lit('sending')).where('lease_until', '<', p<number>('now')).orderBy('lease_until')
+        : db.selectFrom('messages').select('id').where('status', '=', 'queued').where('next_attempt_at', '<=', p<number>('now')).orderBy('next_attempt_at');
+      due = due.limit(p<number>('limit'));
+      if (caps.skipLocked) due = due.forUpdate().skipLocked();
+      return db
+        .updateTable('messages')
+        .set({ status: 'sending', lease_owner: p('owner'), lease_until: p('lease_until'), updated_at: p('now') })
+        .where('id', 'in', due)
+        .returningAll();
+    });
+    claimQueries.set(key, q);
+  }
+  return q;
+}
+
+/**
+ * Leases up to `limit` due messages to `owner` until `leaseUntil`, in one statement.
+ * `expiredLeases` picks messages whose previous lease ran out (a crashed or stalled
+ * dispatcher) instead of queued ones; the two are separate statements so each one uses its
+ * index. PostgreSQL skips rows another node is claiming at the same moment.
+ */
+export async function claimDueMessages(
+  db: Executor,
+  caps: StoreCapabilities,
+  owner: string,
+  now: number,
+  leaseUntil: number,
+  limit: number,
+  expiredLeases = false,
+): Promise<Message[]> {
+  const r = await claimQuery(caps, expiredLeases).execute(db, { owner, now, lease_until: leaseUntil, limit });
+  return r.rows;
+}
+
+/**
+ * When the next queued message falls due (for the dispatcher's timer), if any. Expired leases
+ * are not looked for here: the dispatcher looks for them at most once per poll interval, so a
+ * crashed node's messages come back within lease + poll interval. (min(lease_until) over the
+ * 'sending' rows has no index of its own: on PostgreSQL it read every 'sending' entry of the
+ * (status, next_attempt_at) index left since the last VACUUM, a cost growing with traffic, and
+ * it ran on every dispatcher tick.)
+ */
+const nextDueQuery = prepared((db) => db.selectFrom('messages').select('next_attempt_at').where('status', '=', 'queued').orderBy('next_attempt_at').limit(1));
+
+export async function nextDueAt(db: Executor): Promise<number | undefined> {
+  const r = await nextDueQuery.execute(db, {});
+  return r.rows[0]?.next_attempt_at;
+}
+
+/**
+ * Records an attempt and moves the message on, but only while this dispatcher still holds the
+ * lease: a dispatcher whose lease ran out (and whose message another took) changes nothing.
+ */
+export async function completeAttempt(
+  db: Executor,
+  messageId: string,
+  owner: string,
+  update: MessageUpdate,
+  attempt: NewMessageAttempt | undefined,
+): Promise<boolean> {
+  const keys = Object.keys(update).filter((k) => (update as Record<string, unknown>)[k] !== undefined).sort() as Array<keyof MessageUpdate>;
+  const signature = keys.join(',');
+  let q = completeQueries.get(signature);
+  if (!q) {
+    q = prepared((db) =>
+      db
+        .updateTable('messages')
+        .set(Object.fromEntries(keys.map((k) => [k, p(`set_${k}`)])) as MessageUpdate)
+        .where('id', '=', p('id'))
+        .where('status', '=', 'sending')
+        .where('lease_owner', '=', p('owner')),
+    );
+    completeQueries.set(signature, q);
+  }
+  const values: Record<string, unknown> = { id: messageId, owner };
+  for (const k of keys) values[`set_${k}`] = (update as Record<string, unknown>)[k] ?? null;
+  const r = await q.execute(db, values);
+  if (Number(r.numAffectedRows ?? 0n) === 0) return false;
+  if (attempt) await insertAttemptQuery.execute(db, Object.fromEntries(attemptColumns.map((c) => [c, attempt[c] ?? null])));
+  return true;
+}
+
+const completeQueries = new Map<string, ReturnType<typeof prepared<unknown>>>();
+const attemptColumns = [
+  'id', 'message_id', 'tenant_id', 'attempt_no', 'provider', 'slot', 'started_at', 'latency_ms', 'outcome', 'error_kind',
+  'provider_code', 'http_status', 'error_message', 'provider_message_id',
+] as const satisfies ReadonlyArray<keyof NewMessageAttempt>;
+const insertAttemptQuery = prepared((db) =>
+  db.insertInto('message_attempts').values(Object.fromEntries(attemptColumns.map((c) => [c, p(c)])) as unknown as NewMessageAttempt),
+);
+
+export async function findMessageByProviderId(db: Executor, tenantId: string, provider: string, providerMessageId: string): Promise<Message | undefined> {
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('provider', '=', provider)
+    .where('provider_message_id', '=', providerMessageId)
+    .executeTakeFirst();
+}
+
+export async function updateDeliveryStatus(
+  db: Executor,
+  id: string,
+  fromStatuses: readonly MessageStatus[],
+  update: MessageUpdate,
+): Promise<boolean> {
+  const r = await db.updateTable('messages').set(update).where('id', '=', id).where('status', 'in', fromStatuses).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export async function countQueued(db: Executor): Promise<{ queued: number; sending: number }> {
+  const rows = await db
+    .selectFrom('messages')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', 'in', ['queued', 'sending'])
+    .groupBy('status')
+    .execute();
+  const out = { queued: 0, sending: 0 };
+  for (const r of rows) out[r.status as 'queued' | 'sending'] = Number(r.n);
+  return out;
+}
+
+/** `pg_notify(channel, payload)` through the pool (PostgreSQL only): a fallback when the LISTEN connection is down. */
+export async function notifyChannel(db: Executor, channel: string, payload: string): Promise<void> {
+  await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+}

@@ -1,0 +1,190 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * Row types of every table. Times are milliseconds since the epoch (bigint columns, read as
+ * numbers on both engines). JSON columns hold text. Secrets and message bodies are sealed
+ * (AES-256-GCM, see src/crypto/secret-box.ts) before they reach a row.
+ */
+export interface TenantsTable {
+  id: string;
+  name: string;
+  /** JSON of the tenant's settings, only the ones set (defaults are applied on read). */
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  name: string | null;
+  /** sha256 hex of the whole key; the key itself is shown once and never stored. */
+  key_hash: string;
+  /** First characters of the key, shown in lists so an operator can tell keys apart. */
+  key_prefix: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export type ProviderSlot = 'primary' | 'fallback';
+
+export interface ProviderConfigsTable {
+  tenant_id: string;
+  slot: ProviderSlot;
+  kind: string;
+  /** The whole kind-specific configuration as JSON, sealed. */
+  config_sealed: string;
+  updated_at: number;
+  updated_by: string;
+}
+
+export interface TemplatesTable {
+  tenant_id: string;
+  purpose: string;
+  locale: string;
+  body: string;
+  encoding: string;
+  segments: number;
+  updated_at: number;
+}
+
+export type ChallengeStatus = 'pending' | 'verified' | 'expired' | 'locked' | 'superseded';
+
+export interface ChallengesTable {
+  id: string;
+  tenant_id: string;
+  phone: string;
+  purpose: string;
+  /** HMAC-SHA256 of the code bound to the challenge id; never the code. */
+  code_hash: string;
+  status: ChallengeStatus;
+  attempts: number;
+  max_attempts: number;
+  client_ip: string | null;
+  /** 1 when the phone is one of the tenant's test numbers (nothing was sent). */
+  is_test: number;
+  message_id: string | null;
+  created_at: number;
+  expires_at: number;
+  resend_available_at: number;
+  verified_at: number | null;
+}
+
+export type MessageStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed';
+export type MessageKind = 'otp' | 'event' | 'test';
+
+export interface MessagesTable {
+  id: string;
+  tenant_id: string;
+  kind: MessageKind;
+  challenge_id: string | null;
+  purpose: string | null;
+  to_phone: string;
+  /** Rendered body, sealed with the message id as AAD; null once the message is final. */
+  body_sealed: string | null;
+  /** Rendered body with the code replaced by `*`, kept for the message log. */
+  body_masked: string;
+  sender_id: string | null;
+  encoding: string;
+  segments: number;
+  status: MessageStatus;
+  /** Attempts made so far, over all providers. */
+  attempts: number;
+  /** Index in the provider chain (primary, fallback, Default) the next attempt uses. */
+  chain_index: number;
+  /** Attempts made on the current chain entry. */
+  chain_attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  lease_owner: string | null;
+  /** No attempt is made after this (the code's expiry for passcodes). */
+  expires_at: number;
+  provider: string | null;
+  provider_message_id: string | null;
+  error_kind: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+  delivered_at: number | null;
+}
+
+export interface MessageAttemptsTable {
+  id: string;
+  message_id: string;
+  tenant_id: string;
+  attempt_no: number;
+  provider: string;
+  slot: string;
+  started_at: number;
+  latency_ms: number;
+  outcome: 'accepted' | 'failed';
+  error_kind: string | null;
+  provider_code: string | null;
+  http_status: number | null;
+  error_message: string | null;
+  provider_message_id: string | null;
+}
+
+export interface AuditLogTable {
+  id: string;
+  tenant_id: string | null;
+  /** `admin`, or the API key id that acted. */
+  actor: string;
+  action: string;
+  target: string | null;
+  /** JSON details; never a secret. */
+  details: string;
+  created_at: number;
+}
+
+export interface InboxMessagesTable {
+  id: string;
+  tenant_id: string;
+  message_id: string;
+  to_phone: string;
+  body_sealed: string;
+  created_at: number;
+}
+
+export interface IdempotencyKeysTable {
+  tenant_id: string;
+  key: string;
+  route: string;
+  request_hash: string;
+  status_code: number;
+  response: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  provider_configs: ProviderConfigsTable;
+  templates: TemplatesTable;
+  challenges: ChallengesTable;
+  messages: MessagesTable;
+  message_attempts: MessageAttemptsTable;
+  audit_log: AuditLogTable;
+  inbox_messages: InboxMessagesTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export type Tenant = Selectable<TenantsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type ProviderConfigRow = Selectable<ProviderConfigsTable>;
+export type TemplateRow = Selectable<TemplatesTable>;
+export type Challenge = Selectable<ChallengesTable>;
+export type NewChallenge = Insertable<ChallengesTable>;
+export type Message = Selectable<MessagesTable>;
+export type NewMessage = Insertable<MessagesTable>;
+export type MessageUpdate = Updateable<MessagesTable>;
+export type MessageAttempt = Selectable<MessageAttemptsTable>;
+export type NewMessageAttempt = Insertable<MessageAttemptsTable>;
+export type AuditEntry = Selectable<AuditLogTable>;
+export type InboxMessage = Selectable<InboxMessagesTable>;
+export type IdempotencyRow = Selectable<IdempotencyKeysTable>;
+export type { Generated };

@@ -1,0 +1,160 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { customGatewayProvider } from '../../src/providers/custom-gateway/index.js';
+import { customGatewayFixtures } from '../../src/providers/custom-gateway/fixtures.js';
+import { customGatewayTarget, type CustomGatewayConfig } from '../../src/providers/custom-gateway/config.js';
+import { ProviderError, type ProviderErrorKind } from '../../src/providers/provider-error.js';
+import { createHttpClient } from '../../src/providers/http.js';
+import { startCustomGatewayFake, type CustomGatewayFake } from '../fakes/custom-gateway.js';
+import { BODY, TO, assertNothingLeaks, expectProviderError, header, makeContext, sendRequest, type TestContext } from './support.js';
+
+const KEY = customGatewayFixtures.basic.api_key;
+
+describe('Custom gateway against the fake', () => {
+  let fake: CustomGatewayFake;
+  let config: CustomGatewayConfig;
+  const messages: string[] = [];
+  const contexts: TestContext[] = [];
+
+  before(async () => {
+    fake = await startCustomGatewayFake({ apiKey: KEY });
+    config = { uri: fake.uri, api_key: KEY };
+  });
+  after(async () => {
+    await fake.close();
+    const logs = contexts.flatMap((c) => c.logs);
+    assert.ok(logs.length > 0);
+    assertNothingLeaks([...messages, ...logs], [KEY]);
+  });
+
+  function ctx(opts: { timeoutMs?: number } = {}) {
+    const t = makeContext(opts);
+    contexts.push(t);
+    return t.ctx;
+  }
+  async function failWith(kind: ProviderErrorKind, cfg: CustomGatewayConfig = config, req = sendRequest()) {
+    const err = await expectProviderError(customGatewayProvider.create(cfg, ctx()).send(req), kind);
+    messages.push(err.message);
+    return err;
+  }
+  async function challengeFails(kind: ProviderErrorKind, cfg: CustomGatewayConfig = config, opts: { timeoutMs?: number } = {}) {
+    const validate = customGatewayProvider.validate;
+    assert.ok(validate);
+    const err = await expectProviderError(validate(cfg, ctx(opts)), kind);
+    messages.push(err.message);
+    return err;
+  }
+
+  it('posts exactly the documented JSON with X-API-Key and returns the gateway id', async () => {
+    const result = await customGatewayProvider.create({ ...config, sender_id: 'OtpGate' }, ctx()).send(sendRequest({ from: 'Tenant' }));
+    const req = fake.requests.at(-1);
+    assert.ok(req);
+    assert.equal(req.method, 'POST');
+    assert.equal(req.path, '/otpgate');
+    assert.equal(header(req.headers, 'content-type'), 'application/json');
+    assert.equal(header(req.headers, 'x-api-key'), KEY);
+    assert.deepEqual(JSON.parse(req.body), { phone_number: TO, sender_id: 'OtpGate', message: BODY });
+    assert.deepEqual(result, { providerMessageId: fake.messages.at(-1)?.id });
+  });
+
+  it("falls back to the tenant's sender_id, then to an empty one", async () => {
+    const p = customGatewayProvider.create(config, ctx());
+    await p.send(sendRequest({ from: 'Tenant' }));
+    assert.equal((JSON.parse(fake.requests.at(-1)?.body ?? '{}') as { sender_id: string }).sender_id, 'Tenant');
+    await p.send(sendRequest());
+    assert.equal((JSON.parse(fake.requests.at(-1)?.body ?? '{}') as { sender_id: string }).sender_id, '');
+  });
+
+  it('treats any 2xx as success, with or without an id', async () => {
+    fake.fail({ kind: 'status', status: 204 });
+    assert.deepEqual(await customGatewayProvider.create(config, ctx()).send(sendRequest()), { providerMessageId: null });
+    fake.fail({ kind: 'status', status: 202, body: { message_id: 42 } });
+    assert.deepEqual(await customGatewayProvider.create(config, ctx()).send(sendRequest()), { providerMessageId: '42' });
+  });
+
+  it('maps 401/403 to auth, 429 to rate_limited, 5xx to transient, other 4xx to rejected', async () => {
+    const err = await failWith('auth', { ...config, api_key: 'wrong' });
+    assert.match(err.message, /answered HTTP 401: it refused the API key/);
+    fake.fail({ kind: 'status', status: 403, body: 'no' });
+    await failWith('auth');
+    fake.fail({ kind: 'status', status: 429, headers: { 'retry-after': '4' }, body: '' });
+    assert.equal((await failWith('rate_limited')).retryAfterMs, 4000);
+    fake.fail({ kind: 'status', status: 502, body: 'bad gateway' });
+    await failWith('transient');
+    fake.fail({ kind: 'status', status: 422, body: { error: `cannot send ${BODY}` } });
+    const rejected = await failWith('rejected');
+    assert.match(rejected.message, /HTTP 422: .*cannot send/);
+  });
+
+  it('turns a hang into transient', async () => {
+    fake.fail({ kind: 'hang' });
+    await expectProviderError(customGatewayProvider.create(config, ctx({ timeoutMs: 200 })).send(sendRequest()), 'transient');
+  });
+
+  it('passes the challenge with a fresh random verification key each time', async () => {
+    const validate = customGatewayProvider.validate;
+    assert.ok(validate);
+    await validate(config, ctx());
+    await validate(config, ctx());
+    const [a, b] = fake.requests.filter((r) => r.method === 'GET').slice(-2);
+    assert.ok(a && b);
+    assert.equal(header(a.headers, 'x-api-key'), KEY);
+    assert.equal(header(a.headers, 'x-scheme'), 'otpgate-v1');
+    assert.match(header(a.headers, 'x-verification-key') ?? '', /^[A-Za-z0-9_-]{43}$/);
+    assert.notEqual(header(a.headers, 'x-verification-key'), header(b.headers, 'x-verification-key'));
+  });
+
+  it('says what came back when the challenge fails', async () => {
+    fake.fail({ kind: 'wrong_key' });
+    const wrong = await challengeFails('rejected');
+    assert.equal(wrong.message, 'the gateway answered 200 with key "wrong" instead of the verification key');
+
+    fake.fail({ kind: 'no_key' });
+    assert.match((await challengeFails('rejected')).message, /200 without a string "key" field: "\{"ok":true\}"/);
+
+    fake.fail({ kind: 'not_json' });
+    assert.match((await challengeFails('rejected')).message, /200 but not with JSON: "<html><body>Welcome to nginx!/);
+
+    assert.equal((await challengeFails('rejected', { ...config, uri: `${fake.url}/elsewhere` })).message, 'the gateway answered 404');
+    assert.equal((await challengeFails('auth', { ...config, api_key: 'wrong' })).message, 'the gateway answered 401: it refused the API key');
+
+    fake.fail({ kind: 'status', status: 503, body: 'x' });
+    await challengeFails('transient');
+    fake.fail({ kind: 'status', status: 204 });
+    assert.match((await challengeFails('rejected')).message, /answered 204 \(the challenge needs exactly 200\)/);
+    fake.fail({ kind: 'hang' });
+    await challengeFails('transient', config, { timeoutMs: 200 });
+  });
+
+  it('truncates a long answer to one line', async () => {
+    fake.fail({ kind: 'status', status: 200, body: `<html>\n${'a'.repeat(500)}\n</html>` });
+    const err = await challengeFails('rejected');
+    assert.ok(err.message.length < 200, err.message);
+    assert.ok(!err.message.includes('\n'));
+  });
+
+  it('refuses loopback gateways when loopback is not allowed (production)', async () => {
+    const validate = customGatewayProvider.validate;
+    assert.ok(validate);
+    const prod = { ...makeContext().ctx, http: createHttpClient({ allowLoopback: false }) };
+    const err = await expectProviderError(validate(config, prod), 'auth');
+    assert.ok(err instanceof ProviderError && /not allowed/.test(err.message));
+  });
+});
+
+describe('Custom gateway configuration', () => {
+  it('puts the uri path under an endpoint override', () => {
+    assert.equal(customGatewayTarget(customGatewayFixtures.withSender), 'https://sms-gateway.example.com/otpgate?route=otp');
+    assert.equal(
+      customGatewayTarget({ ...customGatewayFixtures.withSender, endpoint: 'http://127.0.0.1:9999/base' }),
+      'http://127.0.0.1:9999/base/otpgate?route=otp',
+    );
+  });
+  it('requires an http(s) uri and an api key', () => {
+    const parse = (c: Record<string, unknown>) => customGatewayProvider.configSchema.safeParse(c).success;
+    assert.equal(parse(customGatewayFixtures.basic), true);
+    assert.equal(parse({ ...customGatewayFixtures.basic, uri: 'ftp://x.example.com' }), false);
+    assert.equal(parse({ ...customGatewayFixtures.basic, api_key: '' }), false);
+    assert.equal(parse({ uri: customGatewayFixtures.basic.uri }), false);
+  });
+});

@@ -1,0 +1,359 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { adminAuth, createTestApp, type TestApp } from '../helpers/app.js';
+import { startCustomGatewayFake, type CustomGatewayFake } from '../fakes/custom-gateway.js';
+import { twilioFixtures } from '../../src/providers/twilio/fixtures.js';
+import { messageBirdFixtures } from '../../src/providers/messagebird/fixtures.js';
+import { sfmcFixtures } from '../../src/providers/salesforce-marketing-cloud/fixtures.js';
+
+/**
+ * The configuration API (issue 3 §3, §4): the custom gateway challenge on save, bad input,
+ * the production SSRF rules, secrets kept out of answers, logs and the database file, and the
+ * audit trail. A refused PUT changes nothing: the GET answer and the audit log stay as they were.
+ * Pure HTTP: SQLite only.
+ */
+
+const TW = twilioFixtures.withSenderNumber;
+const MB = messageBirdFixtures.alphanumeric;
+const GW_KEY = 'gw-config-api-key-0123456789';
+const OLD_GW_KEY = 'gw-old-config-key-9876543210';
+
+type Problem = { status: number; code: string; detail: string; issues?: { path: string; message: string }[] };
+
+/** Snapshot of everything a refused PUT must leave alone. */
+async function snapshot(t: TestApp, auth: string, tenantId: string): Promise<{ config: string; audit: number }> {
+  const config = (await t.call('GET', '/cis/v1/tenantsmsproviders', { auth })).body;
+  const audit = (await t.call('GET', `/v1/tenants/${tenantId}/audit-log?limit=100`, { auth: adminAuth })).json<{ items: unknown[] }>().items.length;
+  return { config, audit };
+}
+
+function sqliteBytes(t: TestApp): string {
+  const file = t.dbUrl.slice('sqlite:'.length);
+  const read = (p: string) => {
+    try {
+      return readFileSync(p);
+    } catch {
+      return Buffer.alloc(0);
+    }
+  };
+  return Buffer.concat([read(file), read(`${file}-wal`)]).toString('latin1');
+}
+
+describe('custom gateway challenge through the API', () => {
+  let t: TestApp;
+  let gw: CustomGatewayFake;
+  let oldGw: CustomGatewayFake;
+  before(async () => {
+    gw = await startCustomGatewayFake({ apiKey: GW_KEY });
+    oldGw = await startCustomGatewayFake({ apiKey: OLD_GW_KEY, path: '/old' });
+    t = await createTestApp({ env: { OTPGATE_LOG_LEVEL: 'trace' } });
+  });
+  after(async () => {
+    await t.close();
+    await Promise.all([gw.close(), oldGw.close()]);
+  });
+
+  test('a gateway that echoes the verification key is saved, and the challenge was the documented GET', async () => {
+    const { auth } = await t.createTenant();
+    const from = gw.requests.length;
+    const put = await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'CustomGateway', custom_gateway: { uri: gw.uri, api_key: GW_KEY } } });
+    assert.equal(put.statusCode, 200, put.body);
+    const challenge = gw.requests.slice(from);
+    assert.equal(challenge.length, 1);
+    assert.equal(challenge[0]!.method, 'GET');
+    assert.equal(challenge[0]!.headers['x-api-key'], GW_KEY);
+    assert.equal(challenge[0]!.headers['x-scheme'], 'otpgate-v1');
+    assert.match(String(challenge[0]!.headers['x-verification-key']), /^[A-Za-z0-9_-]{43}$/);
+    const get = (await t.call('GET', '/cis/v1/tenantsmsproviders', { auth })).json();
+    assert.deepEqual(get.custom_gateway, { uri: gw.uri, api_key: '********' });
+    // A fresh key each time.
+    await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'CustomGateway', custom_gateway: { uri: gw.uri } } });
+    assert.notEqual(gw.requests.at(-1)!.headers['x-verification-key'], challenge[0]!.headers['x-verification-key']);
+  });
+
+  const failures: { name: string; arrange(): { uri: string; api_key: string } | Promise<{ uri: string; api_key: string }>; detail: RegExp; kind: string }[] = [
+    {
+      name: 'a wrong key echoed',
+      arrange: () => {
+        gw.fail({ kind: 'wrong_key', key: 'not-the-key' });
+        return { uri: gw.uri, api_key: GW_KEY };
+      },
+      detail: /answered 200 with key "not-the-key" instead of the verification key/,
+      kind: 'rejected',
+    },
+    {
+      name: 'JSON without a key',
+      arrange: () => {
+        gw.fail({ kind: 'no_key' });
+        return { uri: gw.uri, api_key: GW_KEY };
+      },
+      detail: /without a string "key" field: "\{"ok":true\}"/,
+      kind: 'rejected',
+    },
+    {
+      name: 'an HTML page instead of JSON',
+      arrange: () => {
+        gw.fail({ kind: 'not_json' });
+        return { uri: gw.uri, api_key: GW_KEY };
+      },
+      detail: /not with JSON: ".*Welcome to nginx/,
+      kind: 'rejected',
+    },
+    { name: 'a 404', arrange: () => ({ uri: `${gw.url}/nowhere`, api_key: GW_KEY }), detail: /answered 404/, kind: 'rejected' },
+    { name: 'an API key the gateway refuses', arrange: () => ({ uri: gw.uri, api_key: 'wrong-gateway-key-000' }), detail: /answered 401: it refused the API key/, kind: 'auth' },
+    {
+      name: 'a 503',
+      arrange: () => {
+        gw.fail({ kind: 'status', status: 503, body: 'down for maintenance' });
+        return { uri: gw.uri, api_key: GW_KEY };
+      },
+      detail: /answered 503/,
+      kind: 'transient',
+    },
+    {
+      name: 'an unreachable gateway',
+      arrange: async () => {
+        const gone = await startCustomGatewayFake({ apiKey: GW_KEY });
+        await gone.close();
+        return { uri: gone.uri, api_key: GW_KEY };
+      },
+      detail: /could not reach the gateway/,
+      kind: 'transient',
+    },
+  ];
+
+  for (const f of failures) {
+    test(`the challenge fails (${f.name}): 422 provider.validation_failed saying what came back; the previous configuration stays`, async () => {
+      const { auth, tenantId } = await t.createTenant();
+      const old = await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'CustomGateway', custom_gateway: { uri: oldGw.uri, api_key: OLD_GW_KEY } } });
+      assert.equal(old.statusCode, 200, old.body);
+      const before = await snapshot(t, auth, tenantId);
+      const config = await f.arrange();
+      const res = await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'CustomGateway', custom_gateway: config } });
+      assert.equal(res.statusCode, 422, res.body);
+      const p = res.json<Problem & { provider_error?: { kind: string } }>();
+      assert.equal(p.code, 'provider.validation_failed');
+      assert.match(p.detail, f.detail);
+      assert.equal(p.provider_error?.kind, f.kind);
+      assert.ok(!res.body.includes(config.api_key), 'the answer holds the API key');
+      assert.deepEqual(await snapshot(t, auth, tenantId), before, 'something changed');
+      // The old gateway still delivers.
+      const n = oldGw.messages.length;
+      await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: '+14155552671' } });
+      await t.drainOutbox();
+      assert.equal(oldGw.messages.length, n + 1);
+    });
+  }
+
+  test('a failing fallback gateway refuses the whole PUT', async () => {
+    const { auth, tenantId } = await t.createTenant();
+    const before = await snapshot(t, auth, tenantId);
+    gw.fail({ kind: 'wrong_key' });
+    const res = await t.call('PUT', '/cis/v1/tenantsmsproviders', {
+      auth,
+      body: { provider: 'Twilio', twilio: TW, fallback: { provider: 'CustomGateway', custom_gateway: { uri: gw.uri, api_key: GW_KEY } } },
+    });
+    assert.equal(res.statusCode, 422, res.body);
+    assert.equal(res.json().code, 'provider.validation_failed');
+    assert.match(res.json().detail, /fallback provider CustomGateway/);
+    assert.deepEqual(await snapshot(t, auth, tenantId), before);
+  });
+});
+
+describe('bad input through the API: 4xx with a clear code, nothing changed', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(async () => t.close());
+
+  const cases: { name: string; body: unknown; status: number; code: string; issue?: string; detail?: RegExp }[] = [
+    { name: 'unknown kind', body: { provider: 'Nexmo', nexmo: {} }, status: 422, code: 'provider.unknown_kind', detail: /no provider kind "Nexmo".*Twilio/ },
+    { name: 'unknown fallback kind', body: { provider: 'Twilio', twilio: TW, fallback: { provider: 'Vonage' } }, status: 422, code: 'provider.unknown_kind' },
+    { name: 'no provider field', body: { twilio: TW }, status: 400, code: 'request.invalid', issue: 'provider' },
+    { name: 'a missing secret', body: { provider: 'Twilio', twilio: { account_sid: TW.account_sid, sender_phone_number: TW.sender_phone_number } }, status: 422, code: 'provider.invalid_config', issue: 'twilio.auth_token' },
+    // The saved access key is kept (same kind): only the originator is missing.
+    { name: 'no settings at all', body: { provider: 'MessageBird' }, status: 422, code: 'provider.invalid_config', issue: 'messagebird.originator' },
+    { name: 'no settings at all for a new kind', body: { provider: 'Textlocal' }, status: 422, code: 'provider.invalid_config', issue: 'textlocal.sender' },
+    { name: 'neither sender nor Messaging Service', body: { provider: 'Twilio', twilio: { account_sid: TW.account_sid, auth_token: TW.auth_token } }, status: 422, code: 'provider.invalid_config', issue: 'twilio.sender_phone_number' },
+    { name: 'a malformed Account SID', body: { provider: 'Twilio', twilio: { ...TW, account_sid: 'AC123' } }, status: 422, code: 'provider.invalid_config', issue: 'twilio.account_sid' },
+    { name: 'wrong types', body: { provider: 'MessageBird', messagebird: { access_key: 12345, originator: true } }, status: 422, code: 'provider.invalid_config', issue: 'messagebird.originator' },
+    { name: 'settings that are not an object', body: { provider: 'Twilio', twilio: 'AC…' }, status: 422, code: 'provider.invalid_config', issue: 'twilio' },
+    { name: 'an unknown setting', body: { provider: 'Twilio', twilio: { ...TW, region: 'ie1' } }, status: 422, code: 'provider.invalid_config', issue: 'twilio' },
+    { name: 'settings under the wrong key', body: { provider: 'Twilio', messagebird: MB }, status: 422, code: 'provider.invalid_config', issue: 'messagebird', detail: /go under "twilio"/ },
+    { name: 'fallback settings under the wrong key', body: { provider: 'Twilio', twilio: TW, fallback: { provider: 'MessageBird', twilio: TW } }, status: 422, code: 'provider.invalid_config', issue: 'fallback.twilio' },
+    { name: 'a gateway uri that is not a URL', body: { provider: 'CustomGateway', custom_gateway: { uri: 'not a url', api_key: GW_KEY } }, status: 422, code: 'provider.invalid_config', issue: 'custom_gateway.uri' },
+    { name: 'a gateway uri of another scheme', body: { provider: 'CustomGateway', custom_gateway: { uri: 'ftp://example.com/gw', api_key: GW_KEY } }, status: 422, code: 'provider.invalid_config', issue: 'custom_gateway.uri' },
+    { name: 'an endpoint that is not a URL', body: { provider: 'Twilio', twilio: { ...TW, endpoint: 'api.twilio.com' } }, status: 422, code: 'provider.invalid_config', issue: 'twilio.endpoint' },
+    { name: 'an invalid Textlocal India sender', body: { provider: 'Textlocal', textlocal: { api_key: 'k', sender: 'OTP1', region: 'in' } }, status: 422, code: 'provider.invalid_config', issue: 'textlocal.sender' },
+    { name: 'an unknown SFMC package type', body: { provider: 'SalesforceMarketingCloud', salesforce_marketing_cloud: { ...sfmcFixtures.enhanced, package_type: 'classic' } }, status: 422, code: 'provider.invalid_config', issue: 'salesforce_marketing_cloud.package_type' },
+    { name: 'settings on Default', body: { provider: 'Default', twilio: TW }, status: 422, code: 'provider.invalid_config' },
+    { name: 'a fallback with its own fallback', body: { provider: 'Twilio', twilio: TW, fallback: { provider: 'MessageBird', messagebird: MB, fallback: { provider: 'Twilio', twilio: TW } } }, status: 422, code: 'provider.invalid_config', issue: 'fallback.fallback' },
+    { name: 'a fallback that is not an object', body: { provider: 'Twilio', twilio: TW, fallback: 'MessageBird' }, status: 422, code: 'provider.invalid_config', detail: /^fallback must be an object/ },
+    { name: 'a body that is not an object', body: [{ provider: 'Twilio' }], status: 400, code: 'request.invalid' },
+  ];
+
+  for (const c of cases) {
+    test(c.name, async () => {
+      const { auth, tenantId } = await t.createTenant();
+      const saved = await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'MessageBird', messagebird: MB } });
+      assert.equal(saved.statusCode, 200, saved.body);
+      const before = await snapshot(t, auth, tenantId);
+      const res = await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: c.body });
+      assert.equal(res.statusCode, c.status, res.body);
+      const p = res.json<Problem>();
+      assert.equal(p.code, c.code, res.body);
+      assert.match(String(res.headers['content-type'] ?? ''), /application\/problem\+json/);
+      if (c.issue) assert.ok(p.issues?.some((i) => i.path === c.issue), `no issue at ${c.issue}: ${res.body}`);
+      if (c.detail) assert.match(p.detail, c.detail);
+      for (const secret of [TW.auth_token, MB.access_key, GW_KEY]) assert.ok(!res.body.includes(secret), 'the answer holds a secret');
+      assert.deepEqual(await snapshot(t, auth, tenantId), before, 'something changed');
+    });
+  }
+
+  test('a missing field is reported as required', async () => {
+    const { auth } = await t.createTenant();
+    const res = await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'Twilio', twilio: { account_sid: TW.account_sid, sender_phone_number: TW.sender_phone_number } } });
+    const issue = res.json<Problem>().issues?.find((i) => i.path === 'twilio.auth_token');
+    assert.equal(issue?.message, 'required');
+  });
+
+  test('a PUT without the secret after a change of kind is refused (secrets are kept only for the same kind)', async () => {
+    const { auth, tenantId } = await t.createTenant();
+    await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'Twilio', twilio: TW } });
+    const before = await snapshot(t, auth, tenantId);
+    const res = await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'MessageBird', messagebird: { originator: 'OtpGate', access_key: '********' } } });
+    assert.equal(res.statusCode, 422, res.body);
+    assert.ok(res.json<Problem>().issues?.some((i) => i.path === 'messagebird.access_key'));
+    assert.deepEqual(await snapshot(t, auth, tenantId), before);
+  });
+
+  test('Default without a platform provider (production, none configured) is refused', async () => {
+    const prod = await createTestApp({ env: { OTPGATE_ENV: 'production' } });
+    try {
+      const { auth } = await prod.createTenant();
+      const res = await prod.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'Default' } });
+      assert.equal(res.statusCode, 409, res.body);
+      assert.equal(res.json().code, 'provider.not_configured');
+    } finally {
+      await prod.close();
+    }
+  });
+
+  test('a tenant key reads and changes only its own configuration; the admin needs X-Tenant-Id', async () => {
+    const a = await t.createTenant({}, 'A');
+    const b = await t.createTenant({}, 'B');
+    await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth: a.auth, body: { provider: 'MessageBird', messagebird: MB } });
+    assert.equal((await t.call('GET', '/cis/v1/tenantsmsproviders', { auth: b.auth })).json().provider, 'Default');
+    const noTenant = await t.call('GET', '/cis/v1/tenantsmsproviders', { auth: adminAuth });
+    assert.equal(noTenant.statusCode, 400);
+    assert.equal(noTenant.json().code, 'auth.tenant_required');
+    const asAdmin = await t.call('GET', '/cis/v1/tenantsmsproviders', { auth: adminAuth, headers: { 'x-tenant-id': a.tenantId } });
+    assert.equal(asAdmin.json().provider, 'MessageBird');
+    assert.equal(asAdmin.json().messagebird.access_key, '********');
+    assert.equal((await t.call('GET', '/cis/v1/tenantsmsproviders')).statusCode, 401);
+  });
+});
+
+describe('production: only https to public addresses', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ env: { OTPGATE_ENV: 'production', OTPGATE_LOG_LEVEL: 'trace' } });
+  });
+  after(async () => t.close());
+
+  const forbidden = [
+    'http://api.twilio.com',
+    'https://10.0.0.5',
+    'https://127.0.0.1:8443',
+    'https://169.254.169.254/latest/meta-data',
+    'https://192.168.1.10',
+    'https://172.16.0.1',
+    'https://100.64.0.1',
+    'https://[::1]',
+    'https://[::ffff:127.0.0.1]',
+    'https://[fd00::1]',
+    'https://0.0.0.0',
+    'https://2130706433',
+    'https://localhost',
+    'https://user:pass@api.twilio.com',
+  ];
+
+  for (const url of forbidden) {
+    test(`endpoint ${url} → 422 provider.endpoint_forbidden`, async () => {
+      const { auth, tenantId } = await t.createTenant();
+      await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'Twilio', twilio: { ...TW, endpoint: 'https://api.twilio.com' } } });
+      const before = await snapshot(t, auth, tenantId);
+      for (const body of [
+        { provider: 'Twilio', twilio: { ...TW, endpoint: url } },
+        { provider: 'Twilio', twilio: TW, fallback: { provider: 'SalesforceMarketingCloud', salesforce_marketing_cloud: { ...sfmcFixtures.enhanced, endpoint: url } } },
+        { provider: 'CustomGateway', custom_gateway: { uri: `${url.replace(/\/$/, '')}/gw`, api_key: GW_KEY } },
+      ]) {
+        const res = await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body });
+        assert.equal(res.statusCode, 422, `${url}: ${res.body}`);
+        assert.equal(res.json<Problem>().code, 'provider.endpoint_forbidden', res.body);
+        assert.ok(res.json<Problem>().issues?.length, res.body);
+      }
+      // The unsaved configuration of a test SMS obeys the same rule.
+      const test = await t.call('POST', '/v1/sms-provider/test', { auth, body: { phone_number: '+14155552671', config: { provider: 'Twilio', twilio: { ...TW, endpoint: url } } } });
+      assert.equal(test.statusCode, 422, test.body);
+      assert.equal(test.json<Problem>().code, 'provider.endpoint_forbidden');
+      assert.deepEqual(await snapshot(t, auth, tenantId), before);
+    });
+  }
+
+  test('a public https endpoint is accepted', async () => {
+    const { auth } = await t.createTenant();
+    const res = await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'Twilio', twilio: { ...TW, endpoint: 'https://api.dublin.ie1.twilio.com' } } });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().twilio.endpoint, 'https://api.dublin.ie1.twilio.com');
+  });
+
+  test('no secret in the answers, the logs or the database file', async () => {
+    const logs = t.logs.text();
+    const bytes = sqliteBytes(t);
+    assert.ok(!logs.includes(TW.auth_token));
+    assert.ok(!bytes.includes(TW.auth_token), 'the Twilio token is in clear in the database file');
+    assert.ok(!bytes.includes(sfmcFixtures.enhanced.client_secret));
+  });
+});
+
+describe('every change is audited, without secrets', () => {
+  let t: TestApp;
+  let gw: CustomGatewayFake;
+  before(async () => {
+    gw = await startCustomGatewayFake({ apiKey: GW_KEY });
+    t = await createTestApp();
+  });
+  after(async () => {
+    await t.close();
+    await gw.close();
+  });
+
+  test('provider.updated entries: who, what, when, which secrets changed, never their values', async () => {
+    const { auth, tenantId, keyId } = await t.createTenant();
+    const put = (body: unknown, opts: { auth?: string; headers?: Record<string, string> } = { auth }) => t.call('PUT', '/cis/v1/tenantsmsproviders', { ...opts, body });
+    assert.equal((await put({ provider: 'Twilio', twilio: TW })).statusCode, 200);
+    assert.equal((await put({ provider: 'Twilio', twilio: { ...TW, auth_token: '********' }, fallback: { provider: 'MessageBird', messagebird: MB } })).statusCode, 200);
+    assert.equal((await put({ provider: 'CustomGateway', custom_gateway: { uri: gw.uri, api_key: GW_KEY } }, { auth: adminAuth, headers: { 'x-tenant-id': tenantId } })).statusCode, 200);
+    const res = await t.call('GET', `/v1/tenants/${tenantId}/audit-log`, { auth: adminAuth });
+    assert.equal(res.statusCode, 200, res.body);
+    for (const secret of [TW.auth_token, MB.access_key, GW_KEY]) assert.ok(!res.body.includes(secret), `the audit log holds ${secret.slice(0, 6)}…`);
+    type Entry = { actor: string; action: string; target: string; created_at: string; details: { primary: Record<string, unknown>; fallback: Record<string, unknown> | null; secrets_changed: { primary: string[]; fallback: string[] } } };
+    const entries = res.json<{ items: Entry[] }>().items.filter((e) => e.action === 'provider.updated').reverse();
+    assert.equal(entries.length, 3);
+    const [first, second, third] = entries as [Entry, Entry, Entry];
+    assert.equal(first.actor, keyId);
+    assert.equal(first.target, 'Twilio');
+    assert.ok(!Number.isNaN(Date.parse(first.created_at)));
+    assert.deepEqual(first.details.primary, { provider: 'Twilio', twilio: { ...TW, auth_token: '********' } });
+    assert.deepEqual(first.details.secrets_changed, { primary: ['auth_token'], fallback: [] });
+    assert.deepEqual(second.details.secrets_changed, { primary: [], fallback: ['access_key'] });
+    assert.deepEqual(second.details.fallback, { provider: 'MessageBird', messagebird: { ...MB, access_key: '********' } });
+    assert.equal(third.actor, 'admin');
+    assert.equal(third.target, 'CustomGateway');
+    assert.equal(third.details.fallback, null);
+    assert.deepEqual(third.details.secrets_changed, { primary: ['api_key'], fallback: [] });
+  });
+});

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { captureLogs, TEST_ADMIN_KEY, TEST_SECRET_KEY } from '../helpers/app.js';
+import { createTestDatabase } from '../helpers/databases.js';
+import { postgresSkipReason, waitFor, withPg } from './support.js';
+
+const skip = await postgresSkipReason('wake-up between servers');
+
+/** Two servers (startServer, as main.ts runs it) in this process on one database, Inbox provider. */
+describe('servers on one PostgreSQL wake each other', { skip }, () => {
+  let db: { url: string; drop(): Promise<void> };
+  const servers: RunningServer[] = [];
+  const dirs: string[] = [];
+
+  async function server(pollMs: number): Promise<RunningServer> {
+    const dir = mkdtempSync(join(tmpdir(), 'otpgate-wake-'));
+    dirs.push(dir);
+    const config = loadConfig({
+      OTPGATE_DATABASE_URL: db.url,
+      OTPGATE_ADMIN_KEY: TEST_ADMIN_KEY,
+      OTPGATE_SECRET_KEY: TEST_SECRET_KEY,
+      OTPGATE_DATA_DIR: dir,
+      OTPGATE_PORT: '0',
+      OTPGATE_PG_POOL_SIZE: '3',
+    });
+    const s = await startServer(config, createLogger({ level: 'info', destination: captureLogs().stream }), { dispatchPollMs: pollMs });
+    servers.push(s);
+    return s;
+  }
+
+  async function tenant(s: RunningServer): Promise<string> {
+    const admin = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
+    const t = await s.app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'Wake', settings: { resend_cooldown_seconds: 0, max_sends_per_phone_per_hour: 1000 } } });
+    const k = await s.app.inject({ method: 'POST', url: `/v1/tenants/${t.json<{ id: string }>().id}/api-keys`, headers: admin, payload: {} });
+    return `Bearer ${k.json<{ key: string }>().key}`;
+  }
+
+  async function sendVia(s: RunningServer, auth: string, phone: string): Promise<string> {
+    const r = await s.app.inject({ method: 'POST', url: '/v1/otp/send', headers: { authorization: auth }, payload: { phone_number: phone } });
+    assert.equal(r.statusCode, 202, r.body);
+    return r.json<{ message_id: string }>().message_id;
+  }
+
+  const statusOf = (id: string) => withPg(db.url, async (c) => (await c.query<{ status: string }>('select status from messages where id = $1', [id])).rows[0]?.status);
+
+  before(async () => {
+    db = await createTestDatabase('postgres');
+  });
+  after(async () => {
+    for (const s of servers) await s.stop();
+    await db?.drop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('a send on A is delivered by B at once (NOTIFY), though B would not poll for a minute', async () => {
+    const a = await server(60_000);
+    const b = await server(60_000);
+    assert.ok(a.wakeup?.listening && b.wakeup?.listening);
+    const auth = await tenant(a);
+    // A's dispatcher is stopped: only B can deliver, and only a notification can wake it in time.
+    await a.deps.dispatcher.stop(0);
+    const started = Date.now();
+    const id = await sendVia(a, auth, '+12025550150');
+    await waitFor('B to deliver', async () => (await statusOf(id)) === 'sent', 5000, 10);
+    assert.ok(Date.now() - started < 5000);
+    assert.ok((b.wakeup?.stats.received ?? 0) >= 1);
+    assert.ok((a.wakeup?.stats.sent ?? 0) >= 1);
+  });
+
+  test('with the LISTEN connections killed, messages are still delivered (polling, pool NOTIFY) and LISTEN comes back', async () => {
+    const a = await server(60_000);
+    const b = await server(300);
+    const auth = await tenant(a);
+    await a.deps.dispatcher.stop(0);
+    await withPg(db.url, (c) => c.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'otpgate-listen'`));
+    const id = await sendVia(a, auth, '+12025550151');
+    await waitFor('B to deliver without LISTEN', async () => (await statusOf(id)) === 'sent', 5000, 20);
+    await waitFor('LISTEN restored', () => (a.wakeup?.listening ?? false) && (b.wakeup?.listening ?? false) && (b.wakeup?.stats.reconnects ?? 0) >= 1, 15_000);
+  });
+
+  test('stop() closes the LISTEN connection', async () => {
+    const c = await server(1000);
+    const count = () =>
+      withPg(db.url, async (cl) => Number((await cl.query<{ n: string }>(`select count(*) as n from pg_stat_activity where datname = current_database() and application_name = 'otpgate-listen'`)).rows[0]!.n));
+    const before = await count();
+    await c.stop();
+    servers.splice(servers.indexOf(c), 1);
+    await waitFor('one LISTEN connection fewer', async () => (await count()) === before - 1, 5000);
+  });
+});
