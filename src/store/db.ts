@@ -108,7 +108,7 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
     return {
       db,
       capabilities: { skipLocked: false, listenNotify: false, multiNode: false, groupCommit: true },
-      writes: createGroupCommit(db),
+      writes: createGroupCommit(db, { connection: cached }),
       description: `sqlite ${file}`,
       close: () => db.destroy(),
     };

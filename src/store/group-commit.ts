@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from './schema.js';
 
 /** One unit of work: the statements of one request (or one delivery), run in a transaction. */
@@ -22,8 +23,16 @@ export function createTransactionPerUnit(db: Kysely<Database>): WriteRunner {
  * SQLite runs one writer at a time anyway, so batching loses no parallelism and saves a
  * commit (and its WAL write) per unit.
  */
-export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: number } = {}): WriteRunner {
+export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: number; connection?: BetterSqlite3.Database } = {}): WriteRunner {
   const maxBatch = options.maxBatch ?? 256;
+  // Savepoints run on the connection Kysely's transaction holds, synchronously: through
+  // Kysely each one costs a query build, a compile and a driver round trip, and a send or a
+  // delivery takes two of them.
+  const connection = options.connection;
+  const savepoint = async (trx: Transaction<Database>, statement: 'savepoint unit' | 'release savepoint unit' | 'rollback to savepoint unit') => {
+    if (connection) connection.prepare(statement).run();
+    else await sql.raw(statement).execute(trx);
+  };
   type Item = { unit: WriteUnit<unknown>; resolve(v: unknown): void; reject(e: unknown): void };
   let queue: Item[] = [];
   let running = false;
@@ -37,14 +46,14 @@ export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: nu
         try {
           await db.transaction().execute(async (trx) => {
             for (const item of batch) {
-              await sql`savepoint unit`.execute(trx);
+              await savepoint(trx, 'savepoint unit');
               try {
                 const value = await item.unit(trx);
-                await sql`release savepoint unit`.execute(trx);
+                await savepoint(trx, 'release savepoint unit');
                 outcomes.push({ ok: true, value });
               } catch (error) {
-                await sql`rollback to savepoint unit`.execute(trx);
-                await sql`release savepoint unit`.execute(trx);
+                await savepoint(trx, 'rollback to savepoint unit');
+                await savepoint(trx, 'release savepoint unit');
                 outcomes.push({ ok: false, error });
               }
             }

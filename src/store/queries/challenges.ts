@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Executor, StoreCapabilities } from '../db.js';
 import type { Challenge, NewChallenge } from '../schema.js';
-import { p, prepared } from '../prepared.js';
+import { limitOf, p, prepared } from '../prepared.js';
 
 const challengeColumns = [
   'id', 'tenant_id', 'phone', 'purpose', 'code_hash', 'status', 'attempts', 'max_attempts', 'client_ip', 'is_test',
@@ -20,7 +20,7 @@ const q = {
       .where('purpose', '=', p('purpose'))
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
-      .limit(1),
+      .limit(limitOf(1)),
   ),
   countPhone: prepared((db) =>
     db

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor, StoreCapabilities } from '../db.js';
-import { p, prepared } from '../prepared.js';
+import { limitOf, p, prepared } from '../prepared.js';
 import type { Message, MessageAttempt, MessageStatus, MessageUpdate, NewMessage, NewMessageAttempt } from '../schema.js';
 
 const messageColumns = [
@@ -58,7 +58,7 @@ function claimQuery(caps: StoreCapabilities, expiredLeases: boolean) {
         ? // The literal lets the planner use the partial index messages_sending_lease.
           db.selectFrom('messages').select('id').where('status', '=', sql.lit('sending')).where('lease_until', '<', p<number>('now')).orderBy('lease_until')
         : db.selectFrom('messages').select('id').where('status', '=', 'queued').where('next_attempt_at', '<=', p<number>('now')).orderBy('next_attempt_at');
-      due = due.limit(p<number>('limit'));
+      due = due.limit(limitOf('limit'));
       if (caps.skipLocked) due = due.forUpdate().skipLocked();
       return db
         .updateTable('messages')
@@ -98,7 +98,7 @@ export async function claimDueMessages(
  * (status, next_attempt_at) index left since the last VACUUM, a cost growing with traffic, and
  * it ran on every dispatcher tick.)
  */
-const nextDueQuery = prepared((db) => db.selectFrom('messages').select('next_attempt_at').where('status', '=', 'queued').orderBy('next_attempt_at').limit(1));
+const nextDueQuery = prepared((db) => db.selectFrom('messages').select('next_attempt_at').where('status', '=', 'queued').orderBy('next_attempt_at').limit(limitOf(1)));
 
 export async function nextDueAt(db: Executor): Promise<number | undefined> {
   const r = await nextDueQuery.execute(db, {});
