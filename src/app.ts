@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -18,6 +17,7 @@ import { otpRoutes } from './http/routes/otp.js';
 import { providerRoutes } from './http/routes/providers.js';
 import { templateRoutes } from './http/routes/templates.js';
 import { tenantRoutes } from './http/routes/tenants.js';
+import { pooledRandomBytes } from './domain/random-pool.js';
 
 /** Where the built admin console lives (console/dist), from src/ or dist/src/. */
 export function consoleDistDir(): string | undefined {
@@ -35,7 +35,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // Per-request access logs are off: the hot paths stay cheap, and errors are logged on their own.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimitBytes,
-    genReqId: () => `req_${randomBytes(8).toString('hex')}`,
+    genReqId: () => `req_${pooledRandomBytes(8).toString('hex')}`,
     requestIdHeader: false,
     trustProxy: false,
     routerOptions: { ignoreTrailingSlash: true },

@@ -10,6 +10,7 @@ import { createHttpClient, type HttpClient, type OutboundPolicy } from './provid
 import { getProviderDescriptor } from './providers/registry.js';
 import type { ProviderContext } from './providers/types.js';
 import { createStore, type Store } from './store/db.js';
+import type { WriteLock } from './store/write-lock.js';
 import { createAuditService } from './services/audit-service.js';
 import { createApiKeyService } from './services/api-key-service.js';
 import type { ServiceContext } from './services/context.js';
@@ -24,12 +25,20 @@ import { createCircuitBreaker } from './dispatcher/circuit-breaker.js';
 import { deliverMessage } from './dispatcher/deliver.js';
 import { createDispatcher } from './dispatcher/dispatcher.js';
 
+type WorkerMetrics = Awaited<ReturnType<Metrics['registry']['getMetricsAsJSON']>>;
+
 export interface DepsOverrides {
   clock?: Clock;
   store?: Store;
   http?: HttpClient;
   /** Poll interval of the dispatcher, ms (tests shorten it). */
   dispatchPollMs?: number;
+  /** The dispatcher claims through the group commit (the dispatch worker: src/dispatcher/dispatcher.ts). */
+  dispatchClaimInWrites?: boolean;
+  /** SQLite: the write lock shared with the dispatch worker's connection (src/store/write-lock.ts). */
+  writeLock?: WriteLock;
+  /** Collect the process's own metrics (CPU, memory, event loop); false in the dispatch worker, whose process is the main thread's. */
+  processMetrics?: boolean;
 }
 
 /** Reads the operator's `Default` provider from the configuration, validated by its kind's schema. */
@@ -66,14 +75,19 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const secretBox = createSecretBox(keys, activeKeyId);
   const rootKey = keys.find((k) => k.id === activeKeyId)!.key;
   const codeKey = Buffer.from(hkdfSync('sha256', rootKey, Buffer.alloc(0), 'otpgate passcode hmac', 32));
-  const store = overrides.store ?? createStore(config.databaseUrl, { pgPoolSize: config.pgPoolSize, pgStatementTimeoutMs: config.pgStatementTimeoutMs });
-  const metrics: Metrics = createMetrics({ collectDefaults: true });
+  const store = overrides.store ?? createStore(config.databaseUrl, {
+      pgPoolSize: config.pgPoolSize,
+      pgStatementTimeoutMs: config.pgStatementTimeoutMs,
+      ...(overrides.writeLock ? { writeLock: overrides.writeLock } : {}),
+    });
+  const metrics: Metrics = createMetrics({ collectDefaults: overrides.processMetrics ?? true });
   const outboundPolicy: OutboundPolicy = { allowLoopback: config.env === 'development' };
   const http = overrides.http ?? createHttpClient(outboundPolicy);
   const ctx: ServiceContext = { store, clock, logger, secretBox, codeKey };
   const drain = new AbortController();
 
   let wake: () => void = () => undefined;
+  let workerMetrics: (() => Promise<WorkerMetrics>) | undefined;
   const onEnqueued = () => wake();
 
   const audit = createAuditService(ctx);
@@ -101,6 +115,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     concurrency: config.dispatchConcurrency,
     leaseMs: config.dispatchLeaseMs,
     ...(overrides.dispatchPollMs !== undefined ? { pollMs: overrides.dispatchPollMs } : {}),
+    ...(overrides.dispatchClaimInWrites ? { claimInWrites: true } : {}),
     deliver: (owner, message) =>
       deliverMessage(
         {
@@ -144,6 +159,13 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     /** Replace how a local enqueue wakes dispatchers (multi-node: NOTIFY as well). */
     setWake(fn: () => void) {
       wake = fn;
+    },
+    /** The dispatch worker's metrics, merged into `/metrics` (src/dispatcher/worker-host.ts). */
+    setWorkerMetrics(fn: () => Promise<WorkerMetrics>) {
+      workerMetrics = fn;
+    },
+    get workerMetrics() {
+      return workerMetrics;
     },
     drain,
   };

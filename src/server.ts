@@ -6,6 +6,8 @@ import { buildApp } from './app.js';
 import type { Config } from './config/load.js';
 import { createDeps, type Deps, type DepsOverrides } from './deps.js';
 import { createOutboxWakeup, type OutboxWakeup } from './dispatcher/wakeup.js';
+import { MAIN_LOCK_HOLDER, startDispatchWorker, usesDispatchWorker, type DispatchWorker } from './dispatcher/worker-host.js';
+import { createWriteLock } from './store/write-lock.js';
 import { DatabaseStartupError } from './startup-errors.js';
 import { migrateToLatest } from './store/db.js';
 import { notifyChannel } from './store/queries/messages.js';
@@ -18,6 +20,10 @@ export interface RunningServer {
   url: string;
   /** LISTEN/NOTIFY between nodes, when the store supports it (PostgreSQL). */
   wakeup: OutboxWakeup | undefined;
+  /** Where the dispatcher runs: a worker thread (SQLite file, by default) or this thread. */
+  readonly dispatchMode: 'worker' | 'in-process';
+  /** The dispatch worker while it runs. */
+  readonly dispatchWorker: DispatchWorker | undefined;
   /** Stops taking requests, drains in-flight sends (up to the grace period), closes the store. */
   stop(): Promise<void>;
 }
@@ -26,18 +32,14 @@ export interface RunningServer {
  * With a store that several nodes share, a local enqueue also NOTIFYs the other nodes, and
  * their NOTIFYs wake this node's dispatcher.
  */
-function wireWakeup(deps: Deps, logger: Logger): OutboxWakeup | undefined {
-  const { store, dispatcher } = deps;
+function wireWakeup(deps: Deps, logger: Logger, localWake: () => void): OutboxWakeup | undefined {
+  const { store } = deps;
   if (!store.capabilities.listenNotify || !store.newPgClient) return undefined;
   const wakeup = createOutboxWakeup({
     newClient: store.newPgClient,
     logger: logger.child({ component: 'wakeup' }),
-    onWake: () => dispatcher.wake(),
+    onWake: () => localWake(),
     fallbackNotify: (channel, payload) => notifyChannel(store.db, channel, payload),
-  });
-  deps.setWake(() => {
-    dispatcher.wake();
-    wakeup.notify();
   });
   return wakeup;
 }
@@ -62,14 +64,24 @@ function warnAboutNodeLocalKeys(deps: Deps, config: Config, logger: Logger): voi
 
 /** Migrates, builds and starts everything; used by main.ts, the CLI and the tests. */
 export async function startServer(config: Config, logger: Logger, overrides: DepsOverrides = {}): Promise<RunningServer> {
-  const deps = createDeps(config, logger, overrides);
+  // With the dispatcher in a worker thread, both threads' connections write to one SQLite
+  // file: they take turns through a lock in shared memory (src/store/write-lock.ts).
+  const writeLock = usesDispatchWorker(config) && !overrides.store ? createWriteLock(MAIN_LOCK_HOLDER) : undefined;
+  const deps = createDeps(config, logger, { ...overrides, ...(writeLock ? { writeLock } : {}) });
   let wakeup: OutboxWakeup | undefined;
+  // A local enqueue wakes this node's dispatcher (in this thread or the worker) and, with a
+  // shared store, NOTIFYs the other nodes; their NOTIFYs wake this node's dispatcher.
+  let localWake: () => void = () => deps.dispatcher.wake();
+  deps.setWake(() => {
+    localWake();
+    wakeup?.notify();
+  });
   let app: FastifyInstance | undefined;
   try {
     await migrateToLatest(deps.store).catch((err: unknown) => {
       throw new DatabaseStartupError(deps.store.description, err);
     });
-    wakeup = wireWakeup(deps, logger);
+    wakeup = wireWakeup(deps, logger, () => localWake());
     await wakeup?.start();
     app = await buildApp(deps);
     await app.listen({ host: config.host, port: config.port });
@@ -81,19 +93,48 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  deps.dispatcher.start();
-  warnAboutNodeLocalKeys(deps, config, logger);
   let stopped = false;
+  let worker: DispatchWorker | undefined;
+  const inProcess = () => {
+    worker = undefined;
+    localWake = () => deps.dispatcher.wake();
+    deps.dispatcher.start();
+  };
+  if (writeLock) {
+    try {
+      worker = await startDispatchWorker(config, logger, writeLock, (err) => {
+        if (stopped) return;
+        // Nothing accepted is lost: the main thread takes over, and the worker's claims come
+        // back when their leases run out.
+        logger.error({ err_message: err?.message }, 'the dispatch worker stopped; dispatching in the main thread from now on');
+        inProcess();
+      });
+      const w = worker;
+      localWake = () => w.wake();
+      deps.setWorkerMetrics(() => (worker ? worker.metrics() : Promise.resolve([])));
+    } catch (err) {
+      logger.error({ err_message: (err as Error).message }, 'the dispatch worker could not start; dispatching in the main thread');
+      writeLock.disable();
+      inProcess();
+    }
+  } else deps.dispatcher.start();
+  warnAboutNodeLocalKeys(deps, config, logger);
   const running: RunningServer = {
     app,
     deps,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     wakeup,
+    get dispatchMode() {
+      return worker ? 'worker' : 'in-process';
+    },
+    get dispatchWorker() {
+      return worker;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       await running.app.close();
-      await deps.dispatcher.stop(config.shutdownGraceMs);
+      await Promise.all([worker?.stop(config.shutdownGraceMs), deps.dispatcher.stop(config.shutdownGraceMs)]);
       deps.drain.abort();
       await wakeup?.stop();
       await deps.store.close();

@@ -31,6 +31,8 @@ export const configSchema = z.strictObject({
   dispatchConcurrency: z.coerce.number().int().min(1).max(1000).default(32),
   /** How long a claimed message stays leased to a dispatcher before another may take it, ms. */
   dispatchLeaseMs: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** Run the dispatcher in a worker thread: `auto` (for a SQLite file), `on` or `off`. */
+  dispatchWorker: z.enum(['auto', 'on', 'off']).default('auto'),
   /** Deadline of one provider call, ms. */
   providerTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /** PostgreSQL pool size per node. */
@@ -62,6 +64,7 @@ export const envNames: Record<keyof ParsedConfig, string> = {
   dataDir: 'OTPGATE_DATA_DIR',
   dispatchConcurrency: 'OTPGATE_DISPATCH_CONCURRENCY',
   dispatchLeaseMs: 'OTPGATE_DISPATCH_LEASE_MS',
+  dispatchWorker: 'OTPGATE_DISPATCH_WORKER',
   providerTimeoutMs: 'OTPGATE_PROVIDER_TIMEOUT_MS',
   pgPoolSize: 'OTPGATE_PG_POOL_SIZE',
   pgStatementTimeoutMs: 'OTPGATE_PG_STATEMENT_TIMEOUT_MS',

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { pooledRandomBytes } from '../domain/random-pool.js';
 
 /**
  * Authenticated encryption (AES-256-GCM) of small strings — provider secrets, outbox bodies —
@@ -60,7 +61,7 @@ export function createSecretBox(keys: ReadonlyArray<{ id: string; key: Buffer }>
   return {
     activeKeyId,
     seal(plaintext: string, aad = ''): string {
-      const iv = randomBytes(ivBytes);
+      const iv = pooledRandomBytes(ivBytes);
       const cipher = createCipheriv(algorithm, activeKey, iv, { authTagLength: tagBytes });
       cipher.setAAD(Buffer.from(aad, 'utf8'));
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

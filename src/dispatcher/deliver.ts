@@ -7,8 +7,8 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { Metrics } from '../observability/metrics.js';
 import { isProviderError, ProviderError } from '../providers/provider-error.js';
 import type { Store } from '../store/db.js';
-import { completeAttempt } from '../store/queries/messages.js';
-import type { Message, MessageUpdate } from '../store/schema.js';
+import { completeAttempt, type ClaimedMessage } from '../store/queries/messages.js';
+import type { MessageUpdate } from '../store/schema.js';
 import type { ChainEntry } from '../services/provider-config-service.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { decide } from './outcome.js';
@@ -38,7 +38,7 @@ export type DeliveryOutcome = 'sent' | 'retry' | 'failover' | 'failed' | 'lost_l
  * according to the outcome table. At-least-once: a provider may receive a message twice if a
  * process dies between the provider accepting it and this function recording that.
  */
-export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Message): Promise<DeliveryOutcome> {
+export async function deliverMessage(deps: DeliverDeps, owner: string, msg: ClaimedMessage): Promise<DeliveryOutcome> {
   const { clock, store } = deps;
   const now = clock.now();
   const finalUpdate = (u: MessageUpdate): MessageUpdate => ({ ...u, lease_owner: null, lease_until: null, updated_at: clock.now() });

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../store/db.js';
-import { claimDueMessages, nextDueAt } from '../store/queries/messages.js';
-import type { Message } from '../store/schema.js';
+import { claimDueMessages, nextDueAt, type ClaimedMessage } from '../store/queries/messages.js';
 import type { DeliveryOutcome } from './deliver.js';
 
 export interface DispatcherOptions {
@@ -14,9 +13,16 @@ export interface DispatcherOptions {
   concurrency: number;
   /** How long a claim holds, ms; a dispatcher that dies lets its claims go after this. */
   leaseMs: number;
+  /**
+   * Claim through `store.writes` (in the same group commit as the deliveries' bookkeeping)
+   * instead of a statement of its own. For the dispatch worker, whose group commit holds only
+   * its own units: one turn at the shared write lock then does both. In the main thread a
+   * claim would wait behind the sends' batch.
+   */
+  claimInWrites?: boolean;
   /** Longest sleep between looks at the outbox when nothing wakes it, ms. Default 1000. */
   pollMs?: number;
-  deliver(owner: string, message: Message): Promise<DeliveryOutcome>;
+  deliver(owner: string, message: ClaimedMessage): Promise<DeliveryOutcome>;
 }
 
 /**
@@ -35,6 +41,12 @@ export function createDispatcher(options: DispatcherOptions) {
   let timer: NodeJS.Timeout | undefined;
   let leasesCheckedAt = 0;
   const idleWaiters: Array<() => void> = [];
+
+  function claim(now: number, limit: number, expiredLeases = false) {
+    const leaseUntil = now + options.leaseMs;
+    if (options.claimInWrites) return store.writes.write((trx) => claimDueMessages(trx, store.capabilities, owner, now, leaseUntil, limit, expiredLeases));
+    return store.exclusive(() => claimDueMessages(store.db, store.capabilities, owner, now, leaseUntil, limit, expiredLeases));
+  }
 
   function schedule(delayMs: number) {
     if (!running) return;
@@ -56,11 +68,11 @@ export function createDispatcher(options: DispatcherOptions) {
         const room = options.concurrency - inflight;
         if (room <= 0) break;
         const now = clock.now();
-        const claimed = await claimDueMessages(store.db, store.capabilities, owner, now, now + options.leaseMs, room);
+        const claimed = await claim(now, room);
         // Abandoned claims are looked for at most once per poll interval, not on every wake.
         if (claimed.length < room && now - leasesCheckedAt >= pollMs) {
           leasesCheckedAt = now;
-          claimed.push(...(await claimDueMessages(store.db, store.capabilities, owner, now, now + options.leaseMs, room - claimed.length, true)));
+          claimed.push(...(await claim(now, room - claimed.length, true)));
         }
         for (const m of claimed) {
           inflight += 1;
@@ -109,9 +121,9 @@ export function createDispatcher(options: DispatcherOptions) {
     /** Claims and delivers what is due once, and waits for it (tests and the CLI). */
     async runOnce(): Promise<number> {
       const now = clock.now();
-      const claimed = await claimDueMessages(store.db, store.capabilities, owner, now, now + options.leaseMs, options.concurrency);
+      const claimed = await claim(now, options.concurrency);
       if (claimed.length < options.concurrency) {
-        claimed.push(...(await claimDueMessages(store.db, store.capabilities, owner, now, now + options.leaseMs, options.concurrency - claimed.length, true)));
+        claimed.push(...(await claim(now, options.concurrency - claimed.length, true)));
       }
       await Promise.all(claimed.map((m) => options.deliver(owner, m)));
       return claimed.length;

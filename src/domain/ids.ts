@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from './random-pool.js';
 
 /**
  * Prefixes of every id otpgate hands out (unkey style: the prefix says what the id names).
@@ -33,7 +34,7 @@ function encodeTime(ms: number): string {
 
 /** 80 random bits as 16 five-bit digits. */
 function freshRandom(into: Uint8Array): void {
-  const bytes = randomBytes(10);
+  const bytes = pooledRandomBytes(10);
   for (let i = 0; i < randomChars; i++) {
     const bit = i * 5;
     const at = bit >> 3;

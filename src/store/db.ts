@@ -8,6 +8,7 @@ import type { Database } from './schema.js';
 import { registerSyncSqlite } from './prepared.js';
 import { createGroupCommit, createTransactionPerUnit, type WriteRunner } from './group-commit.js';
 import { staticMigrationProvider } from './migrations/index.js';
+import type { WriteLock } from './write-lock.js';
 
 /**
  * What one engine can do that another cannot. Query modules branch on these flags, never on
@@ -31,6 +32,11 @@ export interface Store {
   capabilities: StoreCapabilities;
   /** Atomic units of work: group-committed on SQLite, a transaction each on PostgreSQL. */
   writes: WriteRunner;
+  /**
+   * Runs a write outside `writes` (the dispatcher's claim) under the write lock shared with
+   * another thread's connection to the same SQLite file, when there is one (src/store/write-lock.ts).
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** A readable name of the engine and location, without credentials. */
   description: string;
   /** `pg.Pool` behind the store (PostgreSQL only). */
@@ -54,6 +60,8 @@ export interface Store {
 export interface StoreOptions {
   pgPoolSize?: number;
   pgStatementTimeoutMs?: number;
+  /** SQLite: the lock shared with the other thread writing to the same file (the dispatch worker). */
+  writeLock?: WriteLock;
 }
 
 /** How long opening a PostgreSQL connection (or waiting for a free pool slot) may take, ms. */
@@ -72,7 +80,12 @@ function withStatementCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Datab
   return new Proxy(sqlite, {
     get(target, prop, receiver) {
       if (prop === 'prepare') {
-        return (source: string) => {
+        return (text: string) => {
+          // Transactions write (sends, deliveries, admin changes), so they take the write lock
+          // at BEGIN. A deferred transaction that reads first and then writes fails at once
+          // with SQLITE_BUSY_SNAPSHOT when another connection (the dispatch worker, another
+          // process) committed in between, instead of waiting busy_timeout for the lock.
+          const source = text === 'begin' ? 'begin immediate' : text;
           let stmt = cache.get(source);
           if (!stmt) {
             stmt = target.prepare(source);
@@ -108,7 +121,8 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
     return {
       db,
       capabilities: { skipLocked: false, listenNotify: false, multiNode: false, groupCommit: true },
-      writes: createGroupCommit(db, { connection: cached }),
+      writes: createGroupCommit(db, { connection: cached, ...(options.writeLock ? { lock: options.writeLock } : {}) }),
+      exclusive: (fn) => (options.writeLock ? options.writeLock.run(fn) : fn()),
       description: `sqlite ${file}`,
       close: () => db.destroy(),
     };
@@ -140,6 +154,7 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
       },
       capabilities: { skipLocked: true, listenNotify: true, multiNode: true, groupCommit: false },
       writes: createTransactionPerUnit(db),
+      exclusive: (fn) => fn(),
       description: `postgres ${u.hostname}:${u.port || 5432}${u.pathname}`,
       close: () => db.destroy(),
     };

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from './schema.js';
+import type { WriteLock } from './write-lock.js';
 
 /** One unit of work: the statements of one request (or one delivery), run in a transaction. */
 export type WriteUnit<T> = (trx: Transaction<Database>) => Promise<T>;
@@ -23,7 +24,7 @@ export function createTransactionPerUnit(db: Kysely<Database>): WriteRunner {
  * SQLite runs one writer at a time anyway, so batching loses no parallelism and saves a
  * commit (and its WAL write) per unit.
  */
-export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: number; connection?: BetterSqlite3.Database } = {}): WriteRunner {
+export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: number; connection?: BetterSqlite3.Database; lock?: WriteLock } = {}): WriteRunner {
   const maxBatch = options.maxBatch ?? 256;
   // Savepoints run on the connection Kysely's transaction holds, synchronously: through
   // Kysely each one costs a query build, a compile and a driver round trip, and a send or a
@@ -37,38 +38,42 @@ export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: nu
   let queue: Item[] = [];
   let running = false;
 
+  /** Commits the units queued now as one transaction, and settles their promises. */
+  async function commitQueued(): Promise<void> {
+    // Taken after the write lock (when there is one): units that came while waiting join.
+    const batch = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue.splice(0);
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      await db.transaction().execute(async (trx) => {
+        for (const item of batch) {
+          await savepoint(trx, 'savepoint unit');
+          try {
+            const value = await item.unit(trx);
+            await savepoint(trx, 'release savepoint unit');
+            outcomes.push({ ok: true, value });
+          } catch (error) {
+            await savepoint(trx, 'rollback to savepoint unit');
+            await savepoint(trx, 'release savepoint unit');
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      // The commit itself failed: nothing of this batch took effect.
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) item.resolve(o.value);
+      else item.reject(o.error);
+    });
+  }
+
   async function flush(): Promise<void> {
     running = true;
     try {
-      while (queue.length > 0) {
-        const batch = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue.splice(0);
-        const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-        try {
-          await db.transaction().execute(async (trx) => {
-            for (const item of batch) {
-              await savepoint(trx, 'savepoint unit');
-              try {
-                const value = await item.unit(trx);
-                await savepoint(trx, 'release savepoint unit');
-                outcomes.push({ ok: true, value });
-              } catch (error) {
-                await savepoint(trx, 'rollback to savepoint unit');
-                await savepoint(trx, 'release savepoint unit');
-                outcomes.push({ ok: false, error });
-              }
-            }
-          });
-        } catch (error) {
-          // The commit itself failed: nothing of this batch took effect.
-          for (const item of batch) item.reject(error);
-          continue;
-        }
-        batch.forEach((item, i) => {
-          const o = outcomes[i]!;
-          if (o.ok) item.resolve(o.value);
-          else item.reject(o.error);
-        });
-      }
+      while (queue.length > 0) await (options.lock ? options.lock.run(commitQueued) : commitQueued());
     } finally {
       running = false;
     }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../../deps.js';
 import { countQueued } from '../../store/queries/messages.js';
+import { mergedMetrics } from '../../dispatcher/worker-host.js';
 import { AppError } from '../../errors/app-error.js';
 
 export function healthRoutes(app: FastifyInstance, deps: Deps): void {
@@ -20,6 +21,10 @@ export function healthRoutes(app: FastifyInstance, deps: Deps): void {
     const q = await countQueued(deps.store.db);
     deps.metrics.queueDepth.set({ state: 'queued' }, q.queued);
     deps.metrics.queueDepth.set({ state: 'sending' }, q.sending);
-    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    const fromWorker = deps.workerMetrics;
+    if (!fromWorker) return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    // The dispatch worker counts deliveries, this thread counts requests: one page of both.
+    const [main, worker] = await Promise.all([deps.metrics.registry.getMetricsAsJSON(), fromWorker()]);
+    return reply.type(deps.metrics.registry.contentType).send(await mergedMetrics(main, worker));
   });
 }

@@ -1,0 +1,143 @@
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import pino from 'pino';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { Config } from '../config/load.js';
+import type { WriteLock } from '../store/write-lock.js';
+
+/** Write-lock holder ids of the two threads (src/store/write-lock.ts). */
+export const MAIN_LOCK_HOLDER = 1;
+export const WORKER_LOCK_HOLDER = 2;
+
+export type HostMessage = { type: 'wake' } | { type: 'metrics'; id: number } | { type: 'stop'; graceMs: number };
+export type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'log'; line: string }
+  | { type: 'metrics'; id: number; metrics: Array<MetricObjectWithValues<MetricValue<string>>> }
+  | { type: 'stopped' };
+
+export interface DispatchWorker {
+  wake(): void;
+  /** The worker's metrics (empty when it does not answer within 1 s). */
+  metrics(): Promise<Array<MetricObjectWithValues<MetricValue<string>>>>;
+  /** Stops claiming, waits for in-flight deliveries up to `graceMs`, closes its connection. */
+  stop(graceMs: number): Promise<void>;
+  /** The underlying thread (tests). */
+  readonly thread: Worker;
+}
+
+/**
+ * Whether this configuration runs the dispatcher in a worker thread: `on`/`off` as set;
+ * `auto` (the default) for a SQLite database file. With SQLite one event loop otherwise does
+ * both the HTTP work and every delivery; a worker with its own connection moves delivery to a
+ * second core (docs/architecture.md). PostgreSQL nodes scale out instead, and an in-memory
+ * SQLite database cannot be opened twice.
+ */
+export function usesDispatchWorker(config: Config): boolean {
+  if (config.dispatchWorker !== 'auto') return config.dispatchWorker === 'on';
+  return config.databaseUrl.startsWith('sqlite:') && config.databaseUrl !== 'sqlite::memory:';
+}
+
+/**
+ * A worker thread running worker.js next to this file (the build), or worker.ts from source
+ * (`npm run dev`, the tests): TypeScript loader hooks do not reach worker threads, so the
+ * thread registers tsx itself before it imports the source.
+ */
+function newWorkerThread(workerData: unknown): Worker {
+  const js = new URL('./worker.js', import.meta.url);
+  const options = { workerData, stdout: false, stderr: false };
+  if (existsSync(js)) return new Worker(js, options);
+  const ts = new URL('./worker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(ts)}); })`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
+
+/**
+ * Starts the dispatch worker and resolves once its dispatcher runs. Its log lines go to this
+ * process's logger destination as they are (already redacted by the worker's logger).
+ * `onExit` is called if the thread ends without being asked to stop.
+ */
+export function startDispatchWorker(config: Config, logger: Logger, lock: WriteLock, onExit: (err: Error | undefined) => void): Promise<DispatchWorker> {
+  const destination = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym];
+  const thread = newWorkerThread({ config, lockBuffer: lock.buffer });
+  const pending = new Map<number, (m: Array<MetricObjectWithValues<MetricValue<string>>>) => void>();
+  let nextId = 1;
+  let stopping: (() => void) | undefined;
+  let exited = false;
+
+  return new Promise<DispatchWorker>((resolve, reject) => {
+    let ready = false;
+    thread.on('message', (m: WorkerMessage) => {
+      switch (m.type) {
+        case 'ready':
+          ready = true;
+          resolve(host);
+          break;
+        case 'log':
+          destination?.write(m.line);
+          break;
+        case 'metrics':
+          pending.get(m.id)?.(m.metrics);
+          pending.delete(m.id);
+          break;
+        case 'stopped':
+          stopping?.();
+          break;
+      }
+    });
+    thread.on('error', (err) => {
+      if (!ready) reject(err);
+      else logger.error({ err_name: err.name, err_message: err.message }, 'the dispatch worker failed');
+    });
+    thread.on('exit', (code) => {
+      exited = true;
+      // It may have died holding the lock or waiting in line; the main thread writes alone now.
+      lock.disable();
+      for (const [, done] of pending) done([]);
+      pending.clear();
+      stopping?.();
+      if (!ready) reject(new Error(`the dispatch worker exited (code ${code}) before it started`));
+      else if (!stopping) onExit(new Error(`the dispatch worker exited unexpectedly (code ${code})`));
+    });
+
+    const host: DispatchWorker = {
+      thread,
+      wake() {
+        if (!exited && !stopping) thread.postMessage({ type: 'wake' } satisfies HostMessage);
+      },
+      metrics() {
+        if (exited) return Promise.resolve([]);
+        const id = nextId++;
+        return new Promise((done) => {
+          const timer = setTimeout(() => {
+            pending.delete(id);
+            done([]);
+          }, 1000);
+          pending.set(id, (m) => {
+            clearTimeout(timer);
+            done(m);
+          });
+          thread.postMessage({ type: 'metrics', id } satisfies HostMessage);
+        });
+      },
+      async stop(graceMs) {
+        if (exited) return;
+        const stopped = new Promise<void>((done) => {
+          stopping = done;
+        });
+        thread.postMessage({ type: 'stop', graceMs } satisfies HostMessage);
+        // The worker closes itself; if it hangs past the grace period (plus a margin), end it.
+        const timer = setTimeout(() => void thread.terminate(), graceMs + 5000);
+        await stopped;
+        clearTimeout(timer);
+        if (!exited) await new Promise<void>((done) => thread.once('exit', () => done()));
+      },
+    };
+  });
+}
+
+/** The main thread's metrics and the worker's, as one Prometheus text page. */
+export async function mergedMetrics(main: Array<MetricObjectWithValues<MetricValue<string>>>, worker: Array<MetricObjectWithValues<MetricValue<string>>>): Promise<string> {
+  return AggregatorRegistry.aggregate([main, worker]).metrics();
+}

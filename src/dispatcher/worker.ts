@@ -1,0 +1,44 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../config/load.js';
+import { createDeps } from '../deps.js';
+import { createLogger } from '../observability/logger.js';
+import { createWriteLock } from '../store/write-lock.js';
+import { WORKER_LOCK_HOLDER, type HostMessage, type WorkerMessage } from './worker-host.js';
+
+/**
+ * The dispatcher in a worker thread (SQLite: see worker-host.ts). It builds the same services
+ * as the main thread over its own connection to the database file, runs only the dispatcher,
+ * and sends its log lines and metrics to the main thread.
+ */
+const port = parentPort;
+if (!port) throw new Error('src/dispatcher/worker.ts runs only as a worker thread');
+const post = (m: WorkerMessage) => port.postMessage(m);
+
+const { config, lockBuffer } = workerData as { config: Config; lockBuffer: SharedArrayBuffer };
+const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => post({ type: 'log', line }) } }).child({ thread: 'dispatch-worker' });
+const deps = createDeps(config, logger, { processMetrics: false, dispatchClaimInWrites: true, writeLock: createWriteLock(WORKER_LOCK_HOLDER, lockBuffer) });
+deps.dispatcher.start();
+
+port.on('message', (m: HostMessage) => {
+  switch (m.type) {
+    case 'wake':
+      deps.dispatcher.wake();
+      break;
+    case 'metrics':
+      void deps.metrics.registry
+        .getMetricsAsJSON()
+        .then((metrics) => post({ type: 'metrics', id: m.id, metrics }))
+        .catch(() => post({ type: 'metrics', id: m.id, metrics: [] }));
+      break;
+    case 'stop':
+      void (async () => {
+        await deps.dispatcher.stop(m.graceMs);
+        deps.drain.abort();
+        await deps.store.close().catch(() => undefined);
+        post({ type: 'stopped' });
+        port.close();
+      })();
+      break;
+  }
+});
+post({ type: 'ready' });

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTestServer } from '../helpers/server.js';
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+
+async function api(s: Server, method: string, path: string, auth: string, body?: unknown) {
+  const res = await fetch(`${s.url}${path}`, {
+    method,
+    headers: { authorization: auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, text, json: <T = any>() => JSON.parse(text) as T };
+}
+
+async function tenantWithKey(s: Server): Promise<string> {
+  const admin = `Bearer ${s.adminKey}`;
+  const t = await api(s, 'POST', '/v1/tenants', admin, { name: 'Worker', settings: { resend_cooldown_seconds: 0, max_sends_per_phone_per_hour: 1000 } });
+  assert.equal(t.status, 201, t.text);
+  const k = await api(s, 'POST', `/v1/tenants/${t.json().id}/api-keys`, admin, { name: 'w' });
+  assert.equal(k.status, 201, k.text);
+  return `Bearer ${k.json().key}`;
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 5000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** The code in the newest inbox message to `phone`, once the dispatcher delivered it. */
+function inboxCode(s: Server, auth: string, phone: string) {
+  return waitFor(`a message to ${phone} in the inbox`, async () => {
+    const r = await api(s, 'GET', `/v1/inbox?phone_number=${encodeURIComponent(phone)}`, auth);
+    const body: string | undefined = r.json().items[0]?.body;
+    return body ? /\b(\d{6})\b/.exec(body)?.[1] : undefined;
+  });
+}
+
+function metric(page: string, line: string): number | undefined {
+  const m = page.split('\n').find((l) => l.startsWith(`${line} `));
+  return m === undefined ? undefined : Number(m.slice(line.length + 1));
+}
+
+describe('dispatcher in a worker thread (SQLite file)', () => {
+  const servers: Server[] = [];
+  after(async () => {
+    for (const s of servers) await s.close();
+  });
+
+  test('by default on a SQLite file: the worker delivers, verify works, /metrics counts both threads, no code in the logs', async () => {
+    const s = await startTestServer();
+    servers.push(s);
+    assert.equal(s.server.dispatchMode, 'worker');
+    const auth = await tenantWithKey(s);
+    const sent = await api(s, 'POST', '/v1/otp/send', auth, { phone_number: '+14155550101' });
+    assert.equal(sent.status, 202, sent.text);
+    const code = await inboxCode(s, auth, '+14155550101');
+    const msg = await api(s, 'GET', `/v1/messages/${sent.json().message_id}`, auth);
+    assert.equal(msg.json().status, 'sent');
+    assert.equal(msg.json().attempt_log.length, 1);
+    const ok = await api(s, 'POST', '/v1/otp/verify', auth, { challenge_id: sent.json().challenge_id, code });
+    assert.equal(ok.status, 200, ok.text);
+
+    const page = (await fetch(`${s.url}/metrics`)).text();
+    const text = await page;
+    assert.equal(metric(text, 'otpgate_otp_sends_total{outcome="accepted"}'), 1, 'counted by the main thread');
+    assert.equal(metric(text, 'otpgate_messages_final_total{status="sent"}'), 1, 'counted by the worker');
+    assert.equal(metric(text, 'otpgate_provider_attempts_total{provider="Inbox",outcome="accepted"}'), 1);
+    assert.ok(text.includes('otpgate_process_'), 'process metrics once, from the main thread');
+    assert.ok(!s.logs.text().includes(code), 'no log line holds the code');
+  });
+
+  test('200 concurrent sends over HTTP: each delivered exactly once while both threads write', async () => {
+    const s = await startTestServer();
+    servers.push(s);
+    assert.equal(s.server.dispatchMode, 'worker');
+    const auth = await tenantWithKey(s);
+    const N = 200;
+    const results = await Promise.all(
+      Array.from({ length: N }, (_, i) => api(s, 'POST', '/v1/otp/send', auth, { phone_number: `+1415555${String(1000 + i).padStart(4, '0')}` })),
+    );
+    assert.deepEqual(results.filter((r) => r.status !== 202).map((r) => r.text), []);
+    const db = s.server.deps.store.db;
+    await waitFor('every message sent', async () => {
+      const r = await db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow();
+      return Number(r.n) === N ? true : undefined;
+    });
+    const attempts = await db.selectFrom('message_attempts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const inbox = await db.selectFrom('inbox_messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    assert.equal(Number(attempts.n), N, 'one attempt per message: no message was claimed twice');
+    assert.equal(Number(inbox.n), N);
+    assert.ok(!/SQLITE_BUSY|database is locked/i.test(s.logs.text()), 'no write failed on the lock');
+  });
+
+  test('if the worker dies, the main thread takes over and nothing is lost', async () => {
+    const s = await startTestServer();
+    servers.push(s);
+    const auth = await tenantWithKey(s);
+    const thread = s.server.dispatchWorker!.thread;
+    const exited = new Promise((r) => thread.once('exit', r));
+    await thread.terminate();
+    await exited;
+    await waitFor('the main thread to take over', async () => (s.server.dispatchMode === 'in-process' ? true : undefined));
+    assert.match(s.logs.text(), /dispatch worker stopped; dispatching in the main thread/);
+    const sent = await api(s, 'POST', '/v1/otp/send', auth, { phone_number: '+14155550102' });
+    assert.equal(sent.status, 202, sent.text);
+    await inboxCode(s, auth, '+14155550102');
+  });
+
+  test('OTPGATE_DISPATCH_WORKER=off keeps it in the main thread; stop() ends the worker thread', async () => {
+    const off = await startTestServer({ env: { OTPGATE_DISPATCH_WORKER: 'off' } });
+    servers.push(off);
+    assert.equal(off.server.dispatchMode, 'in-process');
+    assert.equal(off.server.dispatchWorker, undefined);
+    const auth = await tenantWithKey(off);
+    await api(off, 'POST', '/v1/otp/send', auth, { phone_number: '+14155550103' });
+    await inboxCode(off, auth, '+14155550103');
+
+    const on = await startTestServer();
+    const thread = on.server.dispatchWorker!.thread;
+    let exited = false;
+    thread.once('exit', () => (exited = true));
+    await on.close();
+    assert.equal(exited, true, 'the worker thread ended with the server');
+  });
+
+  test('a bad OTPGATE_DISPATCH_WORKER is a configuration error', async () => {
+    await assert.rejects(startTestServer({ env: { OTPGATE_DISPATCH_WORKER: 'sometimes' } }), /OTPGATE_DISPATCH_WORKER/);
+  });
+});
