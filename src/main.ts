@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     process.stderr.write(`otpgate: could not start: ${describeStartupError(err)}\n`);
     process.exit(1);
   }
-  logger.info({ url: server.url, store: server.deps.store.description, env: config.env, default_provider: server.deps.platform?.kind ?? null }, 'otpgate is listening');
+  logger.info({ url: server.url, store: server.deps.store.description, env: config.env, default_provider: server.deps.platform?.kind ?? null, dispatcher: server.dispatchMode }, 'otpgate is listening');
   if (config.generatedAdminKey) {
     // Printed to the terminal once at start, on purpose and not through the logger: the
     // operator needs it to sign in. It lives in the data folder; set OTPGATE_ADMIN_KEY to choose one.
