@@ -49,7 +49,9 @@ function newWorkerThread(workerData: unknown): Worker {
   const options = { workerData, stdout: false, stderr: false };
   if (existsSync(js)) return new Worker(js, options);
   const ts = new URL('./worker.ts', import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(ts)}); })`;
+  // Resolved here, not in the thread: an eval'd worker resolves packages from the working directory.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(ts)}); })`;
   return new Worker(bootstrap, { ...options, eval: true });
 }
 
