@@ -88,6 +88,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
 
   let wake: () => void = () => undefined;
   let workerMetrics: (() => Promise<WorkerMetrics>) | undefined;
+  let providersChanged: (tenantId: string) => void = () => undefined;
   const onEnqueued = () => wake();
 
   const audit = createAuditService(ctx);
@@ -103,6 +104,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     outboundPolicy,
     messages,
     providerTimeoutMs: config.providerTimeoutMs,
+    onChanged: (tenantId) => providersChanged(tenantId),
   });
   const otp = createOtpService(ctx, { templates, metrics, onEnqueued });
   const receipts = createReceiptService(ctx, { providers });
@@ -163,6 +165,10 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     /** The dispatch worker's metrics, merged into `/metrics` (src/dispatcher/worker-host.ts). */
     setWorkerMetrics(fn: () => Promise<WorkerMetrics>) {
       workerMetrics = fn;
+    },
+    /** Told when a tenant's providers change (the dispatch worker's chain cache). */
+    setProvidersChanged(fn: (tenantId: string) => void) {
+      providersChanged = fn;
     },
     get workerMetrics() {
       return workerMetrics;

@@ -112,6 +112,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
       const w = worker;
       localWake = () => w.wake();
       deps.setWorkerMetrics(() => (worker ? worker.metrics() : Promise.resolve([])));
+      deps.setProvidersChanged((tenantId) => worker?.providersChanged(tenantId));
     } catch (err) {
       logger.error({ err_message: (err as Error).message }, 'the dispatch worker could not start; dispatching in the main thread');
       writeLock.disable();

@@ -10,7 +10,11 @@ import type { WriteLock } from '../store/write-lock.js';
 export const MAIN_LOCK_HOLDER = 1;
 export const WORKER_LOCK_HOLDER = 2;
 
-export type HostMessage = { type: 'wake' } | { type: 'metrics'; id: number } | { type: 'stop'; graceMs: number };
+export type HostMessage =
+  | { type: 'wake' }
+  | { type: 'providers-changed'; tenantId: string }
+  | { type: 'metrics'; id: number }
+  | { type: 'stop'; graceMs: number };
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'log'; line: string }
@@ -19,6 +23,8 @@ export type WorkerMessage =
 
 export interface DispatchWorker {
   wake(): void;
+  /** A tenant's providers changed: the worker drops its cached chain (at once, not after the cache's 5 s). */
+  providersChanged(tenantId: string): void;
   /** The worker's metrics (empty when it does not answer within 1 s). */
   metrics(): Promise<Array<MetricObjectWithValues<MetricValue<string>>>>;
   /** Stops claiming, waits for in-flight deliveries up to `graceMs`, closes its connection. */
@@ -107,6 +113,9 @@ export function startDispatchWorker(config: Config, logger: Logger, lock: WriteL
       thread,
       wake() {
         if (!exited && !stopping) thread.postMessage({ type: 'wake' } satisfies HostMessage);
+      },
+      providersChanged(tenantId) {
+        if (!exited) thread.postMessage({ type: 'providers-changed', tenantId } satisfies HostMessage);
       },
       metrics() {
         if (exited) return Promise.resolve([]);

@@ -24,6 +24,9 @@ port.on('message', (m: HostMessage) => {
     case 'wake':
       deps.dispatcher.wake();
       break;
+    case 'providers-changed':
+      deps.providers.forgetChain(m.tenantId);
+      break;
     case 'metrics':
       void deps.metrics.registry
         .getMetricsAsJSON()

@@ -59,7 +59,16 @@ export function maskConfig(d: ProviderDescriptor<unknown> | undefined, config: R
 
 export function createProviderConfigService(
   ctx: ServiceContext,
-  deps: { audit: AuditService; platform: PlatformProvider | null; providerContext: ProviderContext; outboundPolicy: OutboundPolicy; messages: MessageService; providerTimeoutMs: number },
+  deps: {
+    audit: AuditService;
+    platform: PlatformProvider | null;
+    providerContext: ProviderContext;
+    outboundPolicy: OutboundPolicy;
+    messages: MessageService;
+    providerTimeoutMs: number;
+    /** Called after a tenant's providers changed (the dispatch worker drops its cached chain). */
+    onChanged?: (tenantId: string) => void;
+  },
 ) {
   const { store, clock, secretBox } = ctx;
   const chains = new Map<string, { chain: ChainEntry[]; until: number }>();
@@ -191,6 +200,11 @@ export function createProviderConfigService(
 
   return {
     /** The tenant's provider chain: primary (or Default), fallback, then the explicit platform Default. */
+    /** Drops the cached chain of a tenant whose providers were changed elsewhere (another thread). */
+    forgetChain(tenantId: string): void {
+      chains.delete(tenantId);
+    },
+
     async chainFor(tenantId: string): Promise<ChainEntry[]> {
       const now = clock.now();
       const hit = chains.get(tenantId);
@@ -273,6 +287,7 @@ export function createProviderConfigService(
         });
       });
       chains.delete(tenantId);
+      deps.onChanged?.(tenantId);
       return this.get(tenantId);
     },
 

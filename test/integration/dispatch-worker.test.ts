@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestServer } from '../helpers/server.js';
+import { startCustomGatewayFake } from '../fakes/custom-gateway.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -75,6 +76,27 @@ describe('dispatcher in a worker thread (SQLite file)', () => {
     assert.equal(metric(text, 'otpgate_provider_attempts_total{provider="Inbox",outcome="accepted"}'), 1);
     assert.ok(text.includes('otpgate_process_'), 'process metrics once, from the main thread');
     assert.ok(!s.logs.text().includes(code), 'no log line holds the code');
+  });
+
+  test('a provider change reaches the worker at once, not after its 5 s chain cache', async () => {
+    const s = await startTestServer();
+    servers.push(s);
+    const gw = await startCustomGatewayFake({ apiKey: 'gw-key-worker-test' });
+    try {
+      const auth = await tenantWithKey(s);
+      // The worker delivers through Inbox once, and caches that chain.
+      await api(s, 'POST', '/v1/otp/send', auth, { phone_number: '+14155550104' });
+      await inboxCode(s, auth, '+14155550104');
+      const put = await api(s, 'PUT', '/cis/v1/tenantsmsproviders', auth, { provider: 'CustomGateway', custom_gateway: { uri: gw.uri, api_key: 'gw-key-worker-test' } });
+      assert.equal(put.status, 200, put.text);
+      const sent = await api(s, 'POST', '/v1/otp/send', auth, { phone_number: '+14155550105' });
+      assert.equal(sent.status, 202, sent.text);
+      await waitFor('the gateway to receive the second code', async () => (gw.messages.some((m) => m.phoneNumber === '+14155550105') ? true : undefined), 3000);
+      const inbox = await api(s, 'GET', `/v1/inbox?phone_number=${encodeURIComponent('+14155550105')}`, auth);
+      assert.deepEqual(inbox.json().items, [], 'not delivered through the old (Inbox) chain');
+    } finally {
+      await gw.close();
+    }
   });
 
   test('200 concurrent sends over HTTP: each delivered exactly once while both threads write', async () => {
