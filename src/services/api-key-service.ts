@@ -2,7 +2,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import { newId, newSecretToken } from '../domain/ids.js';
 import { constantTimeEqual, sha256Hex } from '../crypto/hmac.js';
 import { AppError } from '../errors/app-error.js';
-import { findActiveApiKey, findActiveApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey } from '../store/queries/api-keys.js';
+import { findActiveApiKey, findActiveApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey, touchApiKey } from '../store/queries/api-keys.js';
 import { findTenant } from '../store/queries/tenants.js';
 import type { AuditService } from './audit-service.js';
 import type { Actor, ServiceContext } from './context.js';
@@ -16,6 +16,8 @@ export const ACCESS_TOKEN_PREFIX = 'otk_';
 export const ACCESS_TOKEN_TTL_SECONDS = 900;
 /** How long a node trusts a cached key lookup (a revoked key stops working within this), ms. */
 const KEY_CACHE_MS = 5_000;
+/** `last_used_at` is written at most this often per key (and process): a minute's precision, not a write per request. */
+export const KEY_USE_RECORD_MS = 60_000;
 
 export interface ApiKeyView {
   id: string;
@@ -35,6 +37,18 @@ export interface Principal {
 export function createApiKeyService(ctx: ServiceContext, audit: AuditService) {
   const byHash = new Map<string, { principal: Principal | null; until: number }>();
   const activeKeys = new Map<string, { active: boolean; until: number }>();
+  const useRecordedAt = new Map<string, number>();
+
+  /** Notes a key's use in `last_used_at`, at most once per KEY_USE_RECORD_MS, off the request's path. */
+  function recordUse(keyId: string, now: number): void {
+    const last = useRecordedAt.get(keyId);
+    if (last !== undefined && now - last < KEY_USE_RECORD_MS) return;
+    if (useRecordedAt.size > 10_000) useRecordedAt.clear();
+    useRecordedAt.set(keyId, now);
+    ctx.store.writes.write((trx) => touchApiKey(trx, keyId, now)).catch((err: unknown) => {
+      ctx.logger.warn({ key_id: keyId, err_message: (err as Error)?.message }, 'could not record an API key\'s last use');
+    });
+  }
   const tokenKey = Buffer.from(hkdfSync('sha256', ctx.codeKey, Buffer.alloc(0), 'otpgate access tokens', 32));
 
   function signToken(payload: string): string {
@@ -48,6 +62,38 @@ export function createApiKeyService(ctx: ServiceContext, audit: AuditService) {
     const row = await findActiveApiKey(ctx.store.db, keyId);
     activeKeys.set(keyId, { active: row !== undefined, until: now + KEY_CACHE_MS });
     return row !== undefined;
+  }
+
+  async function verifyAccessToken(token: string): Promise<Principal | null> {
+    const body = token.slice(ACCESS_TOKEN_PREFIX.length);
+    const dot = body.indexOf('.');
+    if (dot < 0 || body.length > 1000) return null;
+    const payload = body.slice(0, dot);
+    if (!constantTimeEqual(signToken(payload), body.slice(dot + 1))) return null;
+    let claims: { k?: unknown; t?: unknown; e?: unknown };
+    try {
+      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof claims;
+    } catch {
+      return null;
+    }
+    if (typeof claims.k !== 'string' || typeof claims.t !== 'string' || typeof claims.e !== 'number') return null;
+    if (claims.e * 1000 <= ctx.clock.now()) return null;
+    if (!(await isKeyActive(claims.k))) return null;
+    return { tenantId: claims.t, keyId: claims.k };
+  }
+
+  async function lookUp(token: string): Promise<Principal | null> {
+    if (token.startsWith(ACCESS_TOKEN_PREFIX)) return verifyAccessToken(token);
+    if (!token.startsWith(API_KEY_PREFIX) || token.length > 200) return null;
+    const hash = sha256Hex(token);
+    const now = ctx.clock.now();
+    const hit = byHash.get(hash);
+    if (hit && hit.until > now) return hit.principal;
+    const row = await findActiveApiKeyByHash(ctx.store.db, hash);
+    const principal = row ? { tenantId: row.tenant_id, keyId: row.id } : null;
+    if (byHash.size > 10_000) byHash.clear();
+    byHash.set(hash, { principal, until: now + KEY_CACHE_MS });
+    return principal;
   }
 
   return {
@@ -87,16 +133,8 @@ export function createApiKeyService(ctx: ServiceContext, audit: AuditService) {
 
     /** Resolves a tenant API key or an access token to its principal, or null. */
     async authenticate(token: string): Promise<Principal | null> {
-      if (token.startsWith(ACCESS_TOKEN_PREFIX)) return this.verifyAccessToken(token);
-      if (!token.startsWith(API_KEY_PREFIX) || token.length > 200) return null;
-      const hash = sha256Hex(token);
-      const now = ctx.clock.now();
-      const hit = byHash.get(hash);
-      if (hit && hit.until > now) return hit.principal;
-      const row = await findActiveApiKeyByHash(ctx.store.db, hash);
-      const principal = row ? { tenantId: row.tenant_id, keyId: row.id } : null;
-      if (byHash.size > 10_000) byHash.clear();
-      byHash.set(hash, { principal, until: now + KEY_CACHE_MS });
+      const principal = await lookUp(token);
+      if (principal) recordUse(principal.keyId, ctx.clock.now());
       return principal;
     },
 
@@ -111,23 +149,7 @@ export function createApiKeyService(ctx: ServiceContext, audit: AuditService) {
       return { access_token: `${ACCESS_TOKEN_PREFIX}${payload}.${signToken(payload)}`, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_SECONDS };
     },
 
-    async verifyAccessToken(token: string): Promise<Principal | null> {
-      const body = token.slice(ACCESS_TOKEN_PREFIX.length);
-      const dot = body.indexOf('.');
-      if (dot < 0 || body.length > 1000) return null;
-      const payload = body.slice(0, dot);
-      if (!constantTimeEqual(signToken(payload), body.slice(dot + 1))) return null;
-      let claims: { k?: unknown; t?: unknown; e?: unknown };
-      try {
-        claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof claims;
-      } catch {
-        return null;
-      }
-      if (typeof claims.k !== 'string' || typeof claims.t !== 'string' || typeof claims.e !== 'number') return null;
-      if (claims.e * 1000 <= ctx.clock.now()) return null;
-      if (!(await isKeyActive(claims.k))) return null;
-      return { tenantId: claims.t, keyId: claims.k };
-    },
+    verifyAccessToken,
   };
 }
 
