@@ -6,7 +6,7 @@ import autocannon from 'autocannon';
 const seconds = Number(process.argv[2] ?? 10);
 const connections = 50;
 
-function startChild(script: string): Promise<{ child: ChildProcess; url: string; key?: string }> {
+function startChild(script: string): Promise<{ child: ChildProcess; url: string; key?: string; output(): string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let buf = '';
@@ -16,7 +16,7 @@ function startChild(script: string): Promise<{ child: ChildProcess; url: string;
       const m = /listening (\S+)(?: (\S+))?/.exec(buf);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1]!, ...(m[2] ? { key: m[2] } : {}) });
+        resolve({ child, url: m[1]!, ...(m[2] ? { key: m[2] } : {}), output: () => buf });
       }
     });
   });
@@ -57,6 +57,8 @@ const servers = [
   ['otpgate POST /v1/otp/send (SQLite, Inbox, dispatcher on)', 'bench/servers/otpgate.ts'],
 ] as const;
 const perRound: Array<Array<Awaited<ReturnType<typeof load>>>> = [];
+/** otpgate's outbox by status when the load stopped (warm-up and measured pass together). */
+const outboxAtEnd: string[] = [];
 for (let round = 0; round < rounds; round++) {
   const results: Array<Awaited<ReturnType<typeof load>>> = [];
   for (const [, script] of servers) {
@@ -65,6 +67,8 @@ for (let round = 0; round < rounds; round++) {
     results.push(await load(s.url, s.key));
     s.child.kill('SIGTERM');
     await new Promise((r) => s.child.once('exit', r));
+    const outbox = /outbox (.*)/.exec(s.output())?.[1];
+    if (outbox) outboxAtEnd[round] = outbox;
   }
   perRound.push(results);
 }
@@ -77,3 +81,7 @@ perRound.forEach((results, round) => {
     process.stdout.write(`| ${round + 1}${round === median ? ' (median)' : ''} | ${servers[i]![0]} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${(r.rps / results[0]!.rps).toFixed(2)} |\n`);
   });
 });
+perRound.forEach((_, round) => {
+  if (outboxAtEnd[round]) process.stdout.write(`\nround ${round + 1}: otpgate's outbox when the load stopped: ${outboxAtEnd[round]}`);
+});
+process.stdout.write('\n');

@@ -19,4 +19,13 @@ const server = await startServer(config, createLogger({ level: 'warn' }));
 const tenant = await server.deps.tenants.create({ name: 'Bench', settings: { max_sends_per_phone_per_hour: 100000, resend_cooldown_seconds: 0 } }, 'bench');
 const key = await server.deps.apiKeys.create(tenant.id, 'bench', 'bench');
 process.stdout.write(`listening ${server.url} ${key.key}\n`);
-process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  // How far delivery got while the load ran, before the drain on stop finishes the rest.
+  void server.deps.store.db
+    .selectFrom('messages')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('status')
+    .execute()
+    .then((rows) => process.stdout.write(`outbox ${rows.map((r) => `${r.status}=${Number(r.n)}`).join(' ')}\n`))
+    .finally(() => void server.stop().then(() => process.exit(0)));
+});
