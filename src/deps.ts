@@ -10,6 +10,7 @@ import { createHttpClient, type HttpClient, type OutboundPolicy } from './provid
 import { getProviderDescriptor } from './providers/registry.js';
 import type { ProviderContext } from './providers/types.js';
 import { createStore, type Store } from './store/db.js';
+import { createRedisSendLimiter, type SendLimiter } from './store/send-limits.js';
 import type { WriteLock } from './store/write-lock.js';
 import { createAuditService } from './services/audit-service.js';
 import { createApiKeyService } from './services/api-key-service.js';
@@ -39,6 +40,8 @@ export interface DepsOverrides {
   writeLock?: WriteLock;
   /** Collect the process's own metrics (CPU, memory, event loop); false in the dispatch worker, whose process is the main thread's. */
   processMetrics?: boolean;
+  /** Prefix of the Redis keys of the hourly send caps (tests give each file its own). */
+  redisKeyPrefix?: string;
 }
 
 /** Reads the operator's `Default` provider from the configuration, validated by its kind's schema. */
@@ -106,7 +109,15 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     providerTimeoutMs: config.providerTimeoutMs,
     onChanged: (tenantId) => providersChanged(tenantId),
   });
-  const otp = createOtpService(ctx, { templates, metrics, onEnqueued });
+  const sendLimiter: SendLimiter | undefined = config.redisUrl
+    ? createRedisSendLimiter({
+        url: config.redisUrl,
+        logger: logger.child({ component: 'send-limits' }),
+        ...(overrides.redisKeyPrefix !== undefined ? { keyPrefix: overrides.redisKeyPrefix } : {}),
+        onUnavailable: () => metrics.sendLimitFallbacks.inc(),
+      })
+    : undefined;
+  const otp = createOtpService(ctx, { templates, metrics, onEnqueued, limiter: sendLimiter });
   const receipts = createReceiptService(ctx, { providers });
   const stats = createStatsService(ctx);
   const breaker = createCircuitBreaker(clock);
@@ -154,6 +165,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     messages,
     providers,
     otp,
+    sendLimiter,
     receipts,
     stats,
     breaker,

@@ -83,11 +83,13 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
     });
     wakeup = wireWakeup(deps, logger, () => localWake());
     await wakeup?.start();
+    await deps.sendLimiter?.start();
     app = await buildApp(deps);
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     await app?.close().catch(() => undefined);
     await wakeup?.stop();
+    await deps.sendLimiter?.close();
     await deps.store.close().catch(() => undefined);
     throw err;
   }
@@ -138,6 +140,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
       await Promise.all([worker?.stop(config.shutdownGraceMs), deps.dispatcher.stop(config.shutdownGraceMs)]);
       deps.drain.abort();
       await wakeup?.stop();
+      await deps.sendLimiter?.close();
       await deps.store.close();
     },
   };

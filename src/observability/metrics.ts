@@ -43,6 +43,11 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}) {
       labelNames: ['status'] as const,
       registers: [registry],
     }),
+    sendLimitFallbacks: new Counter({
+      name: 'otpgate_send_limit_fallbacks_total',
+      help: 'Sends whose hourly caps were counted in the database because Redis (OTPGATE_REDIS_URL) did not answer.',
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: 'otpgate_queue_depth',
       help: 'Messages waiting in the outbox by state (queued, sending), sampled at scrape time.',

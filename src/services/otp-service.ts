@@ -15,6 +15,7 @@ import {
   lockSendKey,
   markExpired,
   markVerified,
+  oldestSendForIp,
   oldestSendForPhone,
   recordWrongAttempt,
   supersedeChallenge,
@@ -22,6 +23,7 @@ import {
 import { findIdempotencyKey, insertIdempotencyKey } from '../store/queries/idempotency.js';
 import { insertMessage } from '../store/queries/messages.js';
 import type { Challenge } from '../store/schema.js';
+import type { Reservation, SendLimiter, SendWindow } from '../store/send-limits.js';
 import type { ServiceContext } from './context.js';
 import { newOutboxRow } from './message-service.js';
 import type { TemplateService } from './template-service.js';
@@ -91,7 +93,13 @@ export function challengeView(c: Challenge, now: number): ChallengeView {
 
 export function createOtpService(
   ctx: ServiceContext,
-  deps: { templates: TemplateService; metrics: Metrics; onEnqueued: () => void },
+  deps: {
+    templates: TemplateService;
+    metrics: Metrics;
+    onEnqueued: () => void;
+    /** Hourly caps in Redis (`OTPGATE_REDIS_URL`); without it they are counted in the send transaction. */
+    limiter?: SendLimiter | undefined;
+  },
 ) {
   const { store, clock, secretBox, codeKey } = ctx;
 
@@ -165,6 +173,20 @@ export function createOtpService(
       message_id: messageId,
     };
 
+    // With Redis, the hourly caps are reserved there first (one atomic step for all nodes);
+    // when Redis cannot answer, or without it, they are counted in the transaction below.
+    let reservation: Reservation | undefined;
+    if (!testNumber && deps.limiter) {
+      const windows: SendWindow[] = [{ key: `${tenant.id}:phone:${phone.e164}`, limit: s.max_sends_per_phone_per_hour }];
+      if (input.client_ip) windows.push({ key: `${tenant.id}:ip:${input.client_ip}`, limit: s.max_sends_per_ip_per_hour });
+      reservation = await deps.limiter.reserve(windows, challengeId, now, HOUR_MS);
+      if (reservation.ok === false) {
+        deps.metrics.otpSends.inc({ outcome: 'rate_limited' });
+        throw rateLimited(reservation.window === windows[0] ? 'phone' : 'ip', reservation.window.limit, reservation.retryAfterMs);
+      }
+    }
+    const countInStore = !testNumber && reservation?.ok !== true;
+
     try {
       await store.writes.write(async (trx) => {
         await lockSendKey(trx, store.capabilities, `${tenant.id}:${phone.e164}`);
@@ -186,21 +208,22 @@ export function createOtpService(
               extra: { resend_available_at: iso(latest.resend_available_at) },
             });
           }
+        }
+        if (countInStore) {
           const since = now - HOUR_MS;
           const sent = await countSendsForPhone(trx, tenant.id, phone.e164, since);
           if (sent >= s.max_sends_per_phone_per_hour) {
             deps.metrics.otpSends.inc({ outcome: 'rate_limited' });
             const oldest = (await oldestSendForPhone(trx, tenant.id, phone.e164, since)) ?? now;
-            throw new AppError('otp.rate_limited', `This phone has reached its limit of ${s.max_sends_per_phone_per_hour} codes per hour.`, {
-              retryAfter: Math.max(1, Math.ceil((oldest + HOUR_MS - now) / 1000)),
-            });
+            throw rateLimited('phone', s.max_sends_per_phone_per_hour, oldest + HOUR_MS - now);
           }
           if (input.client_ip) {
             await lockSendKey(trx, store.capabilities, `${tenant.id}:ip:${input.client_ip}`);
             const fromIp = await countSendsForIp(trx, tenant.id, input.client_ip, since);
             if (fromIp >= s.max_sends_per_ip_per_hour) {
               deps.metrics.otpSends.inc({ outcome: 'rate_limited' });
-              throw new AppError('otp.rate_limited', `This client IP has reached its limit of ${s.max_sends_per_ip_per_hour} codes per hour.`, { retryAfter: 60 });
+              const oldest = (await oldestSendForIp(trx, tenant.id, input.client_ip, since)) ?? now;
+              throw rateLimited('ip', s.max_sends_per_ip_per_hour, oldest + HOUR_MS - now);
             }
           }
         }
@@ -238,6 +261,7 @@ export function createOtpService(
         }
       });
     } catch (err) {
+      if (reservation?.ok === true) await reservation.release();
       if (err instanceof IdempotencyRace && idempotencyKey) {
         const prior = await findIdempotencyKey(store.db, tenant.id, idempotencyKey, now);
         if (prior) return replay(prior.request_hash, requestHash, prior.status_code, prior.response);
@@ -248,6 +272,13 @@ export function createOtpService(
     deps.metrics.otpSends.inc({ outcome: testNumber ? 'test_number' : 'accepted' });
     if (message) deps.onEnqueued();
     return { status: 202, body: result };
+  }
+
+  function rateLimited(by: 'phone' | 'ip', limit: number, retryAfterMs: number): AppError {
+    const who = by === 'phone' ? 'This phone' : 'This client IP';
+    return new AppError('otp.rate_limited', `${who} has reached its limit of ${limit} codes per hour.`, {
+      retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+    });
   }
 
   function replay(storedHash: string, requestHash: string, status: number, response: string): { status: number; body: SendOtpResult } {

@@ -56,6 +56,8 @@ export interface TestAppOptions {
   dbUrl?: string;
   /** Start the dispatcher loop (default false: tests drive it with drainOutbox). */
   startDispatcher?: boolean;
+  /** Prefix of the Redis keys (with `OTPGATE_REDIS_URL` in `env`). */
+  redisKeyPrefix?: string;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -72,7 +74,12 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   });
   const { stream, capture } = captureLogs();
   const logger = createLogger({ level: config.logLevel, destination: stream });
-  const deps = createDeps(config, logger, { ...(options.clock ? { clock: options.clock } : {}), ...(options.http ? { http: options.http } : {}), dispatchPollMs: 50 });
+  const deps = createDeps(config, logger, {
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.http ? { http: options.http } : {}),
+    ...(options.redisKeyPrefix !== undefined ? { redisKeyPrefix: options.redisKeyPrefix } : {}),
+    dispatchPollMs: 50,
+  });
   await migrateToLatest(deps.store);
   const app = await buildApp(deps);
   await app.ready();
@@ -114,6 +121,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       await app.close();
       await deps.dispatcher.stop(1000);
       deps.drain.abort();
+      await deps.sendLimiter?.close();
       await deps.store.close();
       if (!options.dbUrl) await db.drop();
       rmSync(dataDir, { recursive: true, force: true });

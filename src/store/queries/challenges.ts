@@ -101,6 +101,20 @@ export async function oldestSendForPhone(db: Executor, tenantId: string, phone: 
   return r?.created_at;
 }
 
+/** The oldest send from this client IP since `since`, to tell the caller when the hourly cap frees up. */
+export async function oldestSendForIp(db: Executor, tenantId: string, ip: string, since: number): Promise<number | undefined> {
+  const r = await db
+    .selectFrom('challenges')
+    .select('created_at')
+    .where('tenant_id', '=', tenantId)
+    .where('client_ip', '=', ip)
+    .where('created_at', '>', since)
+    .orderBy('created_at')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.created_at;
+}
+
 export async function countSendsForIp(db: Executor, tenantId: string, ip: string, since: number): Promise<number> {
   return Number((await q.countIp.execute(db, { tenant: tenantId, ip, since })).rows[0]?.n ?? 0);
 }

@@ -1,0 +1,157 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+/**
+ * One hourly cap a send must fit in: a sliding window keyed by `key` (the tenant with a phone
+ * or a client IP), holding at most `limit` sends.
+ */
+export interface SendWindow {
+  key: string;
+  limit: number;
+}
+
+/** What a reservation answers: a slot in every window, or the first window that is full. */
+export type Reservation =
+  | { ok: true; release(): Promise<void> }
+  | { ok: false; window: SendWindow; retryAfterMs: number }
+  /** The limiter could not answer (Redis down or slow): the caller counts in the store instead. */
+  | { ok: 'unavailable' };
+
+/**
+ * Where the hourly send caps are counted when they are not counted in the database. Without
+ * `OTPGATE_REDIS_URL` there is none: the send transaction counts the tenant's challenges by
+ * phone and IP under a per-phone lock, which holds across nodes.
+ */
+export interface SendLimiter {
+  /**
+   * Atomically checks every window and, only if all have room, takes one slot in each
+   * (`member` names the send). `release()` gives the slots back when the send fails after all.
+   */
+  reserve(windows: SendWindow[], member: string, now: number, windowMs: number): Promise<Reservation>;
+  /** Connects now (at start-up) rather than on the first send; never throws. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * KEYS: one sorted set per window (score = send time, ms). ARGV: now, window length, member,
+ * then one limit per key. Drops the entries older than the window, and adds the member to
+ * every set only when none is full. Answers {1} or {0, index of the full key, oldest score}.
+ */
+const RESERVE_SCRIPT = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[3 + i]) then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return {0, i, oldest[2] or now}
+  end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('PEXPIRE', key, window)
+end
+return {1}
+`;
+
+export interface RedisSendLimiterOptions {
+  url: string;
+  logger: Logger;
+  /** Prefix of every key, so that several deployments (or test files) can share one Redis. */
+  keyPrefix?: string;
+  /** How long a reservation may take before the store counts instead, ms. */
+  timeoutMs?: number;
+  /** Told each time Redis could not answer and the store counted instead. */
+  onUnavailable?: () => void;
+}
+
+type ReserveReply = [1] | [0, number, string];
+
+/**
+ * Hourly send caps in Redis (`OTPGATE_REDIS_URL`): one Lua script per send, so the check and
+ * the reservation are one atomic step for every node. When Redis fails or is slower than
+ * `timeoutMs`, the answer is `unavailable` and the send counts in the database as it does
+ * without Redis: a Redis outage neither blocks sign-ins nor lifts the caps.
+ */
+export function createRedisSendLimiter(options: RedisSendLimiterOptions): SendLimiter {
+  const timeoutMs = options.timeoutMs ?? 250;
+  const prefix = options.keyPrefix ?? 'otpgate:';
+  // lazyConnect: a process that never sends (the dispatch worker) never connects.
+  // No offline queue and no retries per command: a command during an outage fails at once.
+  const redis = new Redis(options.url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2000,
+    keyPrefix: prefix,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  let warned = false;
+  redis.on('error', (err: Error) => {
+    if (warned) return;
+    warned = true;
+    options.logger.warn({ err_message: err.message }, 'Redis is not answering: hourly send caps are counted in the database until it is back');
+  });
+  redis.on('ready', () => {
+    if (warned) options.logger.info('Redis answers again: hourly send caps are counted in Redis');
+    warned = false;
+  });
+  redis.defineCommand('otpgateReserve', { lua: RESERVE_SCRIPT });
+  const reserveCommand = (redis as unknown as { otpgateReserve(...args: (string | number)[]): Promise<ReserveReply> }).otpgateReserve.bind(redis);
+
+  function unavailable(): Reservation {
+    options.onUnavailable?.();
+    return { ok: 'unavailable' };
+  }
+
+  async function withDeadline<T>(p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        p,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    async reserve(windows, member, now, windowMs) {
+      if (windows.length === 0) return { ok: true, release: async () => undefined };
+      if (redis.status === 'wait') await withDeadline(redis.connect()).catch(() => undefined);
+      if (redis.status !== 'ready') return unavailable();
+      let reply: ReserveReply;
+      try {
+        reply = await withDeadline(reserveCommand(windows.length, ...windows.map((w) => w.key), now, windowMs, member, ...windows.map((w) => w.limit)));
+      } catch (err) {
+        options.logger.warn({ err_message: (err as Error).message }, 'Redis send-cap check failed: counted in the database instead');
+        return unavailable();
+      }
+      if (reply[0] === 1) {
+        return {
+          ok: true,
+          async release() {
+            // Best effort: a slot not given back only makes the cap stricter until it ages out.
+            await withDeadline(Promise.all(windows.map((w) => redis.zrem(w.key, member)))).catch(() => undefined);
+          },
+        };
+      }
+      const window = windows[reply[1] - 1] ?? windows[0]!;
+      return { ok: false, window, retryAfterMs: Math.max(1000, Number(reply[2]) + windowMs - now) };
+    },
+    async start() {
+      if (redis.status === 'wait') await redis.connect().catch(() => undefined);
+    },
+    async close() {
+      if (redis.status === 'wait' || redis.status === 'end') {
+        redis.disconnect();
+        return;
+      }
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
