@@ -6,8 +6,10 @@ import { testDialects } from '../helpers/databases.js';
 import { startTwilioFake, type TwilioFake } from '../fakes/twilio.js';
 import { startMessageBirdFake, type MessageBirdFake } from '../fakes/messagebird.js';
 import { startCustomGatewayFake, type CustomGatewayFake } from '../fakes/custom-gateway.js';
+import { startTextlocalFake, type TextlocalFake } from '../fakes/textlocal.js';
 import { twilioFixtures } from '../../src/providers/twilio/fixtures.js';
 import { messageBirdFixtures } from '../../src/providers/messagebird/fixtures.js';
+import { textlocalFixtures } from '../../src/providers/textlocal/fixtures.js';
 
 /**
  * Failover through the dispatcher (issue 3 §6): the one outcome table decides, every attempt
@@ -17,11 +19,12 @@ import { messageBirdFixtures } from '../../src/providers/messagebird/fixtures.js
 
 const TW = twilioFixtures.withSenderNumber;
 const MB = messageBirdFixtures.alphanumeric;
+const TL = textlocalFixtures.ukApiKey;
 const GW_KEY = 'gw-failover-key-0123456789';
 const PLATFORM_GW_KEY = 'gw-platform-key-0123456789';
 const OTHER_SENDER = '+14155550100';
 
-type Attempt = { provider: string; slot: string; outcome: string; error_kind: string | null; provider_code: string | null };
+type Attempt = { provider: string; slot: string; outcome: string; error_kind: string | null; provider_code: string | null; http_status: number | null };
 
 function phone(i: number): string {
   return `+1415555${String(2600 + i).padStart(4, '0')}`;
@@ -31,14 +34,16 @@ let twilio: TwilioFake;
 let mb: MessageBirdFake;
 let gw: CustomGatewayFake;
 let platformGw: CustomGatewayFake;
+let tl: TextlocalFake;
 before(async () => {
   twilio = await startTwilioFake({ accountSid: TW.account_sid, authToken: TW.auth_token, senders: [OTHER_SENDER] });
   mb = await startMessageBirdFake({ accessKey: MB.access_key });
   gw = await startCustomGatewayFake({ apiKey: GW_KEY });
   platformGw = await startCustomGatewayFake({ apiKey: PLATFORM_GW_KEY, path: '/platform' });
+  tl = await startTextlocalFake({ region: 'uk', apiKey: TL.api_key });
 });
 after(async () => {
-  await Promise.all([twilio.close(), mb.close(), gw.close(), platformGw.close()]);
+  await Promise.all([twilio.close(), mb.close(), gw.close(), platformGw.close(), tl.close()]);
 });
 
 const twilioConfig = (authToken: string = TW.auth_token) => ({ ...TW, auth_token: authToken, endpoint: twilio.url });
@@ -62,7 +67,7 @@ async function send(t: TestApp, auth: string, to: string): Promise<{ challenge_i
 async function message(t: TestApp, auth: string, id: string) {
   const m = await t.call('GET', `/v1/messages/${id}`, { auth });
   assert.equal(m.statusCode, 200, m.body);
-  return m.json<{ status: string; provider: string | null; error: { kind: string; code: string | null } | null; attempt_log: Attempt[] }>();
+  return m.json<{ status: string; provider: string | null; next_attempt_at: string | null; error: { kind: string; code: string | null } | null; attempt_log: Attempt[] }>();
 }
 
 const steps = (log: Attempt[]) => log.map((a) => `${a.provider}/${a.slot}:${a.outcome}${a.error_kind ? `:${a.error_kind}` : ''}`);
@@ -123,6 +128,136 @@ for (const dialect of await testDialects()) {
         ]);
         assert.equal(twilio.messages.length, twilioBefore, 'Twilio accepted nothing');
         await verifyLast(t, auth, s.challenge_id, gw);
+      } finally {
+        await t.close();
+      }
+    });
+
+    test('a primary that refuses the message (rejected: no balance, no credits) fails over at once, after one attempt', async () => {
+      const clock = createManualClock();
+      const t = await createTestApp({ dialect, clock });
+      try {
+        const { auth } = await t.createTenant();
+        const primaries = [
+          {
+            name: 'MessageBird 25 not enough balance',
+            config: { provider: 'MessageBird', messagebird: { ...MB, endpoint: mb.url } },
+            inject: () => mb.fail({ kind: 'error', code: 25, description: 'not enough balance' }),
+            requests: () => mb.requests.filter((r) => r.path === '/messages').length,
+            step: 'MessageBird/primary:failed:rejected',
+            code: '25',
+          },
+          {
+            name: 'Textlocal 7 insufficient credits (under HTTP 200)',
+            config: { provider: 'Textlocal', textlocal: { ...TL, endpoint: tl.url } },
+            inject: () => tl.fail({ kind: 'error', code: 7 }),
+            requests: () => tl.requests.length,
+            step: 'Textlocal/primary:failed:rejected',
+            code: '7',
+          },
+        ];
+        for (const [i, p] of primaries.entries()) {
+          await configure(t, auth, { ...p.config, fallback: gatewayFallback() });
+          p.inject();
+          const before = p.requests();
+          const gwBefore = gw.messages.length;
+          const s = await send(t, auth, phone(80 + i));
+          await t.drainOutbox(); // no clock advance: the failover is immediate
+          const m = await message(t, auth, s.message_id);
+          assert.equal(m.status, 'sent', `${p.name}: ${JSON.stringify(m)}`);
+          assert.equal(m.provider, 'CustomGateway', p.name);
+          assert.deepEqual(steps(m.attempt_log), [p.step, 'CustomGateway/fallback:accepted'], p.name);
+          assert.equal(m.attempt_log[0]!.provider_code, p.code, p.name);
+          assert.equal(p.requests(), before + 1, `${p.name}: one attempt on the primary`);
+          assert.equal(gw.messages.length, gwBefore + 1, p.name);
+          assert.equal(gw.messages.at(-1)!.phoneNumber, phone(80 + i), p.name);
+          await verifyLast(t, auth, s.challenge_id, gw);
+          // Nothing comes back to the primary later.
+          clock.advance(60_000);
+          await t.drainOutbox();
+          assert.equal(p.requests(), before + 1, `${p.name}: not retried`);
+          assert.equal((await message(t, auth, s.message_id)).attempt_log.length, 2, p.name);
+        }
+      } finally {
+        await t.close();
+      }
+    });
+
+    test('a rate-limited primary (429 + Retry-After) is retried after the Retry-After, then fails over after three attempts', async () => {
+      const clock = createManualClock();
+      const t = await createTestApp({ dialect, clock });
+      try {
+        const { auth } = await t.createTenant();
+        await configure(t, auth, { provider: 'MessageBird', messagebird: { ...MB, endpoint: mb.url }, fallback: gatewayFallback() });
+        // Longer than every backoff of the first attempts (≤ 1 s): the wait is the Retry-After's.
+        const retryAfterS = 20;
+        for (let i = 0; i < 3; i++) mb.fail({ kind: 'status', status: 429, headers: { 'retry-after': String(retryAfterS) }, body: 'Too Many Requests', onPath: '/messages' });
+        const mbRequests = () => mb.requests.filter((r) => r.path === '/messages').length;
+        const mbBefore = mbRequests();
+        const mbSent = mb.messages.length;
+        const s = await send(t, auth, phone(85));
+
+        for (let attempt = 1; attempt <= 2; attempt++) {
+          await t.drainOutbox();
+          const m = await message(t, auth, s.message_id);
+          assert.equal(m.status, 'queued', `after attempt ${attempt}: ${JSON.stringify(m)}`);
+          assert.equal(m.error?.kind, 'rate_limited');
+          assert.equal(m.attempt_log.length, attempt);
+          assert.equal(m.next_attempt_at, new Date(clock.now() + retryAfterS * 1000).toISOString(), `attempt ${attempt}: next try at the Retry-After`);
+          assert.equal(mbRequests(), mbBefore + attempt);
+          // Not a millisecond before the Retry-After.
+          clock.advance(retryAfterS * 1000 - 1);
+          await t.drainOutbox();
+          assert.equal(mbRequests(), mbBefore + attempt, `attempt ${attempt}: waits for the Retry-After`);
+          clock.advance(1);
+        }
+        await t.drainOutbox(); // third attempt on MessageBird, then the fallback at once
+        const m = await message(t, auth, s.message_id);
+        assert.equal(m.status, 'sent', JSON.stringify(m));
+        assert.equal(m.provider, 'CustomGateway');
+        assert.deepEqual(steps(m.attempt_log), [
+          'MessageBird/primary:failed:rate_limited',
+          'MessageBird/primary:failed:rate_limited',
+          'MessageBird/primary:failed:rate_limited',
+          'CustomGateway/fallback:accepted',
+        ]);
+        for (const a of m.attempt_log.slice(0, 3)) assert.equal(a.http_status, 429);
+        assert.equal(mbRequests(), mbBefore + 3, 'three attempts on the rate-limited provider');
+        assert.equal(mb.messages.length, mbSent, 'MessageBird accepted nothing');
+        await verifyLast(t, auth, s.challenge_id, gw);
+      } finally {
+        await t.close();
+      }
+    });
+
+    test('an answer otpgate cannot classify (unknown) is retried on the same provider', async () => {
+      const clock = createManualClock();
+      const t = await createTestApp({ dialect, clock });
+      try {
+        const { auth } = await t.createTenant();
+        await configure(t, auth, { provider: 'Twilio', twilio: twilioConfig(), fallback: gatewayFallback() });
+        // A 201 without a message sid: Twilio may or may not have taken it.
+        twilio.fail({ kind: 'status', status: 201, body: { status: 'queued' }, onPath: '/Messages.json' });
+        const gwBefore = gw.messages.length;
+        const twBefore = twilio.messages.length;
+        const s = await send(t, auth, phone(86));
+        await t.drainOutbox();
+        let m = await message(t, auth, s.message_id);
+        assert.equal(m.status, 'queued', `waits for the backoff: ${JSON.stringify(m)}`);
+        assert.equal(m.error?.kind, 'unknown');
+        assert.deepEqual(steps(m.attempt_log), ['Twilio/primary:failed:unknown']);
+        assert.ok(m.next_attempt_at !== null && Date.parse(m.next_attempt_at) > clock.now(), 'with a backoff, not at once');
+        clock.advance(1_000); // the first backoff is at most 500 ms
+        await t.drainOutbox();
+        m = await message(t, auth, s.message_id);
+        assert.equal(m.status, 'sent', JSON.stringify(m));
+        assert.equal(m.provider, 'Twilio');
+        assert.deepEqual(steps(m.attempt_log), ['Twilio/primary:failed:unknown', 'Twilio/primary:accepted']);
+        assert.equal(twilio.messages.length, twBefore + 1);
+        assert.equal(gw.messages.length, gwBefore, 'the fallback was not needed');
+        const code = /(\d{6}) is your /.exec(twilio.messages.at(-1)!.body)?.[1];
+        const v = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: s.challenge_id, code } });
+        assert.equal(v.statusCode, 200, v.body);
       } finally {
         await t.close();
       }
