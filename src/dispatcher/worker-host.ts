@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import pino from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Config } from '../config/load.js';
+import { capabilitiesForUrl } from '../store/db.js';
 import type { WriteLock } from '../store/write-lock.js';
 
 /** Write-lock holder ids of the two threads (src/store/write-lock.ts). */
@@ -42,7 +43,8 @@ export interface DispatchWorker {
  */
 export function usesDispatchWorker(config: Config): boolean {
   if (config.dispatchWorker !== 'auto') return config.dispatchWorker === 'on';
-  return config.databaseUrl.startsWith('sqlite:') && config.databaseUrl !== 'sqlite::memory:';
+  const caps = capabilitiesForUrl(config.databaseUrl);
+  return caps.singleWriter && caps.sharedConnections;
 }
 
 /**

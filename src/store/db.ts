@@ -23,6 +23,57 @@ export interface StoreCapabilities {
   multiNode: boolean;
   /** Writes of concurrent requests are committed together (SQLite: one writer anyway). */
   groupCommit: boolean;
+  /**
+   * One writer at a time for the whole database (SQLite's file lock): concurrent writes are
+   * serialised by the engine itself, so nothing needs a lock of its own, and the one process
+   * writing does both the requests and the deliveries unless a second thread takes the latter.
+   */
+  singleWriter: boolean;
+  /**
+   * Transaction-level advisory locks on an arbitrary key (`pg_advisory_xact_lock`, released at
+   * COMMIT or ROLLBACK): how concurrent sends for one phone serialise across connections and
+   * nodes when writers do run side by side.
+   */
+  advisoryLocks: boolean;
+  /**
+   * Another connection (a worker thread, another process) can open the same database. False
+   * for an in-memory SQLite database, which lives only in the connection that made it.
+   */
+  sharedConnections: boolean;
+}
+
+const SQLITE_FILE: StoreCapabilities = {
+  skipLocked: false,
+  listenNotify: false,
+  multiNode: false,
+  groupCommit: true,
+  singleWriter: true,
+  advisoryLocks: false,
+  sharedConnections: true,
+};
+const POSTGRES: StoreCapabilities = {
+  skipLocked: true,
+  listenNotify: true,
+  multiNode: true,
+  groupCommit: false,
+  singleWriter: false,
+  advisoryLocks: true,
+  sharedConnections: true,
+};
+
+const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.test(url);
+
+/**
+ * The capabilities of the engine a database URL selects (its scheme, and for SQLite whether
+ * it is in memory), without opening it: for decisions taken before or outside the store, such
+ * as whether to run the dispatcher in a worker thread. `createStore(url).capabilities` holds the same flags.
+ */
+export function capabilitiesForUrl(url: string): Readonly<StoreCapabilities> {
+  if (url.startsWith('sqlite:')) {
+    return Object.freeze(url === 'sqlite::memory:' ? { ...SQLITE_FILE, sharedConnections: false } : { ...SQLITE_FILE });
+  }
+  if (isPostgresUrl(url)) return Object.freeze({ ...POSTGRES });
+  throw new Error('database URL must start with sqlite: or postgres://');
 }
 
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -120,14 +171,14 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
     registerSyncSqlite(db, cached);
     return {
       db,
-      capabilities: { skipLocked: false, listenNotify: false, multiNode: false, groupCommit: true },
+      capabilities: capabilitiesForUrl(url),
       writes: createGroupCommit(db, { connection: cached, ...(options.writeLock ? { lock: options.writeLock } : {}) }),
       exclusive: (fn) => (options.writeLock ? options.writeLock.run(fn) : fn()),
       description: `sqlite ${file}`,
       close: () => db.destroy(),
     };
   }
-  if (/^postgres(ql)?:\/\//.test(url)) {
+  if (isPostgresUrl(url)) {
     const connection: pg.ClientConfig = {
       connectionString: url,
       statement_timeout: options.pgStatementTimeoutMs ?? 5000,
@@ -152,7 +203,7 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
         migrationPool.on('error', () => undefined);
         return new Kysely<Database>({ dialect: new PostgresDialect({ pool: migrationPool }) });
       },
-      capabilities: { skipLocked: true, listenNotify: true, multiNode: true, groupCommit: false },
+      capabilities: capabilitiesForUrl(url),
       writes: createTransactionPerUnit(db),
       exclusive: (fn) => fn(),
       description: `postgres ${u.hostname}:${u.port || 5432}${u.pathname}`,

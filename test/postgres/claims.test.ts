@@ -127,7 +127,7 @@ for (const dialect of dialects) {
 
     test('the per-phone send lock serialises transactions on one key, not on others', async () => {
       const stores = await freshStore(2);
-      if (!stores[0]!.capabilities.skipLocked) return; // SQLite: one writer at a time already.
+      if (!stores[0]!.capabilities.advisoryLocks) return; // SQLite: one writer at a time already.
       const order: string[] = [];
       const hold = (store: Store, key: string, tag: string, ms: number) =>
         store.db.transaction().execute(async (trx) => {

@@ -61,11 +61,15 @@ const q = {
 
 /**
  * Serialises concurrent sends for one key (tenant + phone, or tenant + client IP) until the
- * transaction ends, so per-phone caps and cooldowns hold across nodes. SQLite already runs
- * one writer at a time, so there is nothing to take there.
+ * transaction ends, so per-phone caps and cooldowns hold across nodes. Takes a
+ * transaction-level advisory lock where the engine has them (`advisoryLocks`); an engine
+ * without them must be a `singleWriter` one (SQLite), where there is nothing to take.
  */
 export async function lockSendKey(db: Executor, caps: StoreCapabilities, key: string): Promise<void> {
-  if (!caps.skipLocked) return;
+  if (!caps.advisoryLocks) {
+    if (!caps.singleWriter) throw new Error('lockSendKey: an engine with concurrent writers needs advisory locks');
+    return;
+  }
   await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(db);
 }
 
