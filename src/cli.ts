@@ -3,7 +3,7 @@ import { loadConfig, ConfigError } from './config/load.js';
 import { createDeps } from './deps.js';
 import { createLogger } from './observability/logger.js';
 import { migrateToLatest } from './store/db.js';
-import { describeStartupError } from './startup-errors.js';
+import { DatabaseStartupError, describeStartupError } from './startup-errors.js';
 
 const usage = `otpgate — self-hosted SMS one-time passcodes
 
@@ -34,7 +34,10 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   const deps = createDeps(config, createLogger({ level: 'warn' }));
   try {
-    await migrateToLatest(deps.store);
+    // Worded as the server's start-up errors: which database refused, and why.
+    await migrateToLatest(deps.store).catch((err: unknown) => {
+      throw new DatabaseStartupError(deps.store.description, err);
+    });
     switch (cmd) {
       case 'migrate':
         process.stdout.write(`migrations applied (${deps.store.description})\n`);

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { adminPgUrl, createTestDatabase } from '../helpers/databases.js';
 import { spawnOtpgate } from '../multinode/node-process.js';
-import { postgresSkipReason, withPg } from './support.js';
+import { databaseWithoutCreate, hostPortPattern, postgresSkipReason, withPg } from './support.js';
 import { migrations } from '../../src/store/migrations/index.js';
 
 const skip = await postgresSkipReason('PostgreSQL start-up');
@@ -125,6 +125,22 @@ describe('start-up on PostgreSQL', { skip, concurrency: true }, () => {
     const { code, stderr } = await expectStartFailure(withDatabase(adminPgUrl, 'otpgate_no_such_db'));
     assert.notEqual(code, 0);
     assertOneClearLine(stderr, /\(database "otpgate_no_such_db"\): the database does not exist; create it/);
+  });
+
+  test('a role that may not create the schema (PostgreSQL 15 default on public): says so, in one line', async () => {
+    const db = await databaseWithoutCreate();
+    cleanups.push(db.drop);
+    const { code, stderr } = await expectStartFailure(db.url);
+    assert.notEqual(code, 0);
+    const name = new URL(db.url).pathname.slice(1);
+    assertOneClearLine(
+      stderr,
+      new RegExp(`PostgreSQL at ${hostPortPattern(adminPgUrl)} \\(database "${name}"\\): the user may not create the schema \\(permission denied for schema public\\); .*\`otpgate migrate\` as its owner`),
+    );
+    const tables = await withPg(withDatabase(adminPgUrl, name), async (c) =>
+      (await c.query(`select 1 from information_schema.tables where table_schema = 'public'`)).rowCount,
+    );
+    assert.equal(tables, 0, 'nothing was created');
   });
 
   test('a database without the schema is migrated, and a restart finds nothing to do', async () => {

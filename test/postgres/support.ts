@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { adminPgUrl, isPostgresReachable } from '../helpers/databases.js';
+import { adminPgUrl, createTestDatabase, isPostgresReachable } from '../helpers/databases.js';
 
 /**
  * Whether the PostgreSQL-only suites (test/postgres, test/multinode) run: `false` when the
@@ -34,4 +35,35 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * A fresh database and a login role that does not own it and may not create anything in its
+ * `public` schema: PostgreSQL 15 no longer grants CREATE on `public` to PUBLIC, and the schema
+ * belongs to the database owner (the admin user of the tests). `url` connects as that role
+ * (trust authentication on the test server); `drop()` removes the database, then the role.
+ */
+export async function databaseWithoutCreate(): Promise<{ url: string; role: string; drop(): Promise<void> }> {
+  const db = await createTestDatabase('postgres');
+  const role = `otpgate_nocreate_${randomBytes(5).toString('hex')}`;
+  await withPg(adminPgUrl, (c) => c.query(`create role ${role} login`));
+  const url = new URL(db.url);
+  url.username = role;
+  url.password = '';
+  const canCreate = await withPg(db.url, async (c) => (await c.query<{ ok: boolean }>(`select has_schema_privilege($1, 'public', 'CREATE') as ok`, [role])).rows[0]!.ok);
+  if (canCreate) throw new Error(`${role} may create in public: this needs PostgreSQL 15 or later (CREATE on public revoked from PUBLIC)`);
+  return {
+    url: url.toString(),
+    role,
+    async drop() {
+      await db.drop();
+      await withPg(adminPgUrl, (c) => c.query(`drop role if exists ${role}`));
+    },
+  };
+}
+
+/** `host:port` of a PostgreSQL URL as start-up errors print it ("PostgreSQL at host:port"), escaped for a RegExp. */
+export function hostPortPattern(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || 5432}`.replace(/\./g, '\\.');
 }
