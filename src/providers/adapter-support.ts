@@ -53,6 +53,8 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
 
 /** The generic meaning of an HTTP status when the provider's body says nothing more precise. */
 export function kindForHttpStatus(status: number): ProviderErrorKind {
+  // A redirect is never followed (SSRF guard): the endpoint is wrong, a configuration fault.
+  if (status >= 300 && status < 400) return 'auth';
   if (status === 401 || status === 403) return 'auth';
   if (status === 408 || status >= 500) return 'transient';
   if (status === 429) return 'rate_limited';
@@ -76,19 +78,46 @@ export function providerErrorFromFailure(provider: string, err: unknown): Provid
       case 'forbidden_target':
         // A configuration fault (the endpoint points somewhere outbound policy forbids), not a
         // property of this message: classify like bad credentials so the fallback takes over at once.
-        return new ProviderError('auth', `the ${provider} endpoint is not allowed: ${err.message}`, { cause: err });
+        // Names like "the gateway" carry their own article: "the endpoint of …" reads right for both.
+        return new ProviderError('auth', `the endpoint of ${provider} is not allowed: ${err.message}`, { cause: err });
     }
   }
   return new ProviderError('unknown', `${provider} call failed unexpectedly`, { cause: err });
 }
 
-/** One HTTP exchange with a provider: deadline, signal, and failures as ProviderError. */
+/**
+ * The error for a 3xx answer. The HTTP client never follows redirects (a provider or gateway
+ * could otherwise bounce otpgate to an internal address after the SSRF check), so a redirect
+ * means the configured endpoint is not the API itself (moved host, http→https, a login page):
+ * a configuration fault, classified `auth` so the fallback takes over at once. Only the
+ * target's host is named, never its path or query.
+ */
+export function redirectError(provider: string, res: HttpResponse, requestUrl: string): ProviderError {
+  let target = '';
+  const location = res.headers['location'];
+  if (location !== undefined && URL.canParse(location, requestUrl)) {
+    target = ` to ${safeExcerpt(new URL(location, requestUrl).host, { max: 60 }) || 'another path'}`;
+  }
+  return new ProviderError(
+    'auth',
+    `${provider} answered HTTP ${res.status}, a redirect${target}, which otpgate never follows: check the endpoint`,
+    { httpStatus: res.status },
+  );
+}
+
+/**
+ * One HTTP exchange with a provider: deadline, signal, and failures as ProviderError. A 3xx
+ * answer is refused here, once for every adapter (see `redirectError`).
+ */
 export async function callProvider(http: HttpClient, provider: string, req: HttpRequest): Promise<HttpResponse> {
+  let res: HttpResponse;
   try {
-    return await http.request({ timeoutMs: PROVIDER_TIMEOUT_MS, ...req });
+    res = await http.request({ timeoutMs: PROVIDER_TIMEOUT_MS, ...req });
   } catch (err) {
     throw providerErrorFromFailure(provider, err);
   }
+  if (res.status >= 300 && res.status < 400) throw redirectError(provider, res, req.url);
+  return res;
 }
 
 /**

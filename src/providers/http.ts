@@ -97,9 +97,24 @@ export function checkOutboundUrl(raw: string, policy: OutboundPolicy): string | 
   return null;
 }
 
-function guardedLookup(policy: OutboundPolicy): LookupFunction {
+/** The resolver `guardedLookup` asks: `dns.lookup`'s signature, always called with `all: true`. */
+export type Resolver = (
+  hostname: string,
+  options: dns.LookupAllOptions,
+  callback: (err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => void,
+) => void;
+
+const systemResolver: Resolver = (hostname, options, callback) => dns.lookup(hostname, options, callback);
+
+/**
+ * The socket `lookup` of every outbound connection: resolves the name (all addresses) and
+ * refuses with `HttpFailure('forbidden_target')` when ANY address is not allowed under
+ * `policy`, so the check is on the address actually connected to (no DNS rebinding between a
+ * check and the connect). `resolve` is replaceable for tests only.
+ */
+export function guardedLookup(policy: OutboundPolicy, resolve: Resolver = systemResolver): LookupFunction {
   return (hostname, options, callback) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+    resolve(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 0);
       const list = addresses as dns.LookupAddress[];
       const bad = list.find((a) => !isAddressAllowed(a.address, policy));
@@ -115,8 +130,8 @@ function guardedLookup(policy: OutboundPolicy): LookupFunction {
   };
 }
 
-export function createHttpClient(policy: OutboundPolicy): HttpClient {
-  const lookup = guardedLookup(policy);
+export function createHttpClient(policy: OutboundPolicy, options: { resolve?: Resolver } = {}): HttpClient {
+  const lookup = guardedLookup(policy, options.resolve);
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64, lookup } as http.AgentOptions);
   const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64, lookup } as https.AgentOptions);
 

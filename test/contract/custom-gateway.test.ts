@@ -86,6 +86,24 @@ describe('Custom gateway against the fake', () => {
     assert.match(rejected.message, /HTTP 422: .*cannot send/);
   });
 
+  it('the fake refuses a body that is not JSON (415) and raw numbers that are not E.164 (400)', async () => {
+    const post = (contentType: string, body: string) =>
+      fetch(fake.uri, { method: 'POST', headers: { 'x-api-key': KEY, 'content-type': contentType }, body });
+    const form = await post('application/x-www-form-urlencoded', `phone_number=${encodeURIComponent(TO)}&sender_id=&message=x`);
+    assert.equal(form.status, 415);
+    assert.deepEqual(await form.json(), { error: 'expected application/json' });
+    const text = await post('text/plain', JSON.stringify({ phone_number: TO, sender_id: '', message: 'x' }));
+    assert.equal(text.status, 415);
+
+    for (const phone of ['447700900123', '07700900123', '+44 7700 900123', '+0447700900123', '+4477009001234567']) {
+      const res = await post('application/json', JSON.stringify({ phone_number: phone, sender_id: '', message: 'x' }));
+      assert.equal(res.status, 400, phone);
+      assert.deepEqual(await res.json(), { error: 'phone_number must be E.164' }, phone);
+    }
+    const ok = await post('application/json; charset=utf-8', JSON.stringify({ phone_number: TO, sender_id: '', message: 'x' }));
+    assert.equal(ok.status, 200);
+  });
+
   it('turns a hang into transient', async () => {
     fake.fail({ kind: 'hang' });
     await expectProviderError(customGatewayProvider.create(config, ctx({ timeoutMs: 200 })).send(sendRequest()), 'transient');

@@ -90,6 +90,58 @@ describe('InstaAlerts adapter against the fake', () => {
     await failWith('rejected');
   });
 
+  // Answers with a `statuscode` of the table (HTTP 200 all of them).
+  const codes: Array<[number, string, ProviderErrorKind]> = [
+    [403, 'Access denied', 'auth'],
+    [500, 'Internal server error', 'transient'],
+  ];
+  for (const [statuscode, info, kind] of codes) {
+    it(`maps body statuscode ${statuscode} to ${kind}`, async () => {
+      fake.fail({ kind: 'answer', statuscode, info });
+      const err = await failWith(kind);
+      assert.equal(err.providerCode, String(statuscode));
+      assert.equal(err.httpStatus, 200);
+      assert.match(err.message, new RegExp(`\\(${statuscode}\\): "${info}"$`));
+    });
+  }
+
+  // Codes outside the table (or none): the answer's words decide, key/auth/IP wording first.
+  const worded: Array<[number | undefined, string, ProviderErrorKind]> = [
+    [400, 'Invalid key', 'auth'],
+    [400, 'API key expired', 'auth'],
+    [402, 'Authentication failed', 'auth'],
+    [400, 'Unauthorised request', 'auth'],
+    [400, 'IP not whitelisted', 'auth'],
+    [407, 'Invalid credentials', 'auth'],
+    [undefined, 'Unauthorized', 'auth'],
+    [400, 'Invalid mobile number', 'invalid_recipient'],
+    [400, 'Keyword not allowed', 'rejected'],
+    [400, 'Sender skipped', 'rejected'],
+  ];
+  for (const [statuscode, info, kind] of worded) {
+    it(`classifies ${statuscode === undefined ? 'an answer without a code' : `statuscode ${statuscode}`} saying "${info}" as ${kind}`, async () => {
+      fake.fail(statuscode === undefined ? { kind: 'raw', body: `info=${encodeURIComponent(info)}` } : { kind: 'answer', statuscode, info });
+      const err = await failWith(kind);
+      assert.equal(err.providerCode, statuscode === undefined ? undefined : String(statuscode));
+      assert.ok(err.message.includes(info), err.message);
+    });
+  }
+
+  it('the fake refuses raw numbers that are not E.164 digits', async () => {
+    for (const dest of ['+919812345678', '09812345678', '98123 45678', '91-9812345678', '91981234567890123']) {
+      const query = new URLSearchParams({ ver: '1.0', key: KEY, encrpt: '0', dest, send: 'OTPGTE', text: 'x', dlt_entity_id: '1', dlt_template_id: '2' });
+      const res = await fetch(`${fake.url}/httpapi/QueryStringReceiver?${query.toString()}`);
+      assert.equal(res.status, 200);
+      const answer = parseKarixAnswer(await res.text());
+      assert.equal(answer.get('statuscode'), '400', dest);
+      assert.equal(answer.get('info'), 'Invalid destination number', dest);
+    }
+    const sent = fake.messages.length;
+    const ok = new URLSearchParams({ ver: '1.0', key: KEY, encrpt: '0', dest: '919812345678', send: 'OTPGTE', text: 'x', dlt_entity_id: '1', dlt_template_id: '2' });
+    assert.equal(parseKarixAnswer(await (await fetch(`${fake.url}/httpapi/QueryStringReceiver?${ok.toString()}`)).text()).get('statuscode'), '200');
+    assert.equal(fake.messages.length, sent + 1);
+  });
+
   it('never echoes the text, the code or the key from the answer', async () => {
     fake.fail({ kind: 'raw', body: `statuscode=-5&info=Template mismatch for text ${BODY} ref ${KEY}` });
     const err = await failWith('rejected');

@@ -132,6 +132,40 @@ describe('MessageBird adapter against the fake', () => {
     assert.deepEqual(((await res.json()) as { errors: unknown[] }).errors[0], { code: 10, description: 'no (correct) recipients found', parameter: 'recipient' });
   });
 
+  it('reports the segments from recipients.items[].messagePartCount', async () => {
+    assert.equal((await provider().send(sendRequest())).segments, 1);
+    assert.equal((await provider().send(sendRequest({ body: `${BODY} ${'x'.repeat(200)}` }))).segments, 2);
+    // Unicode text: 70 per single part, 67 per part after that.
+    assert.equal((await provider().send(sendRequest({ body: `Ваш код ${'ж'.repeat(80)}` }))).segments, 2);
+  });
+
+  it('reports no segments when the items carry no messagePartCount (older accounts)', async () => {
+    const id = 'e8077d803532c0b5937c639b60216938';
+    fake.fail({
+      kind: 'status',
+      status: 201,
+      body: { id, recipients: { totalCount: 1, totalSentCount: 1, items: [{ recipient: 447700900123, status: 'sent' }] } },
+    });
+    assert.deepEqual(await provider().send(sendRequest()), { providerMessageId: id });
+  });
+
+  it('the fake refuses a body that is neither JSON nor a form with its own bad-request error', async () => {
+    const res = await fetch(`${fake.url}/messages`, {
+      method: 'POST',
+      headers: { authorization: `AccessKey ${KEY}`, 'content-type': 'text/plain' },
+      body: JSON.stringify({ recipients: ['447700900123'], originator: 'OtpGate', body: 'x' }),
+    });
+    assert.equal(res.status, 400);
+    assert.deepEqual(await res.json(), { errors: [{ code: 21, description: 'Bad request (unreadable body)', parameter: null }] });
+    // Both documented body types are read (PROVIDERS.md §2.1).
+    const form = await fetch(`${fake.url}/messages`, {
+      method: 'POST',
+      headers: { authorization: `AccessKey ${KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'recipients=447700900123&originator=OtpGate&body=x',
+    });
+    assert.equal(form.status, 201);
+  });
+
   it('sends to rest.messagebird.com by default', async () => {
     const { http, seen } = recordingHttp();
     await expectProviderError(messageBirdProvider.create(messageBirdFixtures.alphanumeric, { ...makeContext().ctx, http }).send(sendRequest()), 'transient');

@@ -2,11 +2,36 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSalesforceMarketingCloudProvider } from '../../src/providers/salesforce-marketing-cloud/index.js';
 import { sfmcFixtures } from '../../src/providers/salesforce-marketing-cloud/fixtures.js';
-import type { SfmcConfig } from '../../src/providers/salesforce-marketing-cloud/config.js';
+import { sfmcLegacyRestBase, type SfmcConfig } from '../../src/providers/salesforce-marketing-cloud/config.js';
+import { sfmcRefreshAt } from '../../src/providers/salesforce-marketing-cloud/token.js';
+import type { HttpClient, HttpRequest } from '../../src/providers/http.js';
 import type { ProviderErrorKind } from '../../src/providers/provider-error.js';
 import { createManualClock } from '../../src/domain/clock.js';
 import { startSfmcFake, type SfmcFake } from '../fakes/salesforce-marketing-cloud.js';
 import { BODY, assertNothingLeaks, expectProviderError, header, makeContext, recordingHttp, sendRequest, type ManualClock, type TestContext } from './support.js';
+
+/**
+ * An HttpClient that plays SFMC for URL checks: token routes answer a token (legacy shape on
+ * `/v1/requestToken`, enhanced with a fixed rest_instance_url on `/v2/token`), anything else 202.
+ */
+function scriptedHttp(): { http: HttpClient; seen: HttpRequest[] } {
+  const seen: HttpRequest[] = [];
+  const answer = (status: number, body: object) =>
+    Promise.resolve({ status, headers: {}, body: JSON.stringify(body), json: () => body as unknown });
+  return {
+    seen,
+    http: {
+      request(req) {
+        seen.push(req);
+        if (req.url.endsWith('/v1/requestToken')) return answer(200, { accessToken: 'legacy-token', expiresIn: 3600 });
+        if (req.url.endsWith('/v2/token')) {
+          return answer(200, { access_token: 'tok', expires_in: 1079, rest_instance_url: 'https://tenant.rest.marketingcloudapis.com/' });
+        }
+        return answer(202, { tokenId: 'tid-1' });
+      },
+    },
+  };
+}
 
 const E = sfmcFixtures.enhanced;
 const L = sfmcFixtures.legacy;
@@ -128,7 +153,7 @@ describe('Salesforce Marketing Cloud adapter against the fake', () => {
     assert.equal(err.httpStatus, 401);
   });
 
-  it('uses the legacy package route and the endpoint origin as REST base', async () => {
+  it('uses the legacy package route, and a non-SFMC endpoint itself as REST base (a fake serving both roles)', async () => {
     const { p } = setup({ ...L });
     const from = fake.requests.length;
     await p.send(sendRequest());
@@ -155,6 +180,74 @@ describe('Salesforce Marketing Cloud adapter against the fake', () => {
     assert.equal(err.providerCode, 'invalid_client');
     assert.match(err.message, /client id or client secret/);
     await failWith('auth', setup({ account_id: '1' }).p);
+  });
+
+  const tokenErrors: Array<[string, number]> = [
+    ['unauthorized_client', 400],
+    ['invalid_grant', 400],
+    ['invalid_scope', 400],
+    ['invalid_request', 400],
+    ['invalid_client', 401],
+    ['access_denied', 401],
+  ];
+  for (const [error, status] of tokenErrors) {
+    it(`maps the OAuth token error ${error} (HTTP ${status}) to auth`, async () => {
+      const { p } = setup();
+      const sends = fake.sends.length;
+      fake.fail({ kind: 'token_error', status, error, onPath: '/v2/token' });
+      const err = await failWith('auth', p);
+      assert.equal(err.providerCode, error);
+      assert.equal(err.httpStatus, status);
+      assert.match(err.message, /^Salesforce Marketing Cloud .* while requesting an access token$/);
+      assert.equal(fake.sends.length, sends, 'nothing was sent without a token');
+    });
+  }
+
+  it('maps an OAuth token error on the legacy route too', async () => {
+    fake.fail({ kind: 'token_error', status: 400, error: 'invalid_grant', onPath: '/v1/requestToken' });
+    assert.equal((await failWith('auth', setup({ ...L }).p)).providerCode, 'invalid_grant');
+  });
+
+  it('the fake enforces JSON on both token routes and on the send, with SFMC\'s own errors', async () => {
+    const enhanced = await fetch(`${fake.url}/v2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&client_id=${E.client_id}&client_secret=${E.client_secret}`,
+    });
+    assert.equal(enhanced.status, 400);
+    assert.equal(((await enhanced.json()) as { error: string }).error, 'invalid_request');
+
+    const legacy = await fetch(`${fake.url}/v1/requestToken`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ clientId: L.client_id, clientSecret: L.client_secret }),
+    });
+    assert.equal(legacy.status, 400);
+    assert.equal(((await legacy.json()) as { errorcode: number }).errorcode, 10000);
+
+    const { p } = setup();
+    await p.send(sendRequest());
+    const token = /^Bearer (.+)$/.exec(header(fake.requests.at(-1)?.headers ?? {}, 'authorization') ?? '')?.[1];
+    const send = await fetch(`${fake.url}/rest/sms/v1/messageContact/${E.message_id}/send`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
+      body: JSON.stringify({ mobileNumbers: ['447700900123'], keyword: E.keyword, Subscribe: true, Override: true, messageText: 'x' }),
+    });
+    assert.equal(send.status, 400);
+    assert.deepEqual(await send.json(), { message: 'The request body is not valid JSON.', errorcode: 10000, documentation: '' });
+  });
+
+  it('single-flights the refresh after expiry: concurrent sends make one token request', async () => {
+    const { descriptor, config, p, t } = setup();
+    await p.send(sendRequest());
+    clock.advance(1080 * 1000);
+    const before = fake.tokenRequests();
+    const sends = fake.sends.length;
+    const other = descriptor.create(config, t.ctx);
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? p : other).send(sendRequest())));
+    assert.equal(fake.tokenRequests() - before, 1);
+    assert.equal(fake.sends.length - sends, 8);
+    assert.ok(results.every((r) => typeof r.providerMessageId === 'string'));
   });
 
   it('maps send errors: 400 rejected, 403 auth, 429 rate_limited with Retry-After, 5xx transient', async () => {
@@ -189,6 +282,71 @@ describe('Salesforce Marketing Cloud adapter against the fake', () => {
     const { p } = setup({}, { timeoutMs: 200 });
     fake.fail({ kind: 'hang', onPath: '/send' });
     await failWith('transient', p);
+  });
+
+  it('uses the subdomain REST host for a legacy package without an endpoint', async () => {
+    const { http, seen } = scriptedHttp();
+    const p = createSalesforceMarketingCloudProvider().create(L, { ...makeContext().ctx, http });
+    await p.send(sendRequest());
+    assert.deepEqual(
+      seen.map((r) => r.url),
+      [`https://${L.subdomain}.auth.marketingcloudapis.com/v1/requestToken`, `https://${L.subdomain}.rest.marketingcloudapis.com/sms/v1/messageContact/${L.message_id}/send`],
+    );
+  });
+
+  it('derives a legacy REST base from an endpoint override by the documented rule, never the auth origin', async () => {
+    const cases: Array<[string, string, string]> = [
+      // A tenant auth host: its REST twin.
+      [`https://${L.subdomain}.auth.marketingcloudapis.com`, `https://${L.subdomain}.auth.marketingcloudapis.com/v1/requestToken`, `https://${L.subdomain}.rest.marketingcloudapis.com/`],
+      ['https://other-tenant.auth.marketingcloudapis.com/', 'https://other-tenant.auth.marketingcloudapis.com/v1/requestToken', 'https://other-tenant.rest.marketingcloudapis.com/'],
+      // The stack-wide legacy auth host: the subdomain's REST host.
+      ['https://auth.exacttargetapis.com', 'https://auth.exacttargetapis.com/v1/requestToken', `https://${L.subdomain}.rest.marketingcloudapis.com/`],
+      // A proxy serving both roles under a path: the endpoint itself, path kept.
+      ['https://sfmc-proxy.example.com/mc', 'https://sfmc-proxy.example.com/mc/v1/requestToken', 'https://sfmc-proxy.example.com/mc/'],
+    ];
+    for (const [endpoint, tokenUrl, restBase] of cases) {
+      assert.equal(sfmcLegacyRestBase({ ...L, endpoint }), restBase, endpoint);
+      const { http, seen } = scriptedHttp();
+      await createSalesforceMarketingCloudProvider().create({ ...L, endpoint }, { ...makeContext().ctx, http }).send(sendRequest());
+      assert.equal(seen[0]?.url, tokenUrl, endpoint);
+      assert.equal(seen[1]?.url, `${restBase}sms/v1/messageContact/${L.message_id}/send`, endpoint);
+    }
+  });
+
+  it('does not refetch on every send when expires_in is under 60 s (skew capped at half the lifetime)', async () => {
+    const shortClock = createManualClock();
+    const short = await startSfmcFake({
+      clientId: E.client_id,
+      clientSecret: E.client_secret,
+      messageIds: [E.message_id],
+      keyword: E.keyword,
+      enhancedTtlSeconds: 30,
+      now: () => shortClock.now(),
+    });
+    try {
+      const t = makeContext({ clock: shortClock });
+      contexts.push(t);
+      const p = createSalesforceMarketingCloudProvider().create({ ...E, endpoint: short.url }, t.ctx);
+      for (let i = 0; i < 3; i += 1) await p.send(sendRequest());
+      assert.equal(short.tokenRequests(), 1);
+      shortClock.advance(14_000);
+      await p.send(sendRequest());
+      assert.equal(short.tokenRequests(), 1, 'still inside the first half of the lifetime');
+      shortClock.advance(2_000);
+      await p.send(sendRequest());
+      assert.equal(short.tokenRequests(), 2, 'refreshed after half the lifetime');
+      assert.equal(short.sends.length, 5);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('computes the refresh time: 60 s early, at most half the lifetime', () => {
+    assert.equal(sfmcRefreshAt(0, 1079), 1_019_000);
+    assert.equal(sfmcRefreshAt(0, 3600), 3_540_000);
+    assert.equal(sfmcRefreshAt(0, 100), 50_000);
+    assert.equal(sfmcRefreshAt(1000, 30), 16_000);
+    assert.equal(sfmcRefreshAt(1000, 0), 1000);
   });
 
   it('uses the subdomain hosts by default', async () => {

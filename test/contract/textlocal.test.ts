@@ -92,6 +92,16 @@ describe('Textlocal adapter against the fake', () => {
     [6, 'rejected'],
     [202, 'invalid_recipient'],
     [1, 'auth'],
+    [2, 'auth'],
+    [5, 'rejected'],
+    [8, 'rejected'],
+    [9, 'rejected'],
+    [10, 'rejected'],
+    [11, 'rejected'],
+    [33, 'rejected'],
+    [34, 'rejected'],
+    [44, 'rejected'],
+    [191, 'rejected'],
     [999, 'rejected'],
   ];
   for (const [code, kind] of table) {
@@ -99,8 +109,45 @@ describe('Textlocal adapter against the fake', () => {
       uk.fail({ kind: 'error', code });
       const err = await failWith(kind);
       assert.equal(err.providerCode, String(code));
+      assert.equal(err.httpStatus, 200);
     });
   }
+
+  it('maps a wrong endpoint path (the fake answers 2, unrecognised command) to auth', async () => {
+    const err = await failWith('auth', { ...config, endpoint: `${uk.url}/api` });
+    assert.equal(err.providerCode, '2');
+    assert.match(err.message, /check the endpoint/);
+  });
+
+  it('keeps a success with warning 3 when a message id came back, and notes it in the log', async () => {
+    uk.fail({ kind: 'warning', code: 3 });
+    const t = makeContext();
+    contexts.push(t);
+    const request = sendRequest();
+    const result = await textlocalProvider.create(config, t.ctx).send(request);
+    assert.equal(result.providerMessageId, uk.messages.at(-1)?.id);
+    const noted = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'provider accepted the message with warnings');
+    assert.ok(noted, 'the warning is logged');
+    assert.equal(noted['messageId'], request.messageId);
+    assert.deepEqual(noted['warnings'], ['3']);
+    assert.equal(noted['level'], 40);
+  });
+
+  it('maps warning 3 with no message id (the number was dropped) to invalid_recipient', async () => {
+    const sent = uk.messages.length;
+    uk.fail({ kind: 'warning', code: 3, dropRecipients: true });
+    const err = await failWith('invalid_recipient');
+    assert.equal(err.providerCode, 'warning 3');
+    assert.equal(err.httpStatus, 200);
+    assert.match(err.message, /dropped the number as invalid \(warning 3\)/);
+    assert.equal(uk.messages.length, sent, 'the fake sent nothing');
+  });
+
+  it('keeps a success with another warning and no per-recipient id (batch id as the message id)', async () => {
+    uk.fail({ kind: 'warning', code: 7, message: 'Low balance', dropRecipients: true });
+    const result = await provider().send(sendRequest());
+    assert.match(result.providerMessageId ?? '', /^\d+$/);
+  });
 
   it('the fake itself refuses a bad sender (43) and a + in numbers (32)', async () => {
     const err = await failWith('rejected', { ...IN, sender: 'TOOLONG1', endpoint: india.url }, sendRequest({ to: '+919812345678' }));
@@ -111,6 +158,22 @@ describe('Textlocal adapter against the fake', () => {
       body: `apikey=${encodeURIComponent(UK.api_key)}&numbers=%2B447700900123&message=x&sender=OtpGate`,
     });
     assert.deepEqual(await res.json(), { errors: [{ code: 32, message: 'Invalid number format' }], status: 'failure' });
+  });
+
+  it('the fake reads only form bodies (or GET queries): a JSON body gets no command (1)', async () => {
+    const res = await fetch(`${uk.url}/send/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apikey: UK.api_key, numbers: '447700900123', message: 'x', sender: 'OtpGate' }),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { errors: [{ code: 1, message: 'No command specified' }], status: 'failure' });
+    const form = await fetch(`${uk.url}/send/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `apikey=${encodeURIComponent(UK.api_key)}&numbers=447700900123&message=x&sender=OtpGate&test=true`,
+    });
+    assert.equal(((await form.json()) as { status: string }).status, 'success');
   });
 
   it('maps an outage page by its status: 503 transient, 429 rate_limited with Retry-After', async () => {

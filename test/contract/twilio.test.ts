@@ -4,6 +4,9 @@ import { twilioProvider } from '../../src/providers/twilio/index.js';
 import { twilioFixtures } from '../../src/providers/twilio/fixtures.js';
 import type { TwilioConfig } from '../../src/providers/twilio/config.js';
 import { CallbackSignatureError, type CallbackRequest } from '../../src/providers/types.js';
+import { twilioErrors } from '../../src/providers/twilio/errors.js';
+import { errorFromTable } from '../../src/providers/adapter-support.js';
+import type { ProviderErrorKind } from '../../src/providers/provider-error.js';
 import { parseUrlEncoded } from '../fakes/fake-server.js';
 import { signTwilio, startTwilioFake, type TwilioFake } from '../fakes/twilio.js';
 import { BODY, TO, assertNothingLeaks, expectProviderError, fieldsOf, header, makeContext, recordingHttp, sendRequest, type TestContext } from './support.js';
@@ -122,6 +125,45 @@ describe('Twilio adapter against the fake', () => {
     });
   }
 
+  // Send-time codes that arrive synchronously, as Twilio's error JSON of a non-2xx answer.
+  const synchronous: Array<[number, Parameters<typeof expectProviderError>[1], number]> = [
+    [21604, 'rejected', 400],
+    [21701, 'rejected', 404],
+  ];
+  for (const [code, kind, status] of synchronous) {
+    it(`maps error ${code} (HTTP ${status}) to ${kind}`, async () => {
+      fake.fail({ kind: 'error', code, status });
+      const err = await failWith(kind);
+      assert.equal(err.providerCode, String(code));
+      assert.equal(err.httpStatus, status);
+      assert.match(err.message, new RegExp(`^Twilio .*\\(${code}\\)$`));
+    });
+  }
+
+  it('maps an unknown Messaging Service SID (the fake answers 21701) to rejected', async () => {
+    const err = await failWith('rejected', { ...twilioFixtures.withMessagingService, messaging_service_sid: `MG${'f'.repeat(32)}`, endpoint: fake.url });
+    assert.equal(err.providerCode, '21701');
+    assert.equal(err.httpStatus, 404);
+    assert.match(err.message, /Messaging Service SID/);
+  });
+
+  // Delivery-time codes: in a 201 whose message already failed (its `error_code`); the same
+  // codes in status callbacks are checked in "Twilio status callbacks" below.
+  const deliveryTime: Array<[number, 'failed' | 'undelivered', Parameters<typeof expectProviderError>[1]]> = [
+    [30005, 'undelivered', 'invalid_recipient'],
+    [30006, 'undelivered', 'invalid_recipient'],
+    [30008, 'failed', 'rejected'],
+    [30450, 'failed', 'rejected'],
+  ];
+  for (const [code, status, kind] of deliveryTime) {
+    it(`maps a 201 with status ${status} and error_code ${code} to ${kind}`, async () => {
+      fake.fail({ kind: 'failed_status', status, errorCode: code });
+      const err = await failWith(kind);
+      assert.equal(err.providerCode, String(code));
+      assert.equal(err.httpStatus, 201);
+    });
+  }
+
   it('maps 20429 to rate_limited and honours Retry-After in seconds', async () => {
     fake.fail({ kind: 'error', code: 20429, retryAfter: '7' });
     const err = await failWith('rate_limited');
@@ -216,6 +258,32 @@ describe('Twilio status callbacks', () => {
       await fake.close();
     }
   });
+
+  // Callback-only codes (PROVIDERS.md §1.6): the receipt carries the code, and the code maps
+  // through the same table as a synchronous error.
+  const callbackCodes: Array<[number, 'failed' | 'undelivered', ProviderErrorKind]> = [
+    [30003, 'undelivered', 'invalid_recipient'],
+    [30005, 'undelivered', 'invalid_recipient'],
+    [30006, 'undelivered', 'invalid_recipient'],
+    [30007, 'undelivered', 'rejected'],
+    [30008, 'failed', 'rejected'],
+    [30450, 'failed', 'rejected'],
+    [30500, 'failed', 'transient'],
+  ];
+  for (const [code, status, kind] of callbackCodes) {
+    it(`parses a ${status} callback with ErrorCode ${code}, which maps to ${kind}`, async () => {
+      const fake = await startTwilioFake({ accountSid: SID, authToken: TOKEN });
+      try {
+        const { providerMessageId } = await twilioProvider.create({ ...config, endpoint: fake.url }, makeContext().ctx).send(sendRequest({ statusCallbackUrl: CALLBACK }));
+        assert.ok(providerMessageId);
+        const [receipt] = twilioProvider.receipts?.parse(config, fake.statusCallback(providerMessageId, status, { errorCode: code })) ?? [];
+        assert.deepEqual(receipt, { providerMessageId, status, providerStatus: status, providerErrorCode: String(code) });
+        assert.equal(errorFromTable('Twilio', twilioErrors, receipt?.providerErrorCode, {}).kind, kind);
+      } finally {
+        await fake.close();
+      }
+    });
+  }
 
   it('accepts a signature computed with or without the default port', () => {
     const params = { MessageSid: sid, MessageStatus: 'sent', AccountSid: SID };

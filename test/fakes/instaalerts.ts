@@ -46,8 +46,9 @@ export async function startInstaAlertsFake(options: InstaAlertsFakeOptions): Pro
     if (first(q, 'ver') !== '1.0') return answer(400, 'Invalid version');
     if (first(q, 'key') !== options.apiKey) return answer(401, 'Invalid API key');
     if (first(q, 'encrpt') !== '0' && first(q, 'encrypt') !== '0') return answer(400, 'Invalid encryption flag');
+    // E.164 digits only: country code first (no leading 0), no `+`, no spaces (§0, §4.1a).
     const dest = first(q, 'dest') ?? '';
-    if (!/^\d{8,15}$/.test(dest)) return answer(400, 'Invalid destination number');
+    if (!/^[1-9]\d{7,14}$/.test(dest)) return answer(400, 'Invalid destination number');
     const sender = first(q, 'send') ?? '';
     if (!/^[A-Za-z0-9]{1,15}$/.test(sender)) return answer(400, 'Invalid sender id');
     const text = first(q, 'text') ?? '';

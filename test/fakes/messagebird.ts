@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { CallbackRequest } from '../../src/providers/types.js';
-import { first, hexId, mediaType, parseUrlEncoded, startFakeServer, tryJson, type FakeReply, type FakeServer, type RecordedRequest } from './fake-server.js';
+import { countSegments, first, hexId, mediaType, parseUrlEncoded, startFakeServer, tryJson, type FakeReply, type FakeServer, type RecordedRequest } from './fake-server.js';
 
 /**
  * Fake MessageBird SMS REST API (PROVIDERS.md §2, checklist §9): `POST /messages` with
@@ -130,7 +130,14 @@ export async function startMessageBirdFake(options: MessageBirdFakeOptions): Pro
           totalSentCount: sent,
           totalDeliveredCount: 0,
           totalDeliveryFailedCount: 0,
-          items: recipients.map((r) => ({ recipient: Number(r), status: sent > 0 ? 'sent' : 'delivery_failed', statusDatetime: now })),
+          // Newer accounts add per-recipient details, among them `messagePartCount` (§2.4 [P]).
+          items: recipients.map((r) => ({
+            recipient: Number(r),
+            status: sent > 0 ? 'sent' : 'delivery_failed',
+            statusDatetime: now,
+            messageLength: [...body].length,
+            messagePartCount: countSegments(body),
+          })),
         },
       },
     };

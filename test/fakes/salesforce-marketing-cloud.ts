@@ -21,7 +21,8 @@ export interface SfmcFakeOptions {
   legacyTtlSeconds?: number;
   /**
    * Path of `rest_instance_url` on this server, with its trailing slash (default `/`). Enhanced
-   * tokens are only good under it; legacy tokens under `/` (the endpoint's origin).
+   * tokens are only good under it; legacy tokens under `/` (this server is not an SFMC host, so the
+   * adapter sends legacy tokens to the endpoint itself).
    */
   restPrefix?: string;
   /** The clock that expires tokens (ms since epoch). */

@@ -16,7 +16,12 @@ export interface TextlocalFakeOptions {
 
 export type TextlocalFault =
   /** `status: "failure"` with this error code, under HTTP 200. */
-  { kind: 'error'; code: number; message?: string };
+  | { kind: 'error'; code: number; message?: string }
+  /**
+   * `status: "success"` with `warnings: [{code, message}]`. With `dropRecipients`, Textlocal
+   * dropped every number (warning 3 = invalid number): `messages` is empty and nothing is sent.
+   */
+  | { kind: 'warning'; code: number; message?: string; dropRecipients?: boolean };
 
 export interface TextlocalSentMessage {
   id: string;
@@ -33,20 +38,31 @@ export interface TextlocalFake extends FakeServer<TextlocalFault> {
   receipt(id: string, status: 'D' | 'U' | 'I' | '?', datetime?: string): CallbackRequest;
 }
 
+/** Textlocal's own wording of its error codes (PROVIDERS.md §3.5). */
 const errorText: Record<number, string> = {
   1: 'No command specified',
+  2: 'Unrecognised command',
   3: 'Invalid login details',
   4: 'No recipients specified',
   5: 'No message content',
   6: 'Message too long',
   7: 'Insufficient credits',
+  8: 'Invalid schedule date',
+  9: 'Schedule date is in the past',
+  10: 'Invalid group ID',
+  11: 'Selected group is empty',
   32: 'Invalid number format',
+  33: 'Too many numbers',
+  34: 'Both group ID and numbers supplied',
   43: 'Invalid sender name',
   44: 'No sender name specified',
   51: 'No valid numbers specified',
   80: 'Invalid template',
+  191: 'Schedule time is outside that allowed',
   192: 'You cannot send message at this time',
 };
+
+const warningText: Record<number, string> = { 3: 'Invalid number' };
 
 function failure(code: number, message?: string): FakeReply {
   return { status: 200, body: { errors: [{ code, message: message ?? errorText[code] ?? 'Error' }], status: 'failure' } };
@@ -86,17 +102,19 @@ export async function startTextlocalFake(options: TextlocalFakeOptions): Promise
     const test = first(fields, 'test') === 'true';
     const custom = first(fields, 'custom') ?? null;
     const receiptUrl = first(fields, 'receipt_url') ?? null;
-    const sent = list.map((number) => ({ id: String(nextId++), number }));
+    const warning = fault?.kind === 'warning' ? fault : undefined;
+    const sent = warning?.dropRecipients ? [] : list.map((number) => ({ id: String(nextId++), number }));
     if (!test) for (const s of sent) messages.push({ ...s, message, sender, custom, receiptUrl });
     const parts = countSegments(message);
     return {
       status: 200,
       body: {
+        ...(warning ? { warnings: [{ code: warning.code, message: warning.message ?? warningText[warning.code] ?? 'Warning' }] } : {}),
         test_mode: test,
         balance: 1162,
         batch_id: batch++,
-        cost: parts * list.length,
-        num_messages: list.length,
+        cost: parts * sent.length,
+        num_messages: sent.length,
         message: { num_parts: parts, sender, content: message },
         receipt_url: receiptUrl ?? '',
         custom: custom ?? '',

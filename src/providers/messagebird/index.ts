@@ -34,6 +34,17 @@ function errorFromBody(body: Record<string, unknown> | undefined, httpStatus: nu
 }
 
 /**
+ * Segments billed, from `recipients.items[].messagePartCount` (newer accounts carry it per
+ * recipient, PROVIDERS.md §2.4 [P]). otpgate sends to one recipient, so this is that item's
+ * count; should several come back, the largest. Absent on older accounts: `undefined`.
+ */
+function segmentsOf(recipients: Record<string, unknown> | undefined): number | undefined {
+  const items = Array.isArray(recipients?.['items']) ? (recipients['items'] as unknown[]) : [];
+  const counts = items.map((i) => numberField(asRecord(i), 'messagePartCount')).filter((n): n is number => n !== undefined && n > 0);
+  return counts.length === 0 ? undefined : Math.max(...counts.map(Math.floor));
+}
+
+/**
  * MessageBird SMS: `POST {base}/messages`, `Authorization: AccessKey …`, JSON, recipients as
  * digits without `+`. `reference` is otpgate's message id (status reports are sent only for
  * messages that have one and echo it back).
@@ -86,7 +97,8 @@ export const messageBirdProvider: ProviderDescriptor<MessageBirdConfig> = {
           if (id === undefined) {
             throw new ProviderError('unknown', `MessageBird answered HTTP ${res.status} without a message id`, { httpStatus: res.status });
           }
-          return { providerMessageId: id };
+          const segments = segmentsOf(asRecord(json?.['recipients']));
+          return segments === undefined ? { providerMessageId: id } : { providerMessageId: id, segments };
         });
       },
     };

@@ -4,7 +4,8 @@ import { endpointField, endpointSchema, secretSchema } from '../config-support.j
 
 /**
  * Salesforce Marketing Cloud MobileConnect, sending through an "API entry event" message.
- * `endpoint`, when set, replaces the auth host `https://{subdomain}.auth.marketingcloudapis.com`.
+ * `endpoint`, when set, replaces the auth host `https://{subdomain}.auth.marketingcloudapis.com`
+ * (enhanced packages then send to the token's `rest_instance_url`; legacy ones: `sfmcLegacyRestBase`).
  * @see PROVIDERS.md §5
  */
 export const sfmcConfigSchema = z.strictObject({
@@ -25,6 +26,34 @@ export type SfmcConfig = z.infer<typeof sfmcConfigSchema>;
 
 export function sfmcAuthBase(config: SfmcConfig): string {
   return config.endpoint ?? `https://${config.subdomain}.auth.marketingcloudapis.com`;
+}
+
+/** The tenant-specific REST host, which serves legacy and enhanced tokens alike (PROVIDERS.md §5.2 [P]). */
+function tenantRestBase(subdomain: string): string {
+  return `https://${subdomain}.rest.marketingcloudapis.com/`;
+}
+
+/**
+ * REST base (with a trailing slash) of a LEGACY package: its token answer has no
+ * `rest_instance_url` (PROVIDERS.md §5.2), so it is derived, by this rule:
+ * - no `endpoint`: `https://{subdomain}.rest.marketingcloudapis.com/`;
+ * - `endpoint` on a tenant auth host `{x}.auth.marketingcloudapis.com`: its REST twin
+ *   `{x}.rest.marketingcloudapis.com` (same scheme and port; the auth path is dropped);
+ * - `endpoint` on the stack-wide legacy auth host (`auth[-sN].exacttargetapis.com`):
+ *   `https://{subdomain}.rest.marketingcloudapis.com/`;
+ * - any other `endpoint` (a proxy, sandbox or local fake that serves both roles): the endpoint
+ *   itself, path included — the same base the token route is joined to.
+ * Never the auth host's origin: a real auth host does not serve `/sms/v1/…`, and an origin
+ * drops a proxy's path prefix.
+ */
+export function sfmcLegacyRestBase(config: SfmcConfig): string {
+  if (config.endpoint === undefined) return tenantRestBase(config.subdomain);
+  const url = new URL(config.endpoint);
+  const host = url.hostname.toLowerCase();
+  const tenantAuth = /^([a-z0-9][a-z0-9-]*)\.auth\.marketingcloudapis\.com$/.exec(host);
+  if (tenantAuth) return `${url.protocol}//${tenantAuth[1]}.rest.marketingcloudapis.com${url.port ? `:${url.port}` : ''}/`;
+  if (/^auth(-[a-z0-9]+)?\.exacttargetapis\.com$/.test(host)) return tenantRestBase(config.subdomain);
+  return config.endpoint.endsWith('/') ? config.endpoint : `${config.endpoint}/`;
 }
 
 export const sfmcFields: readonly ConfigField[] = [

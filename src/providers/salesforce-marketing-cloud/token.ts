@@ -2,18 +2,28 @@ import { createHash } from 'node:crypto';
 import type { HttpClient } from '../http.js';
 import { ProviderError } from '../provider-error.js';
 import { asRecord, callProvider, errorFromTable, joinUrl, numberField, retryAfterOf, stringField, type ErrorTable } from '../adapter-support.js';
-import { sfmcAuthBase, type SfmcConfig } from './config.js';
+import { sfmcAuthBase, sfmcLegacyRestBase, type SfmcConfig } from './config.js';
 
 export const SFMC_NAME = 'Salesforce Marketing Cloud';
-/** Refresh this long before the token's stated expiry (PROVIDERS.md §5.3). */
+/**
+ * Refresh this long before the token's stated expiry (PROVIDERS.md §5.3), but never more than
+ * half the token's lifetime: a token issued for under 2 minutes would otherwise be "due"
+ * the moment it arrives and be fetched again on every send (see `sfmcRefreshAt`).
+ */
 export const SFMC_TOKEN_SKEW_MS = 60_000;
+
+/** When a token issued at `issuedAt` for `expiresInS` seconds must be refreshed. */
+export function sfmcRefreshAt(issuedAt: number, expiresInS: number): number {
+  const lifetimeMs = Math.max(0, expiresInS * 1000);
+  return issuedAt + lifetimeMs - Math.min(SFMC_TOKEN_SKEW_MS, lifetimeMs / 2);
+}
 
 /** An access token and where to send with it. */
 export interface SfmcToken {
   accessToken: string;
   /** REST base URL, with a trailing slash. */
   restBase: string;
-  /** `clock.now()` from which the token must be refreshed: issued + expires_in − 60 s. */
+  /** `clock.now()` from which the token must be refreshed: issued + expires_in − min(60 s, half of expires_in). */
   refreshAt: number;
 }
 
@@ -104,11 +114,10 @@ export async function fetchSfmcToken(http: HttpClient, config: SfmcConfig, now: 
   }
   const accessToken = stringField(json, enhanced ? 'access_token' : 'accessToken');
   const expiresIn = numberField(json, enhanced ? 'expires_in' : 'expiresIn');
-  let restBase: string | undefined;
-  if (enhanced) restBase = stringField(json, 'rest_instance_url');
-  else restBase = config.endpoint ? `${new URL(config.endpoint).origin}/` : `https://${config.subdomain}.rest.marketingcloudapis.com/`;
+  // Legacy answers carry no instance URLs: the REST base is derived (rule in sfmcLegacyRestBase).
+  const restBase = enhanced ? stringField(json, 'rest_instance_url') : sfmcLegacyRestBase(config);
   if (!accessToken || expiresIn === undefined || !restBase || !URL.canParse(restBase)) {
     throw new ProviderError('unknown', `${SFMC_NAME} answered the token request without a usable token`, { httpStatus: res.status });
   }
-  return { accessToken, restBase: restBase.endsWith('/') ? restBase : `${restBase}/`, refreshAt: issuedAt + expiresIn * 1000 - SFMC_TOKEN_SKEW_MS };
+  return { accessToken, restBase: restBase.endsWith('/') ? restBase : `${restBase}/`, refreshAt: sfmcRefreshAt(issuedAt, expiresIn) };
 }

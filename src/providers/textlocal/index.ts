@@ -18,6 +18,14 @@ import { textlocalErrors } from './errors.js';
 import { parseTextlocalReceipt } from './receipts.js';
 
 const NAME = 'Textlocal';
+/** The warning code Textlocal gives for an invalid number it dropped (PROVIDERS.md §3.5). */
+const INVALID_NUMBER_WARNING = '3';
+
+/** The codes of a success answer's `warnings[]` (`[{code, message}]`), as strings. */
+function warningCodes(json: Record<string, unknown> | undefined): string[] {
+  const list = Array.isArray(json?.['warnings']) ? (json['warnings'] as unknown[]) : [];
+  return list.map((w) => stringField(asRecord(w), 'code')).filter((c): c is string => c !== undefined);
+}
 
 /**
  * Textlocal: `POST {base}/send/` form-urlencoded with `apikey` (or `username` + `hash`),
@@ -63,8 +71,25 @@ export const textlocalProvider: ProviderDescriptor<TextlocalConfig> = {
 
           if (status === 'success') {
             const first = asRecord(Array.isArray(json?.['messages']) ? (json['messages'] as unknown[])[0] : undefined);
+            const recipientId = stringField(first, 'id');
+            const warnings = warningCodes(json);
+            if (warnings.length > 0) {
+              // Warning 3 = invalid number (PROVIDERS.md §3.5): Textlocal drops such numbers and
+              // sends to the rest. We send one number per request, so no per-recipient id means
+              // nothing went out: `invalid_recipient` (no other provider will reach it either).
+              // With an id, Textlocal did queue the message: failing would fail over and send a
+              // second SMS, so it stays a success, noted in the log (codes only: the warning text
+              // may quote the number); the delivery receipt (`I`) settles it.
+              if (warnings.includes(INVALID_NUMBER_WARNING) && recipientId === undefined) {
+                throw new ProviderError('invalid_recipient', 'Textlocal accepted the request but dropped the number as invalid (warning 3)', {
+                  providerCode: `warning ${INVALID_NUMBER_WARNING}`,
+                  httpStatus: res.status,
+                });
+              }
+              ctx.logger.warn({ provider: NAME, messageId: request.messageId, warnings }, 'provider accepted the message with warnings');
+            }
             const parts = numberField(asRecord(json?.['message']), 'num_parts');
-            const result: SendResult = { providerMessageId: stringField(first, 'id') ?? stringField(json, 'batch_id') ?? null };
+            const result: SendResult = { providerMessageId: recipientId ?? stringField(json, 'batch_id') ?? null };
             if (parts !== undefined && parts > 0) result.segments = parts;
             return result;
           }
