@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { loadConfig, ConfigError } from './config/load.js';
+import { CONFIG_ERROR_EXIT_CODE, ConfigError, loadConfig } from './config/load.js';
 import { createDeps } from './deps.js';
 import { createLogger } from './observability/logger.js';
 import { migrateToLatest } from './store/db.js';
@@ -82,8 +82,11 @@ main(process.argv.slice(2))
   })
   .catch((err: unknown) => {
     const e = err as { code?: string; detail?: string; message?: string };
-    if (err instanceof ConfigError) process.stderr.write(`otpgate: ${err.message}\n`);
-    else if (e?.code && typeof e.code === 'string' && e.code.includes('.')) process.stderr.write(`otpgate: ${e.code}: ${e.detail ?? e.message}\n`);
+    if (err instanceof ConfigError) {
+      process.stderr.write(`otpgate: ${err.message}\n`);
+      process.exit(CONFIG_ERROR_EXIT_CODE);
+    }
+    if (e?.code && typeof e.code === 'string' && e.code.includes('.')) process.stderr.write(`otpgate: ${e.code}: ${e.detail ?? e.message}\n`);
     else process.stderr.write(`otpgate: ${describeStartupError(err)}\n`);
     process.exit(1);
   });

@@ -2,12 +2,11 @@ import { hkdfSync } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
 import { ConfigError } from './config/load.js';
-import { envNames } from './config/schema.js';
+import { resolveDefaultProvider } from './config/default-provider.js';
 import { createSecretBox, parseSecretKeys } from './crypto/secret-box.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createHttpClient, type HttpClient, type OutboundPolicy } from './providers/http.js';
-import { getProviderDescriptor } from './providers/registry.js';
 import type { ProviderContext } from './providers/types.js';
 import { createStore, type Store } from './store/db.js';
 import { createRedisSendLimiter, type SendLimiter } from './store/send-limits.js';
@@ -44,37 +43,22 @@ export interface DepsOverrides {
   redisKeyPrefix?: string;
 }
 
-/** Reads the operator's `Default` provider from the configuration, validated by its kind's schema. */
+/**
+ * The operator's `Default` provider, validated by its kind's schema. loadConfig has already
+ * checked it (src/config/default-provider.ts); a Config built any other way is checked here.
+ */
 export function resolvePlatformProvider(config: Config): PlatformProvider | null {
-  if (!config.defaultProvider) return config.env === 'development' ? { kind: 'Inbox', config: {}, explicit: false } : null;
-  const d = getProviderDescriptor(config.defaultProvider);
-  if (!d || config.defaultProvider === 'Default') throw new ConfigError([`${envNames.defaultProvider}: unknown provider kind "${config.defaultProvider}"`]);
-  let raw: unknown = {};
-  if (config.defaultProviderConfig) {
-    try {
-      raw = JSON.parse(config.defaultProviderConfig);
-    } catch {
-      throw new ConfigError([`${envNames.defaultProviderConfig}: not valid JSON`]);
-    }
-  }
-  const parsed = d.configSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${envNames.defaultProviderConfig}: ${[...i.path].join('.') || '(root)'}: ${i.message}`));
-  }
-  return { kind: d.id, config: parsed.data, explicit: true };
+  const { provider, problems } = resolveDefaultProvider(config);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return provider;
 }
 
 /** The one composition root: every long-lived object of a process, wired explicitly. */
 export function createDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}) {
   const clock = overrides.clock ?? systemClock;
   const platform = resolvePlatformProvider(config);
-  const { keys, activeKeyId } = (() => {
-    try {
-      return parseSecretKeys(config.secretKey);
-    } catch (err) {
-      throw new ConfigError([`${envNames.secretKey}: ${(err as Error).message}`]);
-    }
-  })();
+  // Validated by loadConfig with the other settings, so a loaded Config never throws here.
+  const { keys, activeKeyId } = parseSecretKeys(config.secretKey);
   const secretBox = createSecretBox(keys, activeKeyId);
   const rootKey = keys.find((k) => k.id === activeKeyId)!.key;
   const codeKey = Buffer.from(hkdfSync('sha256', rootKey, Buffer.alloc(0), 'otpgate passcode hmac', 32));

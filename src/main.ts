@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config/load.js';
+import { CONFIG_ERROR_EXIT_CODE, ConfigError, loadConfig } from './config/load.js';
 import { createLogger } from './observability/logger.js';
 import { describeStartupError } from './startup-errors.js';
 import { startServer } from './server.js';
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`otpgate: ${err.message}\n`);
-      process.exit(2);
+      process.exit(CONFIG_ERROR_EXIT_CODE);
     }
     throw err;
   }
@@ -20,6 +20,11 @@ async function main(): Promise<void> {
   try {
     server = await startServer(config, logger);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      // Not reached with a Config from loadConfig, which checks everything createDeps reads.
+      process.stderr.write(`otpgate: ${err.message}\n`);
+      process.exit(CONFIG_ERROR_EXIT_CODE);
+    }
     process.stderr.write(`otpgate: could not start: ${describeStartupError(err)}\n`);
     process.exit(1);
   }

@@ -1,6 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
+import { parseSecretKeys } from '../crypto/secret-box.js';
+import { resolveDefaultProvider } from './default-provider.js';
 import { configSchema, envNames, type ParsedConfig } from './schema.js';
 
 /** The validated, frozen configuration the process runs with. */
@@ -13,10 +16,19 @@ export type Config = Readonly<
   }
 >;
 
-/** Thrown when the configuration is invalid; `problems` lists every bad setting at once. */
+/** Exit status of `otpgate serve`, `npm start` and every CLI command when the configuration is invalid. */
+export const CONFIG_ERROR_EXIT_CODE = 2;
+
+/**
+ * Thrown when the configuration is invalid; `problems` lists every bad setting at once, each
+ * as `<variable or file>: <what is wrong>`. No problem quotes a secret value.
+ */
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    problems = [...new Set(problems)];
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n(every setting: docs/configuration.md)`);
+    this.problems = problems;
     this.name = 'ConfigError';
   }
 }
@@ -31,52 +43,118 @@ export function configInputFromEnv(env: NodeJS.ProcessEnv): Record<string, strin
   return input;
 }
 
-export function parseConfig(input: Record<string, unknown>): ParsedConfig {
-  const result = configSchema.safeParse(input);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => {
-        const key = issue.path[0] as keyof ParsedConfig | undefined;
-        const name = key && key in envNames ? envNames[key] : String(key ?? 'config');
-        return `${name}: ${issue.message}`;
-      }),
-    );
-  }
-  return result.data;
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path[0] as keyof ParsedConfig | undefined;
+  const name = key && key in envNames ? envNames[key] : String(key ?? 'config');
+  return `${name}: ${issue.message}`;
 }
 
-function readOrCreate(file: string, make: () => string): string {
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const value = make();
-  writeFileSync(file, value + '\n', { mode: 0o600 });
-  return value;
+type Settings = { [K in keyof ParsedConfig]?: ParsedConfig[K] };
+
+/**
+ * The schema's problems, plus the value of every setting that is valid on its own, so that
+ * the checks across settings still run (and report) when some other setting is bad.
+ */
+function parseSettings(input: Record<string, unknown>): { parsed?: ParsedConfig; settings: Settings; invalid: Set<PropertyKey>; problems: string[] } {
+  const result = configSchema.safeParse(input);
+  if (result.success) return { parsed: result.data, settings: result.data, invalid: new Set(), problems: [] };
+  const settings: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(configSchema.shape)) {
+    const one = (schema as z.ZodType).safeParse(input[key]);
+    if (one.success) settings[key] = one.data;
+  }
+  return {
+    settings: settings as Settings,
+    invalid: new Set(result.error.issues.map((i) => i.path[0]).filter((k) => k !== undefined)),
+    problems: result.error.issues.map(describeIssue),
+  };
+}
+
+/** What is wrong with a secret key spec, without the variable name parseSecretKeys starts with; never the key. */
+function secretKeyProblem(spec: string): string | undefined {
+  try {
+    parseSecretKeys(spec);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.replace(/^OTPGATE_SECRET_KEY:? /, '');
+  }
+}
+
+/** A key file's trimmed content; undefined when it does not exist (or cannot be read: then a problem says so). */
+function readKeyFile(file: string, problems: string[]): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') problems.push(`${file}: cannot be read (${code ?? (err as Error).message})`);
+    return undefined;
+  }
 }
 
 /**
- * Validates and freezes the configuration. In development a missing admin key or secret key
- * is generated once into the data folder and reused on later starts; in production both
- * are required and their absence is an error.
+ * Writes a new key file unless one exists; `wx` so that two processes starting at once on
+ * one data folder end up with the same key (the loser reads the winner's).
+ */
+function createKeyFile(file: string, make: () => string): string {
+  const value = make();
+  try {
+    writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+    return value;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw err;
+  }
+}
+
+/**
+ * Validates and freezes the configuration: the schema of every setting, the secret key's
+ * format, the `Default` provider and its JSON, the production requirements and the key files
+ * of the data folder, all in one pass, so that one ConfigError lists every problem.
+ *
+ * In development a missing admin key or secret key is read from the data folder
+ * (`admin-key`, `secret-key`), or generated there once and reused on every later start; in
+ * production both are required and the data folder is not consulted.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = parseConfig(configInputFromEnv(env));
-  const problems: string[] = [];
-  if (parsed.env === 'production') {
-    if (!parsed.adminKey) problems.push(`${envNames.adminKey}: required in production`);
-    if (!parsed.secretKey) problems.push(`${envNames.secretKey}: required in production`);
-    if (parsed.defaultProvider === 'Inbox') problems.push(`${envNames.defaultProvider}: Inbox is for development only`);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
+  const { parsed, settings: s, invalid, problems } = parseSettings(configInputFromEnv(env));
+  const given = (key: keyof ParsedConfig) => s[key] !== undefined || invalid.has(key);
 
-  let adminKey = parsed.adminKey;
-  let secretKey = parsed.secretKey;
-  let generatedAdminKey = false;
-  if (!adminKey || !secretKey) {
-    mkdirSync(parsed.dataDir, { recursive: true });
-    if (!adminKey) {
-      adminKey = readOrCreate(join(parsed.dataDir, 'admin-key'), () => `adm_${randomBytes(24).toString('base64url')}`);
-      generatedAdminKey = true;
+  let adminKey = s.adminKey;
+  let secretKey = s.secretKey;
+  let secretKeySource: string = envNames.secretKey;
+  const adminFile = s.dataDir !== undefined ? join(s.dataDir, 'admin-key') : undefined;
+  const secretFile = s.dataDir !== undefined ? join(s.dataDir, 'secret-key') : undefined;
+  if (s.env === 'production') {
+    if (!given('adminKey')) problems.push(`${envNames.adminKey}: required in production`);
+    if (!given('secretKey')) problems.push(`${envNames.secretKey}: required in production`);
+  } else if (s.env === 'development') {
+    if (!given('adminKey') && adminFile) {
+      adminKey = readKeyFile(adminFile, problems);
+      if (adminKey !== undefined && !configSchema.shape.adminKey.safeParse(adminKey).success) {
+        problems.push(`${adminFile}: the admin key there is shorter than 24 characters (delete the file to have one generated, or set ${envNames.adminKey})`);
+      }
     }
-    if (!secretKey) secretKey = readOrCreate(join(parsed.dataDir, 'secret-key'), () => randomBytes(32).toString('base64'));
+    if (!given('secretKey') && secretFile) {
+      secretKey = readKeyFile(secretFile, problems);
+      secretKeySource = secretFile;
+    }
   }
-  return Object.freeze({ ...parsed, adminKey, secretKey, generatedAdminKey });
+  if (secretKey !== undefined) {
+    const problem = secretKeyProblem(secretKey);
+    if (problem) problems.push(`${secretKeySource}: ${problem}`);
+  }
+  // With OTPGATE_ENV itself bad, the provider is still checked (the production-only rule is not).
+  problems.push(...resolveDefaultProvider({ ...s, env: s.env ?? 'development' }).problems);
+  if (problems.length > 0 || !parsed) throw new ConfigError(problems);
+
+  try {
+    if (!adminKey || !secretKey) mkdirSync(parsed.dataDir, { recursive: true });
+    if (!adminKey && adminFile) adminKey = createKeyFile(adminFile, () => `adm_${randomBytes(24).toString('base64url')}`);
+    if (!secretKey && secretFile) secretKey = createKeyFile(secretFile, () => randomBytes(32).toString('base64'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError([`${envNames.dataDir}: cannot write the generated keys into ${parsed.dataDir} (${e.code ?? e.message})`]);
+  }
+  if (!adminKey || !secretKey) throw new ConfigError(['the admin key or the secret key is missing']); // unreachable: production requires both
+  return Object.freeze({ ...parsed, adminKey, secretKey, generatedAdminKey: parsed.adminKey === undefined });
 }

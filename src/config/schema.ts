@@ -1,5 +1,11 @@
 import { z } from 'zod';
 
+/** A whole number in [min, max], read from its decimal text; one message for every way it can be wrong. */
+function wholeNumber(min: number, max: number, fallback: number) {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error }).default(fallback);
+}
+
 /**
  * Every setting otpgate reads from the environment: name, type, default, range and meaning.
  * docs/configuration.md is the same table in words; test/meta/config-docs.test.ts keeps them in step.
@@ -11,38 +17,40 @@ export const configSchema = z.strictObject({
     .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:<path> or postgres://…')
     .default('sqlite:./data/otpgate.db'),
   host: z.string().min(1).default('127.0.0.1'),
-  port: z.coerce.number().int().min(0).max(65535).default(8080),
-  env: z.enum(['development', 'production']).default('development'),
+  port: wholeNumber(0, 65535, 8080),
+  env: z.enum(['development', 'production'], { error: 'must be development or production' }).default('development'),
   /** Bearer token of the operator. Generated into the data folder in development when absent. */
   adminKey: z.string().min(24, 'must be at least 24 characters').optional(),
   /** AES-256 key(s) for sealing secrets and bodies: base64 of 32 bytes, or `id:base64,id2:base64` (first active). */
   secretKey: z.string().min(1).optional(),
   /** Public base URL of this service, used to build provider callback URLs. */
-  publicUrl: z.url().optional(),
+  publicUrl: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL, e.g. https://otp.example.com' }).optional(),
   /** The `Default` provider kind, e.g. `Twilio`; `Inbox` in development when unset. */
   defaultProvider: z.string().min(1).optional(),
   /** JSON configuration of the `Default` provider, in the kind's own schema. */
   defaultProviderConfig: z.string().optional(),
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must be redis://…').optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logLevel: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be fatal, error, warn, info, debug, trace or silent' })
+    .default('info'),
   /** Folder for generated keys and the default SQLite file. */
   dataDir: z.string().min(1).default('./data'),
   /** Messages the dispatcher sends at once. */
-  dispatchConcurrency: z.coerce.number().int().min(1).max(1000).default(32),
+  dispatchConcurrency: wholeNumber(1, 1000, 32),
   /** How long a claimed message stays leased to a dispatcher before another may take it, ms. */
-  dispatchLeaseMs: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  dispatchLeaseMs: wholeNumber(1000, 600_000, 30_000),
   /** Run the dispatcher in a worker thread: `auto` (for a SQLite file), `on` or `off`. */
-  dispatchWorker: z.enum(['auto', 'on', 'off']).default('auto'),
+  dispatchWorker: z.enum(['auto', 'on', 'off'], { error: 'must be auto, on or off' }).default('auto'),
   /** Deadline of one provider call, ms. */
-  providerTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  providerTimeoutMs: wholeNumber(100, 120_000, 10_000),
   /** PostgreSQL pool size per node. */
-  pgPoolSize: z.coerce.number().int().min(1).max(500).default(10),
+  pgPoolSize: wholeNumber(1, 500, 10),
   /** PostgreSQL statement timeout, ms. */
-  pgStatementTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(5000),
+  pgStatementTimeoutMs: wholeNumber(100, 600_000, 5000),
   /** Largest request body accepted, bytes. */
-  bodyLimitBytes: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  bodyLimitBytes: wholeNumber(1024, 10 * 1024 * 1024, 64 * 1024),
   /** Graceful shutdown: how long to wait for in-flight sends, ms. */
-  shutdownGraceMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  shutdownGraceMs: wholeNumber(0, 600_000, 10_000),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,14 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CONFIG_ERROR_EXIT_CODE } from '../../src/config/load.js';
+import { envNames } from '../../src/config/schema.js';
 
-function cli(args: string[], env: Record<string, string>) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+/** The test runner's environment without any otpgate setting of the shell it runs in, plus `env`. */
+function processEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const settings = new Set(Object.values(envNames));
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !settings.has(k))), ...env };
+}
+
+function run(entry: string, args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', entry, ...args], { env: processEnv(env), encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+const cli = (args: string[], env: Record<string, string>) => run('src/cli.ts', args, env);
 
 test('otpgate CLI: migrate, tenant create|list, key create, send-test', () => {
   const dir = mkdtempSync(join(tmpdir(), 'otpgate-cli-'));
@@ -33,7 +43,7 @@ test('otpgate CLI: migrate, tenant create|list, key create, send-test', () => {
     const usage = cli(['frobnicate'], env);
     assert.equal(usage.code, 2);
     const badEnv = cli(['migrate'], { ...env, OTPGATE_PORT: 'eighty', OTPGATE_ENV: 'staging' });
-    assert.equal(badEnv.code, 1);
+    assert.equal(badEnv.code, 2);
     assert.match(badEnv.stderr, /OTPGATE_PORT/);
     assert.match(badEnv.stderr, /OTPGATE_ENV/);
   } finally {
@@ -41,17 +51,47 @@ test('otpgate CLI: migrate, tenant create|list, key create, send-test', () => {
   }
 });
 
-test('production refuses to start without the admin and secret keys', () => {
+test('production refuses to start without the admin and secret keys, and names every other bad setting too', () => {
   const dir = mkdtempSync(join(tmpdir(), 'otpgate-prod-'));
   try {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, OTPGATE_ENV: 'production', OTPGATE_DATA_DIR: dir, OTPGATE_ADMIN_KEY: '', OTPGATE_SECRET_KEY: '' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    assert.equal(r.status, 2);
+    const r = run('src/main.ts', [], { OTPGATE_ENV: 'production', OTPGATE_DATA_DIR: dir, OTPGATE_ADMIN_KEY: '', OTPGATE_SECRET_KEY: '', OTPGATE_PORT: 'eighty' });
+    assert.equal(r.code, CONFIG_ERROR_EXIT_CODE, r.stderr);
     assert.match(r.stderr, /OTPGATE_ADMIN_KEY: required in production/);
     assert.match(r.stderr, /OTPGATE_SECRET_KEY: required in production/);
+    assert.match(r.stderr, /OTPGATE_PORT: must be a whole number from 0 to 65535/);
+    assert.deepEqual(readdirSync(dir), [], 'no key generated in production');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('every bad setting is reported at once, with exit status 2, by npm start, otpgate serve and the other commands', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'otpgate-badcfg-'));
+  const secretKey = 'garbage-secret-key-value';
+  const gatewayKey = 'gw-secret-api-key-value';
+  const env = {
+    OTPGATE_DATA_DIR: dir,
+    OTPGATE_DATABASE_URL: `sqlite:${join(dir, 'o.db')}`,
+    OTPGATE_PORT: 'eighty',
+    OTPGATE_SECRET_KEY: secretKey,
+    OTPGATE_DISPATCH_CONCURRENCY: '0',
+    OTPGATE_DEFAULT_PROVIDER: 'CustomGateway',
+    OTPGATE_DEFAULT_PROVIDER_CONFIG: JSON.stringify({ uri: 'not a url', api_key: gatewayKey }),
+  };
+  try {
+    for (const [entry, args] of [['src/main.ts', []], ['src/cli.ts', ['serve']], ['src/cli.ts', ['migrate']]] as const) {
+      const r = run(entry, [...args], env);
+      const what = `${entry} ${args.join(' ')}`;
+      assert.equal(r.code, CONFIG_ERROR_EXIT_CODE, `${what}: ${r.stderr}`);
+      assert.match(r.stderr, /^otpgate: invalid configuration:/, what);
+      assert.match(r.stderr, /OTPGATE_PORT: must be a whole number from 0 to 65535/, what);
+      assert.match(r.stderr, /OTPGATE_SECRET_KEY: must be a base64 encoding of 32 random bytes/, what);
+      assert.match(r.stderr, /OTPGATE_DISPATCH_CONCURRENCY: must be a whole number from 1 to 1000/, what);
+      assert.match(r.stderr, /OTPGATE_DEFAULT_PROVIDER_CONFIG: uri: /, what);
+      assert.doesNotMatch(r.stderr + r.stdout, new RegExp(`${secretKey}|${gatewayKey}`), `${what} echoed a secret`);
+      assert.doesNotMatch(r.stderr, /could not start|\n\s+at /, `${what}: a config error is not a start-up failure or a stack trace`);
+    }
+    assert.deepEqual(readdirSync(dir), [], 'nothing created for a configuration that does not start');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
