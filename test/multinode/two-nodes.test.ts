@@ -152,12 +152,8 @@ describe('two otpgate nodes on one PostgreSQL', { skip }, () => {
     assert.equal(cluster.gateway.to(phone).length, 1);
   });
 
-  // Known gap in src/services/otp-service.ts (reported on issue 4): of two concurrent requests
-  // with one key, the second waits on the per-phone lock, then meets the first one's fresh
-  // challenge and answers otp.resend_cooldown (even with a 0 s cooldown, as its clock was read
-  // before the wait) instead of replaying. No second SMS is sent, but the answer is wrong.
-  // Fix: look the key up again inside the transaction right after lockSendKey, before the
-  // cooldown and cap checks, and read the clock after the lock.
+  // Of concurrent requests with one key, those that waited on the per-phone lock find the
+  // first one's key inside the transaction and replay its answer (no cooldown, no second SMS).
   test('concurrent duplicates with an Idempotency-Key all get the one challenge', async () => {
     for (const cooldown of [0, 30]) {
       const { auth } = await cluster.createTenant(a, { max_sends_per_phone_per_hour: 100, resend_cooldown_seconds: cooldown });
