@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Deps } from './deps.js';
-import { registerAuth } from './http/plugins/auth.js';
+import { publicPluginRoutes, registerAuth } from './http/plugins/auth.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
 import { callbackRoutes } from './http/routes/callbacks.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -18,6 +18,8 @@ import { providerRoutes } from './http/routes/providers.js';
 import { templateRoutes } from './http/routes/templates.js';
 import { tenantRoutes } from './http/routes/tenants.js';
 import { pooledRandomBytes } from './domain/random-pool.js';
+import { createHealthService } from './services/health-service.js';
+import { createHousekeeping } from './services/housekeeping-service.js';
 
 /** Where the built admin console lives (console/dist), from src/ or dist/src/. */
 export function consoleDistDir(): string | undefined {
@@ -48,13 +50,18 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     return payload;
   });
 
-  // Form bodies are kept raw: provider callbacks check signatures over them, OAuth reads them.
-  // JSON everywhere else: a text/plain body is refused with 415 rather than read as a string.
+  // JSON everywhere: a text/plain body is refused with 415 rather than read as a string, and
+  // form bodies are read only by the routes that expect them (below).
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   registerErrorHandling(app);
   registerAuth(app, deps);
+
+  // Not in deps.ts: only the HTTP app uses them (the dispatch worker builds deps but no app).
+  const health = createHealthService(deps, { metrics: deps.metrics });
+  const housekeeping = createHousekeeping(deps);
+  app.addHook('onReady', async () => housekeeping.start());
+  app.addHook('onClose', async () => housekeeping.stop());
 
   await app.register(swagger, {
     openapi: {
@@ -65,23 +72,34 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  await app.register(async (docs) => {
+    publicPluginRoutes(docs);
+    await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  });
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
-  healthRoutes(app, deps);
-  oauthRoutes(app, deps);
+  healthRoutes(app, deps, health);
+  // Form bodies are kept raw: provider callbacks check signatures over them, OAuth reads them.
+  // Only these routes parse them; every other route answers a form body with 415.
+  await app.register(async (forms) => {
+    forms.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    oauthRoutes(forms, deps);
+    callbackRoutes(forms, deps);
+  });
   tenantRoutes(app, deps);
   otpRoutes(app, deps);
   messageRoutes(app, deps);
   templateRoutes(app, deps);
   providerRoutes(app, deps);
-  callbackRoutes(app, deps);
 
   const consoleDir = consoleDistDir();
   if (consoleDir) {
-    await app.register(fastifyStatic, { root: consoleDir, prefix: '/admin/', decorateReply: true, wildcard: false, index: ['index.html'] });
-    // Client-side routes of the console fall back to its index.html.
-    app.get('/admin/*', { config: { access: 'public' }, schema: { hide: true } }, (_req, reply) => reply.sendFile('index.html'));
+    await app.register(async (consoleScope) => {
+      publicPluginRoutes(consoleScope);
+      await consoleScope.register(fastifyStatic, { root: consoleDir, prefix: '/admin/', decorateReply: true, wildcard: false, index: ['index.html'] });
+      // Client-side routes of the console fall back to its index.html.
+      consoleScope.get('/admin/*', { config: { access: 'public' }, schema: { hide: true } }, (_req, reply) => reply.sendFile('index.html'));
+    });
   }
   app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.redirect(consoleDir ? '/admin/' : '/docs'));
   return app;

@@ -42,7 +42,6 @@ export const errorCatalog = {
   'provider.unknown_kind': { status: 422, title: 'No such provider kind' },
   'provider.not_configured': { status: 409, title: 'No provider is configured' },
   'provider.endpoint_forbidden': { status: 422, title: 'The provider endpoint is not allowed' },
-  'rate_limited': { status: 429, title: 'Too many requests' },
   'internal': { status: 500, title: 'Internal error' },
   'unavailable': { status: 503, title: 'The service is not ready' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -135,6 +135,32 @@ export function newOutboxRow(
   };
 }
 
+/** `{{ name }}` in an event template; group 1 is the trimmed name (as src/domain/template.ts reads it). */
+const eventPlaceholder = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+/**
+ * Renders an event SMS template: each `{{name}}` is replaced by its value in `vars` (the
+ * request's `variables` over the built-ins `app_name` and `ttl_minutes`). A name without a
+ * value is refused (`template.invalid`, 422, its names in `unknown_variables`), never
+ * rendered as an empty string: a misspelt variable would otherwise go out as a gap in the SMS.
+ * The template's shape is checked as a passcode template's is, except that `{{code}}` is not
+ * required (an event SMS carries no passcode, and `{{code}}` has no value unless given).
+ */
+function renderEventTemplate(template: string, vars: Readonly<Record<string, string>>): string {
+  const has = (name: string) => Object.hasOwn(vars, name);
+  const unknown = [...new Set([...template.matchAll(eventPlaceholder)].map((m) => m[1] ?? '').filter((name) => name !== '' && !has(name)))];
+  // Shape problems only: which variables exist is decided here, against `vars`.
+  const problems = validateTemplate(template).filter((p) => p !== 'template must contain {{code}}' && !p.startsWith('template uses unknown variable'));
+  for (const name of unknown) problems.push(`template uses {{${name}}} but variables has no "${name}" (nor is it one of app_name, ttl_minutes)`);
+  if (problems.length > 0) {
+    throw new AppError('template.invalid', problems.join(' '), {
+      issues: problems.map((message) => ({ path: 'template', message })),
+      ...(unknown.length > 0 ? { extra: { unknown_variables: unknown } } : {}),
+    });
+  }
+  return template.replace(eventPlaceholder, (_m, name: string) => vars[name] ?? '');
+}
+
 export function createMessageService(ctx: ServiceContext, deps: { onEnqueued: () => void }) {
   const { store, clock, secretBox } = ctx;
 
@@ -172,13 +198,7 @@ export function createMessageService(ctx: ServiceContext, deps: { onEnqueued: ()
       }
       let text: string;
       if (input.template !== undefined) {
-        const problems = validateTemplate(input.template).filter((p) => !p.includes('{{code}}'));
-        if (problems.length > 0) throw new AppError('template.invalid', problems.join(' '), { issues: problems.map((message) => ({ path: 'template', message })) });
-        const vars = { code: '', app_name: s.app_name ?? tenant.name, ttl_minutes: Math.ceil(s.otp_ttl_seconds / 60), purpose: '', ...input.variables };
-        text = input.template.replace(/\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}/gi, (_m, name: string) => {
-          const v = (vars as Record<string, unknown>)[name];
-          return v === undefined ? '' : String(v);
-        });
+        text = renderEventTemplate(input.template, { app_name: s.app_name ?? tenant.name, ttl_minutes: String(Math.ceil(s.otp_ttl_seconds / 60)), ...input.variables });
       } else {
         text = input.body ?? '';
       }

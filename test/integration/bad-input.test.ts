@@ -1,35 +1,125 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql } from 'kysely';
+import { createManualClock } from '../../src/domain/clock.js';
 import { adminAuth, createTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/databases.js';
 
-type Case = { name: string; method: string; url: string; body?: unknown; auth?: string | null; headers?: Record<string, string>; status: number; code: string };
+type Case = { name: string; method: string; url: string; body?: unknown; auth?: string | null; headers?: Record<string, string>; status: number; code: string; allow?: string };
 
-async function counts(t: TestApp): Promise<string> {
-  const tables = ['tenants', 'api_keys', 'challenges', 'messages', 'templates', 'provider_configs', 'idempotency_keys', 'audit_log'];
-  const out: Record<string, number> = {};
-  for (const table of tables) {
-    const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(t.deps.store.db);
-    out[table] = Number(r.rows[0]?.n);
-  }
-  return JSON.stringify(out);
+/** A row as text with its keys sorted, so rows compare and sort whatever order the engine returns. */
+function rowText(row: Record<string, unknown>): string {
+  return JSON.stringify(Object.keys(row).sort().map((k) => [k, row[k]]));
 }
+
+/**
+ * Every row of every table of the database (found by introspection, so a table added later is
+ * in it too), each table's rows in a fixed order. Kysely's own bookkeeping tables are left out.
+ */
+async function snapshot(t: TestApp): Promise<Map<string, string[]>> {
+  const tables = (await t.deps.store.db.introspection.getTables()).map((x) => x.name).filter((n) => !n.startsWith('kysely_')).sort();
+  const out = new Map<string, string[]>();
+  for (const table of tables) {
+    const rows = (await t.deps.store.db.selectFrom(table as 'tenants').selectAll().execute()) as Record<string, unknown>[];
+    out.set(table, rows.map(rowText).sort());
+  }
+  return out;
+}
+
+/** Names the tables whose rows differ, with the first differing row of each. */
+function differences(a: Map<string, string[]>, b: Map<string, string[]>): string[] {
+  const out: string[] = [];
+  for (const table of new Set([...a.keys(), ...b.keys()])) {
+    const x = a.get(table) ?? [];
+    const y = b.get(table) ?? [];
+    if (x.length !== y.length || x.some((r, i) => r !== y[i])) {
+      const changed = y.find((r) => !x.includes(r)) ?? x.find((r) => !y.includes(r));
+      out.push(`${table} (${x.length} → ${y.length} rows${changed ? `; e.g. ${changed.slice(0, 200)}` : ''})`);
+    }
+  }
+  return out;
+}
+
+const EXPIRED_PHONE = '+14155550101';
+const LOCKED_PHONE = '+14155550102';
+const USED_PHONE = '+14155550103';
+const IDEMPOTENCY_KEY = 'bad-input-key-1';
 
 for (const dialect of await testDialects()) {
   describe(`bad input changes nothing (${dialect})`, () => {
     let t: TestApp;
     let auth: string;
-    let other: { auth: string; tenantId: string };
-    let challengeOfOther: string;
+    let other: { auth: string; tenantId: string; keyId: string };
+    let own: { keyId: string };
     let tenantId: string;
+    // Placeholders of the cases, filled in once the challenges exist.
+    const fill = new Map<string, string>();
+    // The clock moves only when the test says: nothing time-driven (an API key's last use, a
+    // lease) writes while the table runs.
+    const clock = createManualClock(Date.UTC(2026, 0, 1, 12));
+
+    async function codeSentTo(phone: string): Promise<string> {
+      const inbox = await t.call('GET', `/v1/inbox?phone_number=${encodeURIComponent(phone)}`, { auth });
+      const code = /(\d{6})/.exec(inbox.json<{ items: Array<{ body: string }> }>().items[0]?.body ?? '')?.[1];
+      assert.ok(code, `no code in the inbox for ${phone}: ${inbox.body}`);
+      return code;
+    }
+    const otherCode = (code: string) => (code === '000000' ? '111111' : '000000');
+    const challengeRow = (id: string) => t.deps.store.db.selectFrom('challenges').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
     before(async () => {
-      t = await createTestApp({ dialect });
-      const a = await t.createTenant();
+      t = await createTestApp({ dialect, clock });
+      const a = await t.createTenant({ max_verify_attempts: 2 });
       auth = a.auth;
       tenantId = a.tenantId;
+      own = a;
       other = await t.createTenant();
-      challengeOfOther = (await t.call('POST', '/v1/otp/send', { auth: other.auth, body: { phone_number: '+14155552671' } })).json().challenge_id;
+      const send = async (who: string, phone: string, headers?: Record<string, string>) => {
+        const r = await t.call('POST', '/v1/otp/send', { auth: who, body: { phone_number: phone }, ...(headers ? { headers } : {}) });
+        assert.equal(r.statusCode, 202, r.body);
+        return r.json<{ challenge_id: string }>().challenge_id;
+      };
+      fill.set('OTHERCHL', await send(other.auth, '+14155552671'));
+      // A template and a provider configuration of its own, so those tables have rows too.
+      assert.equal((await t.call('PUT', '/v1/templates/login/fr', { auth, body: { body: 'Code {{code}}' } })).statusCode, 200);
+      assert.equal((await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'Inbox' } })).statusCode, 200);
+
+      // Expired: sent, then the clock passes its TTL (300 s by default).
+      fill.set('EXPIREDCHL', await send(auth, EXPIRED_PHONE));
+      await t.drainOutbox();
+      fill.set('EXPIREDCODE', await codeSentTo(EXPIRED_PHONE));
+      clock.advance(301_000);
+      // The first verify after the TTL marks it expired (and counts no attempt); the table
+      // then checks that further verifies change nothing at all.
+      const first = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: fill.get('EXPIREDCHL'), code: fill.get('EXPIREDCODE') } });
+      assert.equal(first.json().code, 'otp.expired', first.body);
+      assert.equal((await challengeRow(fill.get('EXPIREDCHL')!)).attempts, 0, 'an expired challenge counts no attempt');
+
+      // Locked: two wrong codes (max_verify_attempts 2). Sent with an Idempotency-Key.
+      fill.set('LOCKEDCHL', await send(auth, LOCKED_PHONE, { 'idempotency-key': IDEMPOTENCY_KEY }));
+      // Used: verified once.
+      fill.set('USEDCHL', await send(auth, USED_PHONE));
+      await t.drainOutbox();
+      fill.set('LOCKEDCODE', await codeSentTo(LOCKED_PHONE));
+      fill.set('USEDCODE', await codeSentTo(USED_PHONE));
+      for (const expected of ['otp.invalid', 'otp.attempts_exhausted']) {
+        const r = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: fill.get('LOCKEDCHL'), code: otherCode(fill.get('LOCKEDCODE')!) } });
+        assert.equal(r.json().code, expected, r.body);
+      }
+      assert.equal((await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: fill.get('USEDCHL'), code: fill.get('USEDCODE') } })).statusCode, 200);
+      for (const k of ['EXPIRED', 'LOCKED', 'USED']) fill.set(`WRONG${k}CODE`, otherCode(fill.get(`${k}CODE`)!));
+
+      // Each key's last use is recorded once per minute of the (stopped) clock: let both
+      // records land before the table starts.
+      assert.equal((await t.call('GET', '/v1/messages', { auth: other.auth })).statusCode, 200);
+      for (let i = 0; i < 200; i++) {
+        const keys = await t.deps.store.db.selectFrom('api_keys').select(['id', 'last_used_at']).where('id', 'in', [own.keyId, other.keyId]).execute();
+        if (keys.length === 2 && keys.every((k) => k.last_used_at === clock.now())) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const s = await snapshot(t);
+      for (const table of ['tenants', 'api_keys', 'provider_configs', 'templates', 'challenges', 'messages', 'message_attempts', 'inbox_messages', 'idempotency_keys', 'audit_log']) {
+        assert.ok((s.get(table)?.length ?? 0) > 0, `the snapshot has rows in ${table}`);
+      }
     });
     after(async () => t.close());
 
@@ -82,15 +172,34 @@ for (const dialect of await testDialects()) {
       { name: 'tenant name wrong type', method: 'POST', url: '/v1/tenants', auth: adminAuth, body: { name: 42 }, status: 400, code: 'request.invalid' },
       { name: 'unknown route', method: 'GET', url: '/v1/nothing-here', status: 404, code: 'route.not_found' },
       { name: 'event SMS without body', method: 'POST', url: '/v1/messages', body: { to: '+14155552671' }, status: 400, code: 'request.invalid' },
+      { name: 'event SMS with an unknown variable', method: 'POST', url: '/v1/messages', body: { to: '+14155552671', template: 'Order {{order}} for {{nmae}}', variables: { order: '42' } }, status: 422, code: 'template.invalid' },
+      { name: 'expired challenge, right code', method: 'POST', url: '/v1/otp/verify', body: { challenge_id: 'EXPIREDCHL', code: 'EXPIREDCODE' }, status: 410, code: 'otp.expired' },
+      { name: 'expired challenge, wrong code', method: 'POST', url: '/v1/otp/verify', body: { challenge_id: 'EXPIREDCHL', code: 'WRONGEXPIREDCODE' }, status: 410, code: 'otp.expired' },
+      { name: 'locked challenge, wrong code', method: 'POST', url: '/v1/otp/verify', body: { challenge_id: 'LOCKEDCHL', code: 'WRONGLOCKEDCODE' }, status: 429, code: 'otp.attempts_exhausted' },
+      { name: 'locked challenge, right code', method: 'POST', url: '/v1/otp/verify', body: { challenge_id: 'LOCKEDCHL', code: 'LOCKEDCODE' }, status: 429, code: 'otp.attempts_exhausted' },
+      { name: 'locked challenge by phone', method: 'POST', url: '/v1/otp/verify', body: { phone_number: LOCKED_PHONE, code: 'LOCKEDCODE' }, status: 429, code: 'otp.attempts_exhausted' },
+      { name: 'used challenge, right code again', method: 'POST', url: '/v1/otp/verify', body: { challenge_id: 'USEDCHL', code: 'USEDCODE' }, status: 409, code: 'otp.already_verified' },
+      { name: 'used challenge, wrong code', method: 'POST', url: '/v1/otp/verify', body: { challenge_id: 'USEDCHL', code: 'WRONGUSEDCODE' }, status: 409, code: 'otp.already_verified' },
+      { name: 'another tenant’s challenge, admin acting on this tenant', method: 'POST', url: '/v1/otp/verify', auth: adminAuth, headers: { 'x-tenant-id': 'SELF' }, body: { challenge_id: 'OTHERCHL', code: '123456' }, status: 404, code: 'otp.challenge_not_found' },
+      { name: 'idempotency key reused with another body', method: 'POST', url: '/v1/otp/send', headers: { 'idempotency-key': IDEMPOTENCY_KEY }, body: { phone_number: USED_PHONE }, status: 409, code: 'request.idempotency_conflict' },
+      { name: 'form body on send', method: 'POST', url: '/v1/otp/send', body: 'phone_number=%2B14155552671', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'request.unsupported_media_type' },
+      { name: 'form body on verify', method: 'POST', url: '/v1/otp/verify', body: 'challenge_id=USEDCHL&code=USEDCODE', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'request.unsupported_media_type' },
+      { name: 'form body on a template', method: 'PUT', url: '/v1/templates/login/en', body: 'body=%7B%7Bcode%7D%7D', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'request.unsupported_media_type' },
+      { name: 'form body on an admin route', method: 'POST', url: '/v1/tenants', auth: adminAuth, body: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'request.unsupported_media_type' },
+      { name: 'wrong method on send', method: 'DELETE', url: '/v1/otp/send', status: 405, code: 'route.method_not_allowed', allow: 'POST' },
+      { name: 'wrong method on a tenant', method: 'POST', url: '/v1/tenants/SELF', auth: adminAuth, body: { name: 'x' }, status: 405, code: 'route.method_not_allowed', allow: 'GET, HEAD, PATCH, DELETE' },
     ];
 
-    test('each bad request gets its problem code and changes nothing', async () => {
-      const before = await counts(t);
+    test('each bad request gets its problem code and changes nothing, row for row', async () => {
+      const initial = await snapshot(t);
+      const otherAttempts = (await challengeRow(fill.get('OTHERCHL')!)).attempts;
+      const substitute = (text: string) => text.replace(/\b[A-Z]+(CHL|CODE)\b/g, (token) => fill.get(token) ?? token);
       for (const c of cases()) {
         const url = c.url.replace('SELF', tenantId);
-        const body = c.body === undefined ? undefined : JSON.parse(JSON.stringify(c.body).replace('OTHERCHL', challengeOfOther));
+        const body = c.body === undefined ? undefined : JSON.parse(substitute(JSON.stringify(c.body)));
         const headers = { ...c.headers };
         if (headers['x-tenant-id'] === 'OTHER') headers['x-tenant-id'] = other.tenantId;
+        if (headers['x-tenant-id'] === 'SELF') headers['x-tenant-id'] = tenantId;
         const res = await t.app.inject({
           method: c.method as 'GET',
           url,
@@ -107,8 +216,14 @@ for (const dialect of await testDialects()) {
         assert.equal(p.code, c.code, `${c.name}: ${res.body.slice(0, 300)}`);
         assert.equal(p.status, c.status, c.name);
         assert.ok(p.type && p.title && p.request_id, `${c.name}: problem members`);
+        if (c.allow !== undefined) assert.equal(res.headers.allow, c.allow, `${c.name}: Allow`);
+        for (const secret of [fill.get('EXPIREDCODE'), fill.get('LOCKEDCODE'), fill.get('USEDCODE')]) assert.ok(!res.body.includes(secret!), `${c.name}: the answer holds a code`);
+        const diff = differences(initial, await snapshot(t));
+        assert.deepEqual(diff, [], `${c.name} changed the database: ${diff.join('; ')}`);
       }
-      assert.equal(await counts(t), before, 'bad requests must not change the database');
+      assert.equal((await challengeRow(fill.get('OTHERCHL')!)).attempts, otherAttempts, 'a wrong code for another tenant’s challenge counts no attempt on it');
+      assert.equal((await challengeRow(fill.get('OTHERCHL')!)).status, 'pending');
+      assert.equal((await challengeRow(fill.get('LOCKEDCHL')!)).attempts, 2, 'a locked challenge counts no more attempts');
     });
   });
 }

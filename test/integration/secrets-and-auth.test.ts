@@ -51,8 +51,34 @@ describe('codes, secrets and keys stay out of logs, answers and the database', (
     assert.ok(!all.includes(apiKey), 'an answer holds the API key');
     assert.ok(!all.includes(TEST_ADMIN_KEY), 'an answer holds the admin key');
     const logs = t.logs.text();
-    assert.ok(t.logs.lines.length > 0 || logs === '', 'logs captured');
-    for (const secret of [code, GW_KEY, apiKey, TEST_ADMIN_KEY]) assert.ok(!logs.includes(secret), `a log line holds ${secret.slice(0, 4)}…`);
+    // The capture must have seen the path's own lines, else "no secret in the logs" proves nothing:
+    // the failed first attempt warns, the accepted retry is logged at debug (level is trace here).
+    const lines = t.logs.lines.map((l) => JSON.parse(l) as { level: number; msg: string; messageId?: string; provider?: string });
+    const failed = lines.find((l) => l.msg === 'provider send failed');
+    assert.ok(failed, `the failed attempt's warning was captured: ${logs.slice(0, 500)}`);
+    assert.equal(failed.level, 40);
+    assert.equal(failed.messageId, message_id);
+    assert.equal(failed.provider, 'CustomGateway');
+    assert.ok(lines.some((l) => l.msg === 'provider accepted the message' && l.messageId === message_id), 'the accepted attempt was captured');
+    // A request that fails unexpectedly is logged too (and answers without internals).
+    const original = t.deps.messages.get;
+    t.deps.messages.get = async () => {
+      throw new Error(`lookup failed for ${message_id}`);
+    };
+    try {
+      const broken = await t.call('GET', `/v1/messages/${message_id}`, { auth: `Bearer ${apiKey}` });
+      assert.equal(broken.statusCode, 500);
+      answers.push(broken.body);
+    } finally {
+      t.deps.messages.get = original;
+    }
+    const allAnswers = answers.join('\n');
+    assert.ok(!allAnswers.includes(code) && !allAnswers.includes(apiKey), 'the 500 answer holds a secret');
+    const logged = t.logs.lines.map((l) => JSON.parse(l) as { msg: string; err_message?: string }).find((l) => l.msg === 'unhandled error');
+    assert.ok(logged?.err_message?.includes(message_id), 'the unexpected error was captured');
+    const allLogs = t.logs.text();
+    assert.ok(allLogs.length > logs.length);
+    for (const secret of [code, GW_KEY, apiKey, TEST_ADMIN_KEY]) assert.ok(!allLogs.includes(secret), `a log line holds ${secret.slice(0, 4)}…`);
     // The database file holds neither the code nor the gateway key in clear.
     const file = t.dbUrl.slice('sqlite:'.length);
     await t.deps.store.db.selectFrom('tenants').select('id').execute();

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { execSync } from 'node:child_process';
 import { errorCatalog } from '../../src/errors/codes.js';
 
@@ -20,3 +21,21 @@ test('every problem code the source throws is in the catalog', () => {
   for (const m of out.matchAll(/AppError\('([a-z_.]+)'/g)) assert.ok(m[1]! in errorCatalog, `${m[1]} is thrown but not catalogued`);
 });
 
+
+test('every catalog code is answered somewhere: src/ outside the catalog constructs an AppError with it', () => {
+  const root = new URL('../../src', import.meta.url).pathname;
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.ts') && p !== join(root, 'errors', 'codes.ts')) files.push(p);
+    }
+  };
+  walk(root);
+  const source = files.map((f) => readFileSync(f, 'utf8')).join('\n');
+  // `new AppError('code'` only: a bare string could be anything (`'rate_limited'` is also a provider error kind).
+  const thrown = new Set([...source.matchAll(/AppError\(\s*'([a-z_.]+)'/g)].map((m) => m[1]!));
+  const unused = Object.keys(errorCatalog).filter((code) => !thrown.has(code));
+  assert.deepEqual(unused, [], `catalog codes nothing answers with: ${unused.join(', ')} (implement them or remove them from codes.ts and docs/errors.md)`);
+});

@@ -22,17 +22,45 @@ test('every API route is in /openapi.json and /docs renders', async () => {
   assert.match(docs.body, /swagger/i);
 });
 
-test('every non-public route refuses a request without credentials', async () => {
-  const routes = t.app.printRoutes({ commonPrefix: false });
-  const open = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/oauth2/token', '/v1/provider-kinds', '/']);
-  const checked: string[] = [];
-  for (const url of ['/v1/tenants', '/v1/messages', '/v1/inbox', '/cis/v1/tenantsmsproviders', '/v1/templates', '/v1/stats', '/v1/audit-log']) {
-    const r = await t.call('GET', url);
-    assert.equal(r.statusCode, 401, url);
-    checked.push(url);
+test('every registered route declares its access, and every non-public one answers 401 without a key', async () => {
+  const routes = t.app.declaredRoutes();
+  // The listing is every route the app registered, not a hand-kept list: each OpenAPI path is
+  // in it, and so are the hidden ones.
+  const spec = (await t.call('GET', '/openapi.json')).json();
+  const listed = new Set(routes.map((r) => `${r.method} ${r.url.replace(/:([a-z_]+)/g, '{$1}')}`));
+  for (const [path, ops] of Object.entries(spec.paths as Record<string, Record<string, unknown>>)) {
+    for (const method of Object.keys(ops)) assert.ok(listed.has(`${method.toUpperCase()} ${path}`), `${method} ${path} is documented but not in declaredRoutes()`);
   }
-  for (const u of open) if (!u.startsWith('/docs')) assert.notEqual((await t.call('GET', u)).statusCode, 401, u);
-  assert.ok(routes.length > 0 && checked.length > 0);
+  for (const hidden of ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /', 'GET /docs/static/*']) assert.ok(listed.has(hidden), `${hidden} is not listed`);
+
+  const open: string[] = [];
+  const closed: string[] = [];
+  for (const r of routes) {
+    assert.ok(r.access === 'admin' || r.access === 'tenant' || r.access === 'public', `${r.method} ${r.url} declares no access (${String(r.access)})`);
+    if (r.access === 'public') {
+      open.push(`${r.method} ${r.url}`);
+      continue;
+    }
+    const url = r.url.replace(/:[a-z_]+/g, 'x_1').replace(/\*/g, 'x');
+    const res = await t.app.inject({ method: r.method as 'GET', url, ...(r.method === 'GET' || r.method === 'HEAD' || r.method === 'DELETE' ? {} : { payload: {} }) });
+    assert.equal(res.statusCode, 401, `${r.method} ${r.url} answered ${res.statusCode} without a key`);
+    if (r.method !== 'HEAD') assert.equal(res.json().code, 'auth.missing_credentials', `${r.method} ${r.url}`);
+    closed.push(`${r.method} ${r.url}`);
+  }
+  assert.ok(closed.length >= 30, `only ${closed.length} non-public routes found`);
+  // What is public on purpose; a new public route must be added here knowingly.
+  const allowedOpen = [/^(GET|HEAD) \/(healthz|readyz|metrics|openapi\.json)?$/, /^(GET|HEAD) \/docs(\/|$)/, /^(GET|HEAD) \/admin\//, /^POST \/oauth2\/token$/, /^(GET|HEAD) \/v1\/provider-kinds$/, /^(GET|HEAD|POST) \/v1\/callbacks\/:provider\/:tenant_id$/];
+  for (const o of open) assert.ok(allowedOpen.some((re) => re.test(o)), `${o} is public`);
+});
+
+test('a route without an access is refused when the app starts', async () => {
+  const { buildApp } = await import('../../src/app.js');
+  const app = await buildApp(t.deps);
+  app.get('/v1/forgotten', async () => ({ ok: true }));
+  await assert.rejects(async () => {
+    await app.ready();
+  }, /routes without config\.access: GET \/v1\/forgotten/);
+  await app.close().catch(() => undefined);
 });
 
 test('health, readiness and metrics', async () => {

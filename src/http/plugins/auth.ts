@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { constantTimeEqual } from '../../crypto/hmac.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Deps } from '../../deps.js';
@@ -9,9 +9,20 @@ export type RouteAccess = 'admin' | 'tenant' | 'public';
 
 export type Caller = { kind: 'admin' } | { kind: 'tenant'; tenantId: string; keyId: string };
 
+/** A registered route and the access it declared (undefined: none, which buildApp refuses). */
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  access: RouteAccess | undefined;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;
+  }
+  interface FastifyInstance {
+    /** Every route registered on this app with its declared access, in registration order. */
+    declaredRoutes(): DeclaredRoute[];
   }
   interface FastifyRequest {
     caller: Caller | null;
@@ -32,15 +43,42 @@ export function requireTenant(request: FastifyRequest): ActiveTenant {
 }
 
 /**
+ * Marks the routes a third-party plugin registers in `scope` (Swagger UI, the console's static
+ * files) as public, since those plugins cannot declare an access of their own. Register the
+ * plugin inside the scope; the hook leaves a route that does declare its access alone.
+ */
+export function publicPluginRoutes(scope: FastifyInstance): void {
+  scope.addHook('onRoute', (route) => {
+    if (route.config?.access === undefined) route.config = { ...route.config, access: 'public' };
+  });
+}
+
+/**
  * Checks the bearer credential against each route's `config.access`. Every route must state its
- * access; test/meta checks none is missing.
+ * access: the app refuses to start (`ready()` rejects) when one does not, and
+ * test/meta/routes.test.ts probes every declared route without a key.
  */
 export function registerAuth(app: FastifyInstance, deps: Deps): void {
   const adminKey = deps.config.adminKey;
   app.decorateRequest('caller', null);
   app.decorateRequest('tenant', null);
 
+  // The route options objects themselves: hooks of inner scopes (publicPluginRoutes) run
+  // after this one and may still set the access, so it is read once every route is in.
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+  const declared = (): DeclaredRoute[] =>
+    routes.flatMap((r) => (Array.isArray(r.method) ? r.method : [r.method]).map((method) => ({ method, url: r.url, access: r.config?.access })));
+  app.decorate('declaredRoutes', declared);
+  app.addHook('onReady', async () => {
+    const missing = declared().filter((r) => r.access === undefined);
+    if (missing.length > 0) throw new Error(`routes without config.access: ${missing.map((r) => `${r.method} ${r.url}`).join(', ')}`);
+  });
+
   app.addHook('onRequest', async (request) => {
+    // Only the not-found handler has no access of its own: it answers 404 or 405 to anyone.
     const access = request.routeOptions.config.access ?? 'public';
     if (access === 'public') return;
     const header = request.headers.authorization;

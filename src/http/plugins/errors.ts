@@ -42,6 +42,14 @@ function fromFastifyError(err: FastifyError): AppError | undefined {
   return undefined;
 }
 
+/** Methods probed for the `Allow` header of a 405 (HEAD comes with every GET route). */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The methods some route answers for this path, or none when no route matches it at all. */
+function allowedMethods(app: FastifyInstance, path: string): string[] {
+  return METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (isAppError(err)) return sendProblem(reply, request, err);
@@ -51,5 +59,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
     request.log.error({ err_name: err.name, err_message: err.message, err_code: err.code, stack: err.stack }, 'unhandled error');
     return sendProblem(reply, request, new AppError('internal', 'Something went wrong on our side. Quote the request_id when you report it.'));
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new AppError('route.not_found', `There is no route ${request.method} ${request.url.split('?')[0]}.`)));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allow = allowedMethods(app, path);
+    if (allow.length > 0) {
+      reply.header('allow', allow.join(', '));
+      return sendProblem(reply, request, new AppError('route.method_not_allowed', `${path} answers ${allow.join(', ')}, not ${request.method}.`));
+    }
+    return sendProblem(reply, request, new AppError('route.not_found', `There is no route ${request.method} ${path}.`));
+  });
 }

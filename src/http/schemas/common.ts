@@ -33,6 +33,8 @@ export const errorResponses = {
   404: problemSchema,
   409: problemSchema,
   410: problemSchema,
+  413: problemSchema,
+  415: problemSchema,
   422: problemSchema,
   429: problemSchema,
 };
