@@ -110,7 +110,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
         // back when their leases run out.
         logger.error({ err_message: err?.message }, 'the dispatch worker stopped; dispatching in the main thread from now on');
         inProcess();
-      });
+      }, overrides.dispatchPollMs !== undefined ? { pollMs: overrides.dispatchPollMs } : {});
       const w = worker;
       localWake = () => w.wake();
       deps.setWorkerMetrics(() => (worker ? worker.metrics() : Promise.resolve([])));
@@ -136,8 +136,21 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
     async stop() {
       if (stopped) return;
       stopped = true;
-      await running.app.close();
-      await Promise.all([worker?.stop(config.shutdownGraceMs), deps.dispatcher.stop(config.shutdownGraceMs)]);
+      // The grace period counts from here: first the HTTP requests in flight are answered (new
+      // ones are refused), then the deliveries in flight get what is left of it. Past it their
+      // provider calls are aborted, and each records its attempt and requeues its message
+      // before the store closes (at-least-once: docs/architecture.md).
+      const deadline = Date.now() + config.shutdownGraceMs;
+      // A request answered while closing leaves its keep-alive connection idle, and the close
+      // would wait out Fastify's keep-alive timeout (72 s) for it: close those as they go idle.
+      const sweep = setInterval(() => running.app.server.closeIdleConnections(), 50);
+      try {
+        await running.app.close();
+      } finally {
+        clearInterval(sweep);
+      }
+      const graceMs = Math.max(0, deadline - Date.now());
+      await Promise.all([worker?.stop(graceMs), deps.dispatcher.stop(graceMs, () => deps.drain.abort())]);
       deps.drain.abort();
       await wakeup?.stop();
       await deps.sendLimiter?.close();

@@ -24,19 +24,28 @@ export interface DeliverDeps {
   /** Base of delivery-receipt URLs (`OTPGATE_PUBLIC_URL`), when set. */
   publicUrl: string | undefined;
   providerTimeoutMs: number;
-  /** Aborted when the process drains past its grace period. */
+  /**
+   * Aborted when the process drains past its grace period. A provider call it aborts still
+   * records its attempt and puts the message back in the queue, due at once.
+   */
   drainSignal: AbortSignal;
   /** Called when a message went back to the queue due now (failover), to claim it again at once. */
   requeued(): void;
 }
 
-/** Delivery outcome of one claimed message, for the caller's bookkeeping. */
-export type DeliveryOutcome = 'sent' | 'retry' | 'failover' | 'failed' | 'lost_lease';
+/**
+ * Delivery outcome of one claimed message, for the caller's bookkeeping. `requeued`: the
+ * provider call was aborted by the drain (shutdown past its grace period) and the message is
+ * queued again, due at once.
+ */
+export type DeliveryOutcome = 'sent' | 'retry' | 'failover' | 'failed' | 'requeued' | 'lost_lease';
 
 /**
  * Makes one attempt for a claimed message through its current chain entry and moves it on
- * according to the outcome table. At-least-once: a provider may receive a message twice if a
- * process dies between the provider accepting it and this function recording that.
+ * according to the outcome table, making at most `defaultBackoff.maxAttempts` attempts per
+ * message over all providers. At-least-once: a provider may receive a message twice if a
+ * process dies between the provider accepting it and this function recording that, or if a
+ * shutdown aborts the call after the provider accepted it.
  */
 export async function deliverMessage(deps: DeliverDeps, owner: string, msg: ClaimedMessage): Promise<DeliveryOutcome> {
   const { clock, store } = deps;
@@ -51,6 +60,9 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
 
   if (now >= msg.expires_at) return fail('expired', 'The message expired before a provider accepted it.');
   if (msg.body_sealed === null) return fail('internal', 'The message body is gone.');
+  // Each provider has its own cap (outcome.ts); this one bounds the message as a whole, which
+  // also counts attempts aborted by a shutdown.
+  if (msg.attempts >= defaultBackoff.maxAttempts) return fail('exhausted', `The message used all its ${defaultBackoff.maxAttempts} attempts.`);
 
   const chain = await deps.chainFor(msg.tenant_id);
   if (chain.length === 0) return fail('not_configured', 'No provider is configured for this tenant and there is no platform Default.');
@@ -146,11 +158,39 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
     return ok ? 'sent' : 'lost_lease';
   }
 
+  if (deps.drainSignal.aborted && error.kind === 'transient') {
+    // Aborted by the shutdown, not failed by the provider: recorded, queued again due now on
+    // the same provider, not counted against it (nor against its circuit). The provider may
+    // have accepted it already; the next attempt can send it twice (at-least-once).
+    const abortedAttempt = { ...attempt, error_message: 'Aborted: otpgate shut down during the provider call; the message is queued again (the provider may have received it).' };
+    const ok = await store.writes.write((trx) =>
+      completeAttempt(
+        trx,
+        msg.id,
+        owner,
+        finalUpdate({
+          status: 'queued',
+          attempts: attemptNo,
+          chain_index: index,
+          chain_attempts: chainAttempts,
+          next_attempt_at: clock.now(),
+          error_kind: error.kind,
+          error_code: null,
+          error_message: abortedAttempt.error_message,
+          provider: entry.kind,
+        }),
+        abortedAttempt,
+      ),
+    );
+    if (ok) deps.logger.info({ message_id: msg.id, provider: entry.kind }, 'delivery aborted by the shutdown; the message is queued again');
+    return ok ? 'requeued' : 'lost_lease';
+  }
+
   // An invalid recipient is an answer from a healthy provider: it closes the circuit.
   if (error.kind === 'invalid_recipient') deps.breaker.success(entry.breakerKey);
   else deps.breaker.failure(entry.breakerKey);
   const after = clock.now();
-  const decision = decide({
+  let decision = decide({
     kind: error.kind,
     chainAttempts: chainAttempts + 1,
     chainIndex: index,
@@ -160,6 +200,8 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
     now: after,
     expiresAt: msg.expires_at,
   });
+  // The message's own cap, over every provider: no further attempt after this one.
+  if (decision.action !== 'stop' && attemptNo >= defaultBackoff.maxAttempts) decision = { action: 'stop', reason: 'exhausted' };
   const errorFields = { error_kind: error.kind, error_code: error.providerCode ?? null, error_message: error.message, provider: entry.kind };
   let update: MessageUpdate;
   let outcome: DeliveryOutcome;

@@ -26,6 +26,13 @@ export interface DispatcherOptions {
 }
 
 /**
+ * After the grace period of `stop()`, how long aborted deliveries get to record their attempt
+ * and put their message back in the queue, ms. An aborted provider call ends at once; this
+ * bounds only a write that hangs. The dispatch worker's host allows for it (worker-host.ts).
+ */
+export const ABORT_SETTLE_MS = 3000;
+
+/**
  * Takes due messages from the outbox and delivers them, at most `concurrency` at a time.
  * Woken at once by `wake()` (a local enqueue, or a NOTIFY from another node); otherwise it
  * sleeps until the next message falls due, at most `pollMs`.
@@ -36,11 +43,34 @@ export function createDispatcher(options: DispatcherOptions) {
   const pollMs = options.pollMs ?? 1000;
   let running = false;
   let inflight = 0;
-  let ticking = false;
+  /** The look at the outbox under way; another wake meanwhile sets `again`. */
+  let current: Promise<void> | undefined;
   let again = false;
   let timer: NodeJS.Timeout | undefined;
   let leasesCheckedAt = 0;
-  const idleWaiters: Array<() => void> = [];
+  /** Told whenever a look or a delivery ends (stop() waits for both to be over). */
+  const settledWaiters: Array<() => void> = [];
+  const settled = () => current === undefined && inflight === 0;
+  const notifySettled = () => {
+    if (settled()) for (const w of settledWaiters.splice(0)) w();
+  };
+
+  /** Resolves true once nothing is under way, false if `ms` passes first. */
+  function waitSettled(ms: number): Promise<boolean> {
+    if (settled()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const waiter = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+      const t = setTimeout(() => {
+        const i = settledWaiters.indexOf(waiter);
+        if (i >= 0) settledWaiters.splice(i, 1);
+        resolve(false);
+      }, ms);
+      settledWaiters.push(waiter);
+    });
+  }
 
   function claim(now: number, limit: number, expiredLeases = false) {
     const leaseUntil = now + options.leaseMs;
@@ -55,13 +85,20 @@ export function createDispatcher(options: DispatcherOptions) {
     timer.unref();
   }
 
-  async function tick(): Promise<void> {
-    if (!running) return;
-    if (ticking) {
+  function tick(): Promise<void> {
+    if (!running) return Promise.resolve();
+    if (current) {
       again = true;
-      return;
+      return current;
     }
-    ticking = true;
+    current = look().finally(() => {
+      current = undefined;
+      notifySettled();
+    });
+    return current;
+  }
+
+  async function look(): Promise<void> {
     try {
       do {
         again = false;
@@ -70,10 +107,12 @@ export function createDispatcher(options: DispatcherOptions) {
         const now = clock.now();
         const claimed = await claim(now, room);
         // Abandoned claims are looked for at most once per poll interval, not on every wake.
-        if (claimed.length < room && now - leasesCheckedAt >= pollMs) {
+        if (claimed.length < room && now - leasesCheckedAt >= pollMs && running) {
           leasesCheckedAt = now;
           claimed.push(...(await claim(now, room - claimed.length, true)));
         }
+        // Claimed is leased to this dispatcher: deliver it even if stop() began meanwhile
+        // (stop() waits for this look, then for these deliveries).
         for (const m of claimed) {
           inflight += 1;
           options
@@ -81,12 +120,13 @@ export function createDispatcher(options: DispatcherOptions) {
             .catch((err: unknown) => logger.error({ message_id: m.id, err_name: (err as Error)?.name, err_message: (err as Error)?.message }, 'delivery failed unexpectedly'))
             .finally(() => {
               inflight -= 1;
-              if (inflight === 0) for (const w of idleWaiters.splice(0)) w();
+              notifySettled();
               void tick();
             });
         }
         if (claimed.length === room) again = true;
       } while (again && running);
+      if (!running) return;
       // While deliveries are in flight, each one's end looks again; only an idle dispatcher
       // needs to know when the next message falls due.
       if (inflight > 0) schedule(pollMs);
@@ -97,8 +137,6 @@ export function createDispatcher(options: DispatcherOptions) {
     } catch (err) {
       if (running) logger.warn({ err_message: (err as Error)?.message }, 'dispatcher could not read the outbox; retrying');
       schedule(pollMs);
-    } finally {
-      ticking = false;
     }
   }
 
@@ -112,7 +150,7 @@ export function createDispatcher(options: DispatcherOptions) {
     /** Look at the outbox now (coalesced). */
     wake() {
       if (!running) return;
-      if (ticking) again = true;
+      if (current) again = true;
       else setImmediate(() => void tick());
     },
     get inflight() {
@@ -128,18 +166,22 @@ export function createDispatcher(options: DispatcherOptions) {
       await Promise.all(claimed.map((m) => options.deliver(owner, m)));
       return claimed.length;
     },
-    /** Stops claiming; resolves when in-flight deliveries end or `graceMs` passes. */
-    async stop(graceMs: number): Promise<void> {
+    /**
+     * Stops claiming and waits up to `graceMs` for the deliveries in flight. Past it, calls
+     * `abort` (the caller aborts their provider calls: the drain signal of deliver.ts) and waits
+     * up to ABORT_SETTLE_MS more while each aborted delivery records its attempt and puts its
+     * message back in the queue. Resolves when none is left in flight, or that wait ran out
+     * (their leases then bring them back). Only then may the caller close the store.
+     */
+    async stop(graceMs: number, abort?: () => void): Promise<void> {
       running = false;
       if (timer) clearTimeout(timer);
-      if (inflight === 0) return;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, graceMs);
-        idleWaiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      if (await waitSettled(graceMs)) return;
+      if (!abort) return;
+      logger.warn({ inflight, grace_ms: graceMs }, 'shutdown grace period over: aborting the provider calls in flight; their messages go back to the queue');
+      abort();
+      if (await waitSettled(ABORT_SETTLE_MS)) return;
+      logger.error({ inflight }, 'deliveries still in flight after being aborted; their messages come back when their leases end');
     },
   };
 }

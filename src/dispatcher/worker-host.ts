@@ -6,10 +6,25 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } fro
 import type { Config } from '../config/load.js';
 import { capabilitiesForUrl } from '../store/db.js';
 import type { WriteLock } from '../store/write-lock.js';
+import { ABORT_SETTLE_MS } from './dispatcher.js';
 
 /** Write-lock holder ids of the two threads (src/store/write-lock.ts). */
 export const MAIN_LOCK_HOLDER = 1;
 export const WORKER_LOCK_HOLDER = 2;
+
+/** What the worker thread starts from. */
+export interface DispatchWorkerData {
+  config: Config;
+  lockBuffer: SharedArrayBuffer;
+  /** The dispatcher's poll interval, ms (DepsOverrides.dispatchPollMs; tests). */
+  pollMs?: number;
+}
+
+/** Options of startDispatchWorker. */
+export interface DispatchWorkerOptions {
+  /** Longest sleep of the worker's dispatcher between looks at the outbox, ms (default its own). */
+  pollMs?: number;
+}
 
 export type HostMessage =
   | { type: 'wake' }
@@ -28,7 +43,10 @@ export interface DispatchWorker {
   providersChanged(tenantId: string): void;
   /** The worker's metrics (empty when it does not answer within 1 s). */
   metrics(): Promise<Array<MetricObjectWithValues<MetricValue<string>>>>;
-  /** Stops claiming, waits for in-flight deliveries up to `graceMs`, closes its connection. */
+  /**
+   * Stops claiming, waits for in-flight deliveries up to `graceMs`, then aborts their provider
+   * calls and lets each record its attempt and requeue its message; closes its connection.
+   */
   stop(graceMs: number): Promise<void>;
   /** The underlying thread (tests). */
   readonly thread: Worker;
@@ -68,9 +86,16 @@ function newWorkerThread(workerData: unknown): Worker {
  * process's logger destination as they are (already redacted by the worker's logger).
  * `onExit` is called if the thread ends without being asked to stop.
  */
-export function startDispatchWorker(config: Config, logger: Logger, lock: WriteLock, onExit: (err: Error | undefined) => void): Promise<DispatchWorker> {
+export function startDispatchWorker(
+  config: Config,
+  logger: Logger,
+  lock: WriteLock,
+  onExit: (err: Error | undefined) => void,
+  options: DispatchWorkerOptions = {},
+): Promise<DispatchWorker> {
   const destination = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym];
-  const thread = newWorkerThread({ config, lockBuffer: lock.buffer });
+  const data: DispatchWorkerData = { config, lockBuffer: lock.buffer, ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}) };
+  const thread = newWorkerThread(data);
   const pending = new Map<number, (m: Array<MetricObjectWithValues<MetricValue<string>>>) => void>();
   let nextId = 1;
   let stopping: (() => void) | undefined;
@@ -140,8 +165,9 @@ export function startDispatchWorker(config: Config, logger: Logger, lock: WriteL
           stopping = done;
         });
         thread.postMessage({ type: 'stop', graceMs } satisfies HostMessage);
-        // The worker closes itself; if it hangs past the grace period (plus a margin), end it.
-        const timer = setTimeout(() => void thread.terminate(), graceMs + 5000);
+        // The worker closes itself; if it hangs past the grace period, the wait for aborted
+        // deliveries and a margin, end it.
+        const timer = setTimeout(() => void thread.terminate(), graceMs + ABORT_SETTLE_MS + 5000);
         await stopped;
         clearTimeout(timer);
         if (!exited) await new Promise<void>((done) => thread.once('exit', () => done()));

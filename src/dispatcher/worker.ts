@@ -1,9 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Config } from '../config/load.js';
 import { createDeps } from '../deps.js';
 import { createLogger } from '../observability/logger.js';
 import { createWriteLock } from '../store/write-lock.js';
-import { WORKER_LOCK_HOLDER, type HostMessage, type WorkerMessage } from './worker-host.js';
+import { WORKER_LOCK_HOLDER, type DispatchWorkerData, type HostMessage, type WorkerMessage } from './worker-host.js';
 
 /**
  * The dispatcher in a worker thread (SQLite: see worker-host.ts). It builds the same services
@@ -14,9 +13,14 @@ const port = parentPort;
 if (!port) throw new Error('src/dispatcher/worker.ts runs only as a worker thread');
 const post = (m: WorkerMessage) => port.postMessage(m);
 
-const { config, lockBuffer } = workerData as { config: Config; lockBuffer: SharedArrayBuffer };
+const { config, lockBuffer, pollMs } = workerData as DispatchWorkerData;
 const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => post({ type: 'log', line }) } }).child({ thread: 'dispatch-worker' });
-const deps = createDeps(config, logger, { processMetrics: false, dispatchClaimInWrites: true, writeLock: createWriteLock(WORKER_LOCK_HOLDER, lockBuffer) });
+const deps = createDeps(config, logger, {
+  processMetrics: false,
+  dispatchClaimInWrites: true,
+  writeLock: createWriteLock(WORKER_LOCK_HOLDER, lockBuffer),
+  ...(pollMs !== undefined ? { dispatchPollMs: pollMs } : {}),
+});
 deps.dispatcher.start();
 
 port.on('message', (m: HostMessage) => {
@@ -35,7 +39,9 @@ port.on('message', (m: HostMessage) => {
       break;
     case 'stop':
       void (async () => {
-        await deps.dispatcher.stop(m.graceMs);
+        // Past the grace period the provider calls are aborted, and each delivery still records
+        // its attempt and requeues its message before the connection closes.
+        await deps.dispatcher.stop(m.graceMs, () => deps.drain.abort());
         deps.drain.abort();
         await deps.store.close().catch(() => undefined);
         post({ type: 'stopped' });
