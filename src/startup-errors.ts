@@ -62,7 +62,7 @@ export function describeStartupError(err: unknown): string {
     case '3D000':
       return `${where}: the database does not exist; create it (e.g. \`createdb\`) or fix the name in ${url}.`;
     case '42501':
-      return `${where}: the user may not create the schema (${msg}); grant it CREATE on the database or run \`otpgate migrate\` as its owner.`;
+      return `${where}: the user may not create the schema (${msg}); grant it CREATE on the schema (\`GRANT CREATE ON SCHEMA public TO …\`; on PostgreSQL 15 and later CREATE on the database is not enough) or run \`otpgate migrate\` as the database owner.`;
     case '53300':
       return `${where} has no free connection slots (${msg}); lower OTPGATE_PG_POOL_SIZE or raise max_connections (docs/operations.md).`;
     case '57P03':

@@ -119,7 +119,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     },
     async close() {
       await app.close();
-      await deps.dispatcher.stop(1000);
+      await deps.dispatcher.stop(1000, () => deps.drain.abort());
       deps.drain.abort();
       await deps.sendLimiter?.close();
       await deps.store.close();

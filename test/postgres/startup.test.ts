@@ -135,7 +135,7 @@ describe('start-up on PostgreSQL', { skip, concurrency: true }, () => {
     const name = new URL(db.url).pathname.slice(1);
     assertOneClearLine(
       stderr,
-      new RegExp(`PostgreSQL at ${hostPortPattern(adminPgUrl)} \\(database "${name}"\\): the user may not create the schema \\(permission denied for schema public\\); .*\`otpgate migrate\` as its owner`),
+      new RegExp(`PostgreSQL at ${hostPortPattern(adminPgUrl)} \\(database "${name}"\\): the user may not create the schema \\(permission denied for schema public\\); grant it CREATE on the schema .*\`otpgate migrate\` as the database owner`),
     );
     const tables = await withPg(withDatabase(adminPgUrl, name), async (c) =>
       (await c.query(`select 1 from information_schema.tables where table_schema = 'public'`)).rowCount,
