@@ -357,3 +357,121 @@ describe('every change is audited, without secrets', () => {
     assert.deepEqual(third.details.secrets_changed, { primary: ['api_key'], fallback: [] });
   });
 });
+
+describe('GET /v1/provider-kinds: every kind with its form fields', () => {
+  // Self-contained block: its own imports, types and apps.
+  type Field = { name: string; label: string; type: string; required: boolean; options?: string[]; default?: string; help?: string; placeholder?: string };
+  type Kind = { id: string; configKey: string | null; displayName: string; fields: Field[]; available: boolean };
+
+  /** `name:type:required|optional`, written down from the kinds' contracts (PROVIDERS.md, DESIGN.md), not from the code. */
+  const expectedFields: Record<string, string[]> = {
+    Inbox: [],
+    Twilio: ['account_sid:string:required', 'auth_token:secret:required', 'sender_phone_number:string:optional', 'messaging_service_sid:string:optional', 'endpoint:url:optional'],
+    MessageBird: ['access_key:secret:required', 'originator:string:required', 'signing_key:secret:optional', 'endpoint:url:optional'],
+    Textlocal: ['api_key:secret:optional', 'username:string:optional', 'hash:secret:optional', 'sender:string:required', 'region:enum:optional', 'endpoint:url:optional'],
+    InstaAlerts: ['api_key:secret:required', 'sender_id:string:required', 'dlt_entity_id:string:optional', 'dlt_template_id:string:optional', 'endpoint:url:optional'],
+    SalesforceMarketingCloud: [
+      'subdomain:string:required',
+      'client_id:string:required',
+      'client_secret:secret:required',
+      'message_id:string:required',
+      'package_type:enum:optional',
+      'keyword:string:required',
+      'account_id:string:optional',
+      'endpoint:url:optional',
+    ],
+    CustomGateway: ['uri:url:required', 'api_key:secret:required', 'sender_id:string:optional', 'endpoint:url:optional'],
+  };
+  /** The secrets column of docs/providers.md. */
+  const expectedSecrets: Record<string, string[]> = {
+    Inbox: [],
+    Twilio: ['auth_token'],
+    MessageBird: ['access_key', 'signing_key'],
+    Textlocal: ['api_key', 'hash'],
+    InstaAlerts: ['api_key'],
+    SalesforceMarketingCloud: ['client_secret'],
+    CustomGateway: ['api_key'],
+  };
+  const expectedEnums: Record<string, { options: string[]; default: string }> = {
+    'Textlocal.region': { options: ['uk', 'in'], default: 'uk' },
+    'SalesforceMarketingCloud.package_type': { options: ['enhanced', 'legacy'], default: 'enhanced' },
+  };
+
+  async function kinds(env: Record<string, string> = {}): Promise<Kind[]> {
+    const t = await createTestApp({ env });
+    try {
+      const res = await t.call('GET', '/v1/provider-kinds'); // public: the console asks before signing in
+      assert.equal(res.statusCode, 200, res.body);
+      const items = res.json<{ items: Kind[] }>().items;
+      assert.ok(Array.isArray(items));
+      return items;
+    } finally {
+      await t.close();
+    }
+  }
+
+  test('Default first, then every kind of the registry once, each with its fields as the registry describes them', async () => {
+    const { providerRegistry } = await import('../../src/providers/registry.js');
+    const items = await kinds();
+    assert.deepEqual(items.map((k) => k.id), ['Default', ...providerRegistry.keys()]);
+    assert.deepEqual([...providerRegistry.keys()].sort(), Object.keys(expectedFields).sort(), 'a kind was added or removed: list its fields here');
+    for (const k of items.slice(1)) {
+      const d = providerRegistry.get(k.id)!;
+      assert.equal(k.configKey, d.configKey, k.id);
+      assert.equal(k.displayName, d.displayName, k.id);
+      assert.equal(k.available, true, k.id);
+      assert.deepEqual(k.fields, JSON.parse(JSON.stringify(d.fields)), k.id);
+      // Every form field is a setting the kind's schema takes, and (Inbox aside) every setting has a field.
+      const shape = Object.keys((d.configSchema as unknown as { shape: Record<string, unknown> }).shape);
+      for (const f of k.fields) assert.ok(shape.includes(f.name), `${k.id}.${f.name} is not a setting of the schema`);
+      if (k.id !== 'Inbox') assert.deepEqual(k.fields.map((f) => f.name).sort(), shape.sort(), `${k.id}: a setting has no form field`);
+    }
+    const keys = items.map((k) => k.configKey).filter((c) => c !== null);
+    assert.equal(new Set(keys).size, keys.length, 'config keys are unique');
+  });
+
+  test('field names, types and required flags; secrets typed secret; enums with their options', async () => {
+    const items = await kinds();
+    for (const k of items.filter((i) => i.id !== 'Default')) {
+      assert.deepEqual(k.fields.map((f) => `${f.name}:${f.type}:${f.required ? 'required' : 'optional'}`), expectedFields[k.id], k.id);
+      assert.deepEqual(k.fields.filter((f) => f.type === 'secret').map((f) => f.name), expectedSecrets[k.id], `${k.id}: secret fields`);
+      for (const f of k.fields) {
+        const where = `${k.id}.${f.name}`;
+        assert.equal(typeof f.label, 'string', where);
+        assert.ok(f.label.length > 0, `${where}: a label for the form`);
+        assert.ok(['string', 'secret', 'url', 'enum'].includes(f.type), `${where}: type ${f.type}`);
+        assert.equal(typeof f.required, 'boolean', where);
+        if (f.type === 'secret') assert.equal(f.default, undefined, `${where}: a secret has no default value`);
+        if (f.type === 'enum') {
+          assert.deepEqual({ options: f.options, default: f.default }, expectedEnums[where], where);
+        } else {
+          assert.equal(f.options, undefined, `${where}: options only on enums`);
+        }
+      }
+      // Every kind but Inbox takes the endpoint override, optional, last.
+      const last = k.fields.at(-1);
+      if (k.id !== 'Inbox') assert.deepEqual(last && { name: last.name, type: last.type, required: last.required }, { name: 'endpoint', type: 'url', required: false }, k.id);
+    }
+  });
+
+  test('Default and Inbox have no fields; Default says whether the operator configured a platform provider', async () => {
+    const dev = await kinds();
+    const inbox = dev.find((k) => k.id === 'Inbox')!;
+    assert.deepEqual(inbox.fields, []);
+    assert.equal(inbox.configKey, 'inbox');
+    const devDefault = dev.find((k) => k.id === 'Default')!;
+    assert.deepEqual(devDefault, { id: 'Default', configKey: null, displayName: 'Platform default (Inbox)', fields: [], available: true }, 'development: Inbox stands in');
+
+    const explicit = (await kinds({ OTPGATE_DEFAULT_PROVIDER: 'Inbox' })).find((k) => k.id === 'Default')!;
+    assert.deepEqual(explicit.fields, []);
+    assert.equal(explicit.available, true);
+    assert.match(explicit.displayName, /Inbox/);
+
+    const prod = await kinds({ OTPGATE_ENV: 'production' });
+    const prodDefault = prod.find((k) => k.id === 'Default')!;
+    assert.deepEqual(prodDefault.fields, []);
+    assert.equal(prodDefault.available, false, 'production without OTPGATE_DEFAULT_PROVIDER: nothing to fall back to');
+    assert.match(prodDefault.displayName, /not configured/);
+    assert.deepEqual(prod.find((k) => k.id === 'Inbox')!.fields, []);
+  });
+});
