@@ -91,10 +91,43 @@ export function checkOutboundUrl(raw: string, policy: OutboundPolicy): string | 
     return policy.allowLoopback ? 'only http and https URLs are allowed' : 'only https URLs are allowed in production';
   }
   if (url.username || url.password) return 'URLs with credentials are not allowed';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = hostOf(url);
   if (net.isIP(host) && !isAddressAllowed(host, policy)) return `address ${host} is not public`;
   if (!policy.allowLoopback && (host === 'localhost' || host.endsWith('.localhost'))) return 'localhost is not allowed in production';
   return null;
+}
+
+/** A URL's host without IPv6 brackets and without the trailing dot of a fully qualified name. */
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+}
+
+/** Why the addresses `hostname` resolved to may not be connected to under `policy`, or `null`. */
+function resolvedAddressProblem(hostname: string, addresses: readonly dns.LookupAddress[], policy: OutboundPolicy): string | null {
+  const bad = addresses.find((a) => !isAddressAllowed(a.address, policy));
+  return bad ? `${hostname} resolves to ${bad.address}, which is not public` : null;
+}
+
+/**
+ * `checkOutboundUrl`, then, for a host name, the addresses it resolves to now, judged as the
+ * connect-time guard judges them. For checks ahead of any request (saving a provider
+ * configuration). A name that does not resolve, or not within `timeoutMs`, passes: it cannot be
+ * judged yet, and the guard checks again on every connection.
+ */
+export async function checkOutboundTarget(raw: string, policy: OutboundPolicy, timeoutMs = 3_000): Promise<string | null> {
+  const reason = checkOutboundUrl(raw, policy);
+  if (reason) return reason;
+  const host = hostOf(new URL(raw));
+  if (net.isIP(host)) return null;
+  const addresses = await new Promise<dns.LookupAddress[] | null>((resolve) => {
+    const timer = setTimeout(() => resolve(null), timeoutMs);
+    timer.unref();
+    dns.lookup(host, { all: true }, (err, list) => {
+      clearTimeout(timer);
+      resolve(err ? null : list);
+    });
+  });
+  return addresses ? resolvedAddressProblem(host, addresses, policy) : null;
 }
 
 /** The resolver `guardedLookup` asks: `dns.lookup`'s signature, always called with `all: true`. */
@@ -117,9 +150,9 @@ export function guardedLookup(policy: OutboundPolicy, resolve: Resolver = system
     resolve(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 0);
       const list = addresses as dns.LookupAddress[];
-      const bad = list.find((a) => !isAddressAllowed(a.address, policy));
-      if (bad) {
-        const e = new HttpFailure('forbidden_target', `${hostname} resolves to ${bad.address}, which is not public`);
+      const problem = resolvedAddressProblem(hostname, list, policy);
+      if (problem) {
+        const e = new HttpFailure('forbidden_target', problem);
         return callback(e as unknown as NodeJS.ErrnoException, '', 0);
       }
       if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);

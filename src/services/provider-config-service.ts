@@ -4,7 +4,7 @@ import { newId } from '../domain/ids.js';
 import { normalizePhone } from '../domain/phone.js';
 import { analyzeSms } from '../domain/encoding.js';
 import { AppError, type FieldIssue } from '../errors/app-error.js';
-import { checkOutboundUrl, type OutboundPolicy } from '../providers/http.js';
+import { checkOutboundTarget, checkOutboundUrl, type OutboundPolicy } from '../providers/http.js';
 import { isProviderError, ProviderError } from '../providers/provider-error.js';
 import { getProviderDescriptor, providerRegistry } from '../providers/registry.js';
 import type { ProviderContext, ProviderDescriptor, SmsProvider } from '../providers/types.js';
@@ -48,6 +48,35 @@ type Sealed = { kind: string; config: Record<string, unknown> };
 
 function secretFields(d: ProviderDescriptor<unknown>): string[] {
   return d.fields.filter((f) => f.type === 'secret').map((f) => f.name);
+}
+
+/**
+ * Settings, besides the URL fields (`endpoint`, a gateway's `uri`), that decide which host a
+ * kind's secrets are sent to.
+ */
+const HOST_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  // The token is fetched from https://{subdomain}.auth.marketingcloudapis.com unless `endpoint` is set.
+  SalesforceMarketingCloud: ['subdomain'],
+  // uk = api.txtlocal.com, in = api.textlocal.in.
+  Textlocal: ['region'],
+};
+
+/** Secrets that are never sent anywhere (they check what the provider sends us). */
+const UNSENT_SECRETS: Readonly<Record<string, readonly string[]>> = {
+  MessageBird: ['signing_key'],
+};
+
+/**
+ * Alternative sets of credentials of a kind. A configuration that gives a field of one set has
+ * chosen that mode: the stored secrets of the other sets are not merged back into it.
+ */
+const AUTH_MODES: Readonly<Record<string, readonly (readonly string[])[]>> = {
+  Textlocal: [['api_key'], ['username', 'hash']],
+};
+
+/** The settings that decide where a kind's secrets are sent. */
+function destinationFields(d: ProviderDescriptor<unknown>): string[] {
+  return [...new Set(['endpoint', ...d.fields.filter((f) => f.type === 'url').map((f) => f.name), ...(HOST_FIELDS[d.id] ?? [])])];
 }
 
 /** Replaces every secret with the mask; non-secret values are returned as stored. */
@@ -122,7 +151,10 @@ export function createProviderConfigService(
 
   /**
    * Validates one `{provider, <kind key>: {...}}` selection, filling in secrets the caller left
-   * out (or sent back masked) from `previous` when it is the same kind.
+   * out (or sent back masked) from `previous` when it is the same kind, only while every setting
+   * that decides where the secret goes (`endpoint`, `uri`, SFMC `subdomain`, Textlocal `region`)
+   * is unchanged, and only when the new configuration does not choose another auth mode (Textlocal
+   * `username` + `hash` instead of `api_key`). An explicit `null` removes a stored secret.
    */
   function parseSelection(raw: unknown, path: string, previous: Sealed | undefined): Sealed {
     const issues: FieldIssue[] = [];
@@ -151,20 +183,49 @@ export function createProviderConfigService(
     if (typeof given !== 'object' || given === null || Array.isArray(given)) {
       throw new AppError('provider.invalid_config', `"${d.configKey}" must be an object.`, { issues: [{ path: `${path}${d.configKey}`, message: 'must be an object' }] });
     }
-    const merged: Record<string, unknown> = { ...(given as Record<string, unknown>) };
+    const input = given as Record<string, unknown>;
+    const merged: Record<string, unknown> = { ...input };
+    const same = previous?.kind === kind ? previous : undefined;
+    // A field left out means its default (the stored config holds the parsed values, defaults included).
+    const valueOf = (cfg: Record<string, unknown>, field: string) => cfg[field] ?? d.fields.find((f) => f.name === field)?.default;
+    const moved = same ? destinationFields(d).filter((f) => valueOf(input, f) !== valueOf(same.config, f)) : [];
+    const modes = AUTH_MODES[kind] ?? [];
+    // A field given a value chooses its mode; a mask only asks to keep what is stored.
+    const chosen = (field: string) => input[field] !== undefined && input[field] !== null && input[field] !== '' && input[field] !== SECRET_MASK;
+    const otherModeChosen = (name: string) => {
+      const mine = modes.find((m) => m.includes(name));
+      return mine !== undefined && modes.some((m) => m !== mine && m.some(chosen));
+    };
+    const resend: string[] = [];
     for (const name of secretFields(d)) {
-      const v = merged[name];
-      if ((v === undefined || v === SECRET_MASK) && previous?.kind === kind && previous.config[name] !== undefined) merged[name] = previous.config[name];
-      else if (v === SECRET_MASK) delete merged[name];
+      const v = input[name];
+      if (v !== undefined && v !== null && v !== SECRET_MASK) continue;
+      // Left out, sent back masked, or null (removes it): never stored as given.
+      delete merged[name];
+      const keep = same?.config[name];
+      if (v === null || keep === undefined || keep === null || keep === '' || otherModeChosen(name)) continue;
+      // Where a secret goes is decided by the settings next to it: a caller must not be able to
+      // point them at their own server and receive the stored secret.
+      if (moved.length > 0 && !(UNSENT_SECRETS[kind] ?? []).includes(name)) resend.push(name);
+      else merged[name] = keep;
+    }
+    const issuePath = (field: string) => `${path}${d.configKey}.${field}`;
+    for (const name of resend) {
+      issues.push({ path: issuePath(name), message: `must be given again because the destination changed (${moved.join(', ')}): a stored secret is only sent where it was saved for` });
     }
     const parsed = d.configSchema.safeParse(merged);
     if (!parsed.success) {
       for (const i of parsed.error.issues) {
+        const at = [`${path}${d.configKey}`, ...i.path.map(String)].join('.');
+        if (issues.some((x) => x.path === at)) continue;
         // zod says "Invalid input: expected string, received undefined" for a field left out.
         const missing = i.code === 'invalid_type' && i.path.length === 1 && merged[String(i.path[0])] === undefined;
-        issues.push({ path: [`${path}${d.configKey}`, ...i.path.map(String)].join('.'), message: missing ? 'required' : i.message });
+        issues.push({ path: at, message: missing ? 'required' : i.message });
       }
-      throw new AppError('provider.invalid_config', `The ${kind} configuration is not valid.`, { issues });
+    }
+    if (!parsed.success || resend.length > 0) {
+      const why = resend.length > 0 ? `: ${resend.join(', ')} must be given again because ${moved.join(', ')} changed` : '';
+      throw new AppError('provider.invalid_config', `The ${kind} configuration is not valid${why}.`, { issues });
     }
     const config = parsed.data as Record<string, unknown>;
     for (const key of ['endpoint', 'uri']) {
@@ -175,6 +236,22 @@ export function createProviderConfigService(
       }
     }
     return { kind, config };
+  }
+
+  /**
+   * Resolves the host names of a parsed selection's URLs and refuses those that resolve to
+   * addresses the HTTP client would not connect to (same rules, same code), before anything is
+   * saved or sent. The client checks again on every connection.
+   */
+  async function checkResolvedTargets(sel: Sealed, path: string): Promise<void> {
+    if (sel.kind === DEFAULT_KIND) return;
+    const d = describe(sel.kind);
+    for (const key of ['endpoint', 'uri']) {
+      const url = sel.config[key];
+      if (typeof url !== 'string') continue;
+      const reason = await checkOutboundTarget(url, deps.outboundPolicy);
+      if (reason) throw new AppError('provider.endpoint_forbidden', `${key} is not allowed: ${reason}.`, { issues: [{ path: `${path}${d.configKey}.${key}`, message: reason }] });
+    }
   }
 
   async function runValidation(sel: Sealed, label: string): Promise<void> {
@@ -251,13 +328,16 @@ export function createProviderConfigService(
         throw new AppError('provider.invalid_config', 'A fallback cannot have its own fallback.', { issues: [{ path: 'fallback.fallback', message: 'not allowed' }] });
       }
       const fallback = rawFallback === undefined || rawFallback === null ? undefined : parseSelection(rawFallback, 'fallback.', s.get('fallback'));
+      await checkResolvedTargets(primary, '');
+      if (fallback) await checkResolvedTargets(fallback, 'fallback.');
       await runValidation(primary, 'provider');
       if (fallback) await runValidation(fallback, 'fallback provider');
       const now = clock.now();
       const changedSecrets = (slot: ProviderSlot, sel: Sealed) => {
         const prev = s.get(slot);
         const d = getProviderDescriptor(sel.kind);
-        return d ? secretFields(d).filter((n) => sel.config[n] !== undefined && (prev?.kind !== sel.kind || prev.config[n] !== sel.config[n])) : [];
+        // Set or replaced, or removed (an explicit null, another auth mode).
+        return d ? secretFields(d).filter((n) => (prev?.kind !== sel.kind ? sel.config[n] !== undefined : prev.config[n] !== sel.config[n])) : [];
       };
       await store.db.transaction().execute(async (trx) => {
         for (const [slot, sel] of [['primary', primary], ['fallback', fallback]] as const) {
@@ -302,6 +382,7 @@ export function createProviderConfigService(
       if (input.config !== undefined) {
         const s = await stored(tenant.id);
         const sel = parseSelection(input.config, 'config.', s.get('primary'));
+        await checkResolvedTargets(sel, 'config.');
         entry = sel.kind === DEFAULT_KIND ? (platformEntry('primary') ?? undefined) : build('primary', sel.kind, sel.config);
       } else {
         entry = (await this.chainFor(tenant.id))[0];
