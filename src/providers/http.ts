@@ -114,17 +114,22 @@ function resolvedAddressProblem(hostname: string, addresses: readonly dns.Lookup
  * configuration). A name that does not resolve, or not within `timeoutMs`, passes: it cannot be
  * judged yet, and the guard checks again on every connection.
  */
-export async function checkOutboundTarget(raw: string, policy: OutboundPolicy, timeoutMs = 3_000): Promise<string | null> {
+export async function checkOutboundTarget(
+  raw: string,
+  policy: OutboundPolicy,
+  options: { resolve?: Resolver; timeoutMs?: number } = {},
+): Promise<string | null> {
   const reason = checkOutboundUrl(raw, policy);
   if (reason) return reason;
   const host = hostOf(new URL(raw));
   if (net.isIP(host)) return null;
-  const addresses = await new Promise<dns.LookupAddress[] | null>((resolve) => {
-    const timer = setTimeout(() => resolve(null), timeoutMs);
+  const lookup = options.resolve ?? systemResolver;
+  const addresses = await new Promise<dns.LookupAddress[] | null>((done) => {
+    const timer = setTimeout(() => done(null), options.timeoutMs ?? 3_000);
     timer.unref();
-    dns.lookup(host, { all: true }, (err, list) => {
+    lookup(host, { all: true }, (err, list) => {
       clearTimeout(timer);
-      resolve(err ? null : list);
+      done(err ? null : list);
     });
   });
   return addresses ? resolvedAddressProblem(host, addresses, policy) : null;
