@@ -11,6 +11,9 @@ import { tenantSettingsShape, defaultSettings } from '../../src/services/tenant-
 import { analyzeSms as consoleAnalyze } from '../../console/src/domain/encoding.js';
 import { renderPreview, validateTemplate as consoleValidate } from '../../console/src/domain/template.js';
 import { appHashPattern, checkInt, intRules, localePattern, webotpPattern } from '../../console/src/domain/settings.js';
+import { errorKindText, receiptKinds, sendsReceipts, splitRawAnswer } from '../../console/src/domain/providers.js';
+import { providerRegistry } from '../../src/providers/registry.js';
+import { providerErrorKinds } from '../../src/providers/provider-error.js';
 
 const samples: string[] = [
   '',
@@ -100,4 +103,22 @@ test('the console validates settings with the server’s ranges and patterns', (
   for (const l of ['en', 'pt-BR', 'zh-Hant-TW', 'EN', 'e', 'en_US']) {
     assert.equal(localePattern.test(l), tenantSettingsShape.default_locale.safeParse(l).success, l);
   }
+});
+
+test('the console knows which providers send delivery receipts, as the server’s adapters do', () => {
+  const serverKinds = [...providerRegistry.values()].filter((d) => d.receipts !== undefined).map((d) => d.id).sort();
+  assert.deepEqual([...receiptKinds].sort(), serverKinds, 'console/src/domain/providers.ts receiptKinds = adapters with a receipts parser');
+  for (const kind of ['CustomGateway', 'Inbox']) assert.equal(sendsReceipts(kind), false, `${kind} sends none`);
+  assert.equal(sendsReceipts('Default', 'Twilio'), true, 'Default follows the platform provider');
+  assert.equal(sendsReceipts('Default', null), false);
+  for (const kind of providerErrorKinds) assert.ok(errorKindText[kind], `the console explains the error kind ${kind}`);
+});
+
+test('the raw answer a custom gateway quotes in its error is split out of the sentence', () => {
+  const whole = splitRawAnswer('the gateway answered HTTP 400: "{"error":"number_blocked","detail":"no"}"');
+  assert.equal(whole.text, 'the gateway answered HTTP 400');
+  assert.deepEqual(JSON.parse(whole.raw ?? ''), { error: 'number_blocked', detail: 'no' });
+  const cut = splitRawAnswer('the gateway answered HTTP 400: "{"error":"a very long answer that the server cut…"');
+  assert.equal(cut.raw, '{"error":"a very long answer that the server cut…', 'a cut answer is shown as it came');
+  assert.deepEqual(splitRawAnswer('the gateway answered HTTP 503'), { text: 'the gateway answered HTTP 503', raw: null });
 });

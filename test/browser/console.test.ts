@@ -5,7 +5,13 @@
  * Skips with a message when /usr/bin/chromium is missing (apt-get install chromium) or the
  * console is not built (cd console && npm install && npm run build).
  *
- * Saves a screenshot of every page at 1280 and 390 px into docs/screenshots/<page>-<width>.png.
+ * Saves a screenshot of every page at 1280 and 390 px into docs/screenshots/<page>-<width>.png,
+ * and checks at each width that the page does not scroll sideways, that nothing sticks out of
+ * its card and that buttons sit level with the inputs beside them.
+ *
+ * A fake Twilio (test/fakes/twilio.ts) is the fallback provider and the provider with delivery
+ * receipts: the tests post its signed status callbacks to /v1/callbacks/Twilio/{tenant}.
+ * Every API request the console sends is recorded and checked against /openapi.json at the end.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,8 +20,11 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type Route } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
+import { startTwilioFake, type TwilioFake } from '../fakes/twilio.js';
+import { twilioFixtures } from '../../src/providers/twilio/fixtures.js';
+import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -23,6 +32,10 @@ const DIST_INDEX = join(root, 'console/dist/index.html');
 const SHOTS = join(root, 'docs/screenshots');
 const PHONE = '+14155552671';
 const WIDTHS = [1280, 390] as const;
+const TW = twilioFixtures.withSenderNumber;
+/** What the failing gateway path answers a send with: HTTP 400 and this JSON. */
+const GATEWAY_REFUSAL = { error: 'number_blocked', detail: 'the carrier refuses this route' };
+const LONG_NAME = 'Internationale Telekommunikationsgesellschaftsverwaltungsabteilung für Kurznachrichten';
 
 const skip = !existsSync(CHROMIUM)
   ? `chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) to run the console browser tests`
@@ -36,7 +49,85 @@ function inPage<T>(p: Page, expression: string): Promise<T> {
 
 if (skip) console.log(`# SKIP admin console browser tests: ${skip}`);
 
-/** A custom SMS gateway (Mosaic contract) on loopback: `/good` passes the challenge, `/bad` echoes a wrong key. */
+/**
+ * Layout problems of the page as it is now: sideways scrolling, elements or text beyond their
+ * card (`.section`, `.card`; the viewport outside them), scroll containers that scroll sideways
+ * (a `pre` may), and buttons that sit beside an input but not level with it.
+ */
+const LAYOUT_PROBLEMS = `(() => {
+  const problems = [];
+  const vw = window.innerWidth;
+  const sw = document.scrollingElement.scrollWidth;
+  if (sw > vw) problems.push('the page scrolls sideways: scrollWidth ' + sw + ' > ' + vw);
+  const describe = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') + ' "' + (el.textContent || '').trim().slice(0, 40) + '"';
+  // Not checked: what is not shown (visually hidden, in a closed <details>), and what scrolls on
+  // purpose (code blocks, chart boxes, the data tables under the charts).
+  const memo = new Map();
+  const skipped = (el) => {
+    if (memo.has(el)) return memo.get(el);
+    let out = false;
+    if (el.matches('.sr-only, pre, .chart-box, svg, option, datalist, template, .table-wrap:has(> table:not(.responsive))')) out = true;
+    else {
+      const cs = getComputedStyle(el);
+      const parent = el.parentElement;
+      if (cs.clip && cs.clip !== 'auto') out = true;
+      else if (parent && parent.tagName === 'DETAILS' && !parent.open && el.tagName !== 'SUMMARY') out = true;
+      else if (parent && parent !== document.body) out = skipped(parent);
+    }
+    memo.set(el, out);
+    return out;
+  };
+  const cardOf = (el) => {
+    const c = el.parentElement && el.parentElement.closest('.section, .card');
+    if (c) { const r = c.getBoundingClientRect(); return { left: r.left, right: r.right, name: describe(c) }; }
+    return { left: 0, right: vw, name: 'the viewport' };
+  };
+  for (const el of document.body.querySelectorAll('*')) {
+    if (skipped(el)) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    const cs = getComputedStyle(el);
+    if (cs.visibility === 'hidden' || cs.position === 'fixed') continue;
+    const card = cardOf(el);
+    if (r.right > card.right + 1 || r.left < card.left - 1) problems.push(describe(el) + ' spans ' + Math.round(r.left) + '…' + Math.round(r.right) + ', beyond ' + card.name + ' (' + Math.round(card.left) + '…' + Math.round(card.right) + ')');
+    if ((cs.overflowX === 'auto' || cs.overflowX === 'scroll') && el.scrollWidth > el.clientWidth + 1) problems.push(describe(el) + ' scrolls sideways (' + el.scrollWidth + ' > ' + el.clientWidth + ')');
+  }
+  // Text that overflows its box (an unbreakable id in a narrow cell) is not in any element's rectangle.
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || !n.textContent.trim() || skipped(el)) continue;
+    let clip = null;
+    for (let a = el; a && a !== document.body; a = a.parentElement) {
+      const cs = getComputedStyle(a);
+      if (cs.overflowX !== 'visible') { clip = a; break; }
+      if (a.matches('.section, .card')) break;
+    }
+    if (clip && getComputedStyle(clip).textOverflow === 'ellipsis') continue; // cut on purpose, full text in a title
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    const box = clip ? clip.getBoundingClientRect() : cardOf(n);
+    for (const r of range.getClientRects()) {
+      if (r.width === 0) continue;
+      if (r.right > box.right + 1 || r.left < box.left - 1) { problems.push('text "' + n.textContent.trim().slice(0, 40) + '" in ' + describe(el) + ' runs to ' + Math.round(r.right) + ', beyond ' + Math.round(box.right)); break; }
+    }
+  }
+  // A button beside an input (they overlap vertically) must be level with it.
+  for (const btn of document.querySelectorAll('.btn')) {
+    const scope = btn.closest('form, .section-actions');
+    if (!scope || skipped(btn)) continue;
+    const b = btn.getBoundingClientRect();
+    if (b.height === 0) continue;
+    for (const input of scope.querySelectorAll('input:not([type=checkbox]):not([type=radio]), select')) {
+      const i = input.getBoundingClientRect();
+      if (i.height === 0 || i.bottom <= b.top || i.top >= b.bottom) continue;
+      if (Math.abs(i.top - b.top) > 2 && Math.abs(i.bottom - b.bottom) > 2) problems.push('button "' + btn.textContent.trim() + '" is ' + Math.round(b.top - i.top) + ' px off the ' + describe(input) + ' beside it');
+    }
+  }
+  return [...new Set(problems)];
+})()`;
+
+/** A custom SMS gateway (Mosaic contract) on loopback: `/good` passes the challenge, `/bad` echoes a wrong key, `/fail` refuses every send with HTTP 400 and a JSON body. */
 interface Gateway {
   url: string;
   received: { path: string; apiKey: string | undefined; body: { phone_number?: string; message?: string } }[];
@@ -66,6 +157,11 @@ async function startGateway(): Promise<Gateway> {
       if (req.method === 'POST') {
         const raw = await readBody(req);
         received.push({ path, apiKey, body: JSON.parse(raw || '{}') as Gateway['received'][number]['body'] });
+        if (path === '/fail') {
+          res.writeHead(400, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(GATEWAY_REFUSAL));
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ id: `gw_${received.length}` }));
         return;
@@ -90,6 +186,9 @@ async function startGateway(): Promise<Gateway> {
 describe('admin console in a browser', { skip }, () => {
   let otp: Awaited<ReturnType<typeof startTestServer>>;
   let gateway: Gateway;
+  let twilio: TwilioFake;
+  /** Every API request the console sent (checked against /openapi.json at the end). */
+  const sent: { method: string; url: string; body?: unknown }[] = [];
   let context: BrowserContext;
   let page: Page;
   let userDataDir: string;
@@ -97,15 +196,50 @@ describe('admin console in a browser', { skip }, () => {
   let tenantUrl = '';
   let apiKey = '';
 
-  /** Full-page screenshots at both widths; the page is left at 1280 px. */
+  /** Fails with every layout problem of the page at its current width. */
+  async function assertLayout(what: string, p: Page = page): Promise<void> {
+    const problems = await inPage<string[]>(p, LAYOUT_PROBLEMS);
+    const width = p.viewportSize()?.width;
+    assert.deepEqual(problems, [], `${what} at ${width} px: layout problems`);
+  }
+
+  /** Full-page screenshots at both widths, each checked by `assertLayout`; the page is left at 1280 px. */
   async function shoot(name: string, p: Page = page): Promise<void> {
     for (const width of WIDTHS) {
       await p.setViewportSize({ width, height: width === 390 ? 844 : 900 });
       await p.waitForTimeout(250); // let the charts re-measure and the layout settle
+      await assertLayout(name, p);
       // Full-page shots: the sticky top bar would otherwise be painted mid-page.
       await p.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true, animations: 'disabled', style: '.topbar { position: static !important; }' });
     }
     await p.setViewportSize({ width: 1280, height: 900 });
+  }
+
+  /** Waits until the API says the message is `status` (the dispatcher runs in the background). */
+  async function waitForStatus(id: string, status: string, auth = otp.adminKey, tenant = tenantId): Promise<any> {
+    let m: any;
+    for (let i = 0; i < 100; i++) {
+      m = (await apiCall('GET', `/v1/messages/${id}`, undefined, auth, tenant)).json;
+      if (m?.status === status) return m;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`message ${id} is ${m?.status}, not ${status}: ${JSON.stringify(m)}`);
+  }
+
+  /** Posts Twilio's signed status callback for a message, as Twilio would. */
+  async function twilioReceipt(sid: string, status: string, tenant = tenantId): Promise<void> {
+    const cb = twilio.statusCallback(sid, status, { url: `${otp.url}/v1/callbacks/Twilio/${tenant}` });
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(cb.headers)) if (v !== undefined) headers[k] = v;
+    const res = await fetch(cb.url, { method: 'POST', headers, body: cb.rawBody });
+    assert.equal(res.status, 200, await res.text());
+  }
+
+  /** The tenant's own key for /v1/otp/* (created with the admin key). */
+  async function newApiKey(tenant = tenantId): Promise<string> {
+    const k = await apiCall('POST', `/v1/tenants/${tenant}/api-keys`, { name: 'test run' }, otp.adminKey);
+    assert.ok(k.status === 200 || k.status === 201, JSON.stringify(k.json));
+    return k.json.key as string;
   }
 
   async function openTab(label: string): Promise<void> {
@@ -114,10 +248,10 @@ describe('admin console in a browser', { skip }, () => {
     await nav.locator('a[aria-current="page"]', { hasText: label }).waitFor();
   }
 
-  async function apiCall(method: string, path: string, body?: unknown, auth = apiKey): Promise<{ status: number; json: any }> {
+  async function apiCall(method: string, path: string, body?: unknown, auth = apiKey, tenant?: string): Promise<{ status: number; json: any }> {
     const res = await fetch(otp.url + path, {
       method,
-      headers: { authorization: `Bearer ${auth}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${auth}`, ...(tenant ? { 'x-tenant-id': tenant } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, json: await res.json().catch(() => null) };
@@ -126,6 +260,7 @@ describe('admin console in a browser', { skip }, () => {
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     gateway = await startGateway();
+    twilio = await startTwilioFake({ accountSid: TW.account_sid, authToken: TW.auth_token });
     otp = await startTestServer();
     userDataDir = mkdtempSync(join(tmpdir(), 'otpgate-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
@@ -139,12 +274,25 @@ describe('admin console in a browser', { skip }, () => {
     context.setDefaultTimeout(15_000);
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (err) => console.error('# page error:', err.message));
+    context.on('request', (req) => {
+      const u = new URL(req.url());
+      if (u.origin !== new URL(otp.url).origin || !/^\/(v1|cis)\//.test(u.pathname)) return;
+      const raw = req.postData();
+      let body: unknown;
+      try {
+        body = raw ? JSON.parse(raw) : undefined;
+      } catch {
+        body = raw;
+      }
+      sent.push({ method: req.method(), url: u.pathname + u.search, ...(body === undefined ? {} : { body }) });
+    });
   });
 
   after(async () => {
     await context?.close().catch(() => undefined);
     await otp?.close().catch(() => undefined);
     await gateway?.close().catch(() => undefined);
+    await twilio?.close().catch(() => undefined);
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
@@ -198,13 +346,20 @@ describe('admin console in a browser', { skip }, () => {
     await openTab('Send test SMS');
     await page.getByLabel('Phone number').fill(PHONE);
     await page.getByRole('button', { name: 'Send test SMS' }).click();
-    await page.getByText('Accepted by the provider').waitFor();
+    await page.getByText('Accepted by the provider', { exact: true }).waitFor();
     const result = page.getByTestId('test-result');
     await result.getByText('CustomGateway').waitFor();
     await result.getByText('gw_1').waitFor();
     assert.match(await result.innerText(), /\d+ ms/);
-    // The delivery status is polled from the message log.
-    await page.getByTestId('delivery-status').getByText('sent', { exact: true }).waitFor();
+    // The delivery status: a custom gateway sends no receipts, so "sent" is final, said at once
+    // (no two minutes of "watching for the delivery receipt").
+    const delivery = page.getByTestId('delivery-status');
+    await delivery.getByText('sent', { exact: true }).waitFor();
+    await delivery.getByTestId('no-receipts').getByText('CustomGateway sends no delivery receipts').waitFor();
+    assert.equal(await delivery.getAttribute('data-final'), 'true');
+    assert.equal(await delivery.getByRole('status').count(), 0, 'no spinner for a provider without receipts');
+    const labels = await result.locator('dt').allInnerTexts();
+    assert.equal(new Set(labels).size, labels.length, `each row has its own label: ${labels.join(' | ')}`);
     assert.equal(gateway.received.length, 1, 'the gateway got the test SMS');
     assert.equal(gateway.received[0]?.apiKey, 'gw-secret-123');
     assert.equal(gateway.received[0]?.body.phone_number, PHONE);
@@ -215,6 +370,12 @@ describe('admin console in a browser', { skip }, () => {
     await page.goto(`${tenantUrl}/provider`);
     await page.getByTestId('primary-api_key-stored').waitFor();
     await page.getByLabel('Gateway URL').fill(`${gateway.url}/bad`);
+    // A stored secret is only sent where it was saved for: a new URL needs the key again.
+    await page.getByTestId('primary-api_key-retype').getByText('Gateway URL changed: type it again').waitFor();
+    assert.equal(await page.getByTestId('primary-api_key-stored').count(), 0, 'no "stored" badge once the URL changed');
+    await page.getByRole('button', { name: 'Save provider' }).click();
+    await page.locator('#primary-api_key-error').getByText('type it again: Gateway URL changed').waitFor();
+    await page.getByLabel('API key').fill('gw-secret-123');
     await page.getByRole('button', { name: 'Save provider' }).click();
     const alert = page.getByRole('alert').filter({ hasText: 'Validation failed: nothing was saved' });
     await alert.waitFor();
@@ -240,6 +401,51 @@ describe('admin console in a browser', { skip }, () => {
     assert.equal(body.provider, 'CustomGateway');
     assert.equal(body.custom_gateway.uri, `${gateway.url}/good`);
     assert.equal(body.custom_gateway.api_key, '********');
+  });
+
+  test('a fallback provider: its kind’s form, required fields marked inline, saved, and back after a reload', async () => {
+    await page.goto(`${tenantUrl}/provider`);
+    await page.getByTestId('primary-api_key-stored').waitFor();
+    const kind = page.getByLabel('Fallback provider', { exact: true });
+    assert.equal(await kind.inputValue(), '', 'no fallback yet');
+    await kind.selectOption('Twilio');
+    const sid = page.locator('#fallback-account_sid');
+    const token = page.locator('#fallback-auth_token');
+    await sid.waitFor();
+
+    // Saved empty: the required fields of the fallback kind are marked, nothing is sent.
+    await page.getByRole('button', { name: 'Save provider' }).click();
+    await page.locator('#fallback-account_sid-error').getByText('required').waitFor();
+    await page.locator('#fallback-auth_token-error').getByText('required').waitFor();
+    assert.equal(await sid.getAttribute('aria-invalid'), 'true');
+    assert.equal(await token.getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('#primary-uri').getAttribute('aria-invalid'), null, 'the primary is fine');
+
+    // The server's own check (exactly one sender) comes back on the field it names.
+    await sid.fill(TW.account_sid);
+    await token.fill(TW.auth_token);
+    await page.locator('#fallback-endpoint').fill(twilio.url);
+    await page.getByRole('button', { name: 'Save provider' }).click();
+    await page.locator('#fallback-sender_phone_number-error').getByText('set exactly one of sender_phone_number or messaging_service_sid').waitFor();
+    assert.equal(await page.locator('#fallback-sender_phone_number').getAttribute('aria-invalid'), 'true');
+
+    await page.locator('#fallback-sender_phone_number').fill(TW.sender_phone_number);
+    await page.getByRole('button', { name: 'Save provider' }).click();
+    await page.getByTestId('provider-result').getByText('The provider passed validation and is saved').waitFor();
+
+    await page.reload();
+    await page.getByTestId('fallback-auth_token-stored').waitFor();
+    assert.equal(await page.getByLabel('Fallback provider', { exact: true }).inputValue(), 'Twilio');
+    assert.equal(await page.locator('#fallback-account_sid').inputValue(), TW.account_sid);
+    assert.equal(await page.locator('#fallback-sender_phone_number').inputValue(), TW.sender_phone_number);
+    assert.equal(await page.locator('#fallback-endpoint').inputValue(), twilio.url);
+    assert.equal(await page.locator('#fallback-auth_token').inputValue(), '', 'the token is write-only');
+    await page.getByTestId('primary-api_key-stored').waitFor();
+    const saved = (await apiCall('GET', '/cis/v1/tenantsmsproviders', undefined, otp.adminKey, tenantId)).json;
+    assert.equal(saved.provider, 'CustomGateway');
+    assert.equal(saved.fallback?.provider, 'Twilio');
+    assert.equal(saved.fallback?.twilio?.auth_token, '********');
+    await shoot('provider-fallback');
   });
 
   test('typing a template moves the segment counter from GSM-7 to UCS-2', async () => {
@@ -317,6 +523,17 @@ describe('admin console in a browser', { skip }, () => {
     assert.match(digits, /^\d{6}$/);
     await shoot('inbox');
 
+    // The phone filter applies when Filter is pressed, not on the next live refresh.
+    const filter = page.getByLabel('Phone number (optional)');
+    await filter.fill('+14155550000');
+    await page.waitForTimeout(2_600); // one live refresh later
+    assert.equal(await page.locator('.inbox-item').count(), 1, 'typing alone does not filter');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await page.getByText('No message to +14155550000').waitFor();
+    await filter.fill('');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await code.waitFor();
+
     const verified = await apiCall('POST', '/v1/otp/verify', { challenge_id: sent.json.challenge_id, code: digits });
     assert.equal(verified.status, 200, JSON.stringify(verified.json));
 
@@ -331,6 +548,112 @@ describe('admin console in a browser', { skip }, () => {
     await page.getByRole('button', { name: 'Revoke backend' }).click();
     await page.getByRole('button', { name: 'Confirm revoking backend' }).click();
     await page.getByText('No API keys').waitFor();
+  });
+
+  test('why a message failed: a refused test SMS explained, and a passcode whose primary failed over to the fallback', async () => {
+    // The primary gateway passes the challenge but refuses every send: HTTP 400 with a JSON body.
+    await page.goto(`${tenantUrl}/provider`);
+    await page.getByTestId('fallback-auth_token-stored').waitFor();
+    await page.getByLabel('Provider', { exact: true }).selectOption('CustomGateway');
+    await page.getByLabel('Gateway URL').fill(`${gateway.url}/fail`);
+    await page.getByLabel('API key').fill('gw-secret-123');
+    await page.getByRole('button', { name: 'Save provider' }).click();
+    await page.getByTestId('provider-result').getByText('passed validation and is saved').waitFor();
+
+    // A test SMS tries the primary only: refused, and the page says what that means.
+    await openTab('Send test SMS');
+    await page.getByLabel('Phone number').fill(PHONE);
+    await page.getByRole('button', { name: 'Send test SMS' }).click();
+    await page.getByRole('alert').getByText('CustomGateway refused the test SMS').waitFor();
+    const why = await page.getByTestId('refusal-explained').innerText();
+    assert.match(why, /refused this message/);
+    assert.match(why, /fallback provider at once/);
+    const result = page.getByTestId('test-result');
+    assert.equal(await result.getByTestId('provider-code').innerText(), 'none given', 'no "— (HTTP 400)"');
+    assert.equal(await result.getByTestId('http-status').innerText(), '400');
+    assert.match(await result.innerText(), /rejected/);
+    assert.match(await result.innerText(), /\d+ ms/);
+    const raw = result.getByTestId('raw-answer');
+    assert.deepEqual(JSON.parse(await raw.innerText()), GATEWAY_REFUSAL, 'the raw answer, whole');
+    const rawStyle = await raw.evaluate((el) => { const cs = (globalThis as any).getComputedStyle(el); return `${cs.whiteSpace} ${cs.overflowX}`; });
+    assert.equal(rawStyle, 'pre auto', 'raw JSON is a scrollable block, not wrapped mid-word');
+    const labels = await result.locator('dt').allInnerTexts();
+    assert.equal(new Set(labels).size, labels.length, `each row has its own label: ${labels.join(' | ')}`);
+    assert.equal(await page.getByTestId('delivery-status').count(), 0, 'no delivery status for a refused message');
+    await shoot('test-sms-failed');
+
+    // A passcode: the primary refuses (rejected), the fallback (Twilio) takes it at once.
+    const key = await newApiKey();
+    const send = await apiCall('POST', '/v1/otp/send', { phone_number: PHONE, purpose: 'login' }, key);
+    assert.equal(send.status, 202, JSON.stringify(send.json));
+    const msg = await waitForStatus(send.json.message_id, 'sent');
+    assert.equal(msg.provider, 'Twilio');
+    const tw = twilio.messages.find((m) => m.sid === msg.provider_message_id);
+    assert.ok(tw, 'the fallback Twilio account got it');
+    const otpCode = /\d{4,10}/.exec(tw.body)?.[0];
+    const verified = await apiCall('POST', '/v1/otp/verify', { challenge_id: send.json.challenge_id, code: otpCode }, key);
+    assert.equal(verified.status, 200, JSON.stringify(verified.json));
+
+    await openTab('Messages');
+    const item = page.locator(`li.message[data-message-id="${msg.id}"]`);
+    await item.getByRole('button', { name: 'Show attempts (2)' }).click();
+    const first = item.getByTestId('attempt-1');
+    const firstText = await first.innerText();
+    assert.match(firstText, /Attempt 1: CustomGateway/);
+    assert.match(firstText, /\(primary\)/);
+    assert.match(firstText, /failed/);
+    assert.match(firstText, /Error kind\s+rejected/);
+    assert.match(firstText, /Latency\s+\d+ ms/);
+    assert.equal(await first.getByTestId('provider-code').innerText(), 'none given');
+    assert.equal(await first.getByTestId('http-status').innerText(), '400');
+    assert.deepEqual(JSON.parse(await first.getByTestId('raw-answer').innerText()), GATEWAY_REFUSAL);
+    const second = await item.getByTestId('attempt-2').innerText();
+    assert.match(second, /Attempt 2: Twilio/);
+    assert.match(second, /\(fallback\)/);
+    assert.match(second, /accepted/);
+    assert.ok(second.includes(msg.provider_message_id), 'the fallback’s message id');
+    assert.equal(await item.getByTestId('attempt-2').getByTestId('provider-code').count(), 0, 'no error rows on an accepted attempt');
+
+    // The refused test SMS is in the log as failed, with why.
+    await page.getByLabel('Status').selectOption('failed');
+    const failed = page.locator('li.message.status-failed').first();
+    await failed.waitFor();
+    assert.match(await failed.innerText(), /Why it failed\s+rejected/);
+    await failed.getByRole('button', { name: 'Show attempts (1)' }).click();
+    assert.equal(await failed.getByTestId('attempt-1').getByTestId('http-status').innerText(), '400');
+
+    // Twilio's delivery receipt arrives: the open message turns delivered without a reload.
+    await page.getByLabel('Status').selectOption('');
+    await item.waitFor();
+    if ((await item.getByTestId('attempt-1').count()) === 0) await item.getByRole('button', { name: 'Show attempts (2)' }).click();
+    await item.getByTestId('delivery').getByText('sent', { exact: true }).waitFor();
+    await twilioReceipt(msg.provider_message_id, 'delivered');
+    await item.getByTestId('delivery').getByText('delivered', { exact: true }).waitFor();
+    await item.locator('.message-head').getByText('delivered', { exact: true }).waitFor();
+    if ((await failed.getByTestId('attempt-1').count()) === 0) await page.locator('li.message.status-failed').first().getByRole('button', { name: 'Show attempts (1)' }).click();
+    await shoot('messages-failed');
+  });
+
+  test('delivery status as it arrives: a Twilio receipt turns the test SMS page to delivered', async () => {
+    const put = await apiCall('PUT', '/cis/v1/tenantsmsproviders', { provider: 'Twilio', twilio: { ...TW, endpoint: twilio.url }, fallback: null }, otp.adminKey, tenantId);
+    assert.equal(put.status, 200, JSON.stringify(put.json));
+    await page.goto(`${tenantUrl}/test-sms`);
+    await page.getByLabel('Phone number').fill(PHONE);
+    await page.getByRole('button', { name: 'Send test SMS' }).click();
+    await page.getByText('Accepted by the provider', { exact: true }).waitFor();
+    const delivery = page.getByTestId('delivery-status');
+    await delivery.getByText('Watching for Twilio’s delivery receipt…').waitFor();
+    await delivery.getByText('sent', { exact: true }).waitFor();
+    assert.equal(await delivery.getAttribute('data-final'), 'false');
+    const sid = await page.getByTestId('test-result').locator('code').first().innerText();
+    assert.match(sid, /^SM[0-9a-f]{32}$/);
+
+    await twilioReceipt(sid, 'delivered');
+    await delivery.getByText('delivered', { exact: true }).waitFor(); // the next poll, within 2 s
+    await delivery.getByText(/to the phone, .+, says Twilio’s delivery receipt/).waitFor();
+    assert.equal(await delivery.getAttribute('data-final'), 'true');
+    assert.equal(await delivery.getByRole('status').count(), 0, 'stopped watching');
+    await shoot('test-sms-delivered');
   });
 
   test('settings are validated like the API validates them, then saved', async () => {
@@ -374,17 +697,121 @@ describe('admin console in a browser', { skip }, () => {
     await page.locator('figure.chart').first().locator('svg[role="img"]').waitFor();
     await page.getByLabel('Time window').selectOption('24h');
     await page.locator('.stat').first().waitFor();
+  });
+
+  test('dashboard counts the passcodes sent and verified; delivery rate, one-bucket lines and latency axis', async () => {
+    await page.goto(tenantUrl);
+    await page.locator('figure.chart svg[role="img"]').first().waitFor();
+    const stats = (await apiCall('GET', '/v1/stats?window=24h', undefined, otp.adminKey, tenantId)).json as { buckets: { sends: number; sent: number; delivered: number; challenges: number; verified: number; avg_provider_latency_ms: number | null; latency_by_provider: Record<string, number> }[] };
+    const total = (f: (b: (typeof stats.buckets)[number]) => number) => stats.buckets.reduce((n, b) => n + f(b), 0);
+    const messages = Number(await page.locator('.stat').filter({ hasText: 'Messages' }).locator('dd').innerText());
+    assert.ok(messages >= 2, `the dashboard counts the passcodes sent (test SMS are not counted); got ${messages}`);
+    assert.equal(messages, total((b) => b.sends));
+    assert.equal(await page.locator('.stat').filter({ hasText: 'Verify conversion' }).locator('dd').innerText(), '100%');
+
+    // Delivery rate: delivered of accepted, on the card and on the chart alike.
+    const sentN = total((b) => b.sent);
+    const deliveredN = total((b) => b.delivered);
+    assert.ok(deliveredN >= 1, 'the Twilio receipt counted');
+    const rate = `${Math.round((100 * deliveredN) / sentN)}%`;
+    const card = page.getByTestId('delivery-rate');
+    assert.equal(await card.locator('dd').innerText(), rate);
+    assert.match(await card.innerText(), new RegExp(`${deliveredN} of ${sentN} accepted confirmed delivered`));
+    const rateChart = page.locator('figure.chart').filter({ hasText: 'Delivery rate' });
+    const lastBucket = [...stats.buckets].reverse().find((b) => b.sent > 0)!;
+    const deliveredLabel = rateChart.locator('g[data-series="Delivered (of accepted)"]');
+    await deliveredLabel.waitFor({ state: 'attached' });
+    const pointLabels = await rateChart.locator('.point-label').allTextContents();
+    const expected = `${Math.round((100 * lastBucket.delivered) / lastBucket.sent)}%`;
+    assert.ok(pointLabels.includes(expected), `the chart plots delivered / accepted, as the card: ${expected} in ${pointLabels.join(', ')}`);
+
+    // Lines with data in one bucket only: a visible level segment and the value, not a lone dot.
+    const verify = page.locator('figure.chart').filter({ hasText: 'Verify conversion' });
+    const pathLength = await verify.locator('g.line path').first().evaluate((el) => (el as unknown as { getTotalLength(): number }).getTotalLength());
+    assert.ok(pathLength >= 8, `the one-bucket line is drawn (${pathLength} px long)`);
+    assert.deepEqual(await verify.locator('.point-label').allTextContents(), ['100%']);
+
+    // Provider latency: the axis follows the data (a few ms), not a fixed 100 ms.
+    const latencies = stats.buckets.flatMap((b) => [b.avg_provider_latency_ms ?? 0, ...Object.values(b.latency_by_provider ?? {})]);
+    const maxMs = Math.max(...latencies);
+    const latency = page.locator('figure.chart').filter({ hasText: 'Provider latency' });
+    const ticks = (await latency.locator('text.axis').allTextContents()).filter((t) => t.endsWith(' ms') || t.endsWith(' s')).map((t) => (t.endsWith(' s') ? 1000 * parseFloat(t) : parseFloat(t)));
+    const top = Math.max(...ticks);
+    assert.ok(top >= maxMs && top <= Math.max(4, 2 * maxMs), `latency axis tops at ${top} ms for data up to ${maxMs} ms`);
     await shoot('dashboard');
   });
 
-  // TODO(server): GET /v1/stats answers all-zero buckets on SQLite — `created_at / bucketMs` is a
-  // REAL division there (better-sqlite3 binds JS numbers as REAL), so no row matches its bucket.
-  test('dashboard counts the passcode that was sent and verified', async () => {
-    await page.goto(tenantUrl);
-    await page.locator('figure.chart svg[role="img"]').first().waitFor();
-    const messages = Number(await page.locator('.stat').filter({ hasText: 'Messages' }).locator('dd').innerText());
-    assert.ok(messages >= 1, `the dashboard counts the passcode sent (test SMS are not counted); got ${messages}`);
-    assert.equal(await page.locator('.stat').filter({ hasText: 'Verify conversion' }).locator('dd').innerText(), '100%');
+  test('a tenant with a long name and no receipts: the breadcrumb stays on one line; the delivery rate says "no receipts"', async () => {
+    await page.goto(`${otp.url}/admin/`);
+    await page.getByLabel('Tenant name').fill(LONG_NAME);
+    await page.getByRole('button', { name: 'Create tenant' }).click();
+    await page.getByRole('heading', { name: LONG_NAME, level: 1 }).waitFor();
+    const id = decodeURIComponent(/\/admin\/tenants\/([^/]+)\//.exec(new URL(page.url()).pathname)?.[1] ?? '');
+    assert.ok(id);
+    const put = await apiCall('PUT', '/cis/v1/tenantsmsproviders', { provider: 'Inbox' }, otp.adminKey, id);
+    assert.equal(put.status, 200, JSON.stringify(put.json));
+    const key = await newApiKey(id);
+    const sendRes = await apiCall('POST', '/v1/otp/send', { phone_number: PHONE, purpose: 'login' }, key);
+    assert.equal(sendRes.status, 202, JSON.stringify(sendRes.json));
+    await waitForStatus(sendRes.json.message_id, 'sent', otp.adminKey, id);
+
+    await page.goto(`${otp.url}/admin/tenants/${encodeURIComponent(id)}`);
+    const card = page.getByTestId('delivery-rate');
+    await card.waitFor();
+    assert.equal(await card.locator('dd').innerText(), 'no receipts');
+    assert.match(await card.innerText(), /Inbox sends no delivery receipts/);
+    await page.locator('figure.chart').filter({ hasText: 'Delivery rate' }).getByText('no receipts').waitFor();
+    for (const width of WIDTHS) {
+      await page.setViewportSize({ width, height: 844 });
+      await page.waitForTimeout(150);
+      const crumb = page.getByRole('navigation', { name: 'Breadcrumb' });
+      const lines = await crumb.locator('ol').evaluate((ol) => {
+        const items = [...ol.children].map((li) => Math.round(li.getBoundingClientRect().top));
+        return new Set(items).size;
+      });
+      assert.equal(lines, 1, `at ${width} px the breadcrumb is one line ("Tenants / name")`);
+      const current = crumb.locator('li[aria-current="page"]');
+      assert.equal(await current.getAttribute('title'), LONG_NAME, 'the full name is in its title');
+      assert.ok((await current.boundingBox())!.height < 30, 'the name does not wrap');
+      await assertLayout('long tenant name dashboard');
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  test('"Load more" that fails shows an error state with a retry (tenants, audit log)', async () => {
+    // The first page claims there is more; asking for it fails.
+    const fake = async (route: Route) => {
+      const url = new URL(route.request().url());
+      if (url.searchParams.has('cursor')) {
+        await route.fulfill({ status: 503, contentType: 'application/problem+json', json: { type: 'about:blank', title: 'Service unavailable', status: 503, code: 'store.unavailable', detail: 'The database did not answer.', request_id: 'req_test' } });
+        return;
+      }
+      const res = await route.fetch();
+      await route.fulfill({ response: res, json: { ...(await res.json()), next_cursor: 'c_more' } });
+    };
+    const tenantsList = (u: URL) => u.pathname === '/v1/tenants';
+    await page.route(tenantsList, fake);
+    try {
+      await page.goto(`${otp.url}/admin/`);
+      await page.getByRole('button', { name: 'Load more' }).click();
+      const err = page.getByRole('alert').filter({ hasText: 'Could not load more tenants' });
+      await err.waitFor();
+      assert.match(await err.innerText(), /The database did not answer/);
+      await err.getByRole('button', { name: 'Try again' }).waitFor();
+      await page.getByRole('link', { name: 'Acme Shop' }).waitFor(); // the first page stays
+    } finally {
+      await page.unroute(tenantsList, fake);
+    }
+    const auditList = (u: URL) => u.pathname.endsWith('/audit-log');
+    await page.route(auditList, fake);
+    try {
+      await page.goto(`${tenantUrl}/audit`);
+      await page.getByRole('button', { name: 'Load older entries' }).click();
+      await page.getByRole('alert').filter({ hasText: 'Could not load older entries' }).waitFor();
+      await page.getByRole('table', { name: 'Audit log' }).waitFor();
+    } finally {
+      await page.unroute(auditList, fake);
+    }
   });
 
   test('audit log shows every change, without secrets', async () => {
@@ -396,7 +823,48 @@ describe('admin console in a browser', { skip }, () => {
       assert.ok(text.includes(action), `audit log shows ${action}`);
     }
     assert.ok(!text.includes('gw-secret-123'), 'no secret in the audit log');
+    assert.ok(!text.includes(TW.auth_token), 'no Twilio token in the audit log');
     await shoot('audit');
+  });
+
+  test('every page fits a 390 px screen: no sideways scrolling, nothing beyond its card, buttons level with inputs', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${otp.url}/admin/`);
+      await page.getByRole('link', { name: 'Acme Shop' }).waitFor();
+      await assertLayout('tenants');
+      for (const tab of ['dashboard', 'provider', 'test-sms', 'settings', 'templates', 'messages', 'inbox', 'api-keys', 'audit']) {
+        await page.goto(tab === 'dashboard' ? tenantUrl : `${tenantUrl}/${tab}`);
+        await page.locator('.tab-panel .section').first().waitFor();
+        await page.waitForFunction(`document.querySelectorAll('.tab-panel .loading').length === 0`);
+        if (tab === 'messages') {
+          const show = page.getByRole('button', { name: /^Show attempts/ });
+          while ((await show.count()) > 0) await show.first().click();
+        }
+        if (tab === 'api-keys') {
+          // The key shown once: whole, in full width, wrapped rather than cut.
+          await page.getByRole('button', { name: 'Create API key' }).click();
+          const shown = page.getByTestId('new-api-key');
+          await shown.waitFor();
+          const fit = await shown.evaluate((el) => ({ sw: el.scrollWidth, cw: el.clientWidth, sh: el.scrollHeight, ch: el.clientHeight }));
+          assert.ok(fit.sw <= fit.cw && fit.sh <= fit.ch, `the whole key is visible: ${JSON.stringify(fit)}`);
+        }
+        await page.waitForTimeout(100);
+        await assertLayout(`the ${tab} tab`);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
+
+  test('every request the console sent matches the request schemas of /openapi.json', async () => {
+    const spec = await fetchSpec(otp.url);
+    const problems = [...new Set(sent.flatMap((r) => checkRequest(spec, r)))];
+    assert.deepEqual(problems, [], 'query parameters or body fields the server does not take');
+    const routes = new Set(sent.map((r) => `${r.method} ${r.url.split('?')[0]!.replace(/\/(ten|key|msg)_[a-z0-9]+/g, '/{id}')}`));
+    assert.ok(routes.size >= 15, `the run exercised many routes (${routes.size}: ${[...routes].join(', ')})`);
+    assert.ok(sent.some((r) => r.method === 'PUT' && r.url === '/cis/v1/tenantsmsproviders' && (r.body as { fallback?: { provider?: string } }).fallback?.provider === 'Twilio'), 'a fallback was saved');
+    assert.ok(sent.some((r) => r.url.startsWith('/v1/messages?') && r.url.includes('status=failed')), 'a filtered message query was sent');
   });
 
   test('sign in with the keyboard only, with a visible focus ring; sign out', async () => {
@@ -417,11 +885,23 @@ describe('admin console in a browser', { skip }, () => {
       await p.keyboard.press('Enter');
       await p.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
 
-      // Keyboard through to the tenant, then sign out with the keyboard.
-      await p.getByRole('link', { name: 'Acme Shop' }).focus();
+      // Tab (no .focus()) through the page to the tenant's link, then open it with Enter.
+      let onLink = false;
+      for (let i = 0; i < 40 && !onLink; i++) {
+        await p.keyboard.press('Tab');
+        onLink = await inPage<boolean>(p, `document.activeElement?.tagName === 'A' && document.activeElement.textContent === 'Acme Shop'`);
+      }
+      assert.ok(onLink, 'Tab reaches the tenant link');
+      assert.notEqual(await inPage<string>(p, `getComputedStyle(document.activeElement).outlineStyle`), 'none', 'links show a focus ring');
       await p.keyboard.press('Enter');
       await p.getByRole('heading', { name: 'Acme Shop', level: 1 }).waitFor();
-      await p.getByRole('button', { name: 'Sign out' }).focus();
+      // Focus moved to the page; Shift+Tab goes back up to Sign out in the top bar.
+      let onSignOut = false;
+      for (let i = 0; i < 10 && !onSignOut; i++) {
+        await p.keyboard.press('Shift+Tab');
+        onSignOut = await inPage<boolean>(p, `document.activeElement?.textContent === 'Sign out'`);
+      }
+      assert.ok(onSignOut, 'Shift+Tab reaches Sign out');
       const ring = await inPage<string>(p, `getComputedStyle(document.activeElement).outlineStyle`);
       assert.notEqual(ring, 'none', 'buttons show a focus ring');
       await p.keyboard.press('Enter');

@@ -135,17 +135,26 @@ export function TimeChart(props: {
                 );
               })
             : series.map((s) => (
-                <g key={s.name} className={`line ${s.tone}`}>
-                  <path d={linePath(s.values, xMid, y)} fill="none" />
+                <g key={s.name} className={`line ${s.tone}`} data-series={s.name}>
+                  <path d={linePath(s.values, xMid, y, Math.min(16, Math.max(8, band * 0.6)))} fill="none" />
                   {s.values.map((v, i) =>
                     v === null ? null : (
-                      <circle key={i} cx={xMid(i)} cy={y(v)} r={n > 60 ? 1.5 : 2.5}>
+                      <circle key={i} cx={xMid(i)} cy={y(v)} r={isolated(s.values, i) ? 4 : n > 60 ? 1.5 : 2.5}>
                         <title>{`${tickLabel(times[i] ?? new Date(0), span)} · ${s.name}: ${format(v)}`}</title>
                       </circle>
                     ),
                   )}
                 </g>
               ))}
+          {kind === 'lines'
+            ? lastLabels(series, xMid, y, pad.left, width - pad.right).map((l) => (
+                <g key={l.name} className={`line ${l.tone}`}>
+                  <text x={l.x} y={l.y} textAnchor={l.anchor} className="point-label">
+                    {format(l.value)}
+                  </text>
+                </g>
+              ))
+            : null}
           {empty ? (
             <text x={pad.left + plotW / 2} y={pad.top + plotH / 2} textAnchor="middle" className="empty-text">
               No data in this window
@@ -184,7 +193,16 @@ export function TimeChart(props: {
   );
 }
 
-function linePath(values: (number | null)[], x: (i: number) => number, y: (v: number) => number): string {
+/** A value with no neighbour on either side: a line cannot be drawn through it. */
+function isolated(values: (number | null)[], i: number): boolean {
+  return values[i] !== null && values[i] !== undefined && (values[i - 1] ?? null) === null && (values[i + 1] ?? null) === null;
+}
+
+/**
+ * The SVG path through a series; a gap (null) lifts the pen. A point with no neighbour (one
+ * bucket of data) gets a short level segment of `stub` px, so it is visible as a line too.
+ */
+export function linePath(values: (number | null)[], x: (i: number) => number, y: (v: number) => number, stub = 12): string {
   let d = '';
   let pen = false;
   values.forEach((v, i) => {
@@ -192,10 +210,40 @@ function linePath(values: (number | null)[], x: (i: number) => number, y: (v: nu
       pen = false;
       return;
     }
+    if (isolated(values, i)) {
+      d += `M${(x(i) - stub / 2).toFixed(1)},${y(v).toFixed(1)}L${(x(i) + stub / 2).toFixed(1)},${y(v).toFixed(1)}`;
+      pen = false;
+      return;
+    }
     d += `${pen ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
     pen = true;
   });
   return d;
+}
+
+/**
+ * A label with the latest value of each line, beside its last point (to the left when the
+ * point is near the right edge), nudged apart when two would overlap.
+ */
+function lastLabels(series: Series[], x: (i: number) => number, y: (v: number) => number, left: number, right: number) {
+  const out: { name: string; tone: string; value: number; x: number; y: number; anchor: 'start' | 'end' }[] = [];
+  for (const s of series) {
+    let i = s.values.length - 1;
+    while (i >= 0 && (s.values[i] ?? null) === null) i--;
+    if (i < 0) continue;
+    const value = s.values[i] as number;
+    const px = x(i);
+    const nearRight = px > right - 48;
+    out.push({ name: s.name, tone: s.tone, value, x: nearRight ? px - 10 : Math.max(left + 4, px + 10), y: y(value) - 7, anchor: nearRight ? 'end' : 'start' });
+  }
+  out.sort((a, b) => a.y - b.y);
+  for (let k = 1; k < out.length; k++) {
+    const prev = out[k - 1] as (typeof out)[number];
+    const cur = out[k] as (typeof out)[number];
+    if (Math.abs(cur.x - prev.x) < 60 && cur.y - prev.y < 13) cur.y = prev.y + 13;
+  }
+  for (const l of out) l.y = Math.max(11, l.y);
+  return out;
 }
 
 function summarise(values: (number | null)[], format: (v: number) => string): string {

@@ -47,22 +47,44 @@ function Chrome({ ids, label, help, error, badge, className, required, children 
   );
 }
 
-export function TextField({ label, help, error, badge, className, id, ...input }: FieldChrome & InputHTMLAttributes<HTMLInputElement>) {
+/**
+ * A labelled text input. `addon` (a button such as Filter or Add) sits on the input's own row,
+ * level with it at every width, above the help and error text.
+ */
+export function TextField({ label, help, error, badge, className, id, addon, ...input }: FieldChrome & InputHTMLAttributes<HTMLInputElement> & { addon?: ReactNode }) {
   const ids = useFieldIds(id);
+  const control = <input id={ids.id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(ids, help, error)} {...input} />;
   return (
     <Chrome ids={ids} label={label} help={help} error={error} badge={badge} className={className} required={input.required}>
-      <input id={ids.id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(ids, help, error)} {...input} />
+      {addon ? (
+        <div className="input-addon">
+          {control}
+          {addon}
+        </div>
+      ) : (
+        control
+      )}
     </Chrome>
   );
 }
 
-export function SelectField({ label, help, error, badge, className, id, children, ...select }: FieldChrome & SelectHTMLAttributes<HTMLSelectElement>) {
+export function SelectField({ label, help, error, badge, className, id, children, addon, ...select }: FieldChrome & SelectHTMLAttributes<HTMLSelectElement> & { addon?: ReactNode }) {
   const ids = useFieldIds(id);
+  const control = (
+    <select id={ids.id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(ids, help, error)} {...select}>
+      {children}
+    </select>
+  );
   return (
     <Chrome ids={ids} label={label} help={help} error={error} badge={badge} className={className} required={select.required}>
-      <select id={ids.id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(ids, help, error)} {...select}>
-        {children}
-      </select>
+      {addon ? (
+        <div className="input-addon">
+          {control}
+          {addon}
+        </div>
+      ) : (
+        control
+      )}
     </Chrome>
   );
 }
@@ -159,7 +181,7 @@ export function CopyButton({ text, label = 'Copy', targetId }: { text: string; l
     } catch {
       if (targetId) {
         const el = document.getElementById(targetId);
-        if (el instanceof HTMLInputElement) {
+        if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) {
           el.focus();
           el.select();
         }

@@ -61,7 +61,9 @@ export function TenantPage({ id, tab }: { id: string; tab: string }) {
           <li>
             <Link to="/">Tenants</Link>
           </li>
-          <li aria-current="page">{t.name}</li>
+          <li aria-current="page" title={t.name}>
+            {t.name}
+          </li>
         </ol>
       </nav>
       <div className="page-head">

@@ -11,9 +11,11 @@ export function TenantsPage() {
   const [extra, setExtra] = useState<Tenant[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
+  const [moreError, setMoreError] = useState<unknown>(null);
   const list = useAsync(async (signal) => {
     const page = await api.call('GET /v1/tenants', { query: { limit: 50 }, signal });
     setExtra([]);
+    setMoreError(null);
     setCursor(page.next_cursor);
     return page.items;
   }, [api]);
@@ -21,10 +23,13 @@ export function TenantsPage() {
   const more = async () => {
     if (!cursor) return;
     setLoadingMore(true);
+    setMoreError(null);
     try {
       const page = await api.call('GET /v1/tenants', { query: { limit: 50, cursor } });
       setExtra((e) => [...e, ...page.items]);
       setCursor(page.next_cursor);
+    } catch (err) {
+      setMoreError(err);
     } finally {
       setLoadingMore(false);
     }
@@ -80,7 +85,8 @@ export function TenantsPage() {
             </table>
           </div>
         ) : null}
-        {cursor ? (
+        {moreError ? <ErrorState error={moreError} onRetry={() => void more()} title="Could not load more tenants" /> : null}
+        {cursor && !moreError ? (
           <Button variant="secondary" onClick={() => void more()} busy={loadingMore}>
             Load more
           </Button>
@@ -123,10 +129,21 @@ function CreateTenant() {
   return (
     <Section title="Create a tenant" headingLevel={2}>
       <form className="inline-form" onSubmit={(e) => void submit(e)} noValidate>
-        <TextField label="Tenant name" id="new-tenant-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="Acme Inc." maxLength={100} error={nameError} required />
-        <Button type="submit" busy={busy}>
-          Create tenant
-        </Button>
+        <TextField
+          label="Tenant name"
+          id="new-tenant-name"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          placeholder="Acme Inc."
+          maxLength={100}
+          error={nameError}
+          required
+          addon={
+            <Button type="submit" busy={busy}>
+              Create tenant
+            </Button>
+          }
+        />
       </form>
       {error && !nameError ? <p className="field-error" role="alert">{errorText(error)}</p> : null}
     </Section>

@@ -53,10 +53,19 @@ export function ApiKeysTab({ tenant }: TabProps) {
     <div>
       <Section title="Create an API key" description="Your application's backend uses a key to send and verify codes for this tenant. It is shown once: store it in your secret manager.">
         <form className="inline-form" onSubmit={(e) => void create(e)} noValidate>
-          <TextField label="Key name (optional)" id="key-name" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} placeholder="production backend" />
-          <Button type="submit" busy={creating}>
-            Create API key
-          </Button>
+          <TextField
+            label="Key name (optional)"
+            id="key-name"
+            value={name}
+            maxLength={100}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="production backend"
+            addon={
+              <Button type="submit" busy={creating}>
+                Create API key
+              </Button>
+            }
+          />
         </form>
         {createError ? <p className="field-error" role="alert">{errorText(createError)}</p> : null}
         {created ? (
@@ -65,7 +74,16 @@ export function ApiKeysTab({ tenant }: TabProps) {
               <label htmlFor="new-key" className="sr-only">
                 New API key
               </label>
-              <input id="new-key" readOnly value={created.key} className="mono" onFocus={(e) => e.currentTarget.select()} data-testid="new-api-key" />
+              <textarea
+                id="new-key"
+                readOnly
+                value={created.key}
+                className="mono key-value"
+                rows={2}
+                spellCheck={false}
+                onFocus={(e) => e.currentTarget.select()}
+                data-testid="new-api-key"
+              />
               <CopyButton text={created.key} targetId="new-key" label="Copy key" />
             </div>
             <p className="small muted">
@@ -98,9 +116,11 @@ export function ApiKeysTab({ tenant }: TabProps) {
                   <tr key={k.id}>
                     <td data-label="Name">{k.name ?? <span className="muted">unnamed</span>}</td>
                     <td data-label="Key">
-                      <div>
+                      <div className="key-cell">
                         <code>{k.prefix}…</code>
-                        <div className="muted small">{k.id}</div>
+                        <code className="muted small key-id" title={`Key id (the OAuth client id): ${k.id}`}>
+                          {k.id}
+                        </code>
                       </div>
                     </td>
                     <td data-label="Created">

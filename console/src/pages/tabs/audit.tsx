@@ -10,10 +10,12 @@ export function AuditTab({ tenant }: TabProps) {
   const [more, setMore] = useState<AuditRecord[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
+  const [moreError, setMoreError] = useState<unknown>(null);
   const list = useAsync(
     async (signal) => {
       const page = await api.call('GET /v1/tenants/{id}/audit-log', { params: { id: tenant.id }, query: { limit: 50 }, signal });
       setMore([]);
+      setMoreError(null);
       setCursor(page.next_cursor);
       return page.items;
     },
@@ -22,10 +24,13 @@ export function AuditTab({ tenant }: TabProps) {
   const loadMore = async () => {
     if (!cursor) return;
     setLoadingMore(true);
+    setMoreError(null);
     try {
       const page = await api.call('GET /v1/tenants/{id}/audit-log', { params: { id: tenant.id }, query: { limit: 50, cursor } });
       setMore((m) => [...m, ...page.items]);
       setCursor(page.next_cursor);
+    } catch (err) {
+      setMoreError(err);
     } finally {
       setLoadingMore(false);
     }
@@ -78,7 +83,8 @@ export function AuditTab({ tenant }: TabProps) {
           </table>
         </div>
       ) : null}
-      {cursor ? (
+      {moreError ? <ErrorState error={moreError} onRetry={() => void loadMore()} title="Could not load older entries" /> : null}
+      {cursor && !moreError ? (
         <Button variant="secondary" onClick={() => void loadMore()} busy={loadingMore}>
           Load older entries
         </Button>

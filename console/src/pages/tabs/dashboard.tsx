@@ -6,6 +6,7 @@ import { Button, ErrorState, Section, SelectField, Spinner } from '../../compone
 import { TimeChart } from '../../components/charts.js';
 import { Link } from '../../router.js';
 import type { TabProps } from '../tenant.js';
+import { sendsReceipts } from '../../domain/providers.js';
 
 const pct = (v: number) => `${Math.round(v)}%`;
 const count = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(v >= 10_000 ? 0 : 1)}k` : String(Math.round(v * 10) / 10));
@@ -17,6 +18,8 @@ export function DashboardTab({ tenant }: TabProps) {
   const api = useApi();
   const [win, setWin] = useState<StatsWindow>('24h');
   const stats = useAsync((signal) => api.call('GET /v1/stats', { tenant: tenant.id, query: { window: win }, signal }), [api, tenant.id, win]);
+  // Which providers the tenant uses, to tell "0% delivered" from "no receipts to count".
+  const providerConfig = useAsync((signal) => api.call('GET /cis/v1/tenantsmsproviders', { tenant: tenant.id, signal }).catch(() => null), [api, tenant.id]);
   const base = `/tenants/${encodeURIComponent(tenant.id)}`;
 
   const buckets = stats.data?.buckets ?? [];
@@ -31,6 +34,11 @@ export function DashboardTab({ tenant }: TabProps) {
   const latencyN = sum((b) => (b.avg_provider_latency_ms === null ? 0 : (b.attempts ?? 1)));
   const latencyAvg = latencyN > 0 ? sum((b) => (b.avg_provider_latency_ms === null ? 0 : b.avg_provider_latency_ms * (b.attempts ?? 1))) / latencyN : null;
   const providers = [...new Set(buckets.flatMap((b) => Object.keys(b.latency_by_provider ?? {})))];
+  const cfg = providerConfig.data;
+  const kindsInUse = [...new Set([...providers, ...(cfg ? [cfg.provider, cfg.fallback?.provider] : [])].filter((k): k is string => !!k))];
+  // Receipts can arrive when a provider in use sends them (or some already did).
+  const receiptsPossible = delivered > 0 || kindsInUse.some((k) => sendsReceipts(k, cfg?.platform_default));
+  const noReceiptKinds = kindsInUse.filter((k) => k !== 'Default' && !sendsReceipts(k)).join(', ');
   const tones = ['s-blue', 's-orange', 's-purple', 's-teal'];
 
   return (
@@ -40,14 +48,21 @@ export function DashboardTab({ tenant }: TabProps) {
         description="Sends, delivery, verify conversion and provider latency for this tenant."
         actions={
           <div className="inline-form compact">
-            <SelectField label="Time window" id="dash-window" value={win} onChange={(e) => setWin(e.target.value as StatsWindow)}>
+            <SelectField
+              label="Time window"
+              id="dash-window"
+              value={win}
+              onChange={(e) => setWin(e.target.value as StatsWindow)}
+              addon={
+                <Button variant="secondary" onClick={stats.reload} busy={stats.loading && stats.data !== undefined}>
+                  Refresh
+                </Button>
+              }
+            >
               <option value="1h">Last hour</option>
               <option value="24h">Last 24 hours</option>
               <option value="7d">Last 7 days</option>
             </SelectField>
-            <Button variant="secondary" onClick={stats.reload} busy={stats.loading && stats.data !== undefined}>
-              Refresh
-            </Button>
           </div>
         }
       >
@@ -66,10 +81,21 @@ export function DashboardTab({ tenant }: TabProps) {
                 <dd>{sends ? pct((100 * sent) / sends) : '—'}</dd>
                 <p className="muted small">{sent} of {sends}</p>
               </div>
-              <div className="stat">
+              <div className="stat" data-testid="delivery-rate">
                 <dt>Delivery rate</dt>
-                <dd>{sent ? pct((100 * delivered) / sent) : '—'}</dd>
-                <p className="muted small">{delivered} delivery receipts</p>
+                {receiptsPossible ? (
+                  <>
+                    <dd>{sent ? pct((100 * delivered) / sent) : '—'}</dd>
+                    <p className="muted small">
+                      {delivered} of {sent} accepted confirmed delivered by a receipt
+                    </p>
+                  </>
+                ) : (
+                  <>
+                    <dd className="stat-none">no receipts</dd>
+                    <p className="muted small">{noReceiptKinds ? `${noReceiptKinds} send${noReceiptKinds.includes(',') ? '' : 's'} no delivery receipts` : 'the providers in use send no delivery receipts'}</p>
+                  </>
+                )}
               </div>
               <div className="stat">
                 <dt>Verify conversion</dt>
@@ -107,14 +133,19 @@ export function DashboardTab({ tenant }: TabProps) {
               />
               <TimeChart
                 title="Delivery rate"
-                description="Share of messages accepted by a provider, and confirmed delivered by a receipt"
+                description={
+                  receiptsPossible
+                    ? 'Accepted: share of the messages a provider accepted. Delivered: share of the accepted ones a delivery receipt confirmed (the Delivery rate above).'
+                    : `Share of the messages a provider accepted. No delivery rate: ${noReceiptKinds || 'the providers in use'} send${noReceiptKinds.includes(',') || !noReceiptKinds ? '' : 's'} no delivery receipts.`
+                }
                 kind="lines"
                 times={times}
                 yMax={100}
                 format={pct}
+                summary={receiptsPossible ? undefined : 'no receipts'}
                 series={[
-                  { name: 'Accepted', tone: 's-blue', values: buckets.map((b) => ratio(b.sent, b.sends)) },
-                  { name: 'Delivered', tone: 's-green', values: buckets.map((b) => ratio(b.delivered, b.sends)) },
+                  { name: 'Accepted (of messages)', tone: 's-blue', values: buckets.map((b) => ratio(b.sent, b.sends)) },
+                  ...(receiptsPossible ? [{ name: 'Delivered (of accepted)', tone: 's-green', values: buckets.map((b) => ratio(b.delivered, b.sent)) }] : []),
                 ]}
               />
               <TimeChart
@@ -131,7 +162,8 @@ export function DashboardTab({ tenant }: TabProps) {
                 description="Average time a provider took to answer an attempt"
                 kind="lines"
                 times={times}
-                minYMax={100}
+                integer
+                minYMax={4}
                 format={ms}
                 series={
                   providers.length > 1

@@ -19,13 +19,15 @@ export function InboxTab({ tenant }: TabProps) {
   const api = useApi();
   const [items, setItems] = useState<InboxItem[] | null>(null);
   const [error, setError] = useState<unknown>(null);
+  /** What is typed in the filter field, and the filter in use (set by pressing Filter only). */
   const [phone, setPhone] = useState('');
+  const [applied, setApplied] = useState('');
   const [live, setLive] = useState(true);
   const [lastAt, setLastAt] = useState<Date | null>(null);
 
-  const load = async () => {
+  const load = async (filter = applied) => {
     try {
-      const page = await api.call('GET /v1/inbox', { tenant: tenant.id, query: { limit: 50, ...(phone.trim() ? { phone_number: phone.trim() } : {}) } });
+      const page = await api.call('GET /v1/inbox', { tenant: tenant.id, query: { limit: 50, ...(filter ? { phone_number: filter } : {}) } });
       setItems(page.items);
       setError(null);
       setLastAt(new Date());
@@ -64,14 +66,27 @@ export function InboxTab({ tenant }: TabProps) {
         className="inline-form"
         onSubmit={(e) => {
           e.preventDefault();
-          void load();
+          const next = phone.trim();
+          setApplied(next);
+          void load(next);
         }}
         noValidate
+        aria-label="Inbox filter"
       >
-        <TextField label="Phone number (optional)" id="inbox-phone" type="tel" value={phone} onChange={(e) => setPhone(e.target.value)} placeholder="+15551234567" help="Only messages to this number." />
-        <Button type="submit" variant="secondary">
-          Filter
-        </Button>
+        <TextField
+          label="Phone number (optional)"
+          id="inbox-phone"
+          type="tel"
+          value={phone}
+          onChange={(e) => setPhone(e.target.value)}
+          placeholder="+15551234567"
+          help={applied ? <>Showing only messages to <strong data-testid="inbox-filter">{applied}</strong>. Empty the field and press Filter to see all.</> : 'Only messages to this number.'}
+          addon={
+            <Button type="submit" variant="secondary">
+              Filter
+            </Button>
+          }
+        />
       </form>
       {error ? (
         <p className="field-error" role="alert">
@@ -80,7 +95,7 @@ export function InboxTab({ tenant }: TabProps) {
       ) : null}
       {items === null && !error ? <Spinner label="Loading the inbox…" /> : null}
       {items && items.length === 0 ? (
-        <EmptyState title="The inbox is empty">
+        <EmptyState title={applied ? `No message to ${applied}` : 'The inbox is empty'}>
           <p>Send a passcode or a test SMS to this tenant while its provider is Inbox; it shows up here within 2 seconds.</p>
         </EmptyState>
       ) : null}

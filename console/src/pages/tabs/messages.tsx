@@ -1,10 +1,12 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { messageStatuses, type MessageQuery, type MessageStatus, type MessageView } from '../../api/types.js';
 import { useApi } from '../../session.js';
 import { useAsync } from '../../components/hooks.js';
 import { Button, EmptyState, ErrorState, Section, SelectField, Spinner, StatusBadge, TextField, Time } from '../../components/ui.js';
 import { builtInPurposes } from '../../domain/template.js';
 import type { TabProps } from '../tenant.js';
+import { ProviderErrorRows, ProviderMessage } from '../../components/provider-error.js';
+import { sendsReceipts } from '../../domain/providers.js';
 
 interface Filters {
   status: MessageStatus | '';
@@ -133,7 +135,7 @@ export function MessagesTab({ tenant }: TabProps) {
         ) : null}
         <ol className="message-list" aria-label="Messages">
           {messages.map((m) => (
-            <MessageItem key={m.id} message={m} initiallyOpen={m.id === focusId} />
+            <MessageItem key={m.id} message={m} initiallyOpen={m.id === focusId} tenantId={tenant.id} />
           ))}
         </ol>
         {moreError ? <ErrorState error={moreError} onRetry={() => void loadMore()} /> : null}
@@ -147,8 +149,44 @@ export function MessagesTab({ tenant }: TabProps) {
   );
 }
 
-function MessageItem({ message: m, initiallyOpen }: { message: MessageView; initiallyOpen: boolean }) {
+const LIVE = new Set(['queued', 'sending', 'sent']);
+const WATCH_MS = 120_000;
+
+/**
+ * One message. While it is open and not final (queued, sending, or sent through a provider
+ * that sends delivery receipts), it is re-read every few seconds, so a receipt shows up as it
+ * arrives.
+ */
+function MessageItem({ message, initiallyOpen, tenantId }: { message: MessageView; initiallyOpen: boolean; tenantId: string }) {
+  const api = useApi();
   const [open, setOpen] = useState(initiallyOpen);
+  const [fresh, setFresh] = useState<MessageView | null>(null);
+  const m = fresh && fresh.id === message.id && fresh.updated_at >= message.updated_at ? fresh : message;
+  const receipts = sendsReceipts(m.provider);
+  const watch = open && LIVE.has(m.status) && (m.status !== 'sent' || receipts);
+
+  useEffect(() => {
+    if (!watch) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout>;
+    const until = Date.now() + WATCH_MS;
+    const tick = async () => {
+      try {
+        const next = await api.call('GET /v1/messages/{id}', { tenant: tenantId, params: { id: message.id } });
+        if (stopped) return;
+        setFresh(next);
+      } catch {
+        // The list's Refresh shows errors; a failed re-read just waits for the next one.
+      }
+      if (!stopped && Date.now() < until) timer = setTimeout(() => void tick(), 3_000);
+    };
+    timer = setTimeout(() => void tick(), 3_000);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [api, tenantId, message.id, watch]);
+
   const attempts = m.attempt_log ?? [];
   const panelId = `msg-${m.id}-attempts`;
   return (
@@ -156,9 +194,7 @@ function MessageItem({ message: m, initiallyOpen }: { message: MessageView; init
       <div className="message-head">
         <div className="message-to">
           <strong>{m.to}</strong>
-          <span className="muted small">
-            {m.kind === 'otp' ? `passcode · ${m.purpose ?? ''}` : m.kind}
-          </span>
+          <span className="muted small">{m.kind === 'otp' ? `passcode · ${m.purpose ?? ''}` : m.kind}</span>
         </div>
         <StatusBadge status={m.status} />
       </div>
@@ -197,12 +233,17 @@ function MessageItem({ message: m, initiallyOpen }: { message: MessageView; init
             </dd>
           </>
         ) : null}
-        {m.error ? (
+        {m.error && (m.error.kind || m.error.code || m.error.message) ? (
           <>
-            <dt>Error</dt>
+            <dt>{m.status === 'failed' || m.status === 'undelivered' ? 'Why it failed' : 'Last error'}</dt>
             <dd>
               {[m.error.kind, m.error.code].filter(Boolean).join(' · ')}
-              {m.error.message ? ` — ${m.error.message}` : ''}
+              {m.error.message ? (
+                <>
+                  {m.error.kind || m.error.code ? ' — ' : ''}
+                  <ProviderMessage message={m.error.message} />
+                </>
+              ) : null}
             </dd>
           </>
         ) : null}
@@ -217,7 +258,7 @@ function MessageItem({ message: m, initiallyOpen }: { message: MessageView; init
           ) : (
             <ol className="timeline" aria-label={`Attempts for the message to ${m.to}`}>
               {attempts.map((a) => (
-                <li key={a.attempt} className={`timeline-item outcome-${a.outcome}`}>
+                <li key={a.attempt} className={`timeline-item outcome-${a.outcome}`} data-testid={`attempt-${a.attempt}`}>
                   <div className="timeline-head">
                     <strong>
                       Attempt {a.attempt}: {a.provider}
@@ -240,42 +281,23 @@ function MessageItem({ message: m, initiallyOpen }: { message: MessageView; init
                         </dd>
                       </>
                     ) : null}
-                    {a.error_kind ? (
-                      <>
-                        <dt>Error kind</dt>
-                        <dd>
-                          <code>{a.error_kind}</code>
-                        </dd>
-                      </>
-                    ) : null}
-                    {a.provider_code || a.http_status ? (
-                      <>
-                        <dt>Provider code</dt>
-                        <dd>
-                          {a.provider_code ?? '—'}
-                          {a.http_status ? ` (HTTP ${a.http_status})` : ''}
-                        </dd>
-                      </>
-                    ) : null}
-                    {a.error_message ? (
-                      <>
-                        <dt>Message</dt>
-                        <dd>{a.error_message}</dd>
-                      </>
-                    ) : null}
+                    {a.outcome === 'failed' || a.error_kind ? <ProviderErrorRows kind={a.error_kind} providerCode={a.provider_code} httpStatus={a.http_status} message={a.error_message} explain /> : null}
                   </dl>
                 </li>
               ))}
-              <li className={`timeline-item timeline-delivery status-${m.status}`}>
+              <li className={`timeline-item timeline-delivery status-${m.status}`} data-testid="delivery">
                 <div className="timeline-head">
                   <strong>Delivery</strong>
                   <StatusBadge status={m.status} />
+                  {watch ? <span className="spinner" role="status" aria-label="Watching for the delivery receipt" /> : null}
                 </div>
                 <p className="muted small">
                   {m.status === 'delivered'
                     ? 'The provider reported the message delivered to the phone.'
                     : m.status === 'sent'
-                      ? 'Accepted by the provider; no delivery receipt (yet).'
+                      ? receipts
+                        ? 'Accepted by the provider; no delivery receipt yet.'
+                        : `Accepted by the provider. ${m.provider ?? 'This provider'} sends no delivery receipts, so this is final.`
                       : m.status === 'undelivered'
                         ? 'The provider reported it could not deliver the message.'
                         : m.status === 'failed'

@@ -17,9 +17,28 @@ interface SlotForm {
   stored: Set<string>;
   /** The kind those stored secrets belong to: they are kept only while the kind is unchanged. */
   storedKind: string;
+  /** The saved non-secret values of the stored kind (to tell when a secret's destination moved). */
+  storedValues: Record<string, string>;
 }
 
-const emptySlot = (kind: string): SlotForm => ({ kind, values: {}, stored: new Set(), storedKind: '' });
+const emptySlot = (kind: string): SlotForm => ({ kind, values: {}, stored: new Set(), storedKind: '', storedValues: {} });
+
+/**
+ * Besides URL fields (`endpoint`, a gateway's `uri`), the settings that decide which host a
+ * kind's secrets go to. The server keeps a stored secret only while these are unchanged, so a
+ * changed destination cannot receive it (src/services/provider-config-service.ts).
+ */
+const HOST_FIELDS: Readonly<Record<string, readonly string[]>> = { SalesforceMarketingCloud: ['subdomain'], Textlocal: ['region'] };
+/** Secrets that are never sent anywhere (they check callbacks), so kept wherever the endpoint points. */
+const UNSENT_SECRETS: Readonly<Record<string, readonly string[]>> = { MessageBird: ['signing_key'] };
+
+/** The destination settings of the slot's kind that differ from the saved ones (labels). */
+function movedDestination(slot: SlotForm, kind: ProviderKind | undefined): string[] {
+  if (!kind || slot.storedKind !== slot.kind) return [];
+  const names = new Set(['endpoint', ...kind.fields.filter((f) => f.type === 'url').map((f) => f.name), ...(HOST_FIELDS[kind.id] ?? [])]);
+  const value = (vals: Record<string, string>, f: ConfigField) => (vals[f.name] ?? '').trim() || (f.default ?? '');
+  return kind.fields.filter((f) => names.has(f.name) && value(slot.values, f) !== value(slot.storedValues, f)).map((f) => f.label.replace(/ \(optional\)$/, ''));
+}
 
 function slotFromView(view: ProviderSelection | null | undefined, kinds: ProviderKind[]): SlotForm {
   if (!view) return emptySlot('');
@@ -34,6 +53,7 @@ function slotFromView(view: ProviderSelection | null | undefined, kinds: Provide
     } else if (typeof v === 'string' || typeof v === 'number') form.values[f.name] = String(v);
   }
   form.storedKind = view.provider;
+  form.storedValues = { ...form.values };
   return form;
 }
 
@@ -43,8 +63,15 @@ function defaultsFor(kind: ProviderKind | undefined): Record<string, string> {
   return out;
 }
 
-function isStored(slot: SlotForm, field: ConfigField): boolean {
-  return field.type === 'secret' && slot.storedKind === slot.kind && slot.stored.has(field.name);
+/** A secret the server holds for this slot and keeps if the field is left blank. */
+function isStored(slot: SlotForm, field: ConfigField, kind: ProviderKind | undefined): boolean {
+  if (field.type !== 'secret' || slot.storedKind !== slot.kind || !slot.stored.has(field.name)) return false;
+  return (UNSENT_SECRETS[slot.kind] ?? []).includes(field.name) || movedDestination(slot, kind).length === 0;
+}
+
+/** A stored secret that must be typed again because its destination changed. */
+function mustRetype(slot: SlotForm, field: ConfigField, kind: ProviderKind | undefined): boolean {
+  return field.type === 'secret' && slot.storedKind === slot.kind && slot.stored.has(field.name) && !isStored(slot, field, kind);
 }
 
 /** Client-side checks: required fields and URLs. The server has the last word. */
@@ -52,7 +79,8 @@ function checkSlot(slot: SlotForm, kind: ProviderKind | undefined): Record<strin
   const errors: Record<string, string> = {};
   for (const f of kind?.fields ?? []) {
     const v = (slot.values[f.name] ?? '').trim();
-    if (f.required && v === '' && !isStored(slot, f)) errors[f.name] = 'required';
+    if (f.required && v === '' && !isStored(slot, f, kind)) errors[f.name] = 'required';
+    if (v === '' && mustRetype(slot, f, kind)) errors[f.name] = `type it again: ${movedDestination(slot, kind).join(', ')} changed, and a stored secret is only sent where it was saved for`;
     if (v !== '' && f.type === 'url') {
       try {
         const u = new URL(v);
@@ -132,7 +160,7 @@ export function ProviderTab({ tenant }: TabProps) {
       const k = kinds.find((x) => x.id === kind);
       // Back to the stored kind: show its stored values again; another kind starts from its defaults.
       const storedView = slot === 'primary' ? config : config.fallback;
-      const next = storedView && storedView.provider === kind ? slotFromView(storedView, kinds) : { ...emptySlot(kind), values: defaultsFor(k), stored: prev.stored, storedKind: prev.storedKind };
+      const next = storedView && storedView.provider === kind ? slotFromView(storedView, kinds) : { ...emptySlot(kind), values: defaultsFor(k), stored: prev.stored, storedKind: prev.storedKind, storedValues: prev.storedValues };
       return { ...s, [slot]: next };
     });
     setClientErrors((e) => ({ ...e, [slot]: {} }));
@@ -305,7 +333,16 @@ function SlotFields(props: {
       {kind && kind.fields.length > 0 ? (
         <div className="grid-2">
           {kind.fields.map((f) => (
-            <ConfigInput key={`${kind.id}.${f.name}`} slot={slot} field={f} value={form.values[f.name] ?? ''} stored={isStored(form, f)} error={errors[f.name]} onChange={(v) => onValue(slot, f.name, v)} />
+            <ConfigInput
+              key={`${kind.id}.${f.name}`}
+              slot={slot}
+              field={f}
+              value={form.values[f.name] ?? ''}
+              stored={isStored(form, f, kind)}
+              retype={mustRetype(form, f, kind) ? movedDestination(form, kind) : null}
+              error={errors[f.name]}
+              onChange={(v) => onValue(slot, f.name, v)}
+            />
           ))}
         </div>
       ) : null}
@@ -313,7 +350,24 @@ function SlotFields(props: {
   );
 }
 
-function ConfigInput({ slot, field, value, stored, error, onChange }: { slot: Slot; field: ConfigField; value: string; stored: boolean; error: string | undefined; onChange(v: string): void }) {
+function ConfigInput({
+  slot,
+  field,
+  value,
+  stored,
+  retype,
+  error,
+  onChange,
+}: {
+  slot: Slot;
+  field: ConfigField;
+  value: string;
+  stored: boolean;
+  /** The changed destination settings, when this stored secret must be typed again. */
+  retype: string[] | null;
+  error: string | undefined;
+  onChange(v: string): void;
+}) {
   const id = `${slot}-${field.name}`;
   if (field.type === 'enum') {
     return (
@@ -337,16 +391,22 @@ function ConfigInput({ slot, field, value, stored, error, onChange }: { slot: Sl
         spellCheck={false}
         value={value}
         onChange={(e) => onChange(e.target.value)}
-        placeholder={stored ? 'Stored — leave blank to keep it' : (field.placeholder ?? '')}
+        placeholder={stored ? 'Stored — leave blank to keep it' : retype ? 'Type it again' : (field.placeholder ?? '')}
         help={
           <>
             {field.help ? `${field.help} ` : ''}
             Write-only: it is never shown again{stored ? '; type a new value to replace it' : ''}.
+            {retype && !error && value === '' ? (
+              <strong className="retype" data-testid={`${id}-retype`}>
+                {' '}
+                {retype.join(', ')} changed: type it again (a stored secret is only sent where it was saved for).
+              </strong>
+            ) : null}
           </>
         }
         badge={stored ? <span className="badge badge-stored" data-testid={`${id}-stored`}>stored</span> : null}
         error={error}
-        required={field.required && !stored}
+        required={(field.required && !stored) || retype !== null}
       />
     );
   }

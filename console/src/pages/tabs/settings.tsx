@@ -284,8 +284,15 @@ function TestNumbers({ numbers, errors, onChange }: { numbers: TestNumber[]; err
       <ul className="rows">
         {numbers.map((t, i) => (
           <li key={i} className="row-item">
+            <p className="row-title" aria-hidden="true">
+              Test number {i + 1}
+            </p>
             <TextField
-              label={`Test number ${i + 1}: phone`}
+              label={
+                <>
+                  <span className="sr-only">Test number {i + 1}: </span>Phone number
+                </>
+              }
               id={`set-test-${i}-phone`}
               type="tel"
               value={t.phone_number}
@@ -294,7 +301,11 @@ function TestNumbers({ numbers, errors, onChange }: { numbers: TestNumber[]; err
               error={errors[`settings.test_numbers.${i}.phone_number`]}
             />
             <TextField
-              label={`Test number ${i + 1}: code`}
+              label={
+                <>
+                  <span className="sr-only">Test number {i + 1}: </span>Code
+                </>
+              }
               id={`set-test-${i}-code`}
               inputMode="numeric"
               value={t.code}

@@ -72,11 +72,21 @@ export function TemplatesTab({ tenant }: TabProps) {
               <option key={l} value={l} />
             ))}
           </datalist>
-          <form onSubmit={addPurpose} className="inline-form compact" noValidate>
-            <TextField label="Add a custom purpose" id="tpl-new-purpose" value={newPurpose} onChange={(e) => setNewPurpose(e.target.value)} placeholder="checkout_2fa" error={newPurposeError} spellCheck={false} />
-            <Button type="submit" variant="secondary">
-              Add
-            </Button>
+          <form onSubmit={addPurpose} noValidate aria-label="Add a custom purpose">
+            <TextField
+              label="Add a custom purpose"
+              id="tpl-new-purpose"
+              value={newPurpose}
+              onChange={(e) => setNewPurpose(e.target.value)}
+              placeholder="checkout_2fa"
+              error={newPurposeError}
+              spellCheck={false}
+              addon={
+                <Button type="submit" variant="secondary">
+                  Add
+                </Button>
+              }
+            />
           </form>
         </div>
         {list.error ? <p className="field-error">Could not list the saved templates: {errorText(list.error)}</p> : null}

@@ -4,6 +4,8 @@ import { errorText } from '../../api/client.js';
 import { useApi } from '../../session.js';
 import { Alert, Button, ErrorState, Section, Spinner, StatusBadge, TextField, Time, issuesByPath } from '../../components/ui.js';
 import { Link } from '../../router.js';
+import { ProviderErrorRows } from '../../components/provider-error.js';
+import { errorKindText, sendsReceipts } from '../../domain/providers.js';
 import type { TabProps } from '../tenant.js';
 
 const FINAL = new Set(['delivered', 'undelivered', 'failed']);
@@ -56,10 +58,12 @@ export function TestSmsTab({ tenant }: TabProps) {
             error={phoneError}
             help="International format with the country code."
             required
+            addon={
+              <Button type="submit" busy={busy}>
+                {busy ? 'Sending…' : 'Send test SMS'}
+              </Button>
+            }
           />
-          <Button type="submit" busy={busy}>
-            {busy ? 'Sending…' : 'Send test SMS'}
-          </Button>
         </form>
       </Section>
       <div aria-live="polite">
@@ -72,10 +76,18 @@ export function TestSmsTab({ tenant }: TabProps) {
 
 function TestResult({ tenantId, result }: { tenantId: string; result: TestSmsResult }) {
   const accepted = result.status === 'accepted';
+  const why = result.error ? errorKindText[result.error.kind] : undefined;
   return (
     <Section title="Provider's answer" headingLevel={3}>
-      <Alert kind={accepted ? 'success' : 'error'} title={accepted ? 'Accepted by the provider' : 'The provider refused the message'}>
-        {!accepted && result.error ? <p>{result.error.message}</p> : null}
+      <Alert kind={accepted ? 'success' : 'error'} title={accepted ? 'Accepted by the provider' : `${result.provider} refused the test SMS`}>
+        {!accepted && result.error ? (
+          <div data-testid="refusal-explained">
+            {why ? <p>{why.meaning}</p> : null}
+            <p className="small">
+              A test SMS tries the primary provider once{why ? `; a passcode ${why.next}` : '. The message log shows what a passcode would try next.'}
+            </p>
+          </div>
+        ) : null}
       </Alert>
       <dl className="kv" data-testid="test-result">
         <dt>Status</dt>
@@ -90,39 +102,27 @@ function TestResult({ tenantId, result }: { tenantId: string; result: TestSmsRes
         <dd>{result.latency_ms} ms</dd>
         <dt>Segments</dt>
         <dd>{result.segments}</dd>
-        {result.error ? (
-          <>
-            <dt>Error kind</dt>
-            <dd>
-              <code>{result.error.kind}</code>
-            </dd>
-            <dt>Provider code</dt>
-            <dd>{result.error.provider_code ?? <span className="muted">—</span>}</dd>
-            {result.error.http_status ? (
-              <>
-                <dt>HTTP status</dt>
-                <dd>{result.error.http_status}</dd>
-              </>
-            ) : null}
-            <dt>Message</dt>
-            <dd>{result.error.message}</dd>
-          </>
-        ) : null}
-        <dt>Message</dt>
+        {result.error ? <ProviderErrorRows kind={result.error.kind} providerCode={result.error.provider_code} httpStatus={result.error.http_status} message={result.error.message} /> : null}
+        <dt>In the message log</dt>
         <dd>
           <Link to={`/tenants/${encodeURIComponent(tenantId)}/messages?id=${encodeURIComponent(result.message_id)}`}>
             <code>{result.message_id}</code>
           </Link>
         </dd>
       </dl>
-      {accepted ? <DeliveryStatus tenantId={tenantId} messageId={result.message_id} /> : null}
+      {accepted ? <DeliveryStatus tenantId={tenantId} messageId={result.message_id} provider={result.provider} /> : null}
     </Section>
   );
 }
 
-/** Polls the message until its delivery status is final (a receipt arrived) or we stop waiting. */
-function DeliveryStatus({ tenantId, messageId }: { tenantId: string; messageId: string }) {
+/**
+ * The delivery status of the test SMS. For a provider that sends delivery receipts, polls the
+ * message until a receipt makes it final (or we stop waiting); for one that sends none, "sent"
+ * is already final and says so.
+ */
+function DeliveryStatus({ tenantId, messageId, provider }: { tenantId: string; messageId: string; provider: string }) {
   const api = useApi();
+  const receipts = sendsReceipts(provider);
   const [message, setMessage] = useState<MessageView | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [gaveUp, setGaveUp] = useState(false);
@@ -138,10 +138,11 @@ function DeliveryStatus({ tenantId, messageId }: { tenantId: string; messageId: 
         if (stopped) return;
         setMessage(m);
         setError(null);
-        if (FINAL.has(m.status)) return;
+        if (FINAL.has(m.status) || !receipts) return;
       } catch (err) {
         if (stopped) return;
         setError(err);
+        if (!receipts) return;
       }
       if (Date.now() - started.current > RECEIPT_WAIT_MS) {
         setGaveUp(true);
@@ -154,27 +155,40 @@ function DeliveryStatus({ tenantId, messageId }: { tenantId: string; messageId: 
       stopped = true;
       clearTimeout(timer);
     };
-  }, [api, tenantId, messageId]);
+  }, [api, tenantId, messageId, receipts]);
 
-  const final = message && FINAL.has(message.status);
+  const final = message !== null && FINAL.has(message.status);
+  const noReceipt = message !== null && !final && !receipts;
   return (
-    <div className="delivery" data-testid="delivery-status">
+    <div className="delivery" data-testid="delivery-status" data-final={final || noReceipt ? 'true' : 'false'}>
       <h4>Delivery status</h4>
       {message ? (
         <p>
           <StatusBadge status={message.status} />{' '}
           {message.status === 'delivered' ? (
             <>
-              delivered <Time iso={message.delivered_at} />
+              to the phone, <Time iso={message.delivered_at} />, says {provider}’s delivery receipt
             </>
+          ) : message.status === 'undelivered' ? (
+            'the provider’s delivery receipt says it was not delivered'
           ) : message.status === 'sent' ? (
-            'sent to the provider; waiting for its delivery receipt'
+            receipts ? 'accepted by the provider; waiting for its delivery receipt' : 'accepted by the provider'
           ) : null}
           {message.error?.message ? <span className="muted"> — {message.error.message}</span> : null}
         </p>
       ) : null}
-      {!final && !gaveUp ? <Spinner label="Watching for the delivery receipt…" /> : null}
-      {gaveUp && !final ? <p className="muted">No delivery receipt yet. Not every provider sends one (custom gateways and the Inbox do not); check the message log later.</p> : null}
+      {noReceipt ? (
+        <p className="final-note" data-testid="no-receipts">
+          Final: {provider} sends no delivery receipts, so “{message.status}” is as far as otpgate can follow this message. Check the phone to see it arrived.
+        </p>
+      ) : null}
+      {receipts && !final && !gaveUp ? <Spinner label={`Watching for ${provider}’s delivery receipt…`} /> : null}
+      {!message && !receipts && !error ? <Spinner label="Loading the message…" /> : null}
+      {receipts && gaveUp && !final ? (
+        <p className="muted">
+          No delivery receipt after {Math.round(RECEIPT_WAIT_MS / 60_000)} minutes. {provider} posts receipts to otpgate’s public URL (OTPGATE_PUBLIC_URL), which it must be able to reach; check the message log later.
+        </p>
+      ) : null}
       {error ? <p className="field-error">{errorText(error)}</p> : null}
     </div>
   );
