@@ -43,6 +43,13 @@ export interface ConfigField {
   help?: string;
   placeholder?: string;
   default?: string;
+  /**
+   * The setting decides which host the kind's secrets are sent to (besides `endpoint` and
+   * `url` fields, which always do): a stored secret is reused only while it is unchanged.
+   */
+  destination?: boolean;
+  /** A `secret` that is never sent anywhere (it checks what the provider sends us), so it is kept wherever the endpoint points. */
+  unsent?: boolean;
 }
 
 /** Normalised delivery status of a message, after the provider accepted it. */

@@ -50,21 +50,6 @@ function secretFields(d: ProviderDescriptor<unknown>): string[] {
   return d.fields.filter((f) => f.type === 'secret').map((f) => f.name);
 }
 
-/**
- * Settings, besides the URL fields (`endpoint`, a gateway's `uri`), that decide which host a
- * kind's secrets are sent to.
- */
-const HOST_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  // The token is fetched from https://{subdomain}.auth.marketingcloudapis.com unless `endpoint` is set.
-  SalesforceMarketingCloud: ['subdomain'],
-  // uk = api.txtlocal.com, in = api.textlocal.in.
-  Textlocal: ['region'],
-};
-
-/** Secrets that are never sent anywhere (they check what the provider sends us). */
-const UNSENT_SECRETS: Readonly<Record<string, readonly string[]>> = {
-  MessageBird: ['signing_key'],
-};
 
 /**
  * Alternative sets of credentials of a kind. A configuration that gives a field of one set has
@@ -74,9 +59,9 @@ const AUTH_MODES: Readonly<Record<string, readonly (readonly string[])[]>> = {
   Textlocal: [['api_key'], ['username', 'hash']],
 };
 
-/** The settings that decide where a kind's secrets are sent. */
-function destinationFields(d: ProviderDescriptor<unknown>): string[] {
-  return [...new Set(['endpoint', ...d.fields.filter((f) => f.type === 'url').map((f) => f.name), ...(HOST_FIELDS[d.id] ?? [])])];
+/** The settings that decide where a kind's secrets are sent: `endpoint`, URL fields and those marked `destination`. */
+export function destinationFields(d: Pick<ProviderDescriptor<unknown>, 'fields'>): string[] {
+  return [...new Set(['endpoint', ...d.fields.filter((f) => f.type === 'url' || f.destination).map((f) => f.name)])];
 }
 
 /** Replaces every secret with the mask; non-secret values are returned as stored. */
@@ -206,7 +191,7 @@ export function createProviderConfigService(
       if (v === null || keep === undefined || keep === null || keep === '' || otherModeChosen(name)) continue;
       // Where a secret goes is decided by the settings next to it: a caller must not be able to
       // point them at their own server and receive the stored secret.
-      if (moved.length > 0 && !(UNSENT_SECRETS[kind] ?? []).includes(name)) resend.push(name);
+      if (moved.length > 0 && !d.fields.some((f) => f.name === name && f.unsent)) resend.push(name);
       else merged[name] = keep;
     }
     const issuePath = (field: string) => `${path}${d.configKey}.${field}`;

@@ -95,6 +95,10 @@ export interface ConfigField {
   help?: string;
   placeholder?: string;
   default?: string;
+  /** The setting decides where the kind's secrets are sent (besides `endpoint` and URL fields): a stored secret is kept only while it is unchanged. */
+  destination?: boolean;
+  /** A secret that is never sent anywhere (it checks callbacks), so it is kept wherever the endpoint points. */
+  unsent?: boolean;
 }
 
 export interface ProviderKind {

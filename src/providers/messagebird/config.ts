@@ -49,6 +49,7 @@ export const messageBirdFields: readonly ConfigField[] = [
     label: 'Signing key (optional)',
     type: 'secret',
     required: false,
+    unsent: true,
     help: 'Dashboard → Developers → API settings → "Signing key". When set, status reports without a valid MessageBird-Signature-JWT are refused.',
   },
   endpointField(MESSAGEBIRD_DEFAULT_BASE),

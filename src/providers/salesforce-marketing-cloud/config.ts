@@ -62,6 +62,8 @@ export const sfmcFields: readonly ConfigField[] = [
     label: 'Subdomain',
     type: 'string',
     required: true,
+    // The token is fetched from https://{subdomain}.auth.marketingcloudapis.com unless `endpoint` is set.
+    destination: true,
     help: 'Setup → Platform Tools → Apps → Installed Packages → your package → API Integration: the part before ".auth.marketingcloudapis.com" in the Authentication Base URI.',
   },
   {

@@ -77,6 +77,8 @@ export const textlocalFields: readonly ConfigField[] = [
     required: false,
     options: ['uk', 'in'],
     default: 'uk',
+    // uk = api.txtlocal.com, in = api.textlocal.in.
+    destination: true,
     help: 'uk = api.txtlocal.com (UK and international accounts); in = api.textlocal.in (Indian accounts, DLT rules apply).',
   },
   endpointField(TEXTLOCAL_DEFAULT_BASES.uk),

@@ -24,18 +24,14 @@ interface SlotForm {
 const emptySlot = (kind: string): SlotForm => ({ kind, values: {}, stored: new Set(), storedKind: '', storedValues: {} });
 
 /**
- * Besides URL fields (`endpoint`, a gateway's `uri`), the settings that decide which host a
- * kind's secrets go to. The server keeps a stored secret only while these are unchanged, so a
- * changed destination cannot receive it (src/services/provider-config-service.ts).
+ * The settings that decide which host a kind's secrets go to: `endpoint`, URL fields (a
+ * gateway's `uri`) and the fields the server marks `destination` in GET /v1/provider-kinds. The
+ * server keeps a stored secret only while these are unchanged (src/services/provider-config-service.ts).
  */
-const HOST_FIELDS: Readonly<Record<string, readonly string[]>> = { SalesforceMarketingCloud: ['subdomain'], Textlocal: ['region'] };
-/** Secrets that are never sent anywhere (they check callbacks), so kept wherever the endpoint points. */
-const UNSENT_SECRETS: Readonly<Record<string, readonly string[]>> = { MessageBird: ['signing_key'] };
-
 /** The destination settings of the slot's kind that differ from the saved ones (labels). */
 function movedDestination(slot: SlotForm, kind: ProviderKind | undefined): string[] {
   if (!kind || slot.storedKind !== slot.kind) return [];
-  const names = new Set(['endpoint', ...kind.fields.filter((f) => f.type === 'url').map((f) => f.name), ...(HOST_FIELDS[kind.id] ?? [])]);
+  const names = new Set(['endpoint', ...kind.fields.filter((f) => f.type === 'url' || f.destination).map((f) => f.name)]);
   const value = (vals: Record<string, string>, f: ConfigField) => (vals[f.name] ?? '').trim() || (f.default ?? '');
   return kind.fields.filter((f) => names.has(f.name) && value(slot.values, f) !== value(slot.storedValues, f)).map((f) => f.label.replace(/ \(optional\)$/, ''));
 }
@@ -66,7 +62,7 @@ function defaultsFor(kind: ProviderKind | undefined): Record<string, string> {
 /** A secret the server holds for this slot and keeps if the field is left blank. */
 function isStored(slot: SlotForm, field: ConfigField, kind: ProviderKind | undefined): boolean {
   if (field.type !== 'secret' || slot.storedKind !== slot.kind || !slot.stored.has(field.name)) return false;
-  return (UNSENT_SECRETS[slot.kind] ?? []).includes(field.name) || movedDestination(slot, kind).length === 0;
+  return field.unsent === true || movedDestination(slot, kind).length === 0;
 }
 
 /** A stored secret that must be typed again because its destination changed. */
