@@ -91,6 +91,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     outboundPolicy,
     messages,
     providerTimeoutMs: config.providerTimeoutMs,
+    publicUrl: config.publicUrl,
     onChanged: (tenantId) => providersChanged(tenantId),
   });
   const sendLimiter: SendLimiter | undefined = config.redisUrl

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { receiptCallbackUrl } from '../domain/callback-url.js';
 import { newId } from '../domain/ids.js';
 import { backoffDelayMs, defaultBackoff } from '../domain/retry-policy.js';
 import type { Clock } from '../domain/clock.js';
@@ -89,6 +90,7 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
   const t0 = performance.now();
   let providerMessageId: string | null = null;
   let error: ProviderError | undefined;
+  const callbackUrl = receiptCallbackUrl(deps.publicUrl, entry.kind, msg.tenant_id);
   try {
     const r = await entry.provider.send({
       messageId: msg.id,
@@ -96,7 +98,7 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
       to: msg.to_phone,
       body,
       ...(msg.sender_id ? { from: msg.sender_id } : {}),
-      ...(deps.publicUrl ? { statusCallbackUrl: `${deps.publicUrl.replace(/\/$/, '')}/v1/callbacks/${entry.kind}/${msg.tenant_id}` } : {}),
+      ...(callbackUrl ? { statusCallbackUrl: callbackUrl } : {}),
       signal,
     });
     providerMessageId = r.providerMessageId;

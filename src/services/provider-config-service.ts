@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { receiptCallbackUrl } from '../domain/callback-url.js';
 import { newId } from '../domain/ids.js';
 import { normalizePhone } from '../domain/phone.js';
 import { analyzeSms } from '../domain/encoding.js';
@@ -80,6 +81,8 @@ export function createProviderConfigService(
     outboundPolicy: OutboundPolicy;
     messages: MessageService;
     providerTimeoutMs: number;
+    /** `OTPGATE_PUBLIC_URL`: a test SMS through the saved configuration asks for a delivery receipt there. */
+    publicUrl?: string | undefined;
     /** Called after a tenant's providers changed (the dispatch worker drops its cached chain). */
     onChanged?: (tenantId: string) => void;
   },
@@ -364,6 +367,9 @@ export function createProviderConfigService(
       const phone = normalizePhone(input.phone_number);
       if (!phone.ok) throw new AppError('phone.invalid', phone.reason, { issues: [{ path: 'phone_number', message: phone.reason }] });
       let entry: ChainEntry | undefined;
+      // Receipts are checked with the saved configuration's secrets: only a test SMS through
+      // it asks for one.
+      const saved = input.config === undefined;
       if (input.config !== undefined) {
         const s = await stored(tenant.id);
         const sel = parseSelection(input.config, 'config.', s.get('primary'));
@@ -376,6 +382,7 @@ export function createProviderConfigService(
       const text = `${tenant.settings.app_name ?? tenant.name}: this is a test message from otpgate. Your SMS provider works.`;
       const row = deps.messages.outboxRow(tenant, 'test', phone.e164, text, 60_000);
       const owner = `test:${row.id}`;
+      const callbackUrl = receiptCallbackUrl(deps.publicUrl, entry.kind, tenant.id);
       await insertMessage(store.db, { ...row, status: 'sending', lease_owner: owner, lease_until: row.expires_at, attempts: 1, body_sealed: null });
       const started = clock.now();
       const t0 = performance.now();
@@ -389,6 +396,7 @@ export function createProviderConfigService(
           to: phone.e164,
           body: text,
           ...(tenant.settings.sender_id ? { from: tenant.settings.sender_id } : {}),
+          ...(saved && callbackUrl ? { statusCallbackUrl: callbackUrl } : {}),
           signal: controller.signal,
         });
         result = { accepted: true, provider_message_id: r.providerMessageId, segments: r.segments ?? analyzeSms(text).segments, error: null };

@@ -5,8 +5,13 @@ export interface StatsBucket {
   start: string;
   /** Messages enqueued (passcodes and events). */
   sends: number;
+  /** Of those, accepted by a provider (sent, delivered or undelivered). */
   sent: number;
+  /** Accepted, then confirmed delivered by a receipt. */
   delivered: number;
+  /** Accepted, then reported not delivered by a receipt. */
+  undelivered: number;
+  /** Never accepted: every attempt failed, or the code expired first. */
   failed: number;
   /** Challenges created, and how many of them were verified (verify conversion). */
   challenges: number;
@@ -37,7 +42,7 @@ export function createStatsService(ctx: ServiceContext) {
       const last = Math.floor(now / bucket);
       const index = new Map<number, StatsBucket>();
       for (let b = first; b <= last; b++) {
-        const sb: StatsBucket = { start: new Date(b * bucket).toISOString(), sends: 0, sent: 0, delivered: 0, failed: 0, challenges: 0, verified: 0, attempts: 0, failed_attempts: 0, avg_provider_latency_ms: null, latency_by_provider: {} };
+        const sb: StatsBucket = { start: new Date(b * bucket).toISOString(), sends: 0, sent: 0, delivered: 0, undelivered: 0, failed: 0, challenges: 0, verified: 0, attempts: 0, failed_attempts: 0, avg_provider_latency_ms: null, latency_by_provider: {} };
         buckets.push(sb);
         index.set(b, sb);
       }
@@ -51,7 +56,11 @@ export function createStatsService(ctx: ServiceContext) {
           sb.sent += n;
           sb.delivered += n;
         }
-        if (r.status === 'failed' || r.status === 'undelivered') sb.failed += n;
+        if (r.status === 'undelivered') {
+          sb.sent += n;
+          sb.undelivered += n;
+        }
+        if (r.status === 'failed') sb.failed += n;
       }
       for (const r of chls) {
         const sb = index.get(Number(r.bucket));

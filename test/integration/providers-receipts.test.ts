@@ -100,6 +100,24 @@ for (const dialect of await testDialects()) {
       assert.equal(m.delivered_at, '2026-01-01T12:00:00.000Z');
     });
 
+    test('a test SMS through the saved configuration asks for a receipt, and the receipt marks it delivered; an unsaved one asks for none', async () => {
+      const { auth, tenantId } = await t.createTenant();
+      const put = await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'Twilio', twilio: { ...TW, endpoint: twilio.url } } });
+      assert.equal(put.statusCode, 200, put.body);
+      const res = await t.call('POST', '/v1/sms-provider/test', { auth, body: { phone_number: PHONE } });
+      assert.equal(res.statusCode, 200, res.body);
+      const a = res.json<{ status: string; message_id: string; provider_message_id: string }>();
+      assert.equal(a.status, 'accepted');
+      const sent = twilio.messages.find((m) => m.sid === a.provider_message_id);
+      assert.equal(sent?.statusCallback, `${PUBLIC_URL}/v1/callbacks/Twilio/${tenantId}`);
+      assert.equal((await deliver(t, twilio.statusCallback(a.provider_message_id, 'delivered'))).statusCode, 200);
+      assert.equal((await status(auth, a.message_id)).status, 'delivered');
+
+      const unsaved = await t.call('POST', '/v1/sms-provider/test', { auth, body: { phone_number: PHONE, config: { provider: 'Twilio', twilio: { ...TW, endpoint: twilio.url } } } });
+      assert.equal(unsaved.json().status, 'accepted', unsaved.body);
+      assert.equal(twilio.messages.find((m) => m.sid === unsaved.json().provider_message_id)?.statusCallback, null);
+    });
+
     test('Twilio as primary and fallback (two accounts): a callback signed by the fallback account verifies', async () => {
       const B = { account_sid: 'ACfedcba9876543210fedcba9876543210', auth_token: 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0' };
       const second = await startTwilioFake({ accountSid: B.account_sid, authToken: B.auth_token });
@@ -150,7 +168,16 @@ for (const dialect of await testDialects()) {
       const undelivered = await status(auth, id2);
       assert.equal(undelivered.status, 'undelivered');
       assert.equal(undelivered.error?.code, '30003');
+      // The dashboard's figures: an undelivered message was accepted by the provider, and is
+      // counted as such (not as failed, which means never accepted).
+      const totals = async () => {
+        const buckets = (await t.call('GET', '/v1/stats?window=24h', { auth })).json().buckets as Array<Record<string, number>>;
+        const sum = (k: string) => buckets.reduce((n, b) => n + (b[k] ?? 0), 0);
+        return { sends: sum('sends'), sent: sum('sent'), delivered: sum('delivered'), undelivered: sum('undelivered'), failed: sum('failed') };
+      };
+      assert.deepEqual(await totals(), { sends: 2, sent: 2, delivered: 1, undelivered: 1, failed: 0 });
       assert.equal((await deliver(t, twilio.statusCallback(sid2, 'delivered'))).statusCode, 200);
+      assert.deepEqual(await totals(), { sends: 2, sent: 2, delivered: 2, undelivered: 0, failed: 0 });
       assert.equal((await status(auth, id2)).status, 'delivered');
     });
 

@@ -238,8 +238,12 @@ export type StatsWindow = '1h' | '24h' | '7d';
 export interface StatsBucket {
   start: string;
   sends: number;
+  /** Accepted by a provider (sent, delivered or undelivered). */
   sent: number;
   delivered: number;
+  /** Accepted, then reported not delivered by a receipt. */
+  undelivered: number;
+  /** Never accepted. */
   failed: number;
   /** Challenges created (the server's name); `verifies` is accepted too. */
   challenges?: number;

@@ -126,7 +126,8 @@ export function DashboardTab({ tenant }: TabProps) {
                 format={count}
                 series={[
                   { name: 'Delivered', tone: 's-green', values: buckets.map((b) => b.delivered) },
-                  { name: 'Sent (no receipt)', tone: 's-blue', values: buckets.map((b) => Math.max(0, b.sent - b.delivered)) },
+                  { name: 'Sent (no receipt)', tone: 's-blue', values: buckets.map((b) => Math.max(0, b.sent - b.delivered - (b.undelivered ?? 0))) },
+                  { name: 'Undelivered', tone: 's-orange', values: buckets.map((b) => b.undelivered ?? 0) },
                   { name: 'Failed', tone: 's-red', values: buckets.map((b) => b.failed) },
                   { name: 'Pending', tone: 's-grey', values: buckets.map((b) => Math.max(0, b.sends - b.sent - b.failed)) },
                 ]}
