@@ -123,7 +123,8 @@ async function startBaseline(dbUrl: string) {
 async function startNode(dbUrl: string, gatewayUri: string, gatewayKey: string) {
   const dataDir = mkdtempSync(join(tmpdir(), 'otpgate-bench-node-'));
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTPGATE_')) env[k] = v;
+  // The nodes' pool size may be set for a run (OTPGATE_PG_POOL_SIZE); no other OTPGATE_ setting leaks in.
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTPGATE_') || k === 'OTPGATE_PG_POOL_SIZE') env[k] = v;
   Object.assign(env, {
     OTPGATE_DATABASE_URL: dbUrl,
     OTPGATE_ADMIN_KEY: adminKey,

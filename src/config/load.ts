@@ -106,6 +106,9 @@ function createKeyFile(file: string, make: () => string): string {
   }
 }
 
+/** How much longer than one provider call a dispatch lease must last (recording the attempt), ms. */
+export const LEASE_MARGIN_MS = 500;
+
 /**
  * Validates and freezes the configuration: the schema of every setting, the secret key's
  * format, the `Default` provider and its JSON, the production requirements and the key files
@@ -142,6 +145,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (secretKey !== undefined) {
     const problem = secretKeyProblem(secretKey);
     if (problem) problems.push(`${secretKeySource}: ${problem}`);
+  }
+  // A claim is leased for one provider call: a lease that can run out during the call lets
+  // another dispatcher send the same message again while this one is still waiting.
+  if (!invalid.has('dispatchLeaseMs') && !invalid.has('providerTimeoutMs')) {
+    const lease = s.dispatchLeaseMs ?? configSchema.shape.dispatchLeaseMs.parse(undefined);
+    const timeout = s.providerTimeoutMs ?? configSchema.shape.providerTimeoutMs.parse(undefined);
+    if (lease < timeout + LEASE_MARGIN_MS) {
+      problems.push(`${envNames.dispatchLeaseMs}: must be at least ${envNames.providerTimeoutMs} + ${LEASE_MARGIN_MS} ms (${timeout + LEASE_MARGIN_MS}), else a lease can run out during a provider call and the message be sent twice`);
+    }
   }
   // With OTPGATE_ENV itself bad, the provider is still checked (the production-only rule is not).
   problems.push(...resolveDefaultProvider({ ...s, env: s.env ?? 'development' }).problems);

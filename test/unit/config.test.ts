@@ -148,3 +148,17 @@ test('production does not read or write the data folder', () => {
     assert.equal(existsSync(join(dir, 'admin-key')), false);
   });
 });
+
+test('a dispatch lease shorter than a provider call (plus the margin) is refused, with the other problems', () => {
+  withDir((dir) => {
+    const base = { OTPGATE_DATA_DIR: dir, OTPGATE_ADMIN_KEY: GOOD_ADMIN, OTPGATE_SECRET_KEY: GOOD_SECRET };
+    const err = problemsOf({ ...base, OTPGATE_DISPATCH_LEASE_MS: '10000', OTPGATE_PROVIDER_TIMEOUT_MS: '10000', OTPGATE_PORT: 'x' });
+    assert.match(err.message, /OTPGATE_DISPATCH_LEASE_MS: must be at least OTPGATE_PROVIDER_TIMEOUT_MS \+ 500 ms \(10500\)/);
+    assert.equal(err.problems.length, 2, err.message);
+    // Against the default provider timeout (10 s) too.
+    assert.match(problemsOf({ ...base, OTPGATE_DISPATCH_LEASE_MS: '5000' }).message, /\(10500\)/);
+    assert.equal(loadConfig({ ...base, OTPGATE_DISPATCH_LEASE_MS: '2000', OTPGATE_PROVIDER_TIMEOUT_MS: '1500' }).dispatchLeaseMs, 2000);
+    // A bad value of either is reported as itself, not also as this.
+    assert.equal(problemsOf({ ...base, OTPGATE_DISPATCH_LEASE_MS: 'soon' }).problems.length, 1);
+  });
+});
