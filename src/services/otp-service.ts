@@ -15,8 +15,7 @@ import {
   lockSendKey,
   markExpired,
   markVerified,
-  oldestSendForIp,
-  oldestSendForPhone,
+  oldestSend,
   recordWrongAttempt,
   supersedeChallenge,
 } from '../store/queries/challenges.js';
@@ -214,7 +213,7 @@ export function createOtpService(
           const sent = await countSendsForPhone(trx, tenant.id, phone.e164, since);
           if (sent >= s.max_sends_per_phone_per_hour) {
             deps.metrics.otpSends.inc({ outcome: 'rate_limited' });
-            const oldest = (await oldestSendForPhone(trx, tenant.id, phone.e164, since)) ?? now;
+            const oldest = (await oldestSend(trx, tenant.id, 'phone', phone.e164, since)) ?? now;
             throw rateLimited('phone', s.max_sends_per_phone_per_hour, oldest + HOUR_MS - now);
           }
           if (input.client_ip) {
@@ -222,7 +221,7 @@ export function createOtpService(
             const fromIp = await countSendsForIp(trx, tenant.id, input.client_ip, since);
             if (fromIp >= s.max_sends_per_ip_per_hour) {
               deps.metrics.otpSends.inc({ outcome: 'rate_limited' });
-              const oldest = (await oldestSendForIp(trx, tenant.id, input.client_ip, since)) ?? now;
+              const oldest = (await oldestSend(trx, tenant.id, 'client_ip', input.client_ip, since)) ?? now;
               throw rateLimited('ip', s.max_sends_per_ip_per_hour, oldest + HOUR_MS - now);
             }
           }

@@ -132,9 +132,12 @@ for (const dialect of await testDialects()) {
       for (const p of ['+14155550101', '+14155550102']) {
         assert.equal((await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: p, client_ip: '203.0.113.9' } })).statusCode, 202);
       }
+      clock.advance(600_000);
       const r = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: '+14155550103', client_ip: '203.0.113.9' } });
       assert.equal(r.statusCode, 429);
       assert.equal(r.json().code, 'otp.rate_limited');
+      // The IP's oldest send of the hour frees its slot 50 minutes from now.
+      assert.equal(r.headers['retry-after'], '3000');
       assert.equal((await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: '+14155550103', client_ip: '203.0.113.10' } })).statusCode, 202);
     });
 

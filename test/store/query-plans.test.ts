@@ -6,13 +6,26 @@ import { createTestDatabase, testDialects } from '../helpers/databases.js';
 
 /**
  * The lookups behind the per-IP cap and delivery receipts are served by their (partial)
- * indexes on both engines (migration 0004): a partial `… WHERE x IS NOT NULL` index only helps
+ * indexes on both engines (migrations 0004, 0005), and so are the dispatcher's lookups of the
+ * queue: a partial `… WHERE x IS NOT NULL` index only helps
  * if the planner proves `x = ?` implies it, which this test holds each engine to.
  */
 const lookups = [
   {
     index: 'challenges_ip',
     query: sql`select count(*) from challenges where tenant_id = ${'ten_a'} and client_ip = ${'203.0.113.9'} and created_at > ${0}`,
+  },
+  {
+    index: 'messages_due',
+    query: sql`select id from messages where status = 'queued' and next_attempt_at <= ${0} order by next_attempt_at limit 10`,
+  },
+  {
+    index: 'messages_due',
+    query: sql`select count(*) from messages where status = 'queued'`,
+  },
+  {
+    index: 'messages_sending_lease',
+    query: sql`select count(*) from messages where status = 'sending'`,
   },
   {
     index: 'messages_provider_id',
@@ -35,20 +48,24 @@ for (const dialect of await testDialects()) {
       await drop();
     });
 
-    test('the partial indexes exist, and skip rows whose key is null', async () => {
+    test('the partial indexes exist: keys that are null skipped, only queued messages due', async () => {
       if (dialect === 'sqlite') {
         const rows = await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'index' and name in ('challenges_ip', 'messages_provider_id')`.execute(store.db);
         assert.equal(rows.rows.length, 2);
         for (const r of rows.rows) assert.match(r.sql, /where .* is not null/i, r.name);
+        const due = await sql<{ sql: string }>`select sql from sqlite_master where name = 'messages_due'`.execute(store.db);
+        assert.match(due.rows[0]?.sql ?? '', /where "status" = 'queued'/i);
       } else {
         const rows = await sql<{ indexname: string; indexdef: string }>`select indexname, indexdef from pg_indexes where indexname in ('challenges_ip', 'messages_provider_id')`.execute(store.db);
         assert.equal(rows.rows.length, 2);
         for (const r of rows.rows) assert.match(r.indexdef, /WHERE \(.* IS NOT NULL\)/, r.indexname);
+        const due = await sql<{ indexdef: string }>`select indexdef from pg_indexes where indexname = 'messages_due'`.execute(store.db);
+        assert.match(due.rows[0]?.indexdef ?? '', /WHERE \(status = 'queued'::text\)/);
       }
     });
 
-    for (const { index, query } of lookups) {
-      test(`${index} serves its lookup`, async () => {
+    for (const [i, { index, query }] of lookups.entries()) {
+      test(`${index} serves lookup ${i + 1}`, async () => {
         const text = await explain(store, dialect, query);
         assert.match(text, new RegExp(index), text);
       });

@@ -3,6 +3,7 @@ import { m0001Initial } from './0001-initial.js';
 import { m0002SendingLeaseIndex } from './0002-sending-lease-index.js';
 import { m0003ChallengesLatestIndex } from './0003-challenges-latest-index.js';
 import { m0004PartialIndexes } from './0004-partial-indexes.js';
+import { m0005QueuedIndex } from './0005-queued-index.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -13,6 +14,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0002-sending-lease-index': m0002SendingLeaseIndex,
   '0003-challenges-latest-index': m0003ChallengesLatestIndex,
   '0004-partial-indexes': m0004PartialIndexes,
+  '0005-queued-index': m0005QueuedIndex,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -91,27 +91,16 @@ export async function countSendsForPhone(db: Executor, tenantId: string, phone: 
   return Number((await q.countPhone.execute(db, { tenant: tenantId, phone, since })).rows[0]?.n ?? 0);
 }
 
-/** The oldest send to this phone since `since`, to tell the caller when the hourly cap frees up. */
-export async function oldestSendForPhone(db: Executor, tenantId: string, phone: string, since: number): Promise<number | undefined> {
+/**
+ * The oldest send to this phone (`by: 'phone'`) or from this client IP (`by: 'client_ip'`)
+ * since `since`, to tell the caller when the hourly cap frees up.
+ */
+export async function oldestSend(db: Executor, tenantId: string, by: 'phone' | 'client_ip', value: string, since: number): Promise<number | undefined> {
   const r = await db
     .selectFrom('challenges')
     .select('created_at')
     .where('tenant_id', '=', tenantId)
-    .where('phone', '=', phone)
-    .where('created_at', '>', since)
-    .orderBy('created_at')
-    .limit(1)
-    .executeTakeFirst();
-  return r?.created_at;
-}
-
-/** The oldest send from this client IP since `since`, to tell the caller when the hourly cap frees up. */
-export async function oldestSendForIp(db: Executor, tenantId: string, ip: string, since: number): Promise<number | undefined> {
-  const r = await db
-    .selectFrom('challenges')
-    .select('created_at')
-    .where('tenant_id', '=', tenantId)
-    .where('client_ip', '=', ip)
+    .where(by, '=', value)
     .where('created_at', '>', since)
     .orderBy('created_at')
     .limit(1)
