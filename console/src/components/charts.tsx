@@ -200,9 +200,9 @@ function isolated(values: (number | null)[], i: number): boolean {
 
 /**
  * The SVG path through a series; a gap (null) lifts the pen. A point with no neighbour (one
- * bucket of data) gets a short level segment of `stub` px, so it is visible as a line too.
+ * bucket of data) gets a short level segment of `lone` px, so it is visible as a line too.
  */
-export function linePath(values: (number | null)[], x: (i: number) => number, y: (v: number) => number, stub = 12): string {
+export function linePath(values: (number | null)[], x: (i: number) => number, y: (v: number) => number, lone = 12): string {
   let d = '';
   let pen = false;
   values.forEach((v, i) => {
@@ -211,7 +211,7 @@ export function linePath(values: (number | null)[], x: (i: number) => number, y:
       return;
     }
     if (isolated(values, i)) {
-      d += `M${(x(i) - stub / 2).toFixed(1)},${y(v).toFixed(1)}L${(x(i) + stub / 2).toFixed(1)},${y(v).toFixed(1)}`;
+      d += `M${(x(i) - lone / 2).toFixed(1)},${y(v).toFixed(1)}L${(x(i) + lone / 2).toFixed(1)},${y(v).toFixed(1)}`;
       pen = false;
       return;
     }
