@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import assert from 'node:assert/strict';
 import pg from 'pg';
+import type { RunningServer } from '../../src/server.js';
+import { TEST_ADMIN_KEY } from '../helpers/app.js';
 import { adminPgUrl, createTestDatabase, isPostgresReachable } from '../helpers/databases.js';
 
 /**
@@ -66,4 +69,24 @@ export async function databaseWithoutCreate(): Promise<{ url: string; role: stri
 export function hostPortPattern(url: string): string {
   const u = new URL(url);
   return `${u.hostname}:${u.port || 5432}`.replace(/\./g, '\\.');
+}
+
+/** A tenant (no cooldown, a high hourly cap) with an API key, made through `s`; answers the Authorization header value. */
+export async function tenantAuth(s: RunningServer, name: string): Promise<string> {
+  const admin = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
+  const t = await s.app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name, settings: { resend_cooldown_seconds: 0, max_sends_per_phone_per_hour: 1000 } } });
+  const k = await s.app.inject({ method: 'POST', url: `/v1/tenants/${t.json<{ id: string }>().id}/api-keys`, headers: admin, payload: {} });
+  return `Bearer ${k.json<{ key: string }>().key}`;
+}
+
+/** Sends a passcode through `s`; answers the message id. */
+export async function sendVia(s: RunningServer, auth: string, phone: string): Promise<string> {
+  const r = await s.app.inject({ method: 'POST', url: '/v1/otp/send', headers: { authorization: auth }, payload: { phone_number: phone } });
+  assert.equal(r.statusCode, 202, r.body);
+  return r.json<{ message_id: string }>().message_id;
+}
+
+/** A message's status, read straight from the database. */
+export function messageStatus(url: string, id: string): Promise<string | undefined> {
+  return withPg(url, async (c) => (await c.query<{ status: string }>('select status from messages where id = $1', [id])).rows[0]?.status);
 }

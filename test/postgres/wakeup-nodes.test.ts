@@ -8,7 +8,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { captureLogs, TEST_ADMIN_KEY, TEST_SECRET_KEY } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/databases.js';
-import { postgresSkipReason, waitFor, withPg } from './support.js';
+import { messageStatus, postgresSkipReason, sendVia, tenantAuth, waitFor, withPg } from './support.js';
 
 const skip = await postgresSkipReason('wake-up between servers');
 
@@ -34,20 +34,8 @@ describe('servers on one PostgreSQL wake each other', { skip }, () => {
     return s;
   }
 
-  async function tenant(s: RunningServer): Promise<string> {
-    const admin = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
-    const t = await s.app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'Wake', settings: { resend_cooldown_seconds: 0, max_sends_per_phone_per_hour: 1000 } } });
-    const k = await s.app.inject({ method: 'POST', url: `/v1/tenants/${t.json<{ id: string }>().id}/api-keys`, headers: admin, payload: {} });
-    return `Bearer ${k.json<{ key: string }>().key}`;
-  }
-
-  async function sendVia(s: RunningServer, auth: string, phone: string): Promise<string> {
-    const r = await s.app.inject({ method: 'POST', url: '/v1/otp/send', headers: { authorization: auth }, payload: { phone_number: phone } });
-    assert.equal(r.statusCode, 202, r.body);
-    return r.json<{ message_id: string }>().message_id;
-  }
-
-  const statusOf = (id: string) => withPg(db.url, async (c) => (await c.query<{ status: string }>('select status from messages where id = $1', [id])).rows[0]?.status);
+  const tenant = (s: RunningServer) => tenantAuth(s, 'Wake');
+  const statusOf = (id: string) => messageStatus(db.url, id);
 
   before(async () => {
     db = await createTestDatabase('postgres');
