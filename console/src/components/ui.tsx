@@ -47,6 +47,18 @@ function Chrome({ ids, label, help, error, badge, className, required, children 
   );
 }
 
+/** The control with its addon (a button such as Filter or Add) on the same row, when there is one. */
+function withAddon(control: ReactNode, addon: ReactNode): ReactNode {
+  return addon ? (
+    <div className="input-addon">
+      {control}
+      {addon}
+    </div>
+  ) : (
+    control
+  );
+}
+
 /**
  * A labelled text input. `addon` (a button such as Filter or Add) sits on the input's own row,
  * level with it at every width, above the help and error text.
@@ -56,14 +68,7 @@ export function TextField({ label, help, error, badge, className, id, addon, ...
   const control = <input id={ids.id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(ids, help, error)} {...input} />;
   return (
     <Chrome ids={ids} label={label} help={help} error={error} badge={badge} className={className} required={input.required}>
-      {addon ? (
-        <div className="input-addon">
-          {control}
-          {addon}
-        </div>
-      ) : (
-        control
-      )}
+      {withAddon(control, addon)}
     </Chrome>
   );
 }
@@ -77,14 +82,7 @@ export function SelectField({ label, help, error, badge, className, id, children
   );
   return (
     <Chrome ids={ids} label={label} help={help} error={error} badge={badge} className={className} required={select.required}>
-      {addon ? (
-        <div className="input-addon">
-          {control}
-          {addon}
-        </div>
-      ) : (
-        control
-      )}
+      {withAddon(control, addon)}
     </Chrome>
   );
 }
