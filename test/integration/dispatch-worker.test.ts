@@ -63,9 +63,14 @@ describe('dispatcher in a worker thread (SQLite file)', () => {
     const sent = await api(s, 'POST', '/v1/otp/send', auth, { phone_number: '+14155550101' });
     assert.equal(sent.status, 202, sent.text);
     const code = await inboxCode(s, auth, '+14155550101');
-    const msg = await api(s, 'GET', `/v1/messages/${sent.json().message_id}`, auth);
-    assert.equal(msg.json().status, 'sent');
-    assert.equal(msg.json().attempt_log.length, 1);
+    // The Inbox row is written inside the provider call; the worker records the outcome just
+    // after, so the message may still read `sending` for a moment.
+    const msg = await waitFor('the message to be recorded as sent', async () => {
+      const r = await api(s, 'GET', `/v1/messages/${sent.json().message_id}`, auth);
+      return r.json().status === 'sending' ? undefined : r.json();
+    });
+    assert.equal(msg.status, 'sent');
+    assert.equal(msg.attempt_log.length, 1);
     const ok = await api(s, 'POST', '/v1/otp/verify', auth, { challenge_id: sent.json().challenge_id, code });
     assert.equal(ok.status, 200, ok.text);
 
