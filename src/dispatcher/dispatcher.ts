@@ -156,6 +156,8 @@ export function createDispatcher(options: DispatcherOptions) {
     get inflight() {
       return inflight;
     },
+    /** Resolves true once no look at the outbox and no delivery is under way, false after `ms`. */
+    whenIdle: waitSettled,
     /** Claims and delivers what is due once, and waits for it (tests and the CLI). */
     async runOnce(): Promise<number> {
       const now = clock.now();

@@ -56,11 +56,12 @@ function isLowSurrogate(code: number): boolean {
   return code >= 0xdc00 && code <= 0xdfff;
 }
 
-/** Parts needed when each item (escape pair / surrogate pair) must stay whole in one part. */
-function packParts(costs: Iterable<number>, perPart: number): number {
+/** Parts of `perPart` septets a GSM-7 text needs, an escape pair (2 septets) never split. */
+function gsmParts(text: string, perPart: number): number {
   let parts = 1;
   let used = 0;
-  for (const cost of costs) {
+  for (let i = 0; i < text.length; i++) {
+    const cost = costOf(text.charCodeAt(i));
     if (used + cost > perPart) {
       parts++;
       used = 0;
@@ -70,19 +71,23 @@ function packParts(costs: Iterable<number>, perPart: number): number {
   return parts;
 }
 
-function* gsmCosts(text: string): Generator<number> {
-  for (let i = 0; i < text.length; i++) yield costOf(text.charCodeAt(i));
-}
-
-function* ucsCosts(text: string): Generator<number> {
+/** Parts of `perPart` UCS-2 units a text needs, a surrogate pair (2 units) never split. */
+function ucsParts(text: string, perPart: number): number {
+  let parts = 1;
+  let used = 0;
   for (let i = 0; i < text.length; i++) {
+    let cost = 1;
     if (isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1))) {
       i++;
-      yield 2;
-    } else {
-      yield 1;
+      cost = 2;
     }
+    if (used + cost > perPart) {
+      parts++;
+      used = 0;
+    }
+    used += cost;
   }
+  return parts;
 }
 
 /**
@@ -109,7 +114,7 @@ export function analyzeSms(text: string): SmsAnalysis {
     if (septets <= gsmSingle) {
       return { encoding: 'GSM-7', characters: text.length, units: septets, segments: septets === 0 ? 0 : 1, unitsPerSegment: gsmSingle };
     }
-    return { encoding: 'GSM-7', characters: text.length, units: septets, segments: packParts(gsmCosts(text), gsmPart), unitsPerSegment: gsmPart };
+    return { encoding: 'GSM-7', characters: text.length, units: septets, segments: gsmParts(text, gsmPart), unitsPerSegment: gsmPart };
   }
 
   let characters = 0;
@@ -121,5 +126,5 @@ export function analyzeSms(text: string): SmsAnalysis {
   if (units <= ucsSingle) {
     return { encoding: 'UCS-2', characters, units, segments: 1, unitsPerSegment: ucsSingle };
   }
-  return { encoding: 'UCS-2', characters, units, segments: packParts(ucsCosts(text), ucsPart), unitsPerSegment: ucsPart };
+  return { encoding: 'UCS-2', characters, units, segments: ucsParts(text, ucsPart), unitsPerSegment: ucsPart };
 }

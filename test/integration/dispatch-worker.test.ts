@@ -65,7 +65,7 @@ describe('dispatcher in a worker thread (SQLite file)', () => {
     const code = await inboxCode(s, auth, '+14155550101');
     // The Inbox row is written inside the provider call; the worker records the outcome just
     // after, so the message may still read `sending` for a moment.
-    const msg = await waitFor('the message to be recorded as sent', async () => {
+    const msg = await waitFor<{ status: string; attempt_log: unknown[] }>('the message to be recorded as sent', async () => {
       const r = await api(s, 'GET', `/v1/messages/${sent.json().message_id}`, auth);
       return r.json().status === 'sending' ? undefined : r.json();
     });

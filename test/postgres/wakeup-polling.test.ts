@@ -87,6 +87,8 @@ describe('a node that cannot LISTEN falls back to polling', { skip }, () => {
     const control = await deafNode(60_000);
     assert.equal(control.server.wakeup?.listening, false);
     assert.ok(control.attempts() >= 1, 'the LISTEN connection was tried');
+    // Its look at start-up (which would take anything queued) is over before A enqueues.
+    assert.ok(await control.server.deps.dispatcher.whenIdle(10_000), 'the start-up look ended');
     const parked = await sendVia(a, auth, '+12025550160');
     assert.ok((a.wakeup?.stats.sent ?? 0) >= 1, 'A sent its NOTIFY');
     await sleep(3000);
@@ -110,7 +112,7 @@ describe('a node that cannot LISTEN falls back to polling', { skip }, () => {
     // Within one poll interval, plus the delivery itself and the checks' own round trips on a
     // slow, shared machine (the control above shows that, without polling, it takes > 3 s).
     t.diagnostic(`delivered by polling in ${times.join(', ')} ms (poll ${pollMs} ms)`);
-    for (const ms of times) assert.ok(ms < pollMs + 700, `delivered in ${times.join(', ')} ms`);
+    for (const ms of times) assert.ok(ms < pollMs + 1700, `delivered in ${times.join(', ')} ms`);
     assert.equal(b.server.wakeup?.listening, false, 'B never listened');
     assert.equal(b.server.wakeup?.stats.received, 0, 'no notification reached B');
     assert.equal(b.server.wakeup?.stats.reconnects, 0, 'no reconnect woke B');
