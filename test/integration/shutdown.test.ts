@@ -124,7 +124,11 @@ for (const mode of modes) {
           const code = /\b(\d{6})\b/.exec(gw.delivered[0]!.message)?.[1];
           const v = await second.api('POST', '/v1/otp/verify', auth, { challenge_id: challengeId, code });
           assert.equal(v.status, 200, v.text);
-          const m = await second.api('GET', `/v1/messages/${messageId}`, auth);
+          // The gateway has answered; the dispatcher records the outcome just after.
+          const m = await waitFor('the redelivery to be recorded', async () => {
+            const r = await second.api('GET', `/v1/messages/${messageId}`, auth);
+            return r.json().status === 'sending' ? undefined : r;
+          });
           assert.equal(m.json().status, 'sent', m.text);
           assert.deepEqual(
             m.json().attempt_log.map((a: { outcome: string; error_kind: string | null }) => [a.outcome, a.error_kind]),
