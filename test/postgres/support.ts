@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
+import { loadConfig } from '../../src/config/load.js';
 import type { RunningServer } from '../../src/server.js';
-import { TEST_ADMIN_KEY } from '../helpers/app.js';
+import { TEST_ADMIN_KEY, TEST_SECRET_KEY } from '../helpers/app.js';
 import { adminPgUrl, createTestDatabase, isPostgresReachable } from '../helpers/databases.js';
 
 /**
@@ -89,4 +93,18 @@ export async function sendVia(s: RunningServer, auth: string, phone: string): Pr
 /** A message's status, read straight from the database. */
 export function messageStatus(url: string, id: string): Promise<string | undefined> {
   return withPg(url, async (c) => (await c.query<{ status: string }>('select status from messages where id = $1', [id])).rows[0]?.status);
+}
+
+/** The configuration of a test node on the PostgreSQL database `url` (pool of 3), with a data folder of its own pushed onto `dirs` (the caller removes them). */
+export function pgNodeConfig(url: string, dirs: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'otpgate-node-'));
+  dirs.push(dir);
+  return loadConfig({
+    OTPGATE_DATABASE_URL: url,
+    OTPGATE_ADMIN_KEY: TEST_ADMIN_KEY,
+    OTPGATE_SECRET_KEY: TEST_SECRET_KEY,
+    OTPGATE_DATA_DIR: dir,
+    OTPGATE_PORT: '0',
+    OTPGATE_PG_POOL_SIZE: '3',
+  });
 }

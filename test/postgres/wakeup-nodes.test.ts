@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { captureLogs, TEST_ADMIN_KEY, TEST_SECRET_KEY } from '../helpers/app.js';
+import { captureLogs } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/databases.js';
-import { messageStatus, postgresSkipReason, sendVia, tenantAuth, waitFor, withPg } from './support.js';
+import { messageStatus, pgNodeConfig, postgresSkipReason, sendVia, tenantAuth, waitFor, withPg } from './support.js';
 
 const skip = await postgresSkipReason('wake-up between servers');
 
@@ -19,16 +16,7 @@ describe('servers on one PostgreSQL wake each other', { skip }, () => {
   const dirs: string[] = [];
 
   async function server(pollMs: number): Promise<RunningServer> {
-    const dir = mkdtempSync(join(tmpdir(), 'otpgate-wake-'));
-    dirs.push(dir);
-    const config = loadConfig({
-      OTPGATE_DATABASE_URL: db.url,
-      OTPGATE_ADMIN_KEY: TEST_ADMIN_KEY,
-      OTPGATE_SECRET_KEY: TEST_SECRET_KEY,
-      OTPGATE_DATA_DIR: dir,
-      OTPGATE_PORT: '0',
-      OTPGATE_PG_POOL_SIZE: '3',
-    });
+    const config = pgNodeConfig(db.url, dirs);
     const s = await startServer(config, createLogger({ level: 'info', destination: captureLogs().stream }), { dispatchPollMs: pollMs });
     servers.push(s);
     return s;

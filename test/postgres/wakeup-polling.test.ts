@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createStore } from '../../src/store/db.js';
-import { captureLogs, TEST_ADMIN_KEY, TEST_SECRET_KEY } from '../helpers/app.js';
+import { captureLogs } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/databases.js';
-import { messageStatus, postgresSkipReason, sendVia, tenantAuth, waitFor } from './support.js';
+import { messageStatus, pgNodeConfig, postgresSkipReason, sendVia, tenantAuth, waitFor } from './support.js';
 
 const skip = await postgresSkipReason('polling without LISTEN');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,18 +24,7 @@ describe('a node that cannot LISTEN falls back to polling', { skip }, () => {
   const servers: RunningServer[] = [];
   const dirs: string[] = [];
 
-  function config() {
-    const dir = mkdtempSync(join(tmpdir(), 'otpgate-poll-'));
-    dirs.push(dir);
-    return loadConfig({
-      OTPGATE_DATABASE_URL: db.url,
-      OTPGATE_ADMIN_KEY: TEST_ADMIN_KEY,
-      OTPGATE_SECRET_KEY: TEST_SECRET_KEY,
-      OTPGATE_DATA_DIR: dir,
-      OTPGATE_PORT: '0',
-      OTPGATE_PG_POOL_SIZE: '3',
-    });
-  }
+  const config = () => pgNodeConfig(db.url, dirs);
 
   async function healthyNode(pollMs: number): Promise<RunningServer> {
     const s = await startServer(config(), createLogger({ level: 'info', destination: captureLogs().stream }), { dispatchPollMs: pollMs });
