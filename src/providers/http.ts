@@ -58,8 +58,12 @@ for (const [addr, prefix] of [
   ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
   ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) blocked.addSubnet(addr, prefix, 'ipv4');
+// IPv6: unspecified, loopback, the deprecated IPv4-compatible range (::a.b.c.d), unique local,
+// link-local, multicast, NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48), Teredo
+// (2001::/32, an IPv4 tunnel whose far end a name could point anywhere) and documentation.
 for (const [addr, prefix] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32],
+  ['::', 128], ['::1', 128], ['::', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48], ['2001::', 32], ['2001:db8::', 32],
 ] as const) blocked.addSubnet(addr, prefix, 'ipv6');
 const loopback = new net.BlockList();
 loopback.addSubnet('127.0.0.0', 8, 'ipv4');
@@ -72,8 +76,37 @@ export function isAddressAllowed(address: string, policy: OutboundPolicy): boole
   // IPv4-mapped IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address it carries.
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped?.[1]) return isAddressAllowed(mapped[1], policy);
+  // 6to4 (2002:AABB:CCDD::/48) reaches the IPv4 address AA.BB.CC.DD: judged as that address.
+  const sixToFour = family === 'ipv6' ? sixToFourIpv4(address) : undefined;
+  if (sixToFour !== undefined) return !blocked.check(sixToFour, 'ipv4');
   if (policy.allowLoopback && loopback.check(addr, family)) return true;
   return !blocked.check(addr, family);
+}
+
+/** The IPv4 address a 6to4 address (2002::/16) carries in its second and third groups, else undefined. */
+function sixToFourIpv4(address: string): string | undefined {
+  const groups = ipv6Groups(address);
+  if (groups?.[0] !== 0x2002) return undefined;
+  const [hi = 0, lo = 0] = [groups[1], groups[2]];
+  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+}
+
+/** The eight 16-bit groups of an IPv6 literal (a trailing dotted IPv4 part taking two), or undefined. */
+function ipv6Groups(address: string): number[] | undefined {
+  let text = address.replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const head = halves[0] ? halves[0].split(':') : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail].map((g) => Number.parseInt(g, 16));
+  return groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
 }
 
 /**

@@ -68,12 +68,23 @@ describe('SSRF guard: URLs checked before any connection', () => {
       'https://0.0.0.0/',
       'https://[fd00::1]/',
       'https://[fe80::1]/',
+      // IPv6 forms that reach IPv4 or tunnel: 6to4 of 10.0.0.1 and of 127.0.0.1, IPv4-compatible,
+      // Teredo, NAT64 (local use).
+      'https://[2002:a00:1::1]/',
+      'https://[2002:7f00:1::]/',
+      'https://[::10.0.0.1]/',
+      'https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/',
+      'https://[64:ff9b:1::a00:1]/',
       'not a url',
     ];
     for (const url of refused) assert.notEqual(checkOutboundUrl(url, production), null, url);
     assert.match(checkOutboundUrl('http://sms.example.com/', production) ?? '', /only https/);
     assert.equal(checkOutboundUrl('https://api.twilio.com/2010-04-01/', production), null);
     assert.equal(checkOutboundUrl('https://8.8.8.8/', production), null);
+    // Public IPv6, a 6to4 address of a public IPv4 address, an IPv4-mapped public address.
+    for (const url of ['https://[2606:4700::1111]/', 'https://[2001:4860:4860::8888]/', 'https://[2002:808:808::1]/', 'https://[::ffff:8.8.8.8]/']) {
+      assert.equal(checkOutboundUrl(url, production), null, url);
+    }
   });
 
   it('development allows http and loopback, but still no private addresses', () => {
@@ -130,6 +141,8 @@ describe('SSRF guard: addresses checked after DNS resolution (guardedLookup)', (
     ['a private address', ['10.0.0.5']],
     ['the metadata address', ['169.254.169.254']],
     ['a public and a private address', ['8.8.8.8', '192.168.0.10']],
+    ['a 6to4 address of a private one', ['2002:c0a8:101::1']],
+    ['an IPv4-compatible loopback', ['::127.0.0.1']],
   ];
   for (const [what, addresses] of hostile) {
     it(`refuses a public-looking name that resolves to ${what}, before connecting`, async () => {
