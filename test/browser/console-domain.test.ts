@@ -11,7 +11,7 @@ import { tenantSettingsShape, defaultSettings } from '../../src/services/tenant-
 import { analyzeSms as consoleAnalyze } from '../../console/src/domain/encoding.js';
 import { renderPreview, validateTemplate as consoleValidate } from '../../console/src/domain/template.js';
 import { appHashPattern, checkInt, intRules, localePattern, webotpPattern } from '../../console/src/domain/settings.js';
-import { errorKindText, receiptKinds, sendsReceipts, splitRawAnswer } from '../../console/src/domain/providers.js';
+import { errorKindText, receiptKindsOf, sendsReceipts, splitRawAnswer } from '../../console/src/domain/providers.js';
 import { providerRegistry } from '../../src/providers/registry.js';
 import { providerErrorKinds } from '../../src/providers/provider-error.js';
 
@@ -105,12 +105,19 @@ test('the console validates settings with the server’s ranges and patterns', (
   }
 });
 
-test('the console knows which providers send delivery receipts, as the server’s adapters do', () => {
-  const serverKinds = [...providerRegistry.values()].filter((d) => d.receipts !== undefined).map((d) => d.id).sort();
-  assert.deepEqual([...receiptKinds].sort(), serverKinds, 'console/src/domain/providers.ts receiptKinds = adapters with a receipts parser');
-  for (const kind of ['CustomGateway', 'Inbox']) assert.equal(sendsReceipts(kind), false, `${kind} sends none`);
-  assert.equal(sendsReceipts('Default', 'Twilio'), true, 'Default follows the platform provider');
-  assert.equal(sendsReceipts('Default', null), false);
+test('the console reads which providers send delivery receipts from the provider kinds', () => {
+  const kinds = [
+    { id: 'Default', receipts: true },
+    ...[...providerRegistry.values()].map((d) => ({ id: d.id, receipts: d.receipts !== undefined })),
+    { id: 'Older', receipts: undefined },
+  ];
+  const receiptKinds = receiptKindsOf(kinds);
+  assert.deepEqual([...receiptKinds].sort(), ['Default', 'MessageBird', 'Textlocal', 'Twilio']);
+  for (const kind of ['CustomGateway', 'Inbox', 'Older']) assert.equal(sendsReceipts(kind, receiptKinds), false, `${kind} sends none`);
+  assert.equal(sendsReceipts('Twilio', receiptKinds), true);
+  assert.equal(sendsReceipts('Default', receiptKinds), true, 'Default as the server flags it');
+  assert.equal(sendsReceipts('Default', receiptKindsOf([{ id: 'Default', receipts: false }])), false);
+  assert.equal(sendsReceipts(null, receiptKinds), false);
   for (const kind of providerErrorKinds) assert.ok(errorKindText[kind], `the console explains the error kind ${kind}`);
 });
 

@@ -361,7 +361,7 @@ describe('every change is audited, without secrets', () => {
 describe('GET /v1/provider-kinds: every kind with its form fields', () => {
   // Self-contained block: its own imports, types and apps.
   type Field = { name: string; label: string; type: string; required: boolean; options?: string[]; default?: string; help?: string; placeholder?: string };
-  type Kind = { id: string; configKey: string | null; displayName: string; fields: Field[]; available: boolean };
+  type Kind = { id: string; configKey: string | null; displayName: string; fields: Field[]; available: boolean; receipts: boolean };
 
   /** `name:type:required|optional`, written down from the kinds' contracts (PROVIDERS.md, DESIGN.md), not from the code. */
   const expectedFields: Record<string, string[]> = {
@@ -392,6 +392,8 @@ describe('GET /v1/provider-kinds: every kind with its form fields', () => {
     SalesforceMarketingCloud: ['client_secret'],
     CustomGateway: ['api_key'],
   };
+  /** Kinds that post delivery receipts to otpgate (PROVIDERS.md: status callbacks / reports / receipt URL). */
+  const expectedReceipts = ['MessageBird', 'Textlocal', 'Twilio'];
   const expectedEnums: Record<string, { options: string[]; default: string }> = {
     'Textlocal.region': { options: ['uk', 'in'], default: 'uk' },
     'SalesforceMarketingCloud.package_type': { options: ['enhanced', 'legacy'], default: 'enhanced' },
@@ -420,6 +422,8 @@ describe('GET /v1/provider-kinds: every kind with its form fields', () => {
       assert.equal(k.configKey, d.configKey, k.id);
       assert.equal(k.displayName, d.displayName, k.id);
       assert.equal(k.available, true, k.id);
+      assert.equal(k.receipts, expectedReceipts.includes(k.id), `${k.id}: receipts`);
+      assert.equal(k.receipts, d.receipts !== undefined, `${k.id}: receipts = the adapter has a receipts parser`);
       assert.deepEqual(k.fields, JSON.parse(JSON.stringify(d.fields)), k.id);
       // Every form field is a setting the kind's schema takes, and (Inbox aside) every setting has a field.
       const shape = Object.keys((d.configSchema as unknown as { shape: Record<string, unknown> }).shape);
@@ -460,18 +464,25 @@ describe('GET /v1/provider-kinds: every kind with its form fields', () => {
     assert.deepEqual(inbox.fields, []);
     assert.equal(inbox.configKey, 'inbox');
     const devDefault = dev.find((k) => k.id === 'Default')!;
-    assert.deepEqual(devDefault, { id: 'Default', configKey: null, displayName: 'Platform default (Inbox)', fields: [], available: true }, 'development: Inbox stands in');
+    assert.deepEqual(devDefault, { id: 'Default', configKey: null, displayName: 'Platform default (Inbox)', fields: [], available: true, receipts: false }, 'development: Inbox stands in');
 
     const explicit = (await kinds({ OTPGATE_DEFAULT_PROVIDER: 'Inbox' })).find((k) => k.id === 'Default')!;
     assert.deepEqual(explicit.fields, []);
     assert.equal(explicit.available, true);
     assert.match(explicit.displayName, /Inbox/);
+    assert.equal(explicit.receipts, false);
+
+    // Default sends receipts when the platform provider does.
+    const twilio = (await kinds({ OTPGATE_DEFAULT_PROVIDER: 'Twilio', OTPGATE_DEFAULT_PROVIDER_CONFIG: JSON.stringify(TW) })).find((k) => k.id === 'Default')!;
+    assert.equal(twilio.available, true);
+    assert.equal(twilio.receipts, true, 'Default follows the platform provider');
 
     const prod = await kinds({ OTPGATE_ENV: 'production' });
     const prodDefault = prod.find((k) => k.id === 'Default')!;
     assert.deepEqual(prodDefault.fields, []);
     assert.equal(prodDefault.available, false, 'production without OTPGATE_DEFAULT_PROVIDER: nothing to fall back to');
     assert.match(prodDefault.displayName, /not configured/);
+    assert.equal(prodDefault.receipts, false);
     assert.deepEqual(prod.find((k) => k.id === 'Inbox')!.fields, []);
   });
 });

@@ -110,6 +110,8 @@ export interface ProviderKind {
   fields: ConfigField[];
   /** False for `Default` when the operator configured no platform provider. */
   available?: boolean;
+  /** The kind sends delivery receipts (for `Default`: the platform provider does). */
+  receipts?: boolean;
 }
 
 /** What the server masks secrets with; sending it back (or leaving the field out) keeps the stored value. */

@@ -1,21 +1,18 @@
 /**
- * What the console needs to know about provider kinds beyond `GET /v1/provider-kinds`: which
- * ones send delivery receipts (the server's adapters with a `receipts` parser:
- * src/providers/registry.ts; test/browser/console-domain.test.ts holds this list to it), and
- * what each error kind means for an operator (src/providers/provider-error.ts).
+ * Provider kinds as the console uses them: which ones send delivery receipts (the `receipts`
+ * flag of `GET /v1/provider-kinds`, set from the server's adapters; for `Default`, from the
+ * operator's platform provider), and what each error kind means for an operator
+ * (src/providers/provider-error.ts).
  */
 
-/** Kinds whose adapter takes delivery receipts (callbacks to /v1/callbacks/{kind}/{tenant}). */
-export const receiptKinds: readonly string[] = ['MessageBird', 'Textlocal', 'Twilio'];
+/** The kinds whose messages can get a delivery receipt, from `GET /v1/provider-kinds`. */
+export function receiptKindsOf(kinds: ReadonlyArray<{ id: string; receipts?: boolean }>): ReadonlySet<string> {
+  return new Set(kinds.filter((k) => k.receipts === true).map((k) => k.id));
+}
 
-/**
- * Whether messages sent through `kind` can get a delivery receipt. `Default` is the operator's
- * platform provider: pass its kind (`platform_default` of the provider configuration).
- */
-export function sendsReceipts(kind: string | null | undefined, platformDefault?: string | null): boolean {
-  if (!kind) return false;
-  if (kind === 'Default') return platformDefault ? receiptKinds.includes(platformDefault) : false;
-  return receiptKinds.includes(kind);
+/** Whether messages sent through `kind` can get a delivery receipt (`sent` is then not yet final). */
+export function sendsReceipts(kind: string | null | undefined, receiptKinds: ReadonlySet<string>): boolean {
+  return !!kind && receiptKinds.has(kind);
 }
 
 /** The error kinds of a failed provider call, explained: what it means, and what happens next to a passcode (`A passcode …`). */

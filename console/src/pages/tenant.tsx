@@ -1,9 +1,12 @@
+import { useMemo } from 'react';
 import type { Tenant } from '../api/types.js';
 import { useApi } from '../session.js';
 import { useAsync } from '../components/hooks.js';
 import { EmptyState, ErrorState, Spinner } from '../components/ui.js';
 import { Link } from '../router.js';
 import { isApiError } from '../api/client.js';
+import { receiptKindsOf } from '../domain/providers.js';
+import { ReceiptKindsContext } from '../provider-kinds.js';
 import { DashboardTab } from './tabs/dashboard.js';
 import { ProviderTab } from './tabs/provider.js';
 import { TestSmsTab } from './tabs/test-sms.js';
@@ -35,6 +38,8 @@ export const tabs = [
 export function TenantPage({ id, tab }: { id: string; tab: string }) {
   const api = useApi();
   const tenant = useAsync((signal) => api.call('GET /v1/tenants/{id}', { params: { id }, signal }), [api, id]);
+  const kinds = useAsync((signal) => api.call('GET /v1/provider-kinds', { signal }), [api]);
+  const receiptKinds = useMemo(() => receiptKindsOf(kinds.data?.items ?? []), [kinds.data]);
   const current = tabs.find((t) => t.id === tab);
 
   if (tenant.error && tenant.data === undefined) {
@@ -49,7 +54,8 @@ export function TenantPage({ id, tab }: { id: string; tab: string }) {
     }
     return <ErrorState error={tenant.error} onRetry={tenant.reload} title="Could not load the tenant" />;
   }
-  if (!tenant.data) return <Spinner label="Loading the tenant…" />;
+  if (kinds.error && kinds.data === undefined) return <ErrorState error={kinds.error} onRetry={kinds.reload} title="Could not load the provider kinds" />;
+  if (!tenant.data || !kinds.data) return <Spinner label="Loading the tenant…" />;
   const t = tenant.data;
   const base = `/tenants/${encodeURIComponent(t.id)}`;
   const Tab = current?.component;
@@ -85,7 +91,9 @@ export function TenantPage({ id, tab }: { id: string; tab: string }) {
       </nav>
       <div className="tab-panel">
         {Tab ? (
-          <Tab key={t.id} tenant={t} onTenantChange={(n) => tenant.setData(n)} />
+          <ReceiptKindsContext.Provider value={receiptKinds}>
+            <Tab key={t.id} tenant={t} onTenantChange={(n) => tenant.setData(n)} />
+          </ReceiptKindsContext.Provider>
         ) : (
           <EmptyState title="There is no such section">
             <Link to={base}>Go to the dashboard</Link>

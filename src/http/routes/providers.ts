@@ -15,10 +15,18 @@ export function providerRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tenant = { access: 'tenant' as const };
 
-  r.get('/v1/provider-kinds', { config: { access: 'public' }, schema: { tags: ['providers'], description: 'Every provider kind with its configuration fields (drives the console form).' } }, async () => ({
+  r.get('/v1/provider-kinds', { config: { access: 'public' }, schema: { tags: ['providers'], description: 'Every provider kind with its configuration fields (drives the console form) and whether it sends delivery receipts.' } }, async () => ({
     items: [
-      { id: DEFAULT_KIND, configKey: null, displayName: `Platform default${deps.platform ? ` (${deps.platform.kind})` : ' (not configured)'}`, fields: [], available: deps.platform !== null },
-      ...[...providerRegistry.values()].map((d) => ({ id: d.id, configKey: d.configKey, displayName: d.displayName, fields: d.fields, available: true })),
+      {
+        id: DEFAULT_KIND,
+        configKey: null,
+        displayName: `Platform default${deps.platform ? ` (${deps.platform.kind})` : ' (not configured)'}`,
+        fields: [],
+        available: deps.platform !== null,
+        receipts: deps.platform ? providerRegistry.get(deps.platform.kind)?.receipts !== undefined : false,
+      },
+      // `receipts`: the kind's adapter takes delivery receipts, so `sent` is not yet final.
+      ...[...providerRegistry.values()].map((d) => ({ id: d.id, configKey: d.configKey, displayName: d.displayName, fields: d.fields, available: true, receipts: d.receipts !== undefined })),
     ],
   }));
 

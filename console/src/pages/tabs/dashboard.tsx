@@ -7,6 +7,7 @@ import { TimeChart } from '../../components/charts.js';
 import { Link } from '../../router.js';
 import type { TabProps } from '../tenant.js';
 import { sendsReceipts } from '../../domain/providers.js';
+import { useReceiptKinds } from '../../provider-kinds.js';
 
 const pct = (v: number) => `${Math.round(v)}%`;
 const count = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(v >= 10_000 ? 0 : 1)}k` : String(Math.round(v * 10) / 10));
@@ -16,6 +17,7 @@ const challengesOf = (b: StatsBucket) => b.challenges ?? b.verifies ?? 0;
 
 export function DashboardTab({ tenant }: TabProps) {
   const api = useApi();
+  const receiptKinds = useReceiptKinds();
   const [win, setWin] = useState<StatsWindow>('24h');
   const stats = useAsync((signal) => api.call('GET /v1/stats', { tenant: tenant.id, query: { window: win }, signal }), [api, tenant.id, win]);
   // Which providers the tenant uses, to tell "0% delivered" from "no receipts to count".
@@ -37,8 +39,8 @@ export function DashboardTab({ tenant }: TabProps) {
   const cfg = providerConfig.data;
   const kindsInUse = [...new Set([...providers, ...(cfg ? [cfg.provider, cfg.fallback?.provider] : [])].filter((k): k is string => !!k))];
   // Receipts can arrive when a provider in use sends them (or some already did).
-  const receiptsPossible = delivered > 0 || kindsInUse.some((k) => sendsReceipts(k, cfg?.platform_default));
-  const noReceiptKinds = kindsInUse.filter((k) => k !== 'Default' && !sendsReceipts(k)).join(', ');
+  const receiptsPossible = delivered > 0 || kindsInUse.some((k) => sendsReceipts(k, receiptKinds));
+  const noReceiptKinds = kindsInUse.filter((k) => k !== 'Default' && !sendsReceipts(k, receiptKinds)).join(', ');
   const tones = ['s-blue', 's-orange', 's-purple', 's-teal'];
 
   return (

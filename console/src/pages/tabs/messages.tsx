@@ -7,6 +7,7 @@ import { builtInPurposes } from '../../domain/template.js';
 import type { TabProps } from '../tenant.js';
 import { ProviderErrorRows, ProviderMessage } from '../../components/provider-error.js';
 import { sendsReceipts } from '../../domain/providers.js';
+import { useReceiptKinds } from '../../provider-kinds.js';
 
 interface Filters {
   status: MessageStatus | '';
@@ -162,7 +163,8 @@ function MessageItem({ message, initiallyOpen, tenantId }: { message: MessageVie
   const [open, setOpen] = useState(initiallyOpen);
   const [fresh, setFresh] = useState<MessageView | null>(null);
   const m = fresh && fresh.id === message.id && fresh.updated_at >= message.updated_at ? fresh : message;
-  const receipts = sendsReceipts(m.provider);
+  const receiptKinds = useReceiptKinds();
+  const receipts = sendsReceipts(m.provider, receiptKinds);
   const watch = open && LIVE.has(m.status) && (m.status !== 'sent' || receipts);
 
   useEffect(() => {

@@ -6,6 +6,7 @@ import { Alert, Button, ErrorState, Section, Spinner, StatusBadge, TextField, Ti
 import { Link } from '../../router.js';
 import { ProviderErrorRows } from '../../components/provider-error.js';
 import { errorKindText, sendsReceipts } from '../../domain/providers.js';
+import { useReceiptKinds } from '../../provider-kinds.js';
 import type { TabProps } from '../tenant.js';
 
 const FINAL = new Set(['delivered', 'undelivered', 'failed']);
@@ -122,7 +123,8 @@ function TestResult({ tenantId, result }: { tenantId: string; result: TestSmsRes
  */
 function DeliveryStatus({ tenantId, messageId, provider }: { tenantId: string; messageId: string; provider: string }) {
   const api = useApi();
-  const receipts = sendsReceipts(provider);
+  const receiptKinds = useReceiptKinds();
+  const receipts = sendsReceipts(provider, receiptKinds);
   const [message, setMessage] = useState<MessageView | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [gaveUp, setGaveUp] = useState(false);
