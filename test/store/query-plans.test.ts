@@ -28,6 +28,10 @@ const lookups = [
     query: sql`select count(*) from messages where status = 'sending'`,
   },
   {
+    index: 'idempotency_expires',
+    query: sql`select tenant_id, key from idempotency_keys where expires_at <= ${0} limit 500`,
+  },
+  {
     index: 'messages_provider_id',
     query: sql`select * from messages where tenant_id = ${'ten_a'} and provider = ${'Twilio'} and provider_message_id = ${'SM0123'}`,
   },

@@ -4,6 +4,7 @@ import { m0002SendingLeaseIndex } from './0002-sending-lease-index.js';
 import { m0003ChallengesLatestIndex } from './0003-challenges-latest-index.js';
 import { m0004PartialIndexes } from './0004-partial-indexes.js';
 import { m0005QueuedIndex } from './0005-queued-index.js';
+import { m0006IdempotencyExpiryIndex } from './0006-idempotency-expiry-index.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -15,6 +16,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0003-challenges-latest-index': m0003ChallengesLatestIndex,
   '0004-partial-indexes': m0004PartialIndexes,
   '0005-queued-index': m0005QueuedIndex,
+  '0006-idempotency-expiry-index': m0006IdempotencyExpiryIndex,
 });
 
 export const staticMigrationProvider: MigrationProvider = {
