@@ -20,6 +20,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { pgNodeEnv } from './servers/node-env.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const connections = 50;
@@ -125,17 +126,7 @@ async function startNode(dbUrl: string, gatewayUri: string, gatewayKey: string) 
   const env: NodeJS.ProcessEnv = {};
   // The nodes' pool size may be set for a run (OTPGATE_PG_POOL_SIZE); no other OTPGATE_ setting leaks in.
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTPGATE_') || k === 'OTPGATE_PG_POOL_SIZE') env[k] = v;
-  Object.assign(env, {
-    OTPGATE_DATABASE_URL: dbUrl,
-    OTPGATE_ADMIN_KEY: adminKey,
-    OTPGATE_SECRET_KEY: secretKey,
-    OTPGATE_DATA_DIR: dataDir,
-    OTPGATE_HOST: '127.0.0.1',
-    OTPGATE_PORT: '0',
-    OTPGATE_LOG_LEVEL: 'info',
-    OTPGATE_DEFAULT_PROVIDER: 'CustomGateway',
-    OTPGATE_DEFAULT_PROVIDER_CONFIG: JSON.stringify({ uri: gatewayUri, api_key: gatewayKey }),
-  });
+  Object.assign(env, pgNodeEnv({ dbUrl, adminKey, secretKey, dataDir, gatewayUri, gatewayKey, logLevel: 'info' }));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   child.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const url = await waitForLine(

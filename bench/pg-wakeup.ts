@@ -24,6 +24,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startServer } from '../src/server.js';
+import { pgNodeEnv } from './servers/node-env.js';
 
 const sends = Number(process.argv[2] ?? 200);
 const warmup = 20;
@@ -68,17 +69,7 @@ async function startGateway() {
 }
 
 function nodeEnv(dbUrl: string, gatewayUri: string, dataDir: string): Record<string, string> {
-  return {
-    OTPGATE_DATABASE_URL: dbUrl,
-    OTPGATE_ADMIN_KEY: adminKey,
-    OTPGATE_SECRET_KEY: secretKey,
-    OTPGATE_DATA_DIR: dataDir,
-    OTPGATE_HOST: '127.0.0.1',
-    OTPGATE_PORT: '0',
-    OTPGATE_LOG_LEVEL: 'warn',
-    OTPGATE_DEFAULT_PROVIDER: 'CustomGateway',
-    OTPGATE_DEFAULT_PROVIDER_CONFIG: JSON.stringify({ uri: gatewayUri, api_key: gatewayKey }),
-  };
+  return pgNodeEnv({ dbUrl, adminKey, secretKey, dataDir, gatewayUri, gatewayKey, logLevel: 'warn' });
 }
 
 /** Node B: a real process; resolves once it listens (its LISTEN connection is up by then). */
