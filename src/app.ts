@@ -10,6 +10,7 @@ import type { Deps } from './deps.js';
 import { publicPluginRoutes, registerAuth } from './http/plugins/auth.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
 import { callbackRoutes } from './http/routes/callbacks.js';
+import { fraudGuardRoutes } from './http/routes/fraud-guard.js';
 import { healthRoutes } from './http/routes/health.js';
 import { messageRoutes } from './http/routes/messages.js';
 import { oauthRoutes } from './http/routes/oauth.js';
@@ -91,6 +92,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   messageRoutes(app, deps);
   templateRoutes(app, deps);
   providerRoutes(app, deps);
+  fraudGuardRoutes(app, deps);
 
   const consoleDir = consoleDistDir();
   if (consoleDir) {

@@ -14,6 +14,7 @@ import type { WriteLock } from './store/write-lock.js';
 import { createAuditService } from './services/audit-service.js';
 import { createApiKeyService } from './services/api-key-service.js';
 import type { ServiceContext } from './services/context.js';
+import { createFraudGuard } from './services/fraud-guard.js';
 import { createMessageService } from './services/message-service.js';
 import { createOtpService } from './services/otp-service.js';
 import { createProviderConfigService, type PlatformProvider } from './services/provider-config-service.js';
@@ -102,7 +103,8 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
         onUnavailable: () => metrics.sendLimitFallbacks.inc(),
       })
     : undefined;
-  const otp = createOtpService(ctx, { templates, metrics, onEnqueued, limiter: sendLimiter });
+  const fraud = createFraudGuard(ctx, { metrics, audit });
+  const otp = createOtpService(ctx, { templates, metrics, onEnqueued, fraud, limiter: sendLimiter });
   const receipts = createReceiptService(ctx, { providers });
   const stats = createStatsService(ctx);
   const breaker = createCircuitBreaker(clock);
@@ -150,6 +152,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     messages,
     providers,
     otp,
+    fraud,
     sendLimiter,
     receipts,
     stats,

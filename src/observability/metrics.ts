@@ -8,7 +8,7 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}) {
     registry,
     otpSends: new Counter({
       name: 'otpgate_otp_sends_total',
-      help: 'Passcode send requests by outcome (accepted, test_number, rate_limited, cooldown, country_blocked, invalid).',
+      help: 'Passcode send requests by outcome (accepted, test_number, rate_limited, cooldown, country_blocked, number_type_blocked, fraud_blocked, budget_exhausted, invalid).',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
@@ -46,6 +46,24 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}) {
     sendLimitFallbacks: new Counter({
       name: 'otpgate_send_limit_fallbacks_total',
       help: 'Sends whose hourly caps were counted in the database because Redis (OTPGATE_REDIS_URL) did not answer.',
+      registers: [registry],
+    }),
+    fraudDecisions: new Counter({
+      name: 'otpgate_fraud_decisions_total',
+      help: 'Fraud guard decisions by rule and action (block, would_block: a new decision; refused, would_refuse: a send an active one covered).',
+      labelNames: ['rule', 'action'] as const,
+      registers: [registry],
+    }),
+    budgetRefusals: new Counter({
+      name: 'otpgate_budget_refusals_total',
+      help: 'Sends refused because they would pass a tenant budget, by budget.',
+      labelNames: ['budget'] as const,
+      registers: [registry],
+    }),
+    budgetThresholds: new Counter({
+      name: 'otpgate_budget_threshold_total',
+      help: 'Times a tenant budget crossed 80 % of its limit (once per budget and period).',
+      labelNames: ['budget'] as const,
       registers: [registry],
     }),
     queueDepth: new Gauge({

@@ -24,6 +24,7 @@ import { insertMessage } from '../store/queries/messages.js';
 import type { Challenge } from '../store/schema.js';
 import type { Reservation, SendLimiter, SendWindow } from '../store/send-limits.js';
 import type { ServiceContext } from './context.js';
+import { refusalError, type FraudGuard, type FraudRefusal } from './fraud-guard.js';
 import { newOutboxRow } from './message-service.js';
 import type { TemplateService } from './template-service.js';
 import type { ActiveTenant } from './tenant-service.js';
@@ -96,6 +97,7 @@ export function createOtpService(
     templates: TemplateService;
     metrics: Metrics;
     onEnqueued: () => void;
+    fraud: FraudGuard;
     /** Hourly caps in Redis (`OTPGATE_REDIS_URL`); without it they are counted in the send transaction. */
     limiter?: SendLimiter | undefined;
   },
@@ -132,6 +134,15 @@ export function createOtpService(
     }
 
     const testNumber = s.test_numbers.find((t) => t.phone_number === phone.e164);
+    if (!testNumber) {
+      try {
+        await deps.fraud.precheck(tenant, phone);
+      } catch (err) {
+        deps.metrics.otpSends.inc({ outcome: (err as AppError).code === 'phone.country_blocked' ? 'country_blocked' : 'number_type_blocked' });
+        throw err;
+      }
+    }
+    const fraudKeys = deps.fraud.keysFor(tenant, phone.e164, phone.country, input.client_ip);
     const challengeId = newId('chl');
     const code = testNumber?.code ?? generateCode(s.otp_length);
     const expiresAt = now + s.otp_ttl_seconds * 1000;
@@ -186,8 +197,9 @@ export function createOtpService(
     }
     const countInStore = !testNumber && reservation?.ok !== true;
 
+    let refusal: FraudRefusal | undefined;
     try {
-      await store.writes.write(async (trx) => {
+      refusal = await store.writes.write(async (trx): Promise<FraudRefusal | undefined> => {
         await lockSendKey(trx, store.capabilities, `${tenant.id}:${phone.e164}`);
         // A concurrent request with the same key may have committed while this one waited
         // for the per-phone lock: answer with its result rather than a cooldown.
@@ -226,6 +238,11 @@ export function createOtpService(
             }
           }
         }
+        if (!testNumber) {
+          // The guard's refusal is answered, not thrown, so that the block it made commits.
+          const refused = await deps.fraud.evaluate(trx, tenant, phone.e164, fraudKeys);
+          if (refused) return refused;
+        }
         if (latest?.status === 'pending') await supersedeChallenge(trx, latest.id);
         await insertChallenge(trx, {
           id: challengeId,
@@ -244,7 +261,10 @@ export function createOtpService(
           resend_available_at: resendAt,
           verified_at: null,
         });
-        if (message) await insertMessage(trx, message);
+        if (message) {
+          await insertMessage(trx, message);
+          await deps.fraud.count(trx, tenant, fraudKeys, message.segments ?? 1);
+        }
         if (idempotencyKey) {
           const inserted = await insertIdempotencyKey(trx, {
             tenant_id: tenant.id,
@@ -258,6 +278,7 @@ export function createOtpService(
           });
           if (!inserted) throw new IdempotencyRace();
         }
+        return undefined;
       });
     } catch (err) {
       if (reservation?.ok === true) await reservation.release();
@@ -266,7 +287,13 @@ export function createOtpService(
         if (prior) return replay(prior.request_hash, requestHash, prior.status_code, prior.response);
         throw new AppError('request.idempotency_in_progress', 'Retry the request in a moment.', { retryAfter: 1 });
       }
+      if (err instanceof AppError && err.code === 'budget.exhausted') deps.metrics.otpSends.inc({ outcome: 'budget_exhausted' });
       throw err;
+    }
+    if (refusal) {
+      if (reservation?.ok === true) await reservation.release();
+      deps.metrics.otpSends.inc({ outcome: 'fraud_blocked' });
+      throw refusalError(refusal);
     }
     deps.metrics.otpSends.inc({ outcome: testNumber ? 'test_number' : 'accepted' });
     if (message) deps.onEnqueued();
@@ -324,6 +351,7 @@ export function createOtpService(
     }
     const matches = constantTimeEqual(hmacCode(codeKey, challenge.id, input.code), challenge.code_hash);
     if (matches && (await markVerified(store.db, challenge.id, now))) {
+      await deps.fraud.converted(tenant, challenge);
       outcome('verified');
       return { verified: true, challenge_id: challenge.id, phone_number: challenge.phone, purpose: challenge.purpose };
     }

@@ -1,4 +1,14 @@
 import { z } from 'zod';
+import {
+  budgetSchema,
+  fraudGuardSchema,
+  resolveFraudGuard,
+  smsPricesSchema,
+  type BudgetSettings,
+  type FraudGuardPatch,
+  type FraudGuardSettings,
+  type SmsPrices,
+} from '../domain/fraud/settings.js';
 
 /**
  * A tenant's settings, each with its default and range (DESIGN.md "Tenant settings").
@@ -27,6 +37,9 @@ export const tenantSettingsShape = {
   test_numbers: z.array(testNumberSchema).max(100),
   max_segments: z.number().int().min(1).max(10),
   default_locale: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a locale such as en or pt-BR'),
+  fraud_guard: fraudGuardSchema,
+  budget: budgetSchema,
+  sms_prices: smsPricesSchema,
 } as const;
 
 export const tenantSettingsPatchSchema = z.strictObject(tenantSettingsShape).partial();
@@ -47,6 +60,10 @@ export interface TenantSettings {
   test_numbers: { phone_number: string; code: string }[];
   max_segments: number;
   default_locale: string;
+  /** Fully resolved (every rule's defaults filled in); stored sparse. */
+  fraud_guard: FraudGuardSettings;
+  budget: BudgetSettings;
+  sms_prices: SmsPrices;
 }
 
 export const defaultSettings: Readonly<TenantSettings> = Object.freeze({
@@ -64,8 +81,11 @@ export const defaultSettings: Readonly<TenantSettings> = Object.freeze({
   test_numbers: [],
   max_segments: 2,
   default_locale: 'en',
+  fraud_guard: resolveFraudGuard(undefined),
+  budget: {},
+  sms_prices: {},
 });
 
 export function resolveSettings(stored: TenantSettingsPatch): TenantSettings {
-  return { ...defaultSettings, ...stored } as TenantSettings;
+  return { ...defaultSettings, ...stored, fraud_guard: resolveFraudGuard(stored.fraud_guard as FraudGuardPatch | undefined) } as TenantSettings;
 }

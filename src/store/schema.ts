@@ -69,6 +69,8 @@ export interface ChallengesTable {
   expires_at: number;
   resend_available_at: number;
   verified_at: number | null;
+  /** When the code was verified here or reported used elsewhere (feedback); counted once by the fraud guard. */
+  converted_at?: number | null;
 }
 
 export type MessageStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed';
@@ -160,6 +162,47 @@ export interface IdempotencyKeysTable {
   expires_at: number;
 }
 
+/** Codes sent and verified per tenant, key and hour bucket (migration 0007 names the keys). */
+export interface FraudCountersTable {
+  tenant_id: string;
+  key: string;
+  bucket: number;
+  sent: number;
+  verified: number;
+  segments: number;
+  cost_micros: number;
+}
+
+export interface FraudDecisionsTable {
+  id: string;
+  tenant_id: string;
+  /** `block` (enforced) or `would_block` (record_only: nothing was refused). */
+  action: 'block' | 'would_block';
+  kind: 'country' | 'prefix' | 'ip' | 'number_type';
+  /** Scoped like fraud_counters keys: `c:GB`, `p:+4477009001`, `i:203.0.113.7`, `t:premium_rate`. */
+  key: string;
+  rule: string;
+  reason: string;
+  /** JSON of the figures behind `reason`. */
+  figures: string;
+  /** 0 for a first block; each repeat within 24 h adds one and doubles the length. */
+  level: number;
+  /** Sends refused (or, record_only, that would have been) while it was active. */
+  hits: number;
+  created_at: number;
+  expires_at: number;
+  lifted_at: number | null;
+  lifted_by: string | null;
+}
+
+export interface FraudBudgetUsageTable {
+  tenant_id: string;
+  period: 'day' | 'month';
+  start: number;
+  messages: number;
+  spend_micros: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -171,6 +214,9 @@ export interface Database {
   audit_log: AuditLogTable;
   inbox_messages: InboxMessagesTable;
   idempotency_keys: IdempotencyKeysTable;
+  fraud_counters: FraudCountersTable;
+  fraud_decisions: FraudDecisionsTable;
+  fraud_budget_usage: FraudBudgetUsageTable;
 }
 
 export type Tenant = Selectable<TenantsTable>;
@@ -187,4 +233,5 @@ export type NewMessageAttempt = Insertable<MessageAttemptsTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
 export type InboxMessage = Selectable<InboxMessagesTable>;
 export type IdempotencyRow = Selectable<IdempotencyKeysTable>;
+export type FraudDecision = Selectable<FraudDecisionsTable>;
 export type { Generated };

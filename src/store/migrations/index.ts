@@ -5,6 +5,7 @@ import { m0003ChallengesLatestIndex } from './0003-challenges-latest-index.js';
 import { m0004PartialIndexes } from './0004-partial-indexes.js';
 import { m0005QueuedIndex } from './0005-queued-index.js';
 import { m0006IdempotencyExpiryIndex } from './0006-idempotency-expiry-index.js';
+import { m0007FraudGuard } from './0007-fraud-guard.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -17,6 +18,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0004-partial-indexes': m0004PartialIndexes,
   '0005-queued-index': m0005QueuedIndex,
   '0006-idempotency-expiry-index': m0006IdempotencyExpiryIndex,
+  '0007-fraud-guard': m0007FraudGuard,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

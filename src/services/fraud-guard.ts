@@ -1,0 +1,472 @@
+import { newId } from '../domain/ids.js';
+import { countryOfE164 } from '../domain/phone.js';
+import { countryDayRule, countryHourRule, type CountryFigures } from '../domain/fraud/country-conversion.js';
+import { ipCountriesRule, ipDayRule } from '../domain/fraud/ip.js';
+import { numberTypeOf } from '../domain/fraud/number-type.js';
+import { prefixHourRule, prefixOf, prefixVelocityRule } from '../domain/fraud/prefix.js';
+import { blockDuration, ESCALATION_WINDOW_MS } from '../domain/fraud/escalation.js';
+import { crossedWarning, exceeds, periodBounds, toMicros, type BudgetPeriod } from '../domain/fraud/budget.js';
+import { segmentPrice, type BudgetSettings, type FraudGuardSettings } from '../domain/fraud/settings.js';
+import type { BlockKind, Trip } from '../domain/fraud/types.js';
+import { bestVerifiedDay, bucketOf, DAY_MS, HOUR_MS, slidingSum, type BucketCounts } from '../domain/fraud/windows.js';
+import { AppError } from '../errors/app-error.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Executor } from '../store/db.js';
+import {
+  activeDecisions,
+  addToBudget,
+  counterTotals,
+  countHit,
+  findDecision,
+  insertDecision,
+  latestDecisionOf,
+  liftDecision,
+  listActiveBlocks,
+  listDecisions,
+  markConverted,
+  readBudget,
+  recentNumbersOfPrefix,
+} from '../store/queries/fraud.js';
+import { findChallenge } from '../store/queries/challenges.js';
+import { findMessage } from '../store/queries/messages.js';
+import type { FraudDecision } from '../store/schema.js';
+import type { AuditService } from './audit-service.js';
+import type { Actor, ServiceContext } from './context.js';
+import { createDbFraudCounters, type FraudCounters } from './fraud-counters.js';
+import { toPage, type Page } from './pagination.js';
+import type { ActiveTenant } from './tenant-service.js';
+
+export const fraudStatsWindows = ['24h', '7d', '30d'] as const;
+export type FraudStatsWindow = (typeof fraudStatsWindows)[number];
+const windowHours: Record<FraudStatsWindow, number> = { '24h': 24, '7d': 168, '30d': 720 };
+
+export interface FraudStatsRow {
+  sent: number;
+  verified: number;
+  /** verified ÷ sent (0–1), null when nothing was sent. */
+  conversion: number | null;
+  segments: number;
+  /** segments × `sms_prices` at the time of each send. */
+  cost: number;
+}
+
+export interface FraudStats {
+  window: FraudStatsWindow;
+  since: string;
+  countries: Array<{ country: string } & FraudStatsRow>;
+  prefixes: Array<{ prefix: string } & FraudStatsRow>;
+  budget: {
+    limits: BudgetSettings;
+    day: { messages: number; spend: number; start: string; end: string };
+    month: { messages: number; spend: number; start: string; end: string };
+  };
+}
+
+/** The keys a send is counted and judged under (see migration 0007). */
+export interface SendKeys {
+  country: string;
+  prefix: string;
+  ip: string | undefined;
+  /** `c:GB`, `p:+4477009001`, `i:…` ('' without an IP). */
+  c: string;
+  p: string;
+  i: string;
+  /** `x:<ip>|<country>` ('' without an IP). */
+  x: string;
+}
+
+/** Country key of a number with no single region (+800, +882 …). */
+const NO_COUNTRY = 'ZZ';
+
+export function sendKeys(e164: string, country: string | undefined, ip: string | undefined, prefixDigits: number): SendKeys {
+  const cc = country ?? NO_COUNTRY;
+  const prefix = prefixOf(e164, prefixDigits);
+  return {
+    country: cc,
+    prefix,
+    ip,
+    c: `c:${cc}`,
+    p: `p:${prefix}`,
+    i: ip ? `i:${ip}` : '',
+    x: ip ? `x:${ip}|${cc}` : '',
+  };
+}
+
+export interface DecisionView {
+  id: string;
+  action: 'block' | 'would_block';
+  kind: BlockKind;
+  key: string;
+  rule: string;
+  reason: string;
+  figures: Record<string, number>;
+  level: number;
+  hits: number;
+  created_at: string;
+  expires_at: string;
+  lifted_at: string | null;
+  lifted_by: string | null;
+}
+
+function unscoped(key: string): string {
+  return key.slice(2);
+}
+
+export function decisionView(d: FraudDecision): DecisionView {
+  return {
+    id: d.id,
+    action: d.action,
+    kind: d.kind,
+    key: unscoped(d.key),
+    rule: d.rule,
+    reason: d.reason,
+    figures: JSON.parse(d.figures) as Record<string, number>,
+    level: d.level,
+    hits: d.hits,
+    created_at: new Date(d.created_at).toISOString(),
+    expires_at: new Date(d.expires_at).toISOString(),
+    lifted_at: d.lifted_at === null ? null : new Date(d.lifted_at).toISOString(),
+    lifted_by: d.lifted_by,
+  };
+}
+
+/** A send the guard refused; the write unit returns it so the block it made still commits. */
+export interface FraudRefusal {
+  decision: FraudDecision;
+}
+
+export function refusalError(r: FraudRefusal): AppError {
+  const d = r.decision;
+  const until = new Date(d.expires_at).toISOString();
+  return new AppError('fraud.blocked', `Sends to this ${d.kind === 'ip' ? 'client IP' : d.kind} are blocked by the fraud guard until ${until} (${d.rule}).`, {
+    extra: { rule: d.rule, block_id: d.id, blocked_until: until },
+  });
+}
+
+/** How long a node keeps a country's best verified day of the last 14 days, ms. It only changes at midnight UTC and with late verifications. */
+const BEST_DAY_CACHE_MS = 10 * 60_000;
+
+/**
+ * The fraud guard (DESIGN.md "Fraud guard"; docs/fraud-guard.md). The send path calls
+ * `precheck` before its transaction (static policy: number types, countries), then inside the
+ * transaction `evaluate` (active blocks and tripwires) and, once the send is accepted, `count`
+ * (counters and budgets). Verification calls `converted`.
+ */
+export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; audit: AuditService; counters?: FraudCounters }) {
+  const { store, clock } = ctx;
+  const counters = deps.counters ?? createDbFraudCounters();
+  const bestDayCache = new Map<string, { value: number; until: number }>();
+
+  function active(tenant: ActiveTenant): FraudGuardSettings | null {
+    const g = tenant.settings.fraud_guard;
+    return g.mode === 'off' ? null : g;
+  }
+
+  function isSafe(g: FraudGuardSettings, e164: string): boolean {
+    for (const entry of g.safe_list) if (e164.startsWith(entry)) return true;
+    return false;
+  }
+
+  /** Records a decision with its escalated length. */
+  async function decide(db: Executor, tenantId: string, g: FraudGuardSettings, trip: Trip, scopedKey: string, action: 'block' | 'would_block', now: number): Promise<FraudDecision> {
+    const previous = await latestDecisionOf(db, tenantId, scopedKey, action, now - ESCALATION_WINDOW_MS);
+    const { level, minutes } = blockDuration(g.block_minutes, previous?.level);
+    const row: FraudDecision = {
+      id: newId('fgb'),
+      tenant_id: tenantId,
+      action,
+      kind: trip.kind,
+      key: scopedKey,
+      rule: trip.rule,
+      reason: trip.reason,
+      figures: JSON.stringify(trip.figures),
+      level,
+      hits: 1,
+      created_at: now,
+      expires_at: now + minutes * 60_000,
+      lifted_at: null,
+      lifted_by: null,
+    };
+    await insertDecision(db, row);
+    deps.metrics.fraudDecisions.inc({ rule: trip.rule, action });
+    return row;
+  }
+
+  /**
+   * Static policy, before the send's transaction: blocked number types and countries. Enforced:
+   * throws. record_only: records a would-block (once per key and block length) and lets the
+   * send through.
+   */
+  async function precheck(tenant: ActiveTenant, phone: { e164: string; country: string | undefined }): Promise<void> {
+    const g = active(tenant);
+    if (!g) return;
+    let trip: Trip | undefined;
+    let error: AppError | undefined;
+    if (phone.country !== undefined && g.blocked_countries.includes(phone.country)) {
+      trip = { rule: 'country_policy', kind: 'country', key: phone.country, reason: `${phone.country} is in blocked_countries`, figures: {} };
+      error = new AppError('phone.country_blocked', `This tenant does not send to ${phone.country}.`);
+    } else if (g.blocked_number_types.length > 0) {
+      const type = numberTypeOf(phone.e164);
+      if (type !== undefined && g.blocked_number_types.includes(type)) {
+        trip = { rule: 'number_type', kind: 'number_type', key: type, reason: `${type} numbers are in blocked_number_types`, figures: {} };
+        error = new AppError('phone.number_type_blocked', `This tenant does not send to ${type.replace(/_/g, ' ')} numbers.`, { extra: { number_type: type } });
+      }
+    }
+    if (!trip || !error) return;
+    if (g.mode === 'enforce') {
+      deps.metrics.fraudDecisions.inc({ rule: trip.rule, action: 'refused' });
+      throw error;
+    }
+    const scoped = `${trip.kind === 'number_type' ? 't' : 'c'}:${trip.key}`;
+    const now = clock.now();
+    const t = trip;
+    await store.writes.write(async (trx) => {
+      const [existing] = await activeDecisions(trx, tenant.id, [scoped, '', ''], now);
+      if (existing) {
+        await countHit(trx, existing.id);
+        deps.metrics.fraudDecisions.inc({ rule: t.rule, action: 'would_refuse' });
+      } else {
+        await decide(trx, tenant.id, g, t, scoped, 'would_block', now);
+      }
+    });
+  }
+
+  async function bestDay(db: Executor, tenantId: string, key: string, now: number): Promise<number> {
+    const cacheKey = `${tenantId}|${key}`;
+    const hit = bestDayCache.get(cacheKey);
+    const today = Math.floor(now / DAY_MS);
+    if (hit && hit.until > now) return hit.value;
+    const rows = await counters.read(db, tenantId, [key, '', ''], (today - 14) * DAY_MS);
+    const value = bestVerifiedDay(rows, now, 14);
+    if (bestDayCache.size > 10_000) bestDayCache.clear();
+    // Never past midnight: the day that ends joins the 14.
+    bestDayCache.set(cacheKey, { value, until: Math.min(now + BEST_DAY_CACHE_MS, (today + 1) * DAY_MS) });
+    return value;
+  }
+
+  /**
+   * Inside the send's transaction, before anything is written: refuses a send that an active
+   * block covers, or that trips a rule (and blocks its key). Answers the refusal, or null to
+   * go on. In record_only it records would-blocks and always answers null.
+   */
+  async function evaluate(trx: Executor, tenant: ActiveTenant, e164: string, keys: SendKeys): Promise<FraudRefusal | null> {
+    const g = active(tenant);
+    if (!g) return null;
+    const now = clock.now();
+    const enforce = g.mode === 'enforce';
+    const covered = new Set<string>();
+    for (const d of await activeDecisions(trx, tenant.id, [keys.c, keys.p, keys.i], now)) {
+      if (d.action === 'block' && enforce) {
+        await countHit(trx, d.id);
+        deps.metrics.fraudDecisions.inc({ rule: d.rule, action: 'refused' });
+        return { decision: d };
+      }
+      if (d.action === 'would_block' && !enforce) {
+        covered.add(d.key);
+        await countHit(trx, d.id);
+        deps.metrics.fraudDecisions.inc({ rule: d.rule, action: 'would_refuse' });
+      }
+    }
+    if (isSafe(g, e164)) return null;
+
+    const trips = await tripwires(trx, tenant.id, g, e164, keys, now);
+    for (const { trip, key } of trips) {
+      if (covered.has(key)) continue;
+      const decision = await decide(trx, tenant.id, g, trip, key, enforce ? 'block' : 'would_block', now);
+      if (enforce) return { decision };
+      covered.add(key);
+    }
+    return null;
+  }
+
+  /** Every tripwire this send would trip, narrowest key first (a prefix before its country). */
+  async function tripwires(db: Executor, tenantId: string, g: FraudGuardSettings, e164: string, keys: SendKeys, now: number): Promise<Array<{ trip: Trip; key: string }>> {
+    const t = g.thresholds;
+    const since = bucketOf(now) - DAY_MS;
+    const rows = await counters.read(db, tenantId, [keys.c, keys.p, keys.i], since);
+    const of = (key: string): BucketCounts[] => rows.filter((r) => r.key === key);
+    const out: Array<{ trip: Trip; key: string }> = [];
+    const push = (trip: Trip | null, key: string) => {
+      if (trip) out.push({ trip, key });
+    };
+
+    const prefixRows = of(keys.p);
+    const prefixHour = slidingSum(prefixRows, now, 1);
+    const prefixDay = slidingSum(prefixRows, now, 24);
+    // Velocity reads the prefix's recent numbers only when there are enough sends to matter.
+    const windowMs = t.prefix_velocity.window_minutes * 60_000;
+    if (prefixHour.sent + 1 >= t.prefix_velocity.numbers) {
+      const recent = await recentNumbersOfPrefix(db, tenantId, keys.prefix, now - windowMs, 200);
+      push(prefixVelocityRule(t.prefix_velocity, keys.prefix, [...recent, e164]), keys.p);
+    }
+    push(prefixHourRule(t.prefix_hour, keys.prefix, prefixHour, prefixDay.verified), keys.p);
+
+    if (keys.ip) {
+      const seen = await counters.keysInRange(db, tenantId, `x:${keys.ip}|`, `x:${keys.ip}}`, since);
+      push(ipCountriesRule(t.ip_countries, keys.ip, seen.length + (seen.includes(keys.x) ? 0 : 1)), keys.i);
+      push(ipDayRule(t.ip_day, keys.ip, slidingSum(of(keys.i), now, 24)), keys.i);
+    }
+
+    const countryRows = of(keys.c);
+    const figures: CountryFigures = {
+      country: keys.country,
+      day: slidingSum(countryRows, now, 24),
+      hour: slidingSum(countryRows, now, 1),
+      bestDay: await bestDay(db, tenantId, keys.c, now),
+    };
+    push(countryHourRule(t.country_hour, figures), keys.c);
+    push(countryDayRule(t.country_day, figures), keys.c);
+    return out;
+  }
+
+  /**
+   * Inside the send's transaction, after the challenge and message rows: counts the send under
+   * its keys and in the tenant's budgets. Throws `budget.exhausted` (rolling the send back)
+   * when it would pass a budget.
+   */
+  async function count(trx: Executor, tenant: ActiveTenant, keys: SendKeys, segments: number): Promise<void> {
+    const now = clock.now();
+    const s = tenant.settings;
+    const costMicros = toMicros(segmentPrice(s.sms_prices, keys.country)) * segments;
+    const b = s.budget;
+    if (b.daily_messages !== undefined || b.monthly_messages !== undefined || b.daily_spend !== undefined || b.monthly_spend !== undefined) {
+      for (const period of ['day', 'month'] as BudgetPeriod[]) await chargeBudget(trx, tenant, period, segments, costMicros, now);
+    }
+    if (!active(tenant)) return;
+    const bucket = bucketOf(now);
+    const delta = { sent: 1, verified: 0, segments, costMicros };
+    const entries = [keys.c, keys.p, keys.i, keys.x].filter((k) => k !== '').map((key) => ({ key, bucket, delta }));
+    await counters.add(trx, tenant.id, entries);
+  }
+
+  async function chargeBudget(trx: Executor, tenant: ActiveTenant, period: BudgetPeriod, segments: number, costMicros: number, now: number): Promise<void> {
+    const b = tenant.settings.budget;
+    const { start, end } = periodBounds(period, now);
+    const add = { messages: 1, spendMicros: costMicros };
+    // Added first, then checked: the upsert's row lock orders concurrent sends (PostgreSQL), so
+    // the totals it answers are exact; a send over the limit throws and its unit rolls back.
+    const after = await addToBudget(trx, tenant.id, period, start, 1, costMicros);
+    const prior = { messages: after.messages - 1, spendMicros: after.spend_micros - costMicros };
+    const over = exceeds(b, period, prior, add);
+    if (over) {
+      deps.metrics.budgetRefusals.inc({ budget: over.budget });
+      throw new AppError('budget.exhausted', `The tenant's ${over.budget.replace('_', ' ')} budget (${over.limit}) is used up until ${new Date(end).toISOString()}.`, {
+        retryAfter: Math.max(1, Math.ceil((end - now) / 1000)),
+        extra: { budget: over.budget, limit: over.limit, resets_at: new Date(end).toISOString() },
+      });
+    }
+    for (const budget of crossedWarning(b, period, prior, { messages: after.messages, spendMicros: after.spend_micros })) {
+      deps.metrics.budgetThresholds.inc({ budget });
+      await deps.audit.record(trx, {
+        tenantId: tenant.id,
+        actor: 'fraud_guard',
+        action: 'budget.threshold',
+        target: budget,
+        details: { budget, percent: 80, period_start: new Date(start).toISOString(), period_end: new Date(end).toISOString() },
+      });
+    }
+  }
+
+  /**
+   * A code was verified here, or reported used elsewhere: counts it as converted under the
+   * keys of its send, in the bucket it was sent in. Counts once per challenge.
+   */
+  async function converted(tenant: ActiveTenant, challenge: { id: string; phone: string; client_ip: string | null; created_at: number; is_test: number }): Promise<boolean> {
+    if (challenge.is_test === 1) return false;
+    const g = active(tenant);
+    return store.writes.write(async (trx) => {
+      if (!(await markConverted(trx, challenge.id, clock.now()))) return false;
+      if (!g) return true;
+      const keys = sendKeys(challenge.phone, countryOfE164(challenge.phone), challenge.client_ip ?? undefined, g.prefix_digits);
+      const bucket = bucketOf(challenge.created_at);
+      const delta = { sent: 0, verified: 1, segments: 0, costMicros: 0 };
+      await counters.add(trx, tenant.id, [keys.c, keys.p, keys.i].filter((k) => k !== '').map((key) => ({ key, bucket, delta })));
+      return true;
+    });
+  }
+
+  return {
+    precheck,
+    evaluate,
+    count,
+    converted,
+    keysFor(tenant: ActiveTenant, e164: string, country: string | undefined, ip: string | undefined): SendKeys {
+      return sendKeys(e164, country, ip, tenant.settings.fraud_guard.prefix_digits);
+    },
+
+    async listBlocks(tenantId: string): Promise<DecisionView[]> {
+      return (await listActiveBlocks(store.db, tenantId, clock.now(), 500)).map(decisionView);
+    },
+
+    async lift(tenantId: string, id: string, actor: Actor): Promise<void> {
+      const now = clock.now();
+      const lifted = await store.writes.write(async (trx) => {
+        const d = await findDecision(trx, tenantId, id);
+        if (!d || d.action !== 'block' || !(await liftDecision(trx, tenantId, id, now, actor))) return undefined;
+        await deps.audit.record(trx, { tenantId, actor, action: 'fraud_guard.block_lifted', target: id, details: { rule: d.rule, kind: d.kind, key: unscoped(d.key) } });
+        return d;
+      });
+      if (!lifted) throw new AppError('fraud.block_not_found', `There is no active block ${id} for this tenant.`);
+    },
+
+    async listDecisions(tenantId: string, limit: number, options: { action?: 'block' | 'would_block'; cursor?: string }): Promise<Page<DecisionView>> {
+      const rows = await listDecisions(store.db, tenantId, limit + 1, { ...(options.action ? { action: options.action } : {}), ...(options.cursor ? { beforeId: options.cursor } : {}) });
+      return toPage(rows, limit, decisionView);
+    },
+
+    /**
+     * Conversion and cost per country and per prefix over a window ending now (hour buckets:
+     * the window starts at the top of the hour it reaches back to), and the budget use.
+     */
+    async stats(tenant: ActiveTenant, window: FraudStatsWindow): Promise<FraudStats> {
+      const now = clock.now();
+      const since = bucketOf(now) - (windowHours[window] - 1) * HOUR_MS;
+      const row = (r: { key: string; sent: number; verified: number; segments: number; cost_micros: number }) => ({
+        key: unscoped(r.key),
+        sent: r.sent,
+        verified: r.verified,
+        conversion: r.sent > 0 ? Math.round((Math.min(r.verified, r.sent) / r.sent) * 1000) / 1000 : null,
+        segments: r.segments,
+        cost: r.cost_micros / 1_000_000,
+      });
+      const countries = (await counterTotals(store.db, tenant.id, 'c:', since, 300)).map(row);
+      const prefixes = (await counterTotals(store.db, tenant.id, 'p:', since, 100)).map(row);
+      return {
+        window,
+        since: new Date(since).toISOString(),
+        countries: countries.map(({ key, ...r }) => ({ country: key, ...r })),
+        prefixes: prefixes.map(({ key, ...r }) => ({ prefix: key, ...r })),
+        budget: { limits: tenant.settings.budget, ...(await this.budgetUse(tenant)) },
+      };
+    },
+
+    /**
+     * `POST /v1/messages/{id}/feedback`: the tenant checked this message's code itself and it
+     * was used, so the tripwires count it as converted. Twice is harmless (`counted` false).
+     */
+    async feedback(tenant: ActiveTenant, messageId: string): Promise<{ message_id: string; outcome: 'verified'; counted: boolean }> {
+      const m = await findMessage(store.db, tenant.id, messageId);
+      if (!m) throw new AppError('message.not_found', `There is no message ${messageId}.`);
+      if (m.kind !== 'otp' || m.challenge_id === null) throw new AppError('fraud.feedback_not_applicable', 'Only passcode messages take verification feedback.');
+      const c = await findChallenge(store.db, tenant.id, m.challenge_id);
+      if (!c) throw new AppError('message.not_found', `There is no message ${messageId}.`);
+      const counted = await converted(tenant, c);
+      return { message_id: m.id, outcome: 'verified', counted };
+    },
+
+    /** Budget use of the current day and month. */
+    async budgetUse(tenant: ActiveTenant): Promise<Record<'day' | 'month', { messages: number; spend: number; start: string; end: string }>> {
+      const now = clock.now();
+      const out = {} as Record<'day' | 'month', { messages: number; spend: number; start: string; end: string }>;
+      for (const period of ['day', 'month'] as const) {
+        const { start, end } = periodBounds(period, now);
+        const u = await readBudget(store.db, tenant.id, period, start);
+        out[period] = { messages: u.messages, spend: u.spend_micros / 1_000_000, start: new Date(start).toISOString(), end: new Date(end).toISOString() };
+      }
+      return out;
+    },
+  };
+}
+
+export type FraudGuard = ReturnType<typeof createFraudGuard>;
+export { HOUR_MS };

@@ -1,0 +1,289 @@
+import { sql } from 'kysely';
+import type { Executor } from '../db.js';
+import type { FraudDecision, FraudDecisionsTable } from '../schema.js';
+import { limitOf, p, prepared } from '../prepared.js';
+
+/** One bucket's counts of a key, as the rules read them. */
+export interface CounterRow {
+  key: string;
+  bucket: number;
+  sent: number;
+  verified: number;
+}
+
+export interface CounterDelta {
+  sent: number;
+  verified: number;
+  segments: number;
+  costMicros: number;
+}
+
+const q = {
+  // Three keys at a time (country, prefix, IP): a fixed shape keeps it one prepared statement;
+  // an absent key is passed as '' and matches nothing.
+  read3: prepared((db) =>
+    db
+      .selectFrom('fraud_counters')
+      .select(['key', 'bucket', 'sent', 'verified'])
+      .where('tenant_id', '=', p('tenant'))
+      .where((eb) => eb.or([eb('key', '=', p('k1')), eb('key', '=', p('k2')), eb('key', '=', p('k3'))]))
+      .where('bucket', '>=', p<number>('since')),
+  ),
+  readOne: prepared((db) =>
+    db
+      .selectFrom('fraud_counters')
+      .select(['key', 'bucket', 'sent', 'verified'])
+      .where('tenant_id', '=', p('tenant'))
+      .where('key', '=', p('key'))
+      .where('bucket', '>=', p<number>('since')),
+  ),
+  keysInRange: prepared((db) =>
+    db
+      .selectFrom('fraud_counters')
+      .select('key')
+      .distinct()
+      .where('tenant_id', '=', p('tenant'))
+      .where('key', '>=', p('from'))
+      .where('key', '<', p('to'))
+      .where('bucket', '>=', p<number>('since'))
+      .limit(limitOf(300)),
+  ),
+  recentOfPrefix: prepared((db) =>
+    db
+      .selectFrom('challenges')
+      .select('phone')
+      .distinct()
+      .where('tenant_id', '=', p('tenant'))
+      .where('phone', '>=', p('from'))
+      .where('phone', '<', p('to'))
+      .where('created_at', '>', p<number>('since'))
+      .where('is_test', '=', 0)
+      .limit(limitOf(200)),
+  ),
+  add: prepared((db) =>
+    db
+      .insertInto('fraud_counters')
+      .values({
+        tenant_id: p('tenant'),
+        key: p('key'),
+        bucket: p<number>('bucket'),
+        sent: p<number>('sent'),
+        verified: p<number>('verified'),
+        segments: p<number>('segments'),
+        cost_micros: p<number>('cost'),
+      })
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'key', 'bucket']).doUpdateSet((eb) => ({
+          sent: eb('fraud_counters.sent', '+', eb.ref('excluded.sent')),
+          verified: eb('fraud_counters.verified', '+', eb.ref('excluded.verified')),
+          segments: eb('fraud_counters.segments', '+', eb.ref('excluded.segments')),
+          cost_micros: eb('fraud_counters.cost_micros', '+', eb.ref('excluded.cost_micros')),
+        })),
+      ),
+  ),
+  active3: prepared((db) =>
+    db
+      .selectFrom('fraud_decisions')
+      .selectAll()
+      .where('tenant_id', '=', p('tenant'))
+      .where((eb) => eb.or([eb('key', '=', p('k1')), eb('key', '=', p('k2')), eb('key', '=', p('k3'))]))
+      .where('expires_at', '>', p<number>('now'))
+      .where('lifted_at', 'is', null),
+  ),
+  hit: prepared((db) => db.updateTable('fraud_decisions').set((eb) => ({ hits: eb('hits', '+', 1) })).where('id', '=', p('id'))),
+};
+
+/** Buckets since `since` of up to three keys ('' for none). */
+export async function readCounters(db: Executor, tenantId: string, keys: readonly [string, string, string], since: number): Promise<CounterRow[]> {
+  return (await q.read3.execute(db, { tenant: tenantId, k1: keys[0], k2: keys[1], k3: keys[2], since })).rows;
+}
+
+export async function readCounter(db: Executor, tenantId: string, key: string, since: number): Promise<CounterRow[]> {
+  return (await q.readOne.execute(db, { tenant: tenantId, key, since })).rows;
+}
+
+/** The distinct keys in [from, to) with a bucket since `since` (an IP's destination countries), at most 300. */
+export async function keysInRange(db: Executor, tenantId: string, from: string, to: string, since: number): Promise<string[]> {
+  return (await q.keysInRange.execute(db, { tenant: tenantId, from, to, since })).rows.map((r) => r.key);
+}
+
+/**
+ * The distinct numbers under a prefix sent a code since `since` (test numbers aside), at most
+ * 200: a range read on the `challenges_latest` index, only made when the prefix is busy.
+ */
+export async function recentNumbersOfPrefix(db: Executor, tenantId: string, prefix: string, since: number, _limit: number): Promise<string[]> {
+  // ':' follows '9': [prefix, prefix + ':') holds exactly the numbers that start with prefix.
+  return (await q.recentOfPrefix.execute(db, { tenant: tenantId, from: prefix, to: `${prefix}:`, since })).rows.map((r) => r.phone);
+}
+
+/** Adds to one key's bucket, creating it. Atomic per row on both engines. */
+export async function addToCounter(db: Executor, tenantId: string, key: string, bucket: number, d: CounterDelta): Promise<void> {
+  await q.add.execute(db, { tenant: tenantId, key, bucket, sent: d.sent, verified: d.verified, segments: d.segments, cost: d.costMicros });
+}
+
+/** Decisions of up to three keys still in force (neither expired nor lifted). */
+export async function activeDecisions(db: Executor, tenantId: string, keys: readonly [string, string, string], now: number): Promise<FraudDecision[]> {
+  return (await q.active3.execute(db, { tenant: tenantId, k1: keys[0], k2: keys[1], k3: keys[2], now })).rows;
+}
+
+export async function countHit(db: Executor, id: string): Promise<void> {
+  await q.hit.execute(db, { id });
+}
+
+/** The newest decision of a key that started after `since` (for escalation). */
+export async function latestDecisionOf(db: Executor, tenantId: string, key: string, action: FraudDecisionsTable['action'], since: number): Promise<FraudDecision | undefined> {
+  return db
+    .selectFrom('fraud_decisions')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('key', '=', key)
+    .where('action', '=', action)
+    .where('created_at', '>', since)
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export async function insertDecision(db: Executor, row: FraudDecision): Promise<void> {
+  await db.insertInto('fraud_decisions').values(row).execute();
+}
+
+export async function findDecision(db: Executor, tenantId: string, id: string): Promise<FraudDecision | undefined> {
+  return db.selectFrom('fraud_decisions').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+}
+
+/** Lifts a block in force; false when there is none with that id (or it already ended). */
+export async function liftDecision(db: Executor, tenantId: string, id: string, now: number, by: string): Promise<boolean> {
+  const r = await db
+    .updateTable('fraud_decisions')
+    .set({ lifted_at: now, lifted_by: by })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .where('lifted_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Blocks (action = block) in force, newest first. */
+export async function listActiveBlocks(db: Executor, tenantId: string, now: number, limit: number): Promise<FraudDecision[]> {
+  return db
+    .selectFrom('fraud_decisions')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('action', '=', 'block')
+    .where('expires_at', '>', now)
+    .where('lifted_at', 'is', null)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/** Every decision, newest first, optionally of one action; `beforeId` is the cursor. */
+export async function listDecisions(db: Executor, tenantId: string, limit: number, options: { action?: string; beforeId?: string } = {}): Promise<FraudDecision[]> {
+  let query = db.selectFrom('fraud_decisions').selectAll().where('tenant_id', '=', tenantId).orderBy('id', 'desc').limit(limit);
+  if (options.action) query = query.where('action', '=', options.action as FraudDecisionsTable['action']);
+  if (options.beforeId) query = query.where('id', '<', options.beforeId);
+  return query.execute();
+}
+
+/** Per key of one kind (`c:` or `p:`): sums since `since`, most sent first. */
+export async function counterTotals(
+  db: Executor,
+  tenantId: string,
+  keyPrefix: 'c:' | 'p:',
+  since: number,
+  limit: number,
+): Promise<Array<{ key: string; sent: number; verified: number; segments: number; cost_micros: number }>> {
+  const rows = await db
+    .selectFrom('fraud_counters')
+    .select((eb) => [
+      'key',
+      eb.fn.sum<number>('sent').as('sent'),
+      eb.fn.sum<number>('verified').as('verified'),
+      eb.fn.sum<number>('segments').as('segments'),
+      eb.fn.sum<number>('cost_micros').as('cost_micros'),
+    ])
+    .where('tenant_id', '=', tenantId)
+    .where('key', '>=', keyPrefix)
+    .where('key', '<', `${keyPrefix.slice(0, -1)};`)
+    .where('bucket', '>=', since)
+    .groupBy('key')
+    .orderBy(sql`sum(sent)`, 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ key: r.key, sent: Number(r.sent), verified: Number(r.verified), segments: Number(r.segments), cost_micros: Number(r.cost_micros) }));
+}
+
+/** Deletes counter buckets older than `before`, at most `limit` rows; returns how many went. */
+export async function purgeCounters(db: Executor, before: number, limit: number): Promise<number> {
+  const r = await db
+    .deleteFrom('fraud_counters')
+    .where(({ eb, selectFrom }) =>
+      eb(
+        sql`(tenant_id, key, bucket)`,
+        'in',
+        selectFrom('fraud_counters').select(['tenant_id', 'key', 'bucket']).where('bucket', '<', before).limit(limit),
+      ),
+    )
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+// Budgets ------------------------------------------------------------------------------------
+
+export interface BudgetRow {
+  messages: number;
+  spend_micros: number;
+}
+
+const b = {
+  read: prepared((db) =>
+    db
+      .selectFrom('fraud_budget_usage')
+      .select(['messages', 'spend_micros'])
+      .where('tenant_id', '=', p('tenant'))
+      .where('period', '=', p('period'))
+      .where('start', '=', p<number>('start')),
+  ),
+  add: prepared((db) =>
+    db
+      .insertInto('fraud_budget_usage')
+      .values({ tenant_id: p('tenant'), period: p('period'), start: p<number>('start'), messages: p<number>('messages'), spend_micros: p<number>('spend') })
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'period', 'start']).doUpdateSet((eb) => ({
+          messages: eb('fraud_budget_usage.messages', '+', eb.ref('excluded.messages')),
+          spend_micros: eb('fraud_budget_usage.spend_micros', '+', eb.ref('excluded.spend_micros')),
+        })),
+      )
+      .returning(['messages', 'spend_micros']),
+  ),
+};
+
+export async function readBudget(db: Executor, tenantId: string, period: 'day' | 'month', start: number): Promise<BudgetRow> {
+  const r = (await b.read.execute(db, { tenant: tenantId, period, start })).rows[0];
+  return { messages: Number(r?.messages ?? 0), spend_micros: Number(r?.spend_micros ?? 0) };
+}
+
+/** Adds to a period's use (row-locked on PostgreSQL until the transaction ends) and answers the new totals. */
+export async function addToBudget(db: Executor, tenantId: string, period: 'day' | 'month', start: number, messages: number, spendMicros: number): Promise<BudgetRow> {
+  const r = (await b.add.execute(db, { tenant: tenantId, period, start, messages, spend: spendMicros })).rows[0];
+  return { messages: Number(r?.messages ?? 0), spend_micros: Number(r?.spend_micros ?? 0) };
+}
+
+/** Deletes usage rows of periods that started before `before`. */
+export async function purgeBudgetUsage(db: Executor, before: number): Promise<number> {
+  const r = await db.deleteFrom('fraud_budget_usage').where('start', '<', before).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+// Conversions --------------------------------------------------------------------------------
+
+/**
+ * Marks a challenge converted if it was not already; true when this call did it. A verified
+ * code and a feedback report for the same code count once.
+ */
+export async function markConverted(db: Executor, challengeId: string, now: number): Promise<boolean> {
+  const r = await db.updateTable('challenges').set({ converted_at: now }).where('id', '=', challengeId).where('converted_at', 'is', null).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
