@@ -249,7 +249,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    * block covers, or that trips a rule (and blocks its key). Answers the refusal, or null to
    * go on. In record_only it records would-blocks and always answers null.
    */
-  async function evaluate(trx: Executor, tenant: ActiveTenant, e164: string, keys: SendKeys): Promise<FraudRefusal | null> {
+  async function evaluate(trx: Executor, tenant: ActiveTenant, e164: string, keys: SendKeys, resend = false): Promise<FraudRefusal | null> {
     const g = active(tenant);
     if (!g) return null;
     const now = clock.now();
@@ -267,7 +267,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
         deps.metrics.fraudDecisions.inc({ rule: d.rule, action: 'would_refuse' });
       }
     }
-    if (isSafe(g, e164)) return null;
+    // A resend adds no unverified code (see count), so it cannot trip a rule.
+    if (resend || isSafe(g, e164)) return null;
 
     const trips = await tripwires(trx, tenant.id, g, e164, keys, now);
     for (const { trip, key } of trips) {
@@ -321,10 +322,11 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
 
   /**
    * Inside the send's transaction, after the challenge and message rows: counts the send under
-   * its keys and in the tenant's budgets. Throws `budget.exhausted` (rolling the send back)
+   * its keys (a `resend` of a still-valid code adds its cost, not another code) and in the
+   * tenant's budgets. Throws `budget.exhausted` (rolling the send back)
    * when it would pass a budget.
    */
-  async function count(trx: Executor, tenant: ActiveTenant, keys: SendKeys, segments: number): Promise<void> {
+  async function count(trx: Executor, tenant: ActiveTenant, keys: SendKeys, segments: number, resend = false): Promise<void> {
     const now = clock.now();
     const s = tenant.settings;
     const costMicros = toMicros(segmentPrice(s.sms_prices, keys.country)) * segments;
@@ -334,7 +336,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     }
     if (!active(tenant)) return;
     const bucket = bucketOf(now);
-    const delta = { sent: 1, verified: 0, segments, costMicros };
+    // A resend costs a message but is not another code to convert.
+    const delta = { sent: resend ? 0 : 1, verified: 0, segments, costMicros };
     const entries = [keys.c, keys.p, keys.i, keys.x].filter((k) => k !== '').map((key) => ({ key, bucket, delta }));
     await counters.add(trx, tenant.id, entries);
   }

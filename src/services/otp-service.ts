@@ -198,6 +198,7 @@ export function createOtpService(
     const countInStore = !testNumber && reservation?.ok !== true;
 
     let refusal: FraudRefusal | undefined;
+    let resend = false;
     try {
       refusal = await store.writes.write(async (trx): Promise<FraudRefusal | undefined> => {
         await lockSendKey(trx, store.capabilities, `${tenant.id}:${phone.e164}`);
@@ -238,9 +239,12 @@ export function createOtpService(
             }
           }
         }
+        // A resend while the phone's code for this purpose is still valid is the same
+        // verification: the tripwires count it (and judge it) once, not per send.
+        resend = latest !== undefined && latest.status === 'pending' && latest.expires_at > now;
         if (!testNumber) {
           // The guard's refusal is answered, not thrown, so that the block it made commits.
-          const refused = await deps.fraud.evaluate(trx, tenant, phone.e164, fraudKeys);
+          const refused = await deps.fraud.evaluate(trx, tenant, phone.e164, fraudKeys, resend);
           if (refused) return refused;
         }
         if (latest?.status === 'pending') await supersedeChallenge(trx, latest.id);
@@ -263,7 +267,7 @@ export function createOtpService(
         });
         if (message) {
           await insertMessage(trx, message);
-          await deps.fraud.count(trx, tenant, fraudKeys, message.segments ?? 1);
+          await deps.fraud.count(trx, tenant, fraudKeys, message.segments ?? 1, resend);
         }
         if (idempotencyKey) {
           const inserted = await insertIdempotencyKey(trx, {

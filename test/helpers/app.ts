@@ -47,6 +47,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * Settings of a test tenant: the fraud guard is off unless the test sets `fraud_guard` itself.
+ * Most suites send many unverified codes to neighbouring numbers on purpose (dispatch, caps,
+ * failover), which is what pumping looks like; the fraud-guard suites turn it on.
+ */
+export function withoutFraudGuard(settings: Record<string, unknown> | undefined): Record<string, unknown> {
+  return { fraud_guard: { mode: 'off' }, ...settings };
+}
+
 export interface TestAppOptions {
   dialect?: Dialect;
   env?: Record<string, string>;
@@ -106,7 +115,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     call,
     async createTenant(settings, name = 'Acme') {
       const admin = `Bearer ${TEST_ADMIN_KEY}`;
-      const t = await call('POST', '/v1/tenants', { auth: admin, body: { name, ...(settings ? { settings } : {}) } });
+      const t = await call('POST', '/v1/tenants', { auth: admin, body: { name, settings: withoutFraudGuard(settings) } });
       if (t.statusCode !== 201) throw new Error(`tenant create failed: ${t.body}`);
       const tenantId = t.json<{ id: string }>().id;
       const k = await call('POST', `/v1/tenants/${tenantId}/api-keys`, { auth: admin, body: { name: 'test' } });

@@ -58,7 +58,7 @@ export async function startLiveServer(opts: { dbUrl: string; dataDir: string; en
     api,
     async tenant() {
       const admin = `Bearer ${TEST_ADMIN_KEY}`;
-      const t = await api('POST', '/v1/tenants', admin, { name: 'Live', settings: { resend_cooldown_seconds: 0, max_sends_per_phone_per_hour: 1000 } });
+      const t = await api('POST', '/v1/tenants', admin, { name: 'Live', settings: { resend_cooldown_seconds: 0, max_sends_per_phone_per_hour: 1000, fraud_guard: { mode: 'off' } } });
       assert.equal(t.status, 201, t.text);
       const k = await api('POST', `/v1/tenants/${t.json().id}/api-keys`, admin, { name: 'live' });
       assert.equal(k.status, 201, k.text);

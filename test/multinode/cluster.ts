@@ -1,4 +1,4 @@
-import { TEST_ADMIN_KEY } from '../helpers/app.js';
+import { TEST_ADMIN_KEY, withoutFraudGuard } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/databases.js';
 import { startLocalGateway, type LocalGateway } from './gateway.js';
 import { spawnOtpgate, type OtpgateProcess } from './node-process.js';
@@ -53,7 +53,7 @@ export async function startCluster(opts: { nodes: number; env?: Record<string, s
     },
     async createTenant(node, settings) {
       const admin = `Bearer ${TEST_ADMIN_KEY}`;
-      const t = await call(node, 'POST', '/v1/tenants', admin, { name: 'Multinode', settings });
+      const t = await call(node, 'POST', '/v1/tenants', admin, { name: 'Multinode', settings: withoutFraudGuard(settings) });
       if (t.status !== 201) throw new Error(`tenant: ${t.status} ${JSON.stringify(t.body)}`);
       const tenantId = t.body['id'] as string;
       const k = await call(node, 'POST', `/v1/tenants/${tenantId}/api-keys`, admin, { name: 'multinode' });
