@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createManualClock } from '../../src/domain/clock.js';
-import { createHousekeeping } from '../../src/services/housekeeping-service.js';
+import { BUDGET_USAGE_KEEP_MS, createHousekeeping, FRAUD_COUNTERS_KEEP_MS, FRAUD_DECISIONS_KEEP_MS } from '../../src/services/housekeeping-service.js';
 import { IDEMPOTENCY_TTL_MS } from '../../src/services/otp-service.js';
 import { purgeExpiredIdempotencyKeys } from '../../src/store/queries/idempotency.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -36,11 +36,11 @@ for (const dialect of await testDialects()) {
       assert.equal((await keys()).length, 4);
       // A run: batches of 1, at most 2 of them; the rest waits for the next run.
       const housekeeping = createHousekeeping(t.deps, { batchSize: 1, maxBatchesPerRun: 2 });
-      assert.deepEqual(await housekeeping.runOnce(), { idempotencyKeys: 2 });
+      assert.equal((await housekeeping.runOnce()).idempotencyKeys, 2);
       assert.equal((await keys()).length, 2);
-      assert.deepEqual(await createHousekeeping(t.deps).runOnce(), { idempotencyKeys: 1 });
+      assert.equal((await createHousekeeping(t.deps).runOnce()).idempotencyKeys, 1);
       assert.deepEqual(await keys(), ['fresh'], 'the unexpired key stays');
-      assert.deepEqual(await createHousekeeping(t.deps).runOnce(), { idempotencyKeys: 0 });
+      assert.equal((await createHousekeeping(t.deps).runOnce()).idempotencyKeys, 0);
       // The kept key still replays its answer (no second SMS).
       assert.equal(await send('fresh', '+14155550109'), fresh);
     });
@@ -57,6 +57,51 @@ for (const dialect of await testDialects()) {
       } finally {
         await housekeeping.stop();
       }
+    });
+  });
+
+  describe(`the fraud guard's old counters, budget use and decisions are purged (${dialect})`, () => {
+    let t: TestApp;
+    const clock = createManualClock(Date.UTC(2026, 0, 10, 12));
+    before(async () => {
+      t = await createTestApp({ dialect, clock });
+    });
+    after(async () => t.close());
+
+    const count = async (table: 'fraud_counters' | 'fraud_budget_usage' | 'fraud_decisions') =>
+      Number((await t.deps.store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+
+    test('rows past their keep time go in bounded batches; newer ones stay', async () => {
+      const { auth } = await t.createTenant({
+        fraud_guard: { mode: 'enforce', thresholds: { prefix_hour: { floor: 2 } } },
+        budget: { daily_messages: 1000 },
+      });
+      // Two codes to one prefix, then a third is refused: counters, budget use and a block.
+      for (const phone of ['+447400123401', '+447400123455']) {
+        assert.equal((await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: phone } })).statusCode, 202);
+      }
+      assert.equal((await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: '+447400123499' } })).json().code, 'fraud.blocked');
+      const old = { counters: await count('fraud_counters'), budget: await count('fraud_budget_usage'), decisions: await count('fraud_decisions') };
+      assert.ok(old.counters >= 2 && old.budget === 2 && old.decisions === 1, JSON.stringify(old));
+
+      // Within every keep time nothing goes.
+      clock.advance(FRAUD_COUNTERS_KEEP_MS - 3_600_000);
+      assert.deepEqual(await createHousekeeping(t.deps).runOnce(), { idempotencyKeys: 0, fraudCounters: 0, budgetUsage: 0, fraudDecisions: 0 });
+
+      // A new send a month later writes fresh rows that must stay.
+      clock.advance(2 * 3_600_000);
+      assert.equal((await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: '+33612345678' } })).statusCode, 202);
+      const fresh = await count('fraud_counters');
+      const housekeeping = createHousekeeping(t.deps, { batchSize: 1, maxBatchesPerRun: 1 });
+      assert.equal((await housekeeping.runOnce()).fraudCounters, 1, 'one batch of one row per run');
+      assert.equal((await createHousekeeping(t.deps).runOnce()).fraudCounters, old.counters - 1);
+      assert.equal(await count('fraud_counters'), fresh - old.counters, "the new send's buckets stay");
+
+      clock.advance(BUDGET_USAGE_KEEP_MS + FRAUD_DECISIONS_KEEP_MS);
+      const run = await createHousekeeping(t.deps).runOnce();
+      assert.ok(run.budgetUsage >= old.budget, JSON.stringify(run));
+      assert.equal(run.fraudDecisions, 1);
+      assert.equal(await count('fraud_decisions'), 0);
     });
   });
 }

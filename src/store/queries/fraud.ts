@@ -271,9 +271,27 @@ export async function addToBudget(db: Executor, tenantId: string, period: 'day' 
   return { messages: Number(r?.messages ?? 0), spend_micros: Number(r?.spend_micros ?? 0) };
 }
 
-/** Deletes usage rows of periods that started before `before`. */
-export async function purgeBudgetUsage(db: Executor, before: number): Promise<number> {
-  const r = await db.deleteFrom('fraud_budget_usage').where('start', '<', before).executeTakeFirst();
+/** Deletes usage rows of periods that started before `before`, at most `limit`. */
+export async function purgeBudgetUsage(db: Executor, before: number, limit: number): Promise<number> {
+  const r = await db
+    .deleteFrom('fraud_budget_usage')
+    .where(({ eb, selectFrom }) =>
+      eb(
+        sql`(tenant_id, period, start)`,
+        'in',
+        selectFrom('fraud_budget_usage').select(['tenant_id', 'period', 'start']).where('start', '<', before).limit(limit),
+      ),
+    )
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+/** Deletes decisions that ended before `before`, at most `limit`. */
+export async function purgeDecisions(db: Executor, before: number, limit: number): Promise<number> {
+  const r = await db
+    .deleteFrom('fraud_decisions')
+    .where('id', 'in', (eb) => eb.selectFrom('fraud_decisions').select('id').where('expires_at', '<', before).limit(limit))
+    .executeTakeFirst();
   return Number(r.numDeletedRows);
 }
 
