@@ -6,9 +6,9 @@ import autocannon from 'autocannon';
 const seconds = Number(process.argv[2] ?? 10);
 const connections = 50;
 
-function startChild(script: string): Promise<{ child: ChildProcess; url: string; key?: string; output(): string }> {
+function startChild(script: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; key?: string; output(): string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000);
     child.stdout!.on('data', (c: Buffer) => {
@@ -22,6 +22,25 @@ function startChild(script: string): Promise<{ child: ChildProcess; url: string;
   });
 }
 
+/**
+ * The bodies every server gets, in the same order: numbers spread over San Francisco's
+ * exchanges (+1 415 NXX XXXX, valid for libphonenumber), as a large tenant's users are, and an
+ * end-user IP from a pool of 2,000 (the guard's per-IP rules run on each send).
+ */
+function bodies(n: number): string[] {
+  let seed = 42;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const out: string[] = [];
+  for (let k = 0; k < n; k++) {
+    const exchange = 200 + Math.floor(rand() * 800);
+    const line = String(Math.floor(rand() * 10_000)).padStart(4, '0');
+    const ip = `198.51.${Math.floor(k / 250) % 8}.${k % 250}`;
+    out.push(JSON.stringify({ phone_number: `+1415${exchange === 555 ? 556 : exchange}${line}`, client_ip: ip }));
+  }
+  return out;
+}
+const pool = bodies(2000 * 8);
+
 async function load(url: string, key?: string) {
   let i = 0;
   const result = await autocannon({
@@ -34,7 +53,7 @@ async function load(url: string, key?: string) {
       {
         setupRequest: (req) => {
           i += 1;
-          return { ...req, body: JSON.stringify({ phone_number: `+1415555${String(i % 10000).padStart(4, '0')}` }) };
+          return { ...req, body: pool[i % pool.length]! };
         },
       },
     ],
@@ -53,16 +72,17 @@ async function load(url: string, key?: string) {
 // ratio is taken per round (same conditions) and the median round is reported.
 const rounds = Number(process.argv[3] ?? 3);
 const servers = [
-  ['baseline (Fastify + better-sqlite3, 2 inserts)', 'bench/servers/baseline.ts'],
-  ['otpgate POST /v1/otp/send (SQLite, Inbox, dispatcher on)', 'bench/servers/otpgate.ts'],
+  ['baseline (Fastify + better-sqlite3, 2 inserts)', 'bench/servers/baseline.ts', {}],
+  ['otpgate POST /v1/otp/send (SQLite, Inbox, dispatcher on), fraud guard off', 'bench/servers/otpgate.ts', { BENCH_FRAUD_GUARD: 'off' }],
+  ['otpgate, fraud guard enforce (every rule judged, none trips)', 'bench/servers/otpgate.ts', { BENCH_FRAUD_GUARD: 'enforce' }],
 ] as const;
 const perRound: Array<Array<Awaited<ReturnType<typeof load>>>> = [];
 /** otpgate's outbox by status when the load stopped (warm-up and measured pass together). */
 const outboxAtEnd: string[] = [];
 for (let round = 0; round < rounds; round++) {
   const results: Array<Awaited<ReturnType<typeof load>>> = [];
-  for (const [, script] of servers) {
-    const s = await startChild(script);
+  for (const [, script, env] of servers) {
+    const s = await startChild(script, env);
     await load(s.url, s.key).catch(() => undefined); // warm-up pass, discarded
     results.push(await load(s.url, s.key));
     s.child.kill('SIGTERM');
@@ -75,12 +95,14 @@ for (let round = 0; round < rounds; round++) {
 const ratios = perRound.map((r) => r[1]!.rps / r[0]!.rps);
 const order = ratios.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
 const median = order[Math.floor(order.length / 2)]![1];
+const guardRatios = perRound.map((r) => r[2]!.rps / r[1]!.rps).sort((a, b) => a - b);
 process.stdout.write(`\n${connections} connections, ${seconds} s per server and round, ${rounds} rounds, Node ${process.version}\n\n| round | server | req/s | p50 ms | p99 ms | non-2xx | errors | ratio |\n|---|---|---|---|---|---|---|---|\n`);
 perRound.forEach((results, round) => {
   results.forEach((r, i) => {
     process.stdout.write(`| ${round + 1}${round === median ? ' (median)' : ''} | ${servers[i]![0]} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${(r.rps / results[0]!.rps).toFixed(2)} |\n`);
   });
 });
+process.stdout.write(`\nfraud guard enforce ÷ off, per round: ${guardRatios.map((x) => x.toFixed(3)).join(', ')} (median ${guardRatios[Math.floor(guardRatios.length / 2)]!.toFixed(3)})\n`);
 perRound.forEach((_, round) => {
   if (outboxAtEnd[round]) process.stdout.write(`\nround ${round + 1}: otpgate's outbox when the load stopped: ${outboxAtEnd[round]}`);
 });

@@ -16,7 +16,26 @@ const config = loadConfig({
   OTPGATE_LOG_LEVEL: 'warn',
 });
 const server = await startServer(config, createLogger({ level: 'warn' }));
-const tenant = await server.deps.tenants.create({ name: 'Bench', settings: { max_sends_per_phone_per_hour: 100000, resend_cooldown_seconds: 0 } }, 'bench');
+// BENCH_FRAUD_GUARD=enforce runs every rule of the fraud guard on each send, with thresholds out
+// of reach so that nothing is refused (the cost of judging, not of refusing); the default is off.
+const fraudGuard =
+  process.env.BENCH_FRAUD_GUARD === 'enforce'
+    ? {
+        mode: 'enforce',
+        thresholds: {
+          country_day: { floor: 1_000_000 },
+          country_hour: { floor: 1_000_000 },
+          prefix_hour: { floor: 100_000 },
+          prefix_velocity: { numbers: 100, span: 1 },
+          ip_countries: { max: 250 },
+          ip_day: { floor: 1_000_000 },
+        },
+      }
+    : { mode: 'off' };
+const tenant = await server.deps.tenants.create(
+  { name: 'Bench', settings: { max_sends_per_phone_per_hour: 100000, max_sends_per_ip_per_hour: 100000, resend_cooldown_seconds: 0, fraud_guard: fraudGuard } },
+  'bench',
+);
 const key = await server.deps.apiKeys.create(tenant.id, 'bench', 'bench');
 process.stdout.write(`listening ${server.url} ${key.key}\n`);
 process.on('SIGTERM', () => {

@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString, validatePhoneNumberLength } from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString, validatePhoneNumberLength, type NumberType, type PhoneNumber } from 'libphonenumber-js/max';
 
 /**
  * Outcome of normalising a phone number. `e164` is `+` and at most 15 digits; `country` is the
@@ -47,12 +47,28 @@ export function normalizePhone(input: unknown): PhoneResult {
 
   // The hot path parses once; the length check only runs to explain a number that is not valid.
   const parsed = parsePhoneNumberFromString(compact);
-  if (parsed !== undefined && parsed.isValid()) return { ok: true, e164: parsed.number, country: parsed.country };
+  if (parsed !== undefined && parsed.isValid()) {
+    lastValid = parsed;
+    return { ok: true, e164: parsed.number, country: parsed.country };
+  }
   const lengthProblem = validatePhoneNumberLength(compact);
   if (lengthProblem === 'TOO_SHORT') return fail('phone_number is too short');
   if (lengthProblem === 'TOO_LONG') return fail('phone_number is too long for its country');
   if (lengthProblem === 'INVALID_COUNTRY') return fail('phone_number does not start with a known country calling code');
   return fail('phone_number is not a valid phone number');
+}
+
+/** The number normalizePhone parsed last: the send path asks for its type right after. */
+let lastValid: PhoneNumber | undefined;
+
+/**
+ * The libphonenumber type of a valid E.164 number (`MOBILE`, `PREMIUM_RATE` …), or undefined
+ * when the metadata cannot tell. Reuses the parse of the number normalizePhone just checked
+ * (parsing with the full metadata costs several microseconds).
+ */
+export function phoneTypeOf(e164: string): NumberType | undefined {
+  const parsed = lastValid?.number === e164 ? lastValid : parsePhoneNumberFromString(e164);
+  return parsed?.getType();
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Executor } from '../store/db.js';
-import { addToCounter, keysInRange, readCounters, type CounterDelta, type CounterRow } from '../store/queries/fraud.js';
+import { addToCounters, keysInRange, readCounters, type CounterDelta, type CounterRow } from '../store/queries/fraud.js';
 
 export interface CounterEntry {
   key: string;
@@ -23,8 +23,6 @@ export function createDbFraudCounters(): FraudCounters {
   return {
     read: readCounters,
     keysInRange,
-    async add(db, tenantId, entries) {
-      for (const e of entries) await addToCounter(db, tenantId, e.key, e.bucket, e.delta);
-    },
+    add: addToCounters,
   };
 }

@@ -23,6 +23,7 @@ import {
   liftDecision,
   listActiveBlocks,
   listDecisions,
+  liveDecisions,
   markConverted,
   readBudget,
   recentNumbersOfPrefix,
@@ -156,6 +157,26 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   const { store, clock } = ctx;
   const counters = deps.counters ?? createDbFraudCounters();
   const bestDayCache = new Map<string, { value: number; until: number }>();
+  // With one node on the store (SQLite), every decision is made and lifted by this process, so
+  // a tenant's decisions in force are kept in memory instead of read on each send. With several
+  // nodes each send reads them, so that a block made on one node refuses on all at once.
+  const liveCache = store.capabilities.multiNode ? undefined : new Map<string, FraudDecision[]>();
+
+  async function decisionsFor(db: Executor, tenantId: string, keys: readonly [string, string, string], now: number): Promise<FraudDecision[]> {
+    if (!liveCache) return activeDecisions(db, tenantId, keys, now);
+    let rows = liveCache.get(tenantId);
+    if (!rows) {
+      rows = await liveDecisions(db, tenantId, now);
+      if (liveCache.size > 10_000) liveCache.clear();
+      liveCache.set(tenantId, rows);
+    }
+    return rows.filter((d) => d.expires_at > now && d.lifted_at === null && d.key !== '' && keys.includes(d.key));
+  }
+
+  /** After a decision is made or lifted: the next send reads the tenant's decisions again. */
+  function decisionsChanged(tenantId: string): void {
+    liveCache?.delete(tenantId);
+  }
 
   function active(tenant: ActiveTenant): FraudGuardSettings | null {
     const g = tenant.settings.fraud_guard;
@@ -188,6 +209,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       lifted_by: null,
     };
     await insertDecision(db, row);
+    decisionsChanged(tenantId);
     deps.metrics.fraudDecisions.inc({ rule: trip.rule, action });
     return row;
   }
@@ -221,7 +243,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const now = clock.now();
     const t = trip;
     await store.writes.write(async (trx) => {
-      const [existing] = await activeDecisions(trx, tenant.id, [scoped, '', ''], now);
+      const [existing] = await decisionsFor(trx, tenant.id, [scoped, '', ''], now);
       if (existing) {
         await countHit(trx, existing.id);
         deps.metrics.fraudDecisions.inc({ rule: t.rule, action: 'would_refuse' });
@@ -255,7 +277,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const now = clock.now();
     const enforce = g.mode === 'enforce';
     const covered = new Set<string>();
-    for (const d of await activeDecisions(trx, tenant.id, [keys.c, keys.p, keys.i], now)) {
+    for (const d of await decisionsFor(trx, tenant.id, [keys.c, keys.p, keys.i], now)) {
       if (d.action === 'block' && enforce) {
         await countHit(trx, d.id);
         deps.metrics.fraudDecisions.inc({ rule: d.rule, action: 'refused' });
@@ -406,6 +428,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       const lifted = await store.writes.write(async (trx) => {
         const d = await findDecision(trx, tenantId, id);
         if (!d || d.action !== 'block' || !(await liftDecision(trx, tenantId, id, now, actor))) return undefined;
+        decisionsChanged(tenantId);
         await deps.audit.record(trx, { tenantId, actor, action: 'fraud_guard.block_lifted', target: id, details: { rule: d.rule, kind: d.kind, key: unscoped(d.key) } });
         return d;
       });

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db.js';
 import type { FraudDecision, FraudDecisionsTable } from '../schema.js';
-import { limitOf, p, prepared } from '../prepared.js';
+import { limitOf, p, prepared, type PreparedQuery } from '../prepared.js';
 
 /** One bucket's counts of a key, as the rules read them. */
 export interface CounterRow {
@@ -116,6 +116,59 @@ export async function recentNumbersOfPrefix(db: Executor, tenantId: string, pref
   return (await q.recentOfPrefix.execute(db, { tenant: tenantId, from: prefix, to: `${prefix}:`, since })).rows.map((r) => r.phone);
 }
 
+const addMany = new Map<number, PreparedQuery<unknown>>();
+
+/** The upsert of `n` rows in one statement, prepared once per arity. */
+function addManyQuery(n: number): PreparedQuery<unknown> {
+  let query = addMany.get(n);
+  if (!query) {
+    query = prepared((db) =>
+      db
+        .insertInto('fraud_counters')
+        .values(
+          Array.from({ length: n }, (_, i) => ({
+            tenant_id: p('tenant'),
+            key: p(`key${i}`),
+            bucket: p<number>(`bucket${i}`),
+            sent: p<number>(`sent${i}`),
+            verified: p<number>(`verified${i}`),
+            segments: p<number>(`segments${i}`),
+            cost_micros: p<number>(`cost${i}`),
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'key', 'bucket']).doUpdateSet((eb) => ({
+            sent: eb('fraud_counters.sent', '+', eb.ref('excluded.sent')),
+            verified: eb('fraud_counters.verified', '+', eb.ref('excluded.verified')),
+            segments: eb('fraud_counters.segments', '+', eb.ref('excluded.segments')),
+            cost_micros: eb('fraud_counters.cost_micros', '+', eb.ref('excluded.cost_micros')),
+          })),
+        ),
+    );
+    addMany.set(n, query);
+  }
+  return query;
+}
+
+/**
+ * Adds to several keys' buckets in one statement (one round trip on PostgreSQL). The keys must
+ * be distinct, and callers pass them in one fixed order (country, prefix, IP …) so that
+ * concurrent transactions lock the rows in the same order.
+ */
+export async function addToCounters(db: Executor, tenantId: string, entries: ReadonlyArray<{ key: string; bucket: number; delta: CounterDelta }>): Promise<void> {
+  if (entries.length === 0) return;
+  const values: Record<string, unknown> = { tenant: tenantId };
+  entries.forEach((e, i) => {
+    values[`key${i}`] = e.key;
+    values[`bucket${i}`] = e.bucket;
+    values[`sent${i}`] = e.delta.sent;
+    values[`verified${i}`] = e.delta.verified;
+    values[`segments${i}`] = e.delta.segments;
+    values[`cost${i}`] = e.delta.costMicros;
+  });
+  await addManyQuery(entries.length).execute(db, values);
+}
+
 /** Adds to one key's bucket, creating it. Atomic per row on both engines. */
 export async function addToCounter(db: Executor, tenantId: string, key: string, bucket: number, d: CounterDelta): Promise<void> {
   await q.add.execute(db, { tenant: tenantId, key, bucket, sent: d.sent, verified: d.verified, segments: d.segments, cost: d.costMicros });
@@ -163,6 +216,11 @@ export async function liftDecision(db: Executor, tenantId: string, id: string, n
     .where('expires_at', '>', now)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/** Every decision of a tenant still in force (neither expired nor lifted), any key. */
+export async function liveDecisions(db: Executor, tenantId: string, now: number): Promise<FraudDecision[]> {
+  return db.selectFrom('fraud_decisions').selectAll().where('tenant_id', '=', tenantId).where('expires_at', '>', now).where('lifted_at', 'is', null).execute();
 }
 
 /** Blocks (action = block) in force, newest first. */
