@@ -14,8 +14,8 @@ export interface CounterEntry {
 export interface FraudCounters {
   /** Buckets since `since` of up to three keys ('' for none). */
   read(db: Executor, tenantId: string, keys: readonly [string, string, string], since: number): Promise<CounterRow[]>;
-  /** Distinct keys in [from, to) with a bucket since `since`. */
-  keysInRange(db: Executor, tenantId: string, from: string, to: string, since: number): Promise<string[]>;
+  /** Distinct keys in [from, to) with a bucket since `since`, each with its newest bucket. */
+  keysInRange(db: Executor, tenantId: string, from: string, to: string, since: number): Promise<Array<{ key: string; bucket: number }>>;
   add(db: Executor, tenantId: string, entries: readonly CounterEntry[]): Promise<void>;
 }
 

@@ -74,6 +74,11 @@ export interface SendKeys {
   i: string;
   /** `x:<ip>|<country>` ('' without an IP). */
   x: string;
+  /**
+   * Set by the tripwires when the `x` key already has this hour's bucket: the IP's destination
+   * countries only need each pair's presence, so `count` skips that row's write.
+   */
+  xInBucket?: boolean;
 }
 
 /** Country key of a number with no single region (+800, +882 …). */
@@ -326,7 +331,9 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
 
     if (keys.ip) {
       const seen = await counters.keysInRange(db, tenantId, `x:${keys.ip}|`, `x:${keys.ip}}`, since);
-      push(ipCountriesRule(t.ip_countries, keys.ip, seen.length + (seen.includes(keys.x) ? 0 : 1)), keys.i);
+      const pair = seen.find((k) => k.key === keys.x);
+      keys.xInBucket = pair?.bucket === bucketOf(now);
+      push(ipCountriesRule(t.ip_countries, keys.ip, seen.length + (pair ? 0 : 1)), keys.i);
       push(ipDayRule(t.ip_day, keys.ip, slidingSum(of(keys.i), now, 24)), keys.i);
     }
 
@@ -360,7 +367,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const bucket = bucketOf(now);
     // A resend costs a message but is not another code to convert.
     const delta = { sent: resend ? 0 : 1, verified: 0, segments, costMicros };
-    const entries = [keys.c, keys.p, keys.i, keys.x].filter((k) => k !== '').map((key) => ({ key, bucket, delta }));
+    const entries = [keys.c, keys.p, keys.i, keys.xInBucket ? '' : keys.x].filter((k) => k !== '').map((key) => ({ key, bucket, delta }));
     await counters.add(trx, tenant.id, entries);
   }
 

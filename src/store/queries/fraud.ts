@@ -40,12 +40,12 @@ const q = {
   keysInRange: prepared((db) =>
     db
       .selectFrom('fraud_counters')
-      .select('key')
-      .distinct()
+      .select((eb) => ['key', eb.fn.max('bucket').as('bucket')])
       .where('tenant_id', '=', p('tenant'))
       .where('key', '>=', p('from'))
       .where('key', '<', p('to'))
       .where('bucket', '>=', p<number>('since'))
+      .groupBy('key')
       .limit(limitOf(300)),
   ),
   recentOfPrefix: prepared((db) =>
@@ -102,9 +102,12 @@ export async function readCounter(db: Executor, tenantId: string, key: string, s
   return (await q.readOne.execute(db, { tenant: tenantId, key, since })).rows;
 }
 
-/** The distinct keys in [from, to) with a bucket since `since` (an IP's destination countries), at most 300. */
-export async function keysInRange(db: Executor, tenantId: string, from: string, to: string, since: number): Promise<string[]> {
-  return (await q.keysInRange.execute(db, { tenant: tenantId, from, to, since })).rows.map((r) => r.key);
+/**
+ * The distinct keys in [from, to) with a bucket since `since` (an IP's destination countries),
+ * each with its newest bucket; at most 300.
+ */
+export async function keysInRange(db: Executor, tenantId: string, from: string, to: string, since: number): Promise<Array<{ key: string; bucket: number }>> {
+  return (await q.keysInRange.execute(db, { tenant: tenantId, from, to, since })).rows.map((r) => ({ key: r.key, bucket: Number(r.bucket) }));
 }
 
 /**
