@@ -324,7 +324,7 @@ async function runOtpgate(nodes: number, gateway: Awaited<ReturnType<typeof star
     }
     const first = started[0]!.url;
     const adminAuth = `Bearer ${adminKey}`;
-    const tenant = await json(`${first}/v1/tenants`, 'POST', adminAuth, { name: 'Bench', settings: { max_sends_per_phone_per_hour: 100_000, resend_cooldown_seconds: 0 } });
+    const tenant = await json(`${first}/v1/tenants`, 'POST', adminAuth, { name: 'Bench', settings: { max_sends_per_phone_per_hour: 100_000, resend_cooldown_seconds: 0, fraud_guard: { mode: 'off' } } });
     const key = await json(`${first}/v1/tenants/${tenant['id'] as string}/api-keys`, 'POST', adminAuth, { name: 'bench' });
     const targets = started.map((n) => ({ url: n.url, auth: `Bearer ${key['key'] as string}` }));
 

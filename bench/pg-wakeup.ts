@@ -110,7 +110,7 @@ let b: ChildProcess | undefined;
 try {
   await a.deps.dispatcher.stop(0);
   b = await startNodeB(nodeEnv(dbUrl, gateway.uri, dirB));
-  const tenant = await a.deps.tenants.create({ name: 'Wake', settings: { max_sends_per_phone_per_hour: 100_000, resend_cooldown_seconds: 0 } }, 'bench');
+  const tenant = await a.deps.tenants.create({ name: 'Wake', settings: { max_sends_per_phone_per_hour: 100_000, resend_cooldown_seconds: 0, fraud_guard: { mode: 'off' } } }, 'bench');
   const key = await a.deps.apiKeys.create(tenant.id, 'bench', 'bench');
   const total: number[] = [];
   const afterAnswer: number[] = [];
