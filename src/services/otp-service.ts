@@ -355,7 +355,11 @@ export function createOtpService(
     }
     const matches = constantTimeEqual(hmacCode(codeKey, challenge.id, input.code), challenge.code_hash);
     if (matches && (await markVerified(store.db, challenge.id, now))) {
-      await deps.fraud.converted(tenant, challenge);
+      // The code is verified whatever happens to the count: a failure to count only leaves the
+      // fraud guard one conversion short.
+      await deps.fraud.converted(tenant, challenge).catch((err: unknown) => {
+        ctx.logger.warn({ err_message: (err as Error)?.message, challenge_id: challenge.id }, 'could not count a verified code for the fraud guard');
+      });
       outcome('verified');
       return { verified: true, challenge_id: challenge.id, phone_number: challenge.phone, purpose: challenge.purpose };
     }
