@@ -1,0 +1,206 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { countryDayRule, countryHourRule, type CountryFigures } from '../../src/domain/fraud/country-conversion.js';
+import { ipCountriesRule, ipDayRule } from '../../src/domain/fraud/ip.js';
+import { prefixHourRule, prefixOf, prefixVelocityRule } from '../../src/domain/fraud/prefix.js';
+import { unverified, type Trip } from '../../src/domain/fraud/types.js';
+
+// Every rule gets thresholds of its own here, never the defaults: those are tuned by the
+// simulation (bench/) and would make these tests move with them.
+
+const country = (day: { sent: number; verified: number }, hour: { sent: number; verified: number }, bestDay: number): CountryFigures => ({ country: 'GB', day, hour, bestDay });
+
+/** The trip, asserted present. */
+function tripped(t: Trip | null): Trip {
+  assert.ok(t, 'the rule should have tripped');
+  return t;
+}
+
+describe('country_day', () => {
+  const t = { floor: 7, ratio: 0.5 };
+
+  test('the floor: 7 unverified before this send trip it (8 > 7), 6 do not', () => {
+    assert.equal(countryDayRule(t, country({ sent: 6, verified: 0 }, { sent: 0, verified: 0 }, 0)), null);
+    const trip = tripped(countryDayRule(t, country({ sent: 7, verified: 0 }, { sent: 0, verified: 0 }, 0)));
+    assert.equal(trip.rule, 'country_day');
+    assert.equal(trip.kind, 'country');
+    assert.equal(trip.key, 'GB');
+    assert.equal(trip.figures.unverified, 8);
+    assert.equal(trip.figures.threshold, 7);
+    assert.equal(trip.reason, 'unverified in 24 h 8 > max(7, 0.5 × best day 0, 0.5 × verified in 24 h 0)');
+  });
+
+  test('the best verified day of the last 14 raises the threshold: ratio × 40 = 20', () => {
+    assert.equal(countryDayRule(t, country({ sent: 19, verified: 0 }, { sent: 0, verified: 0 }, 40)), null);
+    const trip = tripped(countryDayRule(t, country({ sent: 20, verified: 0 }, { sent: 0, verified: 0 }, 40)));
+    assert.equal(trip.figures.threshold, 20);
+    assert.equal(trip.figures.best_day_verified, 40);
+  });
+
+  test('codes verified in the last 24 h raise it too: 60 verified → 30, and they are not unverified', () => {
+    // 60 verified of 89 sent: 29 unverified, +1 = 30, not > 30.
+    assert.equal(countryDayRule(t, country({ sent: 89, verified: 60 }, { sent: 0, verified: 0 }, 0)), null);
+    // One more unverified: 31 > 30.
+    const trip = tripped(countryDayRule(t, country({ sent: 90, verified: 60 }, { sent: 0, verified: 0 }, 0)));
+    assert.equal(trip.figures.threshold, 30);
+    assert.equal(trip.figures.verified_24h, 60);
+  });
+
+  test('fractional counts (the weighted oldest bucket) compare as they are', () => {
+    assert.equal(countryDayRule(t, country({ sent: 5.99, verified: 0 }, { sent: 0, verified: 0 }, 0)), null);
+    assert.ok(countryDayRule(t, country({ sent: 6.01, verified: 0 }, { sent: 0, verified: 0 }, 0)));
+  });
+});
+
+describe('country_hour', () => {
+  const t = { floor: 4, ratio: 0.3 };
+
+  test('the floor: 4 unverified in the hour trip it, 3 do not', () => {
+    assert.equal(countryHourRule(t, country({ sent: 3, verified: 0 }, { sent: 3, verified: 0 }, 0)), null);
+    const trip = tripped(countryHourRule(t, country({ sent: 4, verified: 0 }, { sent: 4, verified: 0 }, 0)));
+    assert.equal(trip.rule, 'country_hour');
+    assert.equal(trip.key, 'GB');
+    assert.equal(trip.figures.unverified, 5);
+    assert.equal(trip.figures.threshold, 4);
+  });
+
+  test('a day of verified traffic spread over 6 hours: 0.3 × 200 ÷ 6 = 10', () => {
+    assert.equal(countryHourRule(t, country({ sent: 9, verified: 0 }, { sent: 9, verified: 0 }, 200)), null);
+    const trip = tripped(countryHourRule(t, country({ sent: 10, verified: 0 }, { sent: 10, verified: 0 }, 200)));
+    assert.equal(trip.figures.threshold, 10);
+    assert.equal(trip.figures.daily_verified, 200);
+  });
+
+  test('the larger of the best day and the last 24 h is the base', () => {
+    // Best day 60, but 200 verified in the last 24 h: base 200, threshold 10.
+    assert.equal(countryHourRule(t, country({ sent: 200, verified: 200 }, { sent: 9, verified: 0 }, 60)), null);
+    assert.ok(countryHourRule(t, country({ sent: 200, verified: 200 }, { sent: 10, verified: 0 }, 60)));
+  });
+
+  test('only the hour’s unverified codes count, not the day’s', () => {
+    assert.equal(countryHourRule(t, country({ sent: 500, verified: 0 }, { sent: 3, verified: 0 }, 0)), null);
+  });
+});
+
+describe('prefix_hour', () => {
+  const t = { floor: 6, ratio: 0.25 };
+
+  test('the floor: 6 unverified in the hour trip it, 5 do not', () => {
+    assert.equal(prefixHourRule(t, '+447400123', { sent: 5, verified: 0 }, 0), null);
+    const trip = tripped(prefixHourRule(t, '+447400123', { sent: 6, verified: 0 }, 0));
+    assert.equal(trip.rule, 'prefix_hour');
+    assert.equal(trip.kind, 'prefix');
+    assert.equal(trip.key, '+447400123');
+    assert.equal(trip.figures.unverified, 7);
+    assert.equal(trip.figures.threshold, 6);
+  });
+
+  test('verified codes to the prefix in 24 h raise it: 0.25 × 40 = 10', () => {
+    assert.equal(prefixHourRule(t, '+447400123', { sent: 9, verified: 0 }, 40), null);
+    const trip = tripped(prefixHourRule(t, '+447400123', { sent: 10, verified: 0 }, 40));
+    assert.equal(trip.figures.threshold, 10);
+  });
+
+  test('verified codes of the hour are not unverified', () => {
+    assert.equal(prefixHourRule(t, '+447400123', { sent: 20, verified: 15 }, 15), null);
+    assert.ok(prefixHourRule(t, '+447400123', { sent: 21, verified: 15 }, 15));
+  });
+});
+
+describe('prefix_velocity', () => {
+  const t = { numbers: 4, span: 20, window_minutes: 10 };
+  const p = '+447400123';
+  const n = (...suffixes: number[]) => suffixes.map((s) => `${p}${String(s).padStart(3, '0')}`);
+
+  test('4 numbers within 20 of each other trip it; within 21 they do not', () => {
+    assert.equal(prefixVelocityRule(t, p, n(100, 107, 113, 121)), null);
+    const trip = tripped(prefixVelocityRule(t, p, n(100, 107, 113, 120)));
+    assert.equal(trip.rule, 'prefix_velocity');
+    assert.equal(trip.kind, 'prefix');
+    assert.equal(trip.key, p);
+    assert.equal(trip.figures.closest_span, 20);
+    assert.equal(trip.figures.distinct_numbers, 4);
+  });
+
+  test('3 numbers are one fewer than the threshold, however close', () => {
+    assert.equal(prefixVelocityRule(t, p, n(100, 101, 102)), null);
+    assert.ok(prefixVelocityRule(t, p, n(100, 101, 102, 103)));
+  });
+
+  test('a repeated number counts once', () => {
+    assert.equal(prefixVelocityRule(t, p, n(100, 101, 102, 102, 101)), null);
+  });
+
+  test('the tightest run anywhere in the range counts, in any order', () => {
+    const trip = tripped(prefixVelocityRule(t, p, n(900, 5, 512, 530, 0, 700, 515, 520)));
+    assert.equal(trip.figures.closest_span, 18);
+    assert.equal(trip.figures.distinct_numbers, 8);
+  });
+
+  test('scattered numbers of one range do not trip it', () => {
+    assert.equal(prefixVelocityRule(t, p, n(3, 150, 290, 480, 610, 999)), null);
+  });
+});
+
+describe('ip_countries', () => {
+  test('4 countries pass a max of 4; the 5th trips it', () => {
+    assert.equal(ipCountriesRule({ max: 4 }, '203.0.113.9', 4), null);
+    const trip = tripped(ipCountriesRule({ max: 4 }, '203.0.113.9', 5));
+    assert.equal(trip.rule, 'ip_countries');
+    assert.equal(trip.kind, 'ip');
+    assert.equal(trip.key, '203.0.113.9');
+    assert.deepEqual(trip.figures, { countries: 5, max: 4 });
+    assert.equal(trip.reason, '5 destination countries in 24 h > 4');
+  });
+
+  test('a max of 1 allows one country only', () => {
+    assert.equal(ipCountriesRule({ max: 1 }, '2001:db8::1', 1), null);
+    assert.ok(ipCountriesRule({ max: 1 }, '2001:db8::1', 2));
+  });
+});
+
+describe('ip_day', () => {
+  const t = { floor: 5, ratio: 2 };
+
+  test('the floor: 5 unverified from the IP trip it, 4 do not', () => {
+    assert.equal(ipDayRule(t, '203.0.113.9', { sent: 4, verified: 0 }), null);
+    const trip = tripped(ipDayRule(t, '203.0.113.9', { sent: 5, verified: 0 }));
+    assert.equal(trip.rule, 'ip_day');
+    assert.equal(trip.kind, 'ip');
+    assert.equal(trip.key, '203.0.113.9');
+    assert.equal(trip.figures.unverified, 6);
+    assert.equal(trip.figures.threshold, 5);
+  });
+
+  test('a shared address that verifies keeps itself open: 2 × 10 verified = 20', () => {
+    // 29 sent, 10 verified: 19 unverified, +1 = 20, not > 20.
+    assert.equal(ipDayRule(t, '203.0.113.9', { sent: 29, verified: 10 }), null);
+    const trip = tripped(ipDayRule(t, '203.0.113.9', { sent: 30, verified: 10 }));
+    assert.equal(trip.figures.threshold, 20);
+    assert.equal(trip.figures.verified_24h, 10);
+  });
+});
+
+describe('prefixOf', () => {
+  test('the number less its last digits', () => {
+    assert.equal(prefixOf('+447400123456', 3), '+447400123');
+    assert.equal(prefixOf('+447400123456', 2), '+4474001234');
+    assert.equal(prefixOf('+447400123456', 5), '+4474001');
+    assert.equal(prefixOf('+14155552671', 4), '+1415555');
+  });
+
+  test('numbers of one range share it; the next range does not', () => {
+    assert.equal(prefixOf('+447400123000', 3), prefixOf('+447400123999', 3));
+    assert.notEqual(prefixOf('+447400123999', 3), prefixOf('+447400124000', 3));
+  });
+
+  test('a short number keeps at least its + and first digit', () => {
+    assert.equal(prefixOf('+448001111', 5), '+4480');
+    assert.equal(prefixOf('+12', 5), '+1');
+  });
+});
+
+test('unverified never goes below 0', () => {
+  assert.equal(unverified({ sent: 3, verified: 5 }), 0);
+  assert.equal(unverified({ sent: 5, verified: 3 }), 2);
+});
