@@ -35,6 +35,24 @@ const lookups = [
     index: 'messages_provider_id',
     query: sql`select * from messages where tenant_id = ${'ten_a'} and provider = ${'Twilio'} and provider_message_id = ${'SM0123'}`,
   },
+  // The fraud guard's reads on every send (src/store/queries/fraud.ts): counters of three keys,
+  // an IP's destination countries, decisions in force, and a busy prefix's recent numbers.
+  {
+    index: 'fraud_counters_pk|sqlite_autoindex_fraud_counters_1',
+    query: sql`select key, bucket, sent, verified from fraud_counters where tenant_id = ${'ten_a'} and key in (${'c:GB'}, ${'p:+447400123'}, ${'i:203.0.113.9'}) and bucket >= ${30 * 3_600_000}`,
+  },
+  {
+    index: 'fraud_counters_pk|sqlite_autoindex_fraud_counters_1',
+    query: sql`select key, max(bucket) from fraud_counters where tenant_id = ${'ten_a'} and key >= ${'x:203.0.113.9|'} and key < ${'x:203.0.113.9}'} and bucket >= ${30 * 3_600_000} group by key limit 300`,
+  },
+  {
+    index: 'fraud_decisions_key',
+    query: sql`select * from fraud_decisions where tenant_id = ${'ten_a'} and key in (${'c:GB'}, ${'p:+447400123'}, ${''}) and expires_at > ${0} and lifted_at is null`,
+  },
+  {
+    index: 'challenges_phone|challenges_latest',
+    query: sql`select distinct phone from challenges where tenant_id = ${'ten_a'} and phone >= ${'+447400123'} and phone < ${'+447400123:'} and created_at > ${0} and is_test = 0 limit 200`,
+  },
 ];
 
 for (const dialect of await testDialects()) {
@@ -46,6 +64,38 @@ for (const dialect of await testDialects()) {
       drop = db.drop;
       store = createStore(db.url);
       await migrateToLatest(store);
+      // A tenant with months of decisions: on an empty table PostgreSQL rightly scans the tenant's
+      // few rows, which is not the case the key index is for.
+      await store.db.insertInto('tenants').values({ id: 'ten_a', name: 'a', settings: '{}', created_at: 0, updated_at: 0 }).execute();
+      const rows = Array.from({ length: 2000 }, (_, i) => ({
+        id: `fgb_${String(i).padStart(26, '0')}`,
+        tenant_id: 'ten_a',
+        action: 'block' as const,
+        kind: 'prefix' as const,
+        key: `p:+4474${String(i).padStart(5, '0')}`,
+        rule: 'prefix_hour',
+        reason: '',
+        figures: '{}',
+        level: 0,
+        hits: 1,
+        created_at: i,
+        expires_at: i + 900_000,
+        lifted_at: null,
+        lifted_by: null,
+      }));
+      for (let i = 0; i < rows.length; i += 500) await store.db.insertInto('fraud_decisions').values(rows.slice(i, i + 500)).execute();
+      // And counters: 100 keys × 40 hour buckets.
+      const counters = Array.from({ length: 4000 }, (_, i) => ({
+        tenant_id: 'ten_a',
+        key: i % 2 === 0 ? `p:+4474${String(i % 100).padStart(5, '0')}` : `x:203.0.113.${i % 100}|GB`,
+        bucket: Math.floor(i / 100) * 3_600_000,
+        sent: 1,
+        verified: 0,
+        segments: 1,
+        cost_micros: 0,
+      }));
+      for (let i = 0; i < counters.length; i += 500) await store.db.insertInto('fraud_counters').values(counters.slice(i, i + 500)).execute();
+      await sql`analyze`.execute(store.db);
     });
     after(async () => {
       await store.close();

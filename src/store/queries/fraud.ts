@@ -26,7 +26,7 @@ const q = {
       .selectFrom('fraud_counters')
       .select(['key', 'bucket', 'sent', 'verified'])
       .where('tenant_id', '=', p('tenant'))
-      .where((eb) => eb.or([eb('key', '=', p('k1')), eb('key', '=', p('k2')), eb('key', '=', p('k3'))]))
+      .where('key', 'in', [p('k1'), p('k2'), p('k3')])
       .where('bucket', '>=', p<number>('since')),
   ),
   readOne: prepared((db) =>
@@ -86,7 +86,7 @@ const q = {
       .selectFrom('fraud_decisions')
       .selectAll()
       .where('tenant_id', '=', p('tenant'))
-      .where((eb) => eb.or([eb('key', '=', p('k1')), eb('key', '=', p('k2')), eb('key', '=', p('k3'))]))
+      .where('key', 'in', [p('k1'), p('k2'), p('k3')])
       .where('expires_at', '>', p<number>('now'))
       .where('lifted_at', 'is', null),
   ),
