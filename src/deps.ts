@@ -9,11 +9,13 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createHttpClient, type HttpClient, type OutboundPolicy } from './providers/http.js';
 import type { ProviderContext } from './providers/types.js';
 import { createStore, type Store } from './store/db.js';
+import { createRedisFraudCounters } from './store/fraud-counters-redis.js';
 import { createRedisSendLimiter, type SendLimiter } from './store/send-limits.js';
 import type { WriteLock } from './store/write-lock.js';
 import { createAuditService } from './services/audit-service.js';
 import { createApiKeyService } from './services/api-key-service.js';
 import type { ServiceContext } from './services/context.js';
+import { createDbFraudCounters } from './services/fraud-counters.js';
 import { createFraudGuard } from './services/fraud-guard.js';
 import { createMessageService } from './services/message-service.js';
 import { createOtpService } from './services/otp-service.js';
@@ -40,7 +42,7 @@ export interface DepsOverrides {
   writeLock?: WriteLock;
   /** Collect the process's own metrics (CPU, memory, event loop); false in the dispatch worker, whose process is the main thread's. */
   processMetrics?: boolean;
-  /** Prefix of the Redis keys of the hourly send caps (tests give each file its own). */
+  /** Prefix of the Redis keys of the hourly send caps and the fraud guard's counters (tests give each file its own). */
   redisKeyPrefix?: string;
 }
 
@@ -95,15 +97,40 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     publicUrl: config.publicUrl,
     onChanged: (tenantId) => providersChanged(tenantId),
   });
-  const sendLimiter: SendLimiter | undefined = config.redisUrl
+  const keyPrefix = overrides.redisKeyPrefix !== undefined ? { keyPrefix: overrides.redisKeyPrefix } : {};
+  const redisSendLimiter: SendLimiter | undefined = config.redisUrl
     ? createRedisSendLimiter({
         url: config.redisUrl,
         logger: logger.child({ component: 'send-limits' }),
-        ...(overrides.redisKeyPrefix !== undefined ? { keyPrefix: overrides.redisKeyPrefix } : {}),
+        ...keyPrefix,
         onUnavailable: () => metrics.sendLimitFallbacks.inc(),
       })
     : undefined;
-  const fraud = createFraudGuard(ctx, { metrics, audit });
+  // With Redis the fraud guard's counters are kept there too, in the database when it does not answer.
+  const fraudCounters = config.redisUrl
+    ? createRedisFraudCounters({
+        url: config.redisUrl,
+        logger: logger.child({ component: 'fraud-counters' }),
+        clock,
+        fallback: createDbFraudCounters(),
+        ...keyPrefix,
+        onFallback: (op) => metrics.fraudCounterFallbacks.inc({ op }),
+      })
+    : undefined;
+  // The server and the tests start and close `sendLimiter`: the counters' connection goes with it.
+  const sendLimiter: SendLimiter | undefined =
+    redisSendLimiter && fraudCounters
+      ? {
+          reserve: (windows, member, now, windowMs) => redisSendLimiter.reserve(windows, member, now, windowMs),
+          async start() {
+            await Promise.all([redisSendLimiter.start(), fraudCounters.start()]);
+          },
+          async close() {
+            await Promise.all([redisSendLimiter.close(), fraudCounters.close()]);
+          },
+        }
+      : redisSendLimiter;
+  const fraud = createFraudGuard(ctx, { metrics, audit, ...(fraudCounters ? { counters: fraudCounters } : {}) });
   const otp = createOtpService(ctx, { templates, metrics, onEnqueued, fraud, limiter: sendLimiter });
   const receipts = createReceiptService(ctx, { providers });
   const stats = createStatsService(ctx);

@@ -48,6 +48,12 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}) {
       help: 'Sends whose hourly caps were counted in the database because Redis (OTPGATE_REDIS_URL) did not answer.',
       registers: [registry],
     }),
+    fraudCounterFallbacks: new Counter({
+      name: 'otpgate_fraud_counter_fallbacks_total',
+      help: 'Fraud guard counter operations (read, keys, add, totals) done in the database because Redis (OTPGATE_REDIS_URL) did not answer.',
+      labelNames: ['op'] as const,
+      registers: [registry],
+    }),
     fraudDecisions: new Counter({
       name: 'otpgate_fraud_decisions_total',
       help: 'Fraud guard decisions by rule and action (block, would_block: a new decision; refused, would_refuse: a send an active one covered).',

@@ -15,7 +15,6 @@ import type { Executor } from '../store/db.js';
 import {
   activeDecisions,
   addToBudget,
-  counterTotals,
   countHit,
   findDecision,
   insertDecision,
@@ -462,8 +461,9 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
         segments: r.segments,
         cost: r.cost_micros / 1_000_000,
       });
-      const countries = (await counterTotals(store.db, tenant.id, 'c:', since, 300)).map(row);
-      const prefixes = (await counterTotals(store.db, tenant.id, 'p:', since, 100)).map(row);
+      const totals = await counters.totals(store.db, tenant.id, since, { countries: 300, prefixes: 100 });
+      const countries = totals.countries.map(row);
+      const prefixes = totals.prefixes.map(row);
       return {
         window,
         since: new Date(since).toISOString(),
