@@ -2,6 +2,10 @@ import type {
   ApiKey,
   AuditRecord,
   CreatedApiKey,
+  DecisionQuery,
+  FraudDecision,
+  FraudStats,
+  FraudStatsWindow,
   InboxItem,
   ListQuery,
   MessageQuery,
@@ -47,6 +51,10 @@ export interface Routes {
   'PUT /v1/templates/{purpose}/{locale}': { query: never; body: { body: string }; response: TemplateView };
   'DELETE /v1/templates/{purpose}/{locale}': { query: never; body: never; response: void };
   'GET /v1/stats': { query: { window?: StatsWindow }; body: never; response: Stats };
+  'GET /v1/fraud-guard/blocks': { query: never; body: never; response: { items: FraudDecision[] } };
+  'DELETE /v1/fraud-guard/blocks/{id}': { query: never; body: never; response: void };
+  'GET /v1/fraud-guard/decisions': { query: DecisionQuery; body: never; response: Page<FraudDecision> };
+  'GET /v1/fraud-guard/stats': { query: { window?: FraudStatsWindow }; body: never; response: FraudStats };
 }
 
 export type RouteKey = keyof Routes;

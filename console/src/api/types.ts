@@ -52,6 +52,11 @@ export interface TenantSettings {
   test_numbers: TestNumber[];
   max_segments: number;
   default_locale: string;
+  /** Fully resolved: every key and every rule's thresholds filled in. */
+  fraud_guard: FraudGuardSettings;
+  /** Only the limits the operator set; an absent one is no limit. */
+  budget: BudgetSettings;
+  sms_prices: SmsPrices;
 }
 
 /** A settings patch: `null` resets a setting to its default (or clears a nullable one). */
@@ -261,4 +266,113 @@ export interface Stats {
   window?: StatsWindow;
   bucket_seconds?: number;
   buckets: StatsBucket[];
+}
+
+// --- fraud guard (src/domain/fraud/settings.ts, src/services/fraud-guard.ts) ------------------
+
+export type FraudMode = 'enforce' | 'record_only' | 'off';
+
+/** libphonenumber number types in snake case, as the server lists them. */
+export const numberTypes = [
+  'premium_rate',
+  'shared_cost',
+  'toll_free',
+  'uan',
+  'pager',
+  'voicemail',
+  'personal_number',
+  'voip',
+  'fixed_line',
+  'mobile',
+  'fixed_line_or_mobile',
+] as const;
+export type NumberType = (typeof numberTypes)[number];
+
+/** A tripwire that fires when the unverified count passes max(floor, ratio × a baseline). */
+export interface FloorRatio {
+  floor: number;
+  ratio: number;
+}
+
+export interface FraudThresholds {
+  country_day: FloorRatio;
+  country_hour: FloorRatio;
+  prefix_hour: FloorRatio;
+  prefix_velocity: { numbers: number; span: number; window_minutes: number };
+  ip_countries: { max: number };
+  ip_day: FloorRatio;
+}
+
+export interface FraudGuardSettings {
+  mode: FraudMode;
+  blocked_number_types: NumberType[];
+  blocked_countries: string[];
+  /** E.164 numbers or prefixes never blocked by a tripwire. */
+  safe_list: string[];
+  prefix_digits: number;
+  /** Length of a first block; a repeat within 24 h doubles it, up to 720. */
+  block_minutes: number;
+  thresholds: FraudThresholds;
+}
+
+export interface BudgetSettings {
+  daily_messages?: number;
+  monthly_messages?: number;
+  daily_spend?: number;
+  monthly_spend?: number;
+}
+
+/** Price of one segment per ISO country, and `default` for the others. */
+export type SmsPrices = Record<string, number>;
+
+/** A block or a would-block (record_only), as the fraud-guard routes answer it. */
+export interface FraudDecision {
+  id: string;
+  action: 'block' | 'would_block';
+  kind: 'country' | 'prefix' | 'ip' | 'number_type';
+  /** The country (GB), prefix (+4477009001), client IP or number type. */
+  key: string;
+  rule: string;
+  /** The figures that decided it, in one line. */
+  reason: string;
+  figures: Record<string, number>;
+  /** 0 for a first block; each repeat within 24 h adds one and doubles its length. */
+  level: number;
+  /** Sends it refused (or would have refused). */
+  hits: number;
+  created_at: string;
+  expires_at: string;
+  lifted_at: string | null;
+  lifted_by: string | null;
+}
+
+export interface DecisionQuery extends ListQuery {
+  action?: 'block' | 'would_block';
+}
+
+export type FraudStatsWindow = '24h' | '7d' | '30d';
+
+export interface FraudStatsRow {
+  sent: number;
+  verified: number;
+  /** verified ÷ sent (0–1); null when nothing was sent. */
+  conversion: number | null;
+  segments: number;
+  /** segments × sms_prices at the time of each send. */
+  cost: number;
+}
+
+export interface BudgetUse {
+  messages: number;
+  spend: number;
+  start: string;
+  end: string;
+}
+
+export interface FraudStats {
+  window: FraudStatsWindow;
+  since: string;
+  countries: Array<{ country: string } & FraudStatsRow>;
+  prefixes: Array<{ prefix: string } & FraudStatsRow>;
+  budget: { limits: BudgetSettings; day: BudgetUse; month: BudgetUse };
 }

@@ -251,3 +251,117 @@ function summarise(values: (number | null)[], format: (v: number) => string): st
   if (vs.length === 0) return 'no data';
   return `from ${format(Math.min(...vs))} to ${format(Math.max(...vs))}, latest ${format(vs[vs.length - 1] as number)}`;
 }
+
+/**
+ * Values per category (a country, a prefix) rather than per time: bars grouped by category, or
+ * one point per category. A null value (nothing to measure, such as the conversion of a
+ * country with no code sent) draws nothing and reads "no data".
+ */
+export function CategoryChart(props: {
+  title: string;
+  description: string;
+  kind: 'bars' | 'points';
+  categories: string[];
+  series: Series[];
+  yMax?: number;
+  minYMax?: number;
+  integer?: boolean;
+  format: (v: number) => string;
+  summary?: ReactNode;
+}) {
+  const { title, description, kind, categories, series, format } = props;
+  const [ref, width] = useWidth<HTMLDivElement>();
+  const height = 200;
+  const pad = { top: 18, right: 12, bottom: 26, left: 48 };
+  const plotW = width - pad.left - pad.right;
+  const plotH = height - pad.top - pad.bottom;
+  const n = categories.length;
+  const values = series.flatMap((s) => s.values.filter((v): v is number => v !== null));
+  const yTicks = props.yMax !== undefined ? [0, 0.25, 0.5, 0.75, 1].map((f) => f * (props.yMax as number)) : niceAxis(Math.max(0, ...values), props.minYMax ?? 0, props.integer ?? false);
+  const yMax = yTicks[yTicks.length - 1] ?? 1;
+  const y = (v: number) => pad.top + plotH - (Math.min(v, yMax) / yMax) * plotH;
+  const band = n > 0 ? plotW / n : plotW;
+  const slot = (band * 0.8) / Math.max(1, series.length);
+  const xOf = (i: number, k: number) => pad.left + band * i + band * 0.1 + slot * k + slot / 2;
+  // Value labels only where they fit above their bar or point.
+  const labelled = slot >= 26;
+  // A zero is a measurement (0 % converted, nothing spent); only nulls are "no data".
+  const empty = values.length === 0;
+  const ariaLabel = `${title}: ${description}. ${categories
+    .map((c, i) => `${c}: ${series.map((s) => `${s.name} ${s.values[i] === null || s.values[i] === undefined ? 'no data' : format(s.values[i] as number)}`).join(', ')}`)
+    .join('; ')}.`;
+
+  return (
+    <figure className="chart">
+      <figcaption>
+        <span className="chart-title">{title}</span>
+        {props.summary ? <span className="chart-summary">{props.summary}</span> : null}
+      </figcaption>
+      <p className="muted small chart-desc">{description}</p>
+      <ul className="legend" aria-hidden="true">
+        {series.map((s) => (
+          <li key={s.name}>
+            <span className={`swatch ${s.tone}`} />
+            {s.name}
+          </li>
+        ))}
+      </ul>
+      <div ref={ref} className="chart-box">
+        <svg width={width} height={height} role="img" aria-label={ariaLabel} className="chart-svg">
+          {yTicks.map((t) => (
+            <g key={t}>
+              <line x1={pad.left} x2={width - pad.right} y1={y(t)} y2={y(t)} className="grid" />
+              <text x={pad.left - 6} y={y(t) + 4} textAnchor="end" className="axis">
+                {format(t)}
+              </text>
+            </g>
+          ))}
+          {categories.map((c, i) => (
+            <text key={c} x={pad.left + band * i + band / 2} y={height - 8} textAnchor="middle" className="axis">
+              {c}
+            </text>
+          ))}
+          {series.map((s, k) => (
+            <g key={s.name} className={kind === 'bars' ? s.tone : `line ${s.tone}`} data-series={s.name}>
+              {categories.map((c, i) => {
+                const v = s.values[i] ?? null;
+                if (v === null) return null;
+                const tip = <title>{`${c} · ${s.name}: ${format(v)}`}</title>;
+                const label = labelled ? (
+                  <text x={xOf(i, k)} y={y(v) - 5} textAnchor="middle" className="point-label">
+                    {format(v)}
+                  </text>
+                ) : null;
+                if (kind === 'points') {
+                  return (
+                    <g key={c}>
+                      <circle cx={xOf(i, k)} cy={y(v)} r={4.5}>
+                        {tip}
+                      </circle>
+                      {label}
+                    </g>
+                  );
+                }
+                if (v <= 0) return label;
+                const w = Math.min(48, Math.max(1, slot * 0.9));
+                return (
+                  <g key={c}>
+                    <rect x={xOf(i, k) - w / 2} y={y(v)} width={w} height={Math.max(0.5, y(0) - y(v))} className={`bar ${s.tone}`}>
+                      {tip}
+                    </rect>
+                    {label}
+                  </g>
+                );
+              })}
+            </g>
+          ))}
+          {empty ? (
+            <text x={pad.left + plotW / 2} y={pad.top + plotH / 2} textAnchor="middle" className="empty-text">
+              No data in this window
+            </text>
+          ) : null}
+        </svg>
+      </div>
+    </figure>
+  );
+}

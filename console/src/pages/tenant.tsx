@@ -16,6 +16,7 @@ import { MessagesTab } from './tabs/messages.js';
 import { InboxTab } from './tabs/inbox.js';
 import { ApiKeysTab } from './tabs/api-keys.js';
 import { AuditTab } from './tabs/audit.js';
+import { FraudGuardTab } from './tabs/fraud-guard.js';
 
 export interface TabProps {
   tenant: Tenant;
@@ -31,6 +32,7 @@ export const tabs = [
   { id: 'templates', label: 'Templates', component: TemplatesTab },
   { id: 'messages', label: 'Messages', component: MessagesTab },
   { id: 'inbox', label: 'Inbox', component: InboxTab },
+  { id: 'fraud-guard', label: 'Fraud guard', component: FraudGuardTab },
   { id: 'api-keys', label: 'API keys', component: ApiKeysTab },
   { id: 'audit', label: 'Audit log', component: AuditTab },
 ] as const;
