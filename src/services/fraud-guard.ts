@@ -247,7 +247,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const now = clock.now();
     const t = trip;
     await store.writes.write(async (trx) => {
-      const [existing] = await decisionsFor(trx, tenant.id, [scoped, '', ''], now);
+      // The country key is shared with the country tripwires: only this rule's would-block counts.
+      const existing = (await decisionsFor(trx, tenant.id, [scoped, '', ''], now)).find((d) => d.rule === t.rule && d.action === 'would_block');
       if (existing) {
         await countHit(trx, existing.id);
         deps.metrics.fraudDecisions.inc({ rule: t.rule, action: 'would_refuse' });
@@ -282,6 +283,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const enforce = g.mode === 'enforce';
     const covered = new Set<string>();
     for (const d of await decisionsFor(trx, tenant.id, [keys.c, keys.p, keys.i], now)) {
+      // blocked_countries is judged by precheck, before the send's transaction.
+      if (d.rule === 'country_policy') continue;
       if (d.action === 'block' && enforce) {
         await countHit(trx, d.id);
         deps.metrics.fraudDecisions.inc({ rule: d.rule, action: 'refused' });
