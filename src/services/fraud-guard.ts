@@ -279,6 +279,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   async function evaluate(trx: Executor, tenant: ActiveTenant, e164: string, keys: SendKeys, resend = false): Promise<FraudRefusal | null> {
     const g = active(tenant);
     if (!g) return null;
+    // The safe list is never blocked by a tripwire, nor by the blocks they made.
+    if (isSafe(g, e164)) return null;
     const now = clock.now();
     const enforce = g.mode === 'enforce';
     const covered = new Set<string>();
@@ -297,7 +299,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       }
     }
     // A resend adds no unverified code (see count), so it cannot trip a rule.
-    if (resend || isSafe(g, e164)) return null;
+    if (resend) return null;
 
     const trips = await tripwires(trx, tenant.id, g, e164, keys, now);
     for (const { trip, key } of trips) {
