@@ -148,6 +148,12 @@ export function refusalError(r: FraudRefusal): AppError {
   });
 }
 
+/**
+ * How long a lift is remembered, ms: the longest window a tripwire counts over. Codes sent to a
+ * key up to the hour of its lift never count toward its next block.
+ */
+const LIFT_MEMORY_MS = DAY_MS;
+
 /** How long a node keeps a country's best verified day of the last 14 days, ms. It only changes at midnight UTC and with late verifications. */
 const BEST_DAY_CACHE_MS = 10 * 60_000;
 
@@ -166,15 +172,20 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   // nodes each send reads them, so that a block made on one node refuses on all at once.
   const liveCache = store.capabilities.multiNode ? undefined : new Map<string, FraudDecision[]>();
 
+  /**
+   * The decisions of the keys in force, and the blocks of those keys lifted in the last 24 h
+   * (`lifted_at` set): a lift lets the key's earlier traffic go, see `evaluate`.
+   */
   async function decisionsFor(db: Executor, tenantId: string, keys: readonly [string, string, string], now: number): Promise<FraudDecision[]> {
-    if (!liveCache) return activeDecisions(db, tenantId, keys, now);
+    const liftedSince = now - LIFT_MEMORY_MS;
+    if (!liveCache) return activeDecisions(db, tenantId, keys, now, liftedSince);
     let rows = liveCache.get(tenantId);
     if (!rows) {
-      rows = await liveDecisions(db, tenantId, now);
+      rows = await liveDecisions(db, tenantId, now, liftedSince);
       if (liveCache.size > 10_000) liveCache.clear();
       liveCache.set(tenantId, rows);
     }
-    return rows.filter((d) => d.expires_at > now && d.lifted_at === null && d.key !== '' && keys.includes(d.key));
+    return rows.filter((d) => (d.lifted_at === null ? d.expires_at > now : d.lifted_at > liftedSince) && d.key !== '' && keys.includes(d.key));
   }
 
   /** After a decision is made or lifted: the next send reads the tenant's decisions again. */
@@ -247,8 +258,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const now = clock.now();
     const t = trip;
     await store.writes.write(async (trx) => {
-      // The country key is shared with the country tripwires: only this rule's would-block counts.
-      const existing = (await decisionsFor(trx, tenant.id, [scoped, '', ''], now)).find((d) => d.rule === t.rule && d.action === 'would_block');
+      // The country key is shared with the country tripwires: only this rule's would-block in force counts.
+      const existing = (await decisionsFor(trx, tenant.id, [scoped, '', ''], now)).find((d) => d.rule === t.rule && d.action === 'would_block' && d.lifted_at === null);
       if (existing) {
         await countHit(trx, existing.id);
         deps.metrics.fraudDecisions.inc({ rule: t.rule, action: 'would_refuse' });
@@ -284,7 +295,13 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const now = clock.now();
     const enforce = g.mode === 'enforce';
     const covered = new Set<string>();
+    // Keys an operator lifted a block of: their traffic up to the lift's hour is not held against them again.
+    const countFrom = new Map<string, number>();
     for (const d of await decisionsFor(trx, tenant.id, [keys.c, keys.p, keys.i], now)) {
+      if (d.lifted_at !== null) {
+        countFrom.set(d.key, Math.max(countFrom.get(d.key) ?? 0, d.lifted_at));
+        continue;
+      }
       // blocked_countries is judged by precheck, before the send's transaction.
       if (d.rule === 'country_policy') continue;
       if (d.action === 'block' && enforce) {
@@ -301,7 +318,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     // A resend adds no unverified code (see count), so it cannot trip a rule.
     if (resend) return null;
 
-    const trips = await tripwires(trx, tenant.id, g, e164, keys, now);
+    const trips = await tripwires(trx, tenant.id, g, e164, keys, now, countFrom);
     for (const { trip, key } of trips) {
       if (covered.has(key)) continue;
       const decision = await decide(trx, tenant.id, g, trip, key, enforce ? 'block' : 'would_block', now);
@@ -311,12 +328,31 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     return null;
   }
 
-  /** Every tripwire this send would trip, narrowest key first (a prefix before its country). */
-  async function tripwires(db: Executor, tenantId: string, g: FraudGuardSettings, e164: string, keys: SendKeys, now: number): Promise<Array<{ trip: Trip; key: string }>> {
+  /**
+   * Every tripwire this send would trip, narrowest key first (a prefix before its country).
+   * `countFrom` holds the time of a key's last lift: its buckets up to the lift's hour (which
+   * holds traffic from before the lift) are left out.
+   */
+  async function tripwires(
+    db: Executor,
+    tenantId: string,
+    g: FraudGuardSettings,
+    e164: string,
+    keys: SendKeys,
+    now: number,
+    countFrom: ReadonlyMap<string, number> = new Map(),
+  ): Promise<Array<{ trip: Trip; key: string }>> {
     const t = g.thresholds;
     const since = bucketOf(now) - DAY_MS;
     const rows = await counters.read(db, tenantId, [keys.c, keys.p, keys.i], since);
-    const of = (key: string): BucketCounts[] => rows.filter((r) => r.key === key);
+    const firstBucket = (key: string): number => {
+      const lifted = countFrom.get(key);
+      return lifted === undefined ? -Infinity : bucketOf(lifted) + HOUR_MS;
+    };
+    const of = (key: string): BucketCounts[] => {
+      const from = firstBucket(key);
+      return rows.filter((r) => r.key === key && r.bucket >= from);
+    };
     const out: Array<{ trip: Trip; key: string }> = [];
     const push = (trip: Trip | null, key: string) => {
       if (trip) out.push({ trip, key });
@@ -328,7 +364,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     // Velocity reads the prefix's recent numbers only when there are enough sends to matter.
     const windowMs = t.prefix_velocity.window_minutes * 60_000;
     if (prefixHour.sent + 1 >= t.prefix_velocity.numbers) {
-      const recent = await recentNumbersOfPrefix(db, tenantId, keys.prefix, now - windowMs, 200);
+      const recent = await recentNumbersOfPrefix(db, tenantId, keys.prefix, Math.max(now - windowMs, countFrom.get(keys.p) ?? 0), 200);
       push(prefixVelocityRule(t.prefix_velocity, keys.prefix, [...recent, e164]), keys.p);
     }
     push(prefixHourRule(t.prefix_hour, keys.prefix, prefixHour, prefixDay.verified), keys.p);
@@ -337,7 +373,9 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       const seen = await counters.keysInRange(db, tenantId, `x:${keys.ip}|`, `x:${keys.ip}}`, since);
       const pair = seen.find((k) => k.key === keys.x);
       keys.xInBucket = pair?.bucket === bucketOf(now);
-      push(ipCountriesRule(t.ip_countries, keys.ip, seen.length + (pair ? 0 : 1)), keys.i);
+      const fromIp = firstBucket(keys.i);
+      const countries = seen.filter((k) => k.bucket >= fromIp);
+      push(ipCountriesRule(t.ip_countries, keys.ip, countries.length + (countries.some((k) => k.key === keys.x) ? 0 : 1)), keys.i);
       push(ipDayRule(t.ip_day, keys.ip, slidingSum(of(keys.i), now, 24)), keys.i);
     }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   budgetSchema,
   defaultBlockedNumberTypes,
+  defaultFraudGuard,
   defaultThresholds,
   fraudGuardSchema,
   resolveFraudGuard,
@@ -22,8 +23,9 @@ describe('resolveFraudGuard', () => {
     assert.deepEqual(g.blocked_number_types, [...defaultBlockedNumberTypes]);
     assert.deepEqual(g.blocked_countries, []);
     assert.deepEqual(g.safe_list, []);
-    assert.equal(g.prefix_digits, 3);
-    assert.equal(g.block_minutes, 15);
+    assert.equal(g.prefix_digits, defaultFraudGuard.prefix_digits);
+    assert.equal(g.block_minutes, defaultFraudGuard.block_minutes);
+    assert.ok(g.prefix_digits >= 2 && g.prefix_digits <= 5);
     assert.deepEqual(g.thresholds, defaultThresholds);
   });
 

@@ -87,8 +87,15 @@ const q = {
       .selectAll()
       .where('tenant_id', '=', p('tenant'))
       .where('key', 'in', [p('k1'), p('k2'), p('k3')])
-      .where('expires_at', '>', p<number>('now'))
-      .where('lifted_at', 'is', null),
+      // A lifted block ended before it expired, so expires_at > liftedSince holds for both kinds
+      // of row and keeps the index's range condition.
+      .where('expires_at', '>', p<number>('liftedSince'))
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('expires_at', '>', p<number>('now')), eb('lifted_at', 'is', null)]),
+          eb('lifted_at', '>', p<number>('liftedSince')),
+        ]),
+      ),
   ),
   hit: prepared((db) => db.updateTable('fraud_decisions').set((eb) => ({ hits: eb('hits', '+', 1) })).where('id', '=', p('id'))),
 };
@@ -177,9 +184,12 @@ export async function addToCounter(db: Executor, tenantId: string, key: string, 
   await q.add.execute(db, { tenant: tenantId, key, bucket, sent: d.sent, verified: d.verified, segments: d.segments, cost: d.costMicros });
 }
 
-/** Decisions of up to three keys still in force (neither expired nor lifted). */
-export async function activeDecisions(db: Executor, tenantId: string, keys: readonly [string, string, string], now: number): Promise<FraudDecision[]> {
-  return (await q.active3.execute(db, { tenant: tenantId, k1: keys[0], k2: keys[1], k3: keys[2], now })).rows;
+/**
+ * Decisions of up to three keys still in force (neither expired nor lifted), and those lifted
+ * after `liftedSince` (a lift keeps the traffic before it from re-tripping the key).
+ */
+export async function activeDecisions(db: Executor, tenantId: string, keys: readonly [string, string, string], now: number, liftedSince: number): Promise<FraudDecision[]> {
+  return (await q.active3.execute(db, { tenant: tenantId, k1: keys[0], k2: keys[1], k3: keys[2], now, liftedSince })).rows;
 }
 
 export async function countHit(db: Executor, id: string): Promise<void> {
@@ -221,9 +231,15 @@ export async function liftDecision(db: Executor, tenantId: string, id: string, n
   return Number(r.numUpdatedRows) > 0;
 }
 
-/** Every decision of a tenant still in force (neither expired nor lifted), any key. */
-export async function liveDecisions(db: Executor, tenantId: string, now: number): Promise<FraudDecision[]> {
-  return db.selectFrom('fraud_decisions').selectAll().where('tenant_id', '=', tenantId).where('expires_at', '>', now).where('lifted_at', 'is', null).execute();
+/** Every decision of a tenant still in force (neither expired nor lifted), any key, and those lifted after `liftedSince`. */
+export async function liveDecisions(db: Executor, tenantId: string, now: number, liftedSince: number): Promise<FraudDecision[]> {
+  return db
+    .selectFrom('fraud_decisions')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('expires_at', '>', liftedSince)
+    .where((eb) => eb.or([eb.and([eb('expires_at', '>', now), eb('lifted_at', 'is', null)]), eb('lifted_at', '>', liftedSince)]))
+    .execute();
 }
 
 /** Blocks (action = block) in force, newest first. */
