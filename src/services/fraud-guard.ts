@@ -403,7 +403,20 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const costMicros = toMicros(segmentPrice(s.sms_prices, keys.country)) * segments;
     const b = s.budget;
     if (b.daily_messages !== undefined || b.monthly_messages !== undefined || b.daily_spend !== undefined || b.monthly_spend !== undefined) {
-      for (const period of ['day', 'month'] as BudgetPeriod[]) await chargeBudget(trx, tenant, period, segments, costMicros, now);
+      // Both periods are charged (or refused) before any 80 % mark is recorded: a send the month
+      // refuses must not leave a metric behind for the day it never used.
+      const crossings: Crossing[] = [];
+      for (const period of ['day', 'month'] as BudgetPeriod[]) crossings.push(...(await chargeBudget(trx, tenant, period, costMicros, now)));
+      for (const c of crossings) {
+        deps.metrics.budgetThresholds.inc({ budget: c.budget });
+        await deps.audit.record(trx, {
+          tenantId: tenant.id,
+          actor: 'fraud_guard',
+          action: 'budget.threshold',
+          target: c.budget,
+          details: { budget: c.budget, percent: 80, period_start: new Date(c.start).toISOString(), period_end: new Date(c.end).toISOString() },
+        });
+      }
     }
     if (!active(tenant)) return;
     const bucket = bucketOf(now);
@@ -413,7 +426,11 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     await counters.add(trx, tenant.id, entries);
   }
 
-  async function chargeBudget(trx: Executor, tenant: ActiveTenant, period: BudgetPeriod, segments: number, costMicros: number, now: number): Promise<void> {
+  /** A budget whose 80 % mark this send reaches, in the period it reaches it. */
+  type Crossing = { budget: ReturnType<typeof crossedWarning>[number]; start: number; end: number };
+
+  /** Adds the send to the period's use; throws `budget.exhausted` past a limit, else answers the 80 % marks it reaches. */
+  async function chargeBudget(trx: Executor, tenant: ActiveTenant, period: BudgetPeriod, costMicros: number, now: number): Promise<Crossing[]> {
     const b = tenant.settings.budget;
     const { start, end } = periodBounds(period, now);
     const add = { messages: 1, spendMicros: costMicros };
@@ -429,16 +446,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
         extra: { budget: over.budget, limit: over.limit, resets_at: new Date(end).toISOString() },
       });
     }
-    for (const budget of crossedWarning(b, period, prior, { messages: after.messages, spendMicros: after.spend_micros })) {
-      deps.metrics.budgetThresholds.inc({ budget });
-      await deps.audit.record(trx, {
-        tenantId: tenant.id,
-        actor: 'fraud_guard',
-        action: 'budget.threshold',
-        target: budget,
-        details: { budget, percent: 80, period_start: new Date(start).toISOString(), period_end: new Date(end).toISOString() },
-      });
-    }
+    return crossedWarning(b, period, prior, { messages: after.messages, spendMicros: after.spend_micros }).map((budget) => ({ budget, start, end }));
   }
 
   /**
