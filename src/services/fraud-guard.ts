@@ -503,7 +503,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
      */
     async stats(tenant: ActiveTenant, window: FraudStatsWindow): Promise<FraudStats> {
       const now = clock.now();
-      const since = bucketOf(now) - (windowHours[window] - 1) * HOUR_MS;
+      // The hour that holds `now - window` is counted whole: a send 23 h 59 min ago is in the 24 h.
+      const since = bucketOf(now - windowHours[window] * HOUR_MS);
       const row = (r: { key: string; sent: number; verified: number; segments: number; cost_micros: number }) => ({
         key: unscoped(r.key),
         sent: r.sent,
