@@ -109,6 +109,10 @@ for (const dialect of await testDialects()) {
       assert.equal(byRule.country_policy!.hits, 2);
       assert.deepEqual(await decisions(t, auth, '?action=would_block'), log);
       assert.deepEqual(await decisions(t, auth, '?action=block'), []);
+      // A would-block is a record, not a block: there is nothing to lift.
+      const lift = await t.call('DELETE', `/v1/fraud-guard/blocks/${byRule.prefix_hour!.id}`, { auth });
+      assert.equal(lift.statusCode, 404, lift.body);
+      assert.equal(lift.json().code, 'fraud.block_not_found');
 
       const m1 = await scrape(t);
       assert.deepEqual(moved(m0, m1, 'otpgate_fraud_decisions_total'), {
@@ -225,7 +229,21 @@ for (const dialect of await testDialects()) {
       const d = (await decisions(t, auth)).find((x) => x.id === fresh.block_id)!;
       assert.equal(d.level, 0);
       assert.equal(minutesOf(d), 200);
-      assert.equal((await decisions(t, auth)).length, 5, 'every block stays in the decision log');
+      const all = await decisions(t, auth);
+      assert.equal(all.length, 5, 'every block stays in the decision log');
+      assert.deepEqual(all.map((x) => x.created_at), all.map((x) => x.created_at).sort().reverse(), 'newest first');
+      // Paged two at a time, the pages hold the same decisions in the same order.
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const r = await t.call('GET', `/v1/fraud-guard/decisions?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { auth });
+        assert.equal(r.statusCode, 200, r.body);
+        const page = r.json<{ items: Array<{ id: string }>; next_cursor: string | null }>();
+        assert.ok(page.items.length <= 2);
+        paged.push(...page.items.map((x) => x.id));
+        cursor = page.next_cursor;
+      } while (cursor);
+      assert.deepEqual(paged, all.map((x) => x.id));
     });
 
     test('the safe list is never blocked by a tripwire, but budgets and the type gate still apply', async () => {
@@ -298,6 +316,24 @@ for (const dialect of await testDialects()) {
       const open = await t.createTenant({ fraud_guard: guard({}, { blocked_number_types: ['mobile'] }) });
       await accepted(t, open.auth, '+449098790000');
       assert.equal((await refused(t, open.auth, gb(1), 422, 'phone.number_type_blocked')).number_type, 'mobile');
+    });
+
+    test('a resend of a code still valid is never tripped by a rule and adds no code, but an active block refuses it', async () => {
+      const { auth, tenantId } = await t.createTenant({ fraud_guard: guard({ prefix_hour: { floor: 1, ratio: 0 } }) });
+      await accepted(t, auth, gb(0));
+      clock.advance(31_000); // past the resend cooldown, within the code's 5 minutes
+      await accepted(t, auth, gb(0));
+      clock.advance(31_000);
+      await accepted(t, auth, gb(0));
+      const rows = await t.deps.store.db.selectFrom('fraud_counters').select(['sent', 'segments']).where('tenant_id', '=', tenantId).where('key', '=', 'p:+447400123').execute();
+      assert.deepEqual(
+        rows.reduce((a, r) => [a[0]! + Number(r.sent), a[1]! + Number(r.segments)], [0, 0]),
+        [1, 3],
+        'one code, three messages',
+      );
+      const block = await refused(t, auth, gb(1), 403, 'fraud.blocked');
+      clock.advance(31_000);
+      assert.equal((await refused(t, auth, gb(0), 403, 'fraud.blocked')).block_id, block.block_id);
     });
 
     test('a send to a blocked key answers the block without a stack of new decisions, across many refusals', async () => {
