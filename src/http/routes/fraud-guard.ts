@@ -40,7 +40,7 @@ export function fraudGuardRoutes(app: FastifyInstance, deps: Deps): void {
 
   r.delete(
     '/v1/fraud-guard/blocks/:id',
-    { config: tenant, schema: { tags: ['fraud guard'], description: 'Lifts a block at once, on every node (audited).', params: z.strictObject({ id }) } },
+    { config: tenant, schema: { tags: ['fraud guard'], description: 'Lifts a block at once, on every node (audited). The codes sent to its key up to the hour of the lift no longer count toward a new block of the key; a new block within 24 h is still escalated.', params: z.strictObject({ id }) } },
     async (request, reply) => {
       await deps.fraud.lift(requireTenant(request).id, request.params.id, actorOf(request));
       return reply.code(204).send();
