@@ -4,6 +4,7 @@ import type { Clock } from '../domain/clock.js';
 import { bucketOf, DAY_MS, HOUR_MS } from '../domain/fraud/windows.js';
 import type { CounterEntry, CounterTotal, FraudCounters } from '../services/fraud-counters.js';
 import type { CounterRow } from './queries/fraud.js';
+import { redisDeadline } from './send-limits.js';
 
 /**
  * How long a bucket of a country (`c:`) or prefix (`p:`) key is kept: the 30-day window of
@@ -108,19 +109,7 @@ export function createRedisFraudCounters(options: RedisFraudCountersOptions): Re
   }
   redis.on('error', (err: Error) => warn(err.message));
 
-  async function withDeadline<T>(p: Promise<T>, ms = timeoutMs): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        p,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const withDeadline = <T>(p: Promise<T>, ms = timeoutMs): Promise<T> => redisDeadline(p, ms);
 
   /** Runs `run` in Redis, or `inDatabase` when Redis cannot answer in time. */
   async function attempt<T>(op: 'read' | 'keys' | 'add' | 'totals', run: () => Promise<T>, inDatabase: () => Promise<T>): Promise<T> {

@@ -55,6 +55,24 @@ end
 return {1}
 `;
 
+/**
+ * `p`, or a rejection once `ms` have passed: a Redis call on a request's path never waits
+ * longer (shared by the send caps and the fraud guard's counters).
+ */
+export async function redisDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface RedisSendLimiterOptions {
   url: string;
   logger: Logger;
@@ -105,19 +123,7 @@ export function createRedisSendLimiter(options: RedisSendLimiterOptions): SendLi
     return { ok: 'unavailable' };
   }
 
-  async function withDeadline<T>(p: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        p,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const withDeadline = <T>(p: Promise<T>): Promise<T> => redisDeadline(p, timeoutMs);
 
   return {
     async reserve(windows, member, now, windowMs) {

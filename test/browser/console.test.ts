@@ -25,6 +25,7 @@ import { startTestServer } from '../helpers/server.js';
 import { startTwilioFake, type TwilioFake } from '../fakes/twilio.js';
 import { twilioFixtures } from '../../src/providers/twilio/fixtures.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
+import { LAYOUT_PROBLEMS } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -48,84 +49,6 @@ function inPage<T>(p: Page, expression: string): Promise<T> {
 }
 
 if (skip) console.log(`# SKIP admin console browser tests: ${skip}`);
-
-/**
- * Layout problems of the page as it is now: sideways scrolling, elements or text beyond their
- * card (`.section`, `.card`; the viewport outside them), scroll containers that scroll sideways
- * (a `pre` may), and buttons that sit beside an input but not level with it.
- */
-const LAYOUT_PROBLEMS = `(() => {
-  const problems = [];
-  const vw = window.innerWidth;
-  const sw = document.scrollingElement.scrollWidth;
-  if (sw > vw) problems.push('the page scrolls sideways: scrollWidth ' + sw + ' > ' + vw);
-  const describe = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') + ' "' + (el.textContent || '').trim().slice(0, 40) + '"';
-  // Not checked: what is not shown (visually hidden, in a closed <details>), and what scrolls on
-  // purpose (code blocks, chart boxes, the data tables under the charts).
-  const memo = new Map();
-  const skipped = (el) => {
-    if (memo.has(el)) return memo.get(el);
-    let out = false;
-    if (el.matches('.sr-only, pre, .chart-box, svg, option, datalist, template, .table-wrap:has(> table:not(.responsive))')) out = true;
-    else {
-      const cs = getComputedStyle(el);
-      const parent = el.parentElement;
-      if (cs.clip && cs.clip !== 'auto') out = true;
-      else if (parent && parent.tagName === 'DETAILS' && !parent.open && el.tagName !== 'SUMMARY') out = true;
-      else if (parent && parent !== document.body) out = skipped(parent);
-    }
-    memo.set(el, out);
-    return out;
-  };
-  const cardOf = (el) => {
-    const c = el.parentElement && el.parentElement.closest('.section, .card');
-    if (c) { const r = c.getBoundingClientRect(); return { left: r.left, right: r.right, name: describe(c) }; }
-    return { left: 0, right: vw, name: 'the viewport' };
-  };
-  for (const el of document.body.querySelectorAll('*')) {
-    if (skipped(el)) continue;
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 && r.height === 0) continue;
-    const cs = getComputedStyle(el);
-    if (cs.visibility === 'hidden' || cs.position === 'fixed') continue;
-    const card = cardOf(el);
-    if (r.right > card.right + 1 || r.left < card.left - 1) problems.push(describe(el) + ' spans ' + Math.round(r.left) + '…' + Math.round(r.right) + ', beyond ' + card.name + ' (' + Math.round(card.left) + '…' + Math.round(card.right) + ')');
-    if ((cs.overflowX === 'auto' || cs.overflowX === 'scroll') && el.scrollWidth > el.clientWidth + 1) problems.push(describe(el) + ' scrolls sideways (' + el.scrollWidth + ' > ' + el.clientWidth + ')');
-  }
-  // Text that overflows its box (an unbreakable id in a narrow cell) is not in any element's rectangle.
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    const el = n.parentElement;
-    if (!el || !n.textContent.trim() || skipped(el)) continue;
-    let clip = null;
-    for (let a = el; a && a !== document.body; a = a.parentElement) {
-      const cs = getComputedStyle(a);
-      if (cs.overflowX !== 'visible') { clip = a; break; }
-      if (a.matches('.section, .card')) break;
-    }
-    if (clip && getComputedStyle(clip).textOverflow === 'ellipsis') continue; // cut on purpose, full text in a title
-    const range = document.createRange();
-    range.selectNodeContents(n);
-    const box = clip ? clip.getBoundingClientRect() : cardOf(n);
-    for (const r of range.getClientRects()) {
-      if (r.width === 0) continue;
-      if (r.right > box.right + 1 || r.left < box.left - 1) { problems.push('text "' + n.textContent.trim().slice(0, 40) + '" in ' + describe(el) + ' runs to ' + Math.round(r.right) + ', beyond ' + Math.round(box.right)); break; }
-    }
-  }
-  // A button beside an input (they overlap vertically) must be level with it.
-  for (const btn of document.querySelectorAll('.btn')) {
-    const scope = btn.closest('form, .section-actions');
-    if (!scope || skipped(btn)) continue;
-    const b = btn.getBoundingClientRect();
-    if (b.height === 0) continue;
-    for (const input of scope.querySelectorAll('input:not([type=checkbox]):not([type=radio]), select')) {
-      const i = input.getBoundingClientRect();
-      if (i.height === 0 || i.bottom <= b.top || i.top >= b.bottom) continue;
-      if (Math.abs(i.top - b.top) > 2 && Math.abs(i.bottom - b.bottom) > 2) problems.push('button "' + btn.textContent.trim() + '" is ' + Math.round(b.top - i.top) + ' px off the ' + describe(input) + ' beside it');
-    }
-  }
-  return [...new Set(problems)];
-})()`;
 
 /** A custom SMS gateway (Mosaic contract) on loopback: `/good` passes the challenge, `/bad` echoes a wrong key, `/fail` refuses every send with HTTP 400 and a JSON body. */
 interface Gateway {

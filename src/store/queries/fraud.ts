@@ -60,27 +60,6 @@ const q = {
       .where('is_test', '=', 0)
       .limit(limitOf(200)),
   ),
-  add: prepared((db) =>
-    db
-      .insertInto('fraud_counters')
-      .values({
-        tenant_id: p('tenant'),
-        key: p('key'),
-        bucket: p<number>('bucket'),
-        sent: p<number>('sent'),
-        verified: p<number>('verified'),
-        segments: p<number>('segments'),
-        cost_micros: p<number>('cost'),
-      })
-      .onConflict((oc) =>
-        oc.columns(['tenant_id', 'key', 'bucket']).doUpdateSet((eb) => ({
-          sent: eb('fraud_counters.sent', '+', eb.ref('excluded.sent')),
-          verified: eb('fraud_counters.verified', '+', eb.ref('excluded.verified')),
-          segments: eb('fraud_counters.segments', '+', eb.ref('excluded.segments')),
-          cost_micros: eb('fraud_counters.cost_micros', '+', eb.ref('excluded.cost_micros')),
-        })),
-      ),
-  ),
   active3: prepared((db) =>
     db
       .selectFrom('fraud_decisions')
@@ -177,11 +156,6 @@ export async function addToCounters(db: Executor, tenantId: string, entries: Rea
     values[`cost${i}`] = e.delta.costMicros;
   });
   await addManyQuery(entries.length).execute(db, values);
-}
-
-/** Adds to one key's bucket, creating it. Atomic per row on both engines. */
-export async function addToCounter(db: Executor, tenantId: string, key: string, bucket: number, d: CounterDelta): Promise<void> {
-  await q.add.execute(db, { tenant: tenantId, key, bucket, sent: d.sent, verified: d.verified, segments: d.segments, cost: d.costMicros });
 }
 
 /**
