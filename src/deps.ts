@@ -16,7 +16,7 @@ import { createAuditService } from './services/audit-service.js';
 import { createApiKeyService } from './services/api-key-service.js';
 import type { ServiceContext } from './services/context.js';
 import { createDbFraudCounters } from './services/fraud-counters.js';
-import { createFraudGuard } from './services/fraud-guard.js';
+import { createFraudGuard, type FraudGuard } from './services/fraud-guard.js';
 import { createMessageService } from './services/message-service.js';
 import { createOtpService } from './services/otp-service.js';
 import { createProviderConfigService, type PlatformProvider } from './services/provider-config-service.js';
@@ -85,7 +85,9 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const tenants = createTenantService(ctx, audit);
   const apiKeys = createApiKeyService(ctx, audit);
   const templates = createTemplateService(ctx, audit);
-  const messages = createMessageService(ctx, { onEnqueued });
+  // Event SMS are charged to the tenant's budgets by the fraud guard, which is built further down.
+  let chargeBudgets: FraudGuard['chargeBudgets'] = async () => 0;
+  const messages = createMessageService(ctx, { onEnqueued, chargeBudgets: (...args) => chargeBudgets(...args) });
   const providerContext: ProviderContext = { http, clock, logger: logger.child({ component: 'provider' }), inbox: messages.inbox };
   const providers = createProviderConfigService(ctx, {
     audit,
@@ -131,6 +133,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
         }
       : redisSendLimiter;
   const fraud = createFraudGuard(ctx, { metrics, audit, ...(fraudCounters ? { counters: fraudCounters } : {}) });
+  chargeBudgets = fraud.chargeBudgets;
   const otp = createOtpService(ctx, { templates, metrics, onEnqueued, fraud, limiter: sendLimiter });
   const receipts = createReceiptService(ctx, { providers });
   const stats = createStatsService(ctx);

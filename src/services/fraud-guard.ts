@@ -399,31 +399,41 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    */
   async function count(trx: Executor, tenant: ActiveTenant, keys: SendKeys, segments: number, resend = false): Promise<void> {
     const now = clock.now();
-    const s = tenant.settings;
-    const costMicros = toMicros(segmentPrice(s.sms_prices, keys.country)) * segments;
-    const b = s.budget;
-    if (b.daily_messages !== undefined || b.monthly_messages !== undefined || b.daily_spend !== undefined || b.monthly_spend !== undefined) {
-      // Both periods are charged (or refused) before any 80 % mark is recorded: a send the month
-      // refuses must not leave a metric behind for the day it never used.
-      const crossings: Crossing[] = [];
-      for (const period of ['day', 'month'] as BudgetPeriod[]) crossings.push(...(await chargeBudget(trx, tenant, period, costMicros, now)));
-      for (const c of crossings) {
-        deps.metrics.budgetThresholds.inc({ budget: c.budget });
-        await deps.audit.record(trx, {
-          tenantId: tenant.id,
-          actor: 'fraud_guard',
-          action: 'budget.threshold',
-          target: c.budget,
-          details: { budget: c.budget, percent: 80, period_start: new Date(c.start).toISOString(), period_end: new Date(c.end).toISOString() },
-        });
-      }
-    }
+    const costMicros = await chargeBudgets(trx, tenant, keys.country, segments);
     if (!active(tenant)) return;
     const bucket = bucketOf(now);
     // A resend costs a message but is not another code to convert.
     const delta = { sent: resend ? 0 : 1, verified: 0, segments, costMicros };
     const entries = [keys.c, keys.p, keys.i, keys.xInBucket ? '' : keys.x].filter((k) => k !== '').map((key) => ({ key, bucket, delta }));
     await counters.add(trx, tenant.id, entries);
+  }
+
+  /**
+   * Charges one message of `segments` to `country` to the tenant's budgets (a passcode or an
+   * event SMS), inside the message's transaction; throws `budget.exhausted` past a limit.
+   * Answers the message's cost in micros (0 without prices).
+   */
+  async function chargeBudgets(trx: Executor, tenant: ActiveTenant, country: string | undefined, segments: number): Promise<number> {
+    const now = clock.now();
+    const s = tenant.settings;
+    const costMicros = toMicros(segmentPrice(s.sms_prices, country)) * segments;
+    const b = s.budget;
+    if (b.daily_messages === undefined && b.monthly_messages === undefined && b.daily_spend === undefined && b.monthly_spend === undefined) return costMicros;
+    // Both periods are charged (or refused) before any 80 % mark is recorded: a send the month
+    // refuses must not leave a metric behind for the day it never used.
+    const crossings: Crossing[] = [];
+    for (const period of ['day', 'month'] as BudgetPeriod[]) crossings.push(...(await chargeBudget(trx, tenant, period, costMicros, now)));
+    for (const c of crossings) {
+      deps.metrics.budgetThresholds.inc({ budget: c.budget });
+      await deps.audit.record(trx, {
+        tenantId: tenant.id,
+        actor: 'fraud_guard',
+        action: 'budget.threshold',
+        target: c.budget,
+        details: { budget: c.budget, percent: 80, period_start: new Date(c.start).toISOString(), period_end: new Date(c.end).toISOString() },
+      });
+    }
+    return costMicros;
   }
 
   /** A budget whose 80 % mark this send reaches, in the period it reaches it. */
@@ -471,6 +481,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     precheck,
     evaluate,
     count,
+    chargeBudgets,
     converted,
     keysFor(tenant: ActiveTenant, e164: string, country: string | undefined, ip: string | undefined): SendKeys {
       return sendKeys(e164, country, ip, tenant.settings.fraud_guard.prefix_digits);

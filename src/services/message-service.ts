@@ -7,6 +7,7 @@ import { insertInboxMessage, listInboxMessages } from '../store/queries/inbox.js
 import { findMessage, insertMessage, listAttempts, listMessages, type MessageFilter } from '../store/queries/messages.js';
 import type { Message, MessageAttempt, NewMessage } from '../store/schema.js';
 import type { InboxSink } from '../providers/types.js';
+import type { Executor } from '../store/db.js';
 import type { ServiceContext } from './context.js';
 import type { ActiveTenant } from './tenant-service.js';
 import { toPage, type Page } from './pagination.js';
@@ -161,7 +162,14 @@ function renderEventTemplate(template: string, vars: Readonly<Record<string, str
   return template.replace(eventPlaceholder, (_m, name: string) => vars[name] ?? '');
 }
 
-export function createMessageService(ctx: ServiceContext, deps: { onEnqueued: () => void }) {
+export function createMessageService(
+  ctx: ServiceContext,
+  deps: {
+    onEnqueued: () => void;
+    /** Charges a message to the tenant's budgets inside its transaction (src/services/fraud-guard.ts); throws `budget.exhausted`. */
+    chargeBudgets?: (trx: Executor, tenant: ActiveTenant, country: string | undefined, segments: number) => Promise<number>;
+  },
+) {
   const { store, clock, secretBox } = ctx;
 
   /** Builds an outbox row for a non-passcode message. */
@@ -206,7 +214,11 @@ export function createMessageService(ctx: ServiceContext, deps: { onEnqueued: ()
       const analysis = analyzeSms(text);
       if (analysis.segments > 10) throw new AppError('request.invalid', `The message is ${analysis.segments} segments long; at most 10 are sent.`, { issues: [{ path: 'body', message: 'too long' }] });
       const row = outboxRow(tenant, 'event', phone.e164, text, EVENT_MESSAGE_TTL_MS);
-      await insertMessage(store.db, row);
+      // An event SMS costs what a passcode does: it counts in (and is refused by) the budgets.
+      await store.writes.write(async (trx) => {
+        await insertMessage(trx, row);
+        await deps.chargeBudgets?.(trx, tenant, phone.country, analysis.segments);
+      });
       deps.onEnqueued();
       return messageView(row as Message);
     },

@@ -89,6 +89,22 @@ for (const dialect of await testDialects()) {
       assert.deepEqual([s.budget.day.messages, s.budget.day.start, s.budget.month.messages], [1, '2026-08-11T00:00:00.000Z', 4]);
     });
 
+    test('event SMS count in the budgets and are refused by them like passcodes', async () => {
+      clock.set(Date.UTC(2026, 7, 12, 12));
+      const { auth } = await t.createTenant({ fraud_guard: guard(), budget: { daily_messages: 2 }, sms_prices: { default: 0.01, GB: 0.05 } });
+      await accepted(t, auth, gb(1));
+      const event = await t.call('POST', '/v1/messages', { auth, body: { to: gb(2), body: 'Your parcel arrives today.' } });
+      assert.equal(event.statusCode, 202, event.body);
+      const over = await t.call('POST', '/v1/messages', { auth, body: { to: gb(3), body: 'Your parcel arrives today.' } });
+      assert.equal(over.statusCode, 429, over.body);
+      assert.equal(over.json().code, 'budget.exhausted');
+      await refused(t, auth, gb(4), 429, 'budget.exhausted');
+      const s = await stats(t, auth);
+      assert.deepEqual([s.budget.day.messages, s.budget.day.spend], [2, 0.1]);
+      const events = (await t.call('GET', '/v1/messages?kind=event', { auth })).json().items as unknown[];
+      assert.equal(events.length, 1, 'the refused event SMS was not queued');
+    });
+
     test('a monthly budget refuses until the first of the next month', async () => {
       clock.set(Date.UTC(2026, 7, 30, 10));
       const { auth } = await t.createTenant({ fraud_guard: guard(), budget: { monthly_messages: 4, daily_messages: 100 } });
