@@ -57,13 +57,20 @@ export interface FraudThresholds {
   ip_day: FloorRatio;
 }
 
+/**
+ * Chosen by the simulation (bench/fraud-sim.ts; docs/fraud-guard.md "Simulation" has the runs
+ * behind each value). In short: ratios above 1 keep a country where half the codes are verified
+ * open; a day floor of 2 holds a trickle to countries without users, and ratio 3 lets a new
+ * country's first verified code lift it; the hour rule is a backstop for busy countries (a
+ * floor of 15 rides out a campaign hour); the prefix rules do most of the work.
+ */
 export const defaultThresholds: Readonly<FraudThresholds> = Object.freeze({
-  country_day: { floor: 20, ratio: 0.3 },
-  country_hour: { floor: 3, ratio: 0.2 },
-  prefix_hour: { floor: 5, ratio: 0.3 },
+  country_day: { floor: 2, ratio: 3 },
+  country_hour: { floor: 15, ratio: 1 },
+  prefix_hour: { floor: 3, ratio: 0.5 },
   prefix_velocity: { numbers: 4, span: 20, window_minutes: 10 },
-  ip_countries: { max: 4 },
-  ip_day: { floor: 10, ratio: 1 },
+  ip_countries: { max: 10 },
+  ip_day: { floor: 30, ratio: 2 },
 });
 
 export type FraudMode = 'enforce' | 'record_only' | 'off';
@@ -139,7 +146,8 @@ export const defaultFraudGuard: Readonly<FraudGuardSettings> = Object.freeze({
   blocked_number_types: [...defaultBlockedNumberTypes],
   blocked_countries: [],
   safe_list: [],
-  prefix_digits: 3,
+  // 10,000-number prefixes: a pumper's range is one key, not ten (docs/fraud-guard.md).
+  prefix_digits: 4,
   block_minutes: 15,
   thresholds: defaultThresholds,
 });
