@@ -5,8 +5,9 @@
 // Usage: npx tsx bench/fraud-sim.ts [--seeds 5] [--scenario a[,b…]|all] [--config both|guard|caps]
 //   [--volume 400] [--jobs 2] [--fraud-guard '{"thresholds":{…}}'] [--warmup record_only|enforce]
 //   [--json out.json] [--first-seed 1]
+//   npx tsx bench/fraud-sim.ts --report out.json   (the report of a saved run)
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { scenarioIds, type ScenarioId } from './fraud-sim/attacks.js';
 import { runJob, type Configuration, type JobInput, type JobResult } from './fraud-sim/engine.js';
@@ -45,6 +46,13 @@ function spawnJob(input: JobInput): Promise<JobResult> {
 async function main(): Promise<void> {
   const workerInput = arg('worker');
   if (workerInput) return worker(JSON.parse(workerInput) as JobInput);
+  // Renders the report of a saved run again (--json output), without running anything.
+  const saved = arg('report');
+  if (saved) {
+    const r = JSON.parse(readFileSync(saved, 'utf8')) as { volume: number; fraudGuard: Record<string, unknown>; minutes?: number; results: JobResult[] };
+    process.stdout.write(report(r.results, { volume: r.volume, minutes: r.minutes ?? NaN, fraudGuard: r.fraudGuard }));
+    return;
+  }
 
   const seeds = Number(arg('seeds') ?? 5);
   const firstSeed = Number(arg('first-seed') ?? 1);
@@ -78,7 +86,7 @@ async function main(): Promise<void> {
   await Promise.all(Array.from({ length: Math.min(jobs, inputs.length) }, lane));
   const minutes = (performance.now() - started) / 60_000;
   const json = arg('json');
-  if (json) writeFileSync(json, JSON.stringify({ volume, fraudGuard, results }, null, 1));
+  if (json) writeFileSync(json, JSON.stringify({ volume, fraudGuard, minutes, warmupMode, results }, null, 1));
   process.stdout.write(report(results, { volume, minutes, fraudGuard }));
 }
 

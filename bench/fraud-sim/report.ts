@@ -78,6 +78,41 @@ export function report(results: JobResult[], meta: { volume: number; minutes: nu
   out.push('"first block" is the first fraud.blocked answer to the attacker (guard) or its first refusal of any kind (caps only).');
   out.push('');
 
+  // Guard against caps only, side by side, with each target judged on the means.
+  if (configs.includes('guard') && configs.includes('caps')) {
+    out.push('| scenario | target | fraud msgs accepted, caps only → guard | their cost, caps only → guard | fraud cost refused, caps only → guard | first refusal (caps) → first block (guard), min | legit users refused (guard) | worst country ≥ 50 users (guard) | met |');
+    out.push('|---|---|---|---|---|---|---|---|---|');
+    for (const id of present) {
+      const spec = id === 'none' ? undefined : attacks[id];
+      const g = byScenario(results, 'guard', id);
+      const c = byScenario(results, 'caps', id);
+      const fr = (runs: ScenarioResult[]) => runs.map((r) => r.fraud).filter((x) => x !== null);
+      const refused = (runs: ScenarioResult[]) => fr(runs).map((x) => (x.attemptCost > 0 ? 1 - x.acceptedCost / x.attemptCost : 0));
+      const first = (runs: ScenarioResult[], key: 'firstBlockMin' | 'firstRefusalMin') => {
+        const xs = fr(runs).map((x) => x[key]).filter((x): x is number => x !== null);
+        return xs.length === 0 ? 'never' : `${range(xs, (x) => num(x, 1))}${xs.length < runs.length ? ` (${runs.length - xs.length} never)` : ''}`;
+      };
+      const legit = g.map((r) => r.legit.refusedUsers / Math.max(1, r.legit.users));
+      const worst = g.map(worstCountry);
+      const worstMax = worst.reduce((a, b) => (b.share > a.share ? b : a), worst[0]!);
+      const legitOk = stats(legit).mean <= 0.005 && stats(worst.map((w) => w.share)).mean <= 0.02;
+      let attackOk = true;
+      if (spec?.target === 'count') attackOk = stats(fr(g).map((x) => x.accepted)).mean <= 50;
+      if (spec?.target === 'share') attackOk = stats(refused(g)).mean >= 0.8;
+      out.push(
+        `| (${id}) ${spec?.title ?? 'legitimate traffic only'} | ${!spec ? '–' : spec.target === 'count' ? '≤ 50 accepted' : '≥ 80 % refused'} | ${
+          spec ? `${range(fr(c).map((x) => x.accepted), (x) => num(x))} → ${range(fr(g).map((x) => x.accepted), (x) => num(x))}` : '–'
+        } | ${spec ? `${num(stats(fr(c).map((x) => x.acceptedCost)).mean, 2)} → ${range(fr(g).map((x) => x.acceptedCost), (x) => num(x, 2))}` : '–'} | ${
+          spec ? `${range(refused(c), pct)} → ${range(refused(g), pct)}` : '–'
+        } | ${spec ? `${first(c, 'firstRefusalMin')} → ${first(g, 'firstBlockMin')}` : '–'} | ${range(legit, pct)} | ${range(
+          worst.map((w) => w.share),
+          pct,
+        )}${worstMax.share > 0 ? ` (${worstMax.country} ${worstMax.refused}/${worstMax.users})` : ''} | ${attackOk && legitOk ? 'yes' : `**no**${!attackOk ? ' (attack)' : ''}${!legitOk ? ' (legit)' : ''}`} |`,
+      );
+    }
+    out.push('');
+  }
+
   // Per country: users per run, and the worst share refused over every scenario and seed.
   if (configs.includes('guard')) {
     const rows = new Map<string, { users: number[]; worst: number; worstAt: string; refusedTotal: number; cappedWorst: number }>();
