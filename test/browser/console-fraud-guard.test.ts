@@ -218,7 +218,7 @@ describe('fraud guard tab in a browser', { skip }, () => {
     const t = await newTenant('Pump Watch', {
       resend_cooldown_seconds: 0,
       otp_ttl_seconds: 3600,
-      fraud_guard: { mode: 'enforce', thresholds: quiet },
+      fraud_guard: { mode: 'enforce', prefix_digits: 3, thresholds: quiet },
       budget: { daily_messages: 100 },
       sms_prices: { GB: 0.04, default: 0.01 },
     });
@@ -451,7 +451,7 @@ describe('fraud guard tab in a browser', { skip }, () => {
 
   test('the decision log pages with the server’s cursor', async () => {
     // 26 blocks: two sends to each of 26 ranges with a prefix floor of 1.
-    const t = await newTenant('Paging', { fraud_guard: { mode: 'enforce', thresholds: { ...quiet, prefix_hour: { floor: 1, ratio: 0 } } } });
+    const t = await newTenant('Paging', { fraud_guard: { mode: 'enforce', prefix_digits: 3, thresholds: { ...quiet, prefix_hour: { floor: 1, ratio: 0 } } } });
     for (let r = 0; r < 26; r++) {
       const range = String(500 + r);
       assert.equal((await send(gb(1, range), t.key)).status, 202);

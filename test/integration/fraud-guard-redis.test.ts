@@ -16,7 +16,7 @@ const quiet = {
   ip_countries: { max: 250 },
   ip_day: { floor: 1_000_000, ratio: 0 },
 };
-const guard = (thresholds: Record<string, object> = {}) => ({ fraud_guard: { mode: 'enforce', thresholds: { ...quiet, ...thresholds } } });
+const guard = (thresholds: Record<string, object> = {}) => ({ fraud_guard: { mode: 'enforce', prefix_digits: 3, thresholds: { ...quiet, ...thresholds } } });
 
 /** UK mobile numbers of one range: prefix `+447400<range>` with prefix_digits 3. */
 const gb = (suffix: number, range = '123') => `+447400${range}${String(suffix).padStart(3, '0')}`;

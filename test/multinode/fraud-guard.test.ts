@@ -13,6 +13,7 @@ const redisSkip = skip ? skip : (await redisAvailable()) ? false : `Redis at ${t
 const guard = (floor: number) => ({
   fraud_guard: {
     mode: 'enforce',
+    prefix_digits: 3,
     thresholds: {
       country_day: { floor: 1_000_000, ratio: 0 },
       country_hour: { floor: 1_000_000, ratio: 0 },

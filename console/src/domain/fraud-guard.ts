@@ -61,12 +61,12 @@ export { numberTypes };
 /** The server's defaults (src/domain/fraud/settings.ts), shown as help. */
 export const defaultBlockedNumberTypes: readonly NumberType[] = ['premium_rate', 'shared_cost', 'toll_free', 'uan', 'pager', 'voicemail', 'personal_number'];
 export const defaultThresholds: FraudThresholds = {
-  country_day: { floor: 20, ratio: 0.3 },
-  country_hour: { floor: 3, ratio: 0.2 },
-  prefix_hour: { floor: 5, ratio: 0.3 },
+  country_day: { floor: 2, ratio: 3 },
+  country_hour: { floor: 15, ratio: 1 },
+  prefix_hour: { floor: 3, ratio: 0.5 },
   prefix_velocity: { numbers: 4, span: 20, window_minutes: 10 },
-  ip_countries: { max: 4 },
-  ip_day: { floor: 10, ratio: 1 },
+  ip_countries: { max: 10 },
+  ip_day: { floor: 30, ratio: 2 },
 };
 
 export const prefixDigitsRule: NumberRule = { min: 2, max: 5, integer: true };

@@ -157,7 +157,7 @@ export function GuardSettingsForm({ tenant, onTenantChange }: { tenant: Tenant; 
             inputMode="numeric"
             value={form.prefix_digits}
             onChange={(e) => update({ prefix_digits: e.target.value }, [`${G}.prefix_digits`])}
-            help={`A number range is the number less this many last digits. ${range(prefixDigitsRule)}, default 3.`}
+            help={`A number range is the number less this many last digits. ${range(prefixDigitsRule)}, default 4.`}
             error={errors[`${G}.prefix_digits`]}
             required
           />
