@@ -324,8 +324,8 @@ export function createAttacker(spec: AttackSpec, seed: number, plan: LegitPlan, 
       return { country, phone: pickNumber(country, now), ip: pickIp(country, now) };
     },
     /** A refusal: `kind` is what was blocked (or capped), until `until`. */
-    refused(a: Attempt, kind: BlockedKind, until: number, prefixDigitsNow = prefixDigits): void {
-      if (kind === 'prefix') blockedUntil.set(`p:${a.phone.slice(0, -prefixDigitsNow)}`, until);
+    refused(a: Attempt, kind: BlockedKind, until: number): void {
+      if (kind === 'prefix') blockedUntil.set(`p:${a.phone.slice(0, -prefixDigits)}`, until);
       if (kind === 'ip') {
         blockedUntil.set(`i:${a.ip}`, until);
         if (spec.ips.mode === 'pool') ipIndex = (ipIndex + 1) % ipPool.length;

@@ -176,8 +176,8 @@ export function report(results: JobResult[], meta: { volume: number; minutes: nu
     out.push('');
   }
 
-  const any = results[0]?.scenarios[0];
-  if (any) {
+  const first = results[0]?.scenarios[0];
+  if (first) {
     const users = stats(results.flatMap((r) => r.scenarios.map((s) => s.legit.users)));
     const sessions = stats(results.flatMap((r) => r.scenarios.map((s) => s.legit.sessions)));
     const warm = stats(results.filter((r) => r.configuration === 'guard').map((r) => r.warmup.legit.refusedUsers / Math.max(1, r.warmup.legit.users)));
