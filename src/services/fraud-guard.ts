@@ -364,7 +364,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     // Velocity reads the prefix's recent numbers only when there are enough sends to matter.
     const windowMs = t.prefix_velocity.window_minutes * 60_000;
     if (prefixHour.sent + 1 >= t.prefix_velocity.numbers) {
-      const recent = await recentNumbersOfPrefix(db, tenantId, keys.prefix, Math.max(now - windowMs, countFrom.get(keys.p) ?? 0), 200);
+      const recent = await recentNumbersOfPrefix(db, tenantId, keys.prefix, Math.max(now - windowMs, countFrom.get(keys.p) ?? 0));
       push(prefixVelocityRule(t.prefix_velocity, keys.prefix, [...recent, e164]), keys.p);
     }
     push(prefixHourRule(t.prefix_hour, keys.prefix, prefixHour, prefixDay.verified), keys.p);
@@ -565,4 +565,3 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
 }
 
 export type FraudGuard = ReturnType<typeof createFraudGuard>;
-export { HOUR_MS };

@@ -29,14 +29,6 @@ const q = {
       .where('key', 'in', [p('k1'), p('k2'), p('k3')])
       .where('bucket', '>=', p<number>('since')),
   ),
-  readOne: prepared((db) =>
-    db
-      .selectFrom('fraud_counters')
-      .select(['key', 'bucket', 'sent', 'verified'])
-      .where('tenant_id', '=', p('tenant'))
-      .where('key', '=', p('key'))
-      .where('bucket', '>=', p<number>('since')),
-  ),
   keysInRange: prepared((db) =>
     db
       .selectFrom('fraud_counters')
@@ -84,10 +76,6 @@ export async function readCounters(db: Executor, tenantId: string, keys: readonl
   return (await q.read3.execute(db, { tenant: tenantId, k1: keys[0], k2: keys[1], k3: keys[2], since })).rows;
 }
 
-export async function readCounter(db: Executor, tenantId: string, key: string, since: number): Promise<CounterRow[]> {
-  return (await q.readOne.execute(db, { tenant: tenantId, key, since })).rows;
-}
-
 /**
  * The distinct keys in [from, to) with a bucket since `since` (an IP's destination countries),
  * each with its newest bucket; at most 300.
@@ -100,7 +88,7 @@ export async function keysInRange(db: Executor, tenantId: string, from: string, 
  * The distinct numbers under a prefix sent a code since `since` (test numbers aside), at most
  * 200: a range read on the `challenges_latest` index, only made when the prefix is busy.
  */
-export async function recentNumbersOfPrefix(db: Executor, tenantId: string, prefix: string, since: number, _limit: number): Promise<string[]> {
+export async function recentNumbersOfPrefix(db: Executor, tenantId: string, prefix: string, since: number): Promise<string[]> {
   // ':' follows '9': [prefix, prefix + ':') holds exactly the numbers that start with prefix.
   return (await q.recentOfPrefix.execute(db, { tenant: tenantId, from: prefix, to: `${prefix}:`, since })).rows.map((r) => r.phone);
 }
