@@ -3,7 +3,8 @@ import { countryOfE164 } from '../domain/phone.js';
 import { countryDayRule, countryHourRule, type CountryFigures } from '../domain/fraud/country-conversion.js';
 import { ipCountriesRule, ipDayRule } from '../domain/fraud/ip.js';
 import { numberTypeOf } from '../domain/fraud/number-type.js';
-import { prefixHourRule, prefixOf, prefixVelocityRule } from '../domain/fraud/prefix.js';
+import { numberDayRule, unverifiedSinceLastVerified } from '../domain/fraud/number.js';
+import { prefixDayRule, prefixHourRule, prefixOf, prefixVelocityRule } from '../domain/fraud/prefix.js';
 import { blockDuration, ESCALATION_WINDOW_MS } from '../domain/fraud/escalation.js';
 import { crossedWarning, exceeds, periodBounds, toMicros, type BudgetPeriod } from '../domain/fraud/budget.js';
 import { segmentPrice, type BudgetSettings, type FraudGuardSettings } from '../domain/fraud/settings.js';
@@ -13,6 +14,7 @@ import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Executor } from '../store/db.js';
 import {
+  codesOfNumber,
   activeDecisions,
   addToBudget,
   countHit,
@@ -67,9 +69,10 @@ export interface SendKeys {
   country: string;
   prefix: string;
   ip: string | undefined;
-  /** `c:GB`, `p:+4477009001`, `i:…` ('' without an IP). */
+  /** `c:GB`, `p:+4477009001`, `n:+447700900123`, `i:…` ('' without an IP). */
   c: string;
   p: string;
+  n: string;
   i: string;
   /** `x:<ip>|<country>` ('' without an IP). */
   x: string;
@@ -92,6 +95,7 @@ export function sendKeys(e164: string, country: string | undefined, ip: string |
     ip,
     c: `c:${cc}`,
     p: `p:${prefix}`,
+    n: `n:${e164}`,
     i: ip ? `i:${ip}` : '',
     x: ip ? `x:${ip}|${cc}` : '',
   };
@@ -135,6 +139,12 @@ export function decisionView(d: FraudDecision): DecisionView {
   };
 }
 
+/** The number's latest code for the send's purpose, as the send path read it under its lock. */
+export interface LatestCode {
+  created_at: number;
+  verified_at: number | null;
+}
+
 /** A send the guard refused; the write unit returns it so the block it made still commits. */
 export interface FraudRefusal {
   decision: FraudDecision;
@@ -143,7 +153,7 @@ export interface FraudRefusal {
 export function refusalError(r: FraudRefusal): AppError {
   const d = r.decision;
   const until = new Date(d.expires_at).toISOString();
-  return new AppError('fraud.blocked', `Sends to this ${d.kind === 'ip' ? 'client IP' : d.kind} are blocked by the fraud guard until ${until} (${d.rule}).`, {
+  return new AppError('fraud.blocked', `Sends to this ${d.kind === 'ip' ? 'client IP' : d.kind === 'number' ? 'phone number' : d.kind} are blocked by the fraud guard until ${until} (${d.rule}).`, {
     extra: { rule: d.rule, block_id: d.id, blocked_until: until },
   });
 }
@@ -176,7 +186,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    * The decisions of the keys in force, and the blocks of those keys lifted in the last 24 h
    * (`lifted_at` set): a lift lets the key's earlier traffic go, see `evaluate`.
    */
-  async function decisionsFor(db: Executor, tenantId: string, keys: readonly [string, string, string], now: number): Promise<FraudDecision[]> {
+  async function decisionsFor(db: Executor, tenantId: string, keys: readonly [string, string, string, string], now: number): Promise<FraudDecision[]> {
     const liftedSince = now - LIFT_MEMORY_MS;
     if (!liveCache) return activeDecisions(db, tenantId, keys, now, liftedSince);
     let rows = liveCache.get(tenantId);
@@ -259,7 +269,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const t = trip;
     await store.writes.write(async (trx) => {
       // The country key is shared with the country tripwires: only this rule's would-block in force counts.
-      const existing = (await decisionsFor(trx, tenant.id, [scoped, '', ''], now)).find((d) => d.rule === t.rule && d.action === 'would_block' && d.lifted_at === null);
+      const existing = (await decisionsFor(trx, tenant.id, [scoped, '', '', ''], now)).find((d) => d.rule === t.rule && d.action === 'would_block' && d.lifted_at === null);
       if (existing) {
         await countHit(trx, existing.id);
         deps.metrics.fraudDecisions.inc({ rule: t.rule, action: 'would_refuse' });
@@ -287,7 +297,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    * block covers, or that trips a rule (and blocks its key). Answers the refusal, or null to
    * go on. In record_only it records would-blocks and always answers null.
    */
-  async function evaluate(trx: Executor, tenant: ActiveTenant, e164: string, keys: SendKeys, resend = false): Promise<FraudRefusal | null> {
+  async function evaluate(trx: Executor, tenant: ActiveTenant, e164: string, keys: SendKeys, latest: LatestCode | undefined, resend = false): Promise<FraudRefusal | null> {
     const g = active(tenant);
     if (!g) return null;
     // The safe list is never blocked by a tripwire, nor by the blocks they made.
@@ -297,7 +307,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const covered = new Set<string>();
     // Keys an operator lifted a block of: their traffic up to the lift's hour is not held against them again.
     const countFrom = new Map<string, number>();
-    for (const d of await decisionsFor(trx, tenant.id, [keys.c, keys.p, keys.i], now)) {
+    for (const d of await decisionsFor(trx, tenant.id, [keys.n, keys.c, keys.p, keys.i], now)) {
       if (d.lifted_at !== null) {
         countFrom.set(d.key, Math.max(countFrom.get(d.key) ?? 0, d.lifted_at));
         continue;
@@ -315,10 +325,13 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
         deps.metrics.fraudDecisions.inc({ rule: d.rule, action: 'would_refuse' });
       }
     }
-    // A resend adds no unverified code (see count), so it cannot trip a rule.
-    if (resend) return null;
-
-    const trips = await tripwires(trx, tenant.id, g, e164, keys, now, countFrom);
+    // Every send to a number counts toward its own rule, resends included: bombing a victim
+    // is a stream of resends.
+    const trips: Array<{ trip: Trip; key: string }> = [];
+    const numberTrip = await numberTripwire(trx, tenant.id, g, e164, latest, now, countFrom.get(keys.n));
+    if (numberTrip) trips.push({ trip: numberTrip, key: keys.n });
+    // A resend adds no unverified code to the wider keys (see count), so it trips none of their rules.
+    if (!resend) trips.push(...(await tripwires(trx, tenant.id, g, e164, keys, now, countFrom)));
     for (const { trip, key } of trips) {
       if (covered.has(key)) continue;
       const decision = await decide(trx, tenant.id, g, trip, key, enforce ? 'block' : 'would_block', now);
@@ -326,6 +339,18 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       covered.add(key);
     }
     return null;
+  }
+
+  /**
+   * The number rule. Read only when the number's latest code (for this purpose) is recent and
+   * unverified: most sends go to a number that verified its last code or has none.
+   */
+  async function numberTripwire(db: Executor, tenantId: string, g: FraudGuardSettings, e164: string, latest: LatestCode | undefined, now: number, liftedAt: number | undefined): Promise<Trip | null> {
+    const t = g.thresholds.number_day;
+    if (!latest || latest.verified_at !== null || latest.created_at <= now - DAY_MS) return null;
+    const since = Math.max(now - DAY_MS, liftedAt ?? 0);
+    const codes = await codesOfNumber(db, tenantId, e164, since, t.max);
+    return numberDayRule(t, e164, unverifiedSinceLastVerified(codes) + 1);
   }
 
   /**
@@ -368,6 +393,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       push(prefixVelocityRule(t.prefix_velocity, keys.prefix, [...recent, e164]), keys.p);
     }
     push(prefixHourRule(t.prefix_hour, keys.prefix, prefixHour, prefixDay.verified), keys.p);
+    push(prefixDayRule(t.prefix_day, keys.prefix, prefixDay), keys.p);
 
     if (keys.ip) {
       const seen = await counters.keysInRange(db, tenantId, `x:${keys.ip}|`, `x:${keys.ip}}`, since);

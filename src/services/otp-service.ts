@@ -244,7 +244,7 @@ export function createOtpService(
         resend = latest !== undefined && latest.status === 'pending' && latest.expires_at > now;
         if (!testNumber) {
           // The guard's refusal is answered, not thrown, so that the block it made commits.
-          const refused = await deps.fraud.evaluate(trx, tenant, phone.e164, fraudKeys, resend);
+          const refused = await deps.fraud.evaluate(trx, tenant, phone.e164, fraudKeys, latest, resend);
           if (refused) return refused;
         }
         if (latest?.status === 'pending') await supersedeChallenge(trx, latest.id);

@@ -178,7 +178,7 @@ export interface FraudDecisionsTable {
   tenant_id: string;
   /** `block` (enforced) or `would_block` (record_only: nothing was refused). */
   action: 'block' | 'would_block';
-  kind: 'country' | 'prefix' | 'ip' | 'number_type';
+  kind: 'country' | 'prefix' | 'number' | 'ip' | 'number_type';
   /** Scoped like fraud_counters keys: `c:GB`, `p:+4477009001`, `i:203.0.113.7`, `t:premium_rate`. */
   key: string;
   rule: string;

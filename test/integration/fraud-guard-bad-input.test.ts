@@ -57,7 +57,11 @@ for (const dialect of await testDialects()) {
       ['velocity of 1 number', { fraud_guard: { thresholds: { prefix_velocity: { numbers: 1 } } } }, ['settings.fraud_guard.thresholds.prefix_velocity.numbers']],
       ['velocity window of a day and a minute', { fraud_guard: { thresholds: { prefix_velocity: { window_minutes: 1441 } } } }, ['settings.fraud_guard.thresholds.prefix_velocity.window_minutes']],
       ['ip countries 0', { fraud_guard: { thresholds: { ip_countries: { max: 0 } } } }, ['settings.fraud_guard.thresholds.ip_countries.max']],
-      ['unknown rule', { fraud_guard: { thresholds: { prefix_day: { floor: 3 } } } }, ['settings.fraud_guard.thresholds']],
+      ['unknown rule', { fraud_guard: { thresholds: { prefix_week: { floor: 3 } } } }, ['settings.fraud_guard.thresholds']],
+      ['prefix day floor 0', { fraud_guard: { thresholds: { prefix_day: { floor: 0 } } } }, ['settings.fraud_guard.thresholds.prefix_day.floor']],
+      ['number day max 0', { fraud_guard: { thresholds: { number_day: { max: 0 } } } }, ['settings.fraud_guard.thresholds.number_day.max']],
+      ['number day max 1001', { fraud_guard: { thresholds: { number_day: { max: 1001 } } } }, ['settings.fraud_guard.thresholds.number_day.max']],
+      ['number day with a floor', { fraud_guard: { thresholds: { number_day: { floor: 3 } } } }, ['settings.fraud_guard.thresholds.number_day']],
       ['unknown number type', { fraud_guard: { blocked_number_types: ['premium_rate', 'premium'] } }, ['settings.fraud_guard.blocked_number_types.1']],
       ['lower-case country', { fraud_guard: { blocked_countries: ['gb'] } }, ['settings.fraud_guard.blocked_countries.0']],
       ['three-letter country', { fraud_guard: { blocked_countries: ['DE', 'DEU'] } }, ['settings.fraud_guard.blocked_countries.1']],
@@ -119,7 +123,7 @@ for (const dialect of await testDialects()) {
           safe_list: Array.from({ length: 1000 }, (_, i) => `+4474009${String(i).padStart(5, '0')}`),
           blocked_number_types: [],
           blocked_countries: ['KP'],
-          thresholds: { country_day: { floor: 1, ratio: 0 }, prefix_velocity: { numbers: 100, span: 10_000, window_minutes: 1440 } },
+          thresholds: { country_day: { floor: 1, ratio: 0 }, prefix_velocity: { numbers: 100, span: 10_000, window_minutes: 1440 }, number_day: { max: 1000 }, prefix_day: { floor: 1_000_000, ratio: 10 } },
         },
         budget: { daily_messages: 1, monthly_spend: 1_000_000_000 },
         sms_prices: { default: 0, GB: 100 },
@@ -129,6 +133,7 @@ for (const dialect of await testDialects()) {
       assert.equal(saved.fraud_guard!.mode, 'record_only');
       assert.equal((saved.fraud_guard!.safe_list as string[]).length, 1000);
       assert.deepEqual((saved.fraud_guard!.thresholds as Record<string, unknown>).country_day, { floor: 1, ratio: 0 });
+      assert.deepEqual((saved.fraud_guard!.thresholds as Record<string, unknown>).number_day, { max: 1000 });
       assert.deepEqual(saved.budget, settings.budget);
       assert.deepEqual(saved.sms_prices, settings.sms_prices);
     });

@@ -12,9 +12,11 @@ export const quiet = Object.freeze({
   country_day: { floor: 1_000_000, ratio: 0 },
   country_hour: { floor: 1_000_000, ratio: 0 },
   prefix_hour: { floor: 100_000, ratio: 0 },
+  prefix_day: { floor: 1_000_000, ratio: 0 },
   prefix_velocity: { numbers: 100, span: 1, window_minutes: 10 },
   ip_countries: { max: 250 },
   ip_day: { floor: 1_000_000, ratio: 0 },
+  number_day: { max: 1000 },
 });
 
 type Thresholds = { [K in keyof typeof quiet]?: Partial<(typeof quiet)[K]> };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createManualClock } from '../../src/domain/clock.js';
 import { adminAuth, createTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/databases.js';
-import { accepted, blocks, de, decisions, gb, guard, minutesOf, moved, refused, rowsOf, scrape, send } from './fraud-guard-support.js';
+import { accepted, blocks, de, decisions, gb, guard, minutesOf, moved, refused, rowsOf, scrape, send, sendAndVerify } from './fraud-guard-support.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -74,6 +74,61 @@ for (const dialect of await testDialects()) {
         ['prefix', '+447400123', 'prefix_hour'],
       ]);
       await accepted(t, auth, de(1));
+    });
+
+    test('bombing one number: codes since its last verified one block the number, resends included; a verification starts the count again', async () => {
+      const { auth } = await t.createTenant({ max_sends_per_phone_per_hour: 100, fraud_guard: guard({ number_day: { max: 4 } }) });
+      const victim = gb(7);
+      // A code, verified: the count starts after it.
+      await sendAndVerify(t, auth, victim);
+      for (let i = 0; i < 4; i++) {
+        clock.advance(31_000); // past the resend cooldown; each of these is a resend of a pending code
+        await accepted(t, auth, victim);
+      }
+      clock.advance(31_000);
+      const startedAt = clock.now();
+      const p = await refused(t, auth, victim, 403, 'fraud.blocked');
+      assert.equal(p.rule, 'number_day');
+      assert.match(String(p.detail), /phone number/);
+      const [block] = await blocks(t, auth);
+      assert.deepEqual([block!.kind, block!.key, block!.reason, block!.figures], ['number', victim, '5 codes in 24 h since the last verified one > 4', { unverified: 5, max: 4 }]);
+      // Only that number: its neighbours in the range and the purposes' other numbers go on.
+      await accepted(t, auth, gb(8));
+      // When the block ends, the count still stands: the next code trips it again, for longer.
+      clock.advance(15 * MINUTE + 1);
+      const again = await refused(t, auth, victim, 403, 'fraud.blocked');
+      assert.notEqual(again.block_id, p.block_id);
+      assert.equal(again.blocked_until, new Date(clock.now() + 30 * MINUTE).toISOString());
+      assert.ok(clock.now() > startedAt);
+      // A day later the codes have aged out.
+      clock.advance(24 * HOUR);
+      await accepted(t, auth, victim);
+    });
+
+    test('the number rule: a verified code resets it, and a lifted number starts counting afresh', async () => {
+      const { auth } = await t.createTenant({ max_sends_per_phone_per_hour: 100, fraud_guard: guard({ number_day: { max: 2 } }) });
+      const n = gb(9);
+      await accepted(t, auth, n);
+      await t.drainOutbox(); // the inbox shows the latest delivery first
+      clock.advance(31_000);
+      // The second code is verified: the three after it start from nothing.
+      const v = await sendAndVerify(t, auth, n);
+      assert.ok(v.code);
+      clock.advance(31_000);
+      await accepted(t, auth, n);
+      clock.advance(31_000);
+      await accepted(t, auth, n);
+      clock.advance(31_000);
+      const p = await refused(t, auth, n, 403, 'fraud.blocked');
+      assert.equal(p.rule, 'number_day');
+      const lift = await t.call('DELETE', `/v1/fraud-guard/blocks/${p.block_id}`, { auth });
+      assert.equal(lift.statusCode, 204, lift.body);
+      clock.advance(31_000);
+      await accepted(t, auth, n);
+      clock.advance(31_000);
+      await accepted(t, auth, n);
+      clock.advance(31_000);
+      assert.equal((await refused(t, auth, n, 403, 'fraud.blocked')).rule, 'number_day');
     });
 
     test('number-range velocity: near-consecutive numbers of one prefix block it; scattered ones do not', async () => {

@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { countryDayRule, countryHourRule, type CountryFigures } from '../../src/domain/fraud/country-conversion.js';
 import { ipCountriesRule, ipDayRule } from '../../src/domain/fraud/ip.js';
-import { prefixHourRule, prefixOf, prefixVelocityRule } from '../../src/domain/fraud/prefix.js';
+import { numberDayRule, unverifiedSinceLastVerified } from '../../src/domain/fraud/number.js';
+import { prefixDayRule, prefixHourRule, prefixOf, prefixVelocityRule } from '../../src/domain/fraud/prefix.js';
 import { unverified, type Trip } from '../../src/domain/fraud/types.js';
 
 // Every rule gets thresholds of its own here, never the defaults: those are tuned by the
@@ -104,6 +105,49 @@ describe('prefix_hour', () => {
   test('verified codes of the hour are not unverified', () => {
     assert.equal(prefixHourRule(t, '+447400123', { sent: 20, verified: 15 }, 15), null);
     assert.ok(prefixHourRule(t, '+447400123', { sent: 21, verified: 15 }, 15));
+  });
+});
+
+describe('prefix_day', () => {
+  const t = { floor: 5, ratio: 0.5 };
+
+  test('the floor: 5 unverified in 24 h trip it, 4 do not', () => {
+    assert.equal(prefixDayRule(t, '+447400123', { sent: 4, verified: 0 }), null);
+    const trip = tripped(prefixDayRule(t, '+447400123', { sent: 5, verified: 0 }));
+    assert.equal(trip.rule, 'prefix_day');
+    assert.equal(trip.kind, 'prefix');
+    assert.equal(trip.key, '+447400123');
+    assert.equal(trip.figures.unverified, 6);
+    assert.equal(trip.figures.threshold, 5);
+    assert.match(trip.reason, /unverified in 24 h 6 > max\(5, 0.5 × verified 0\)/);
+  });
+
+  test('verified codes to the prefix raise it: 0.5 × 30 = 15, and they are not unverified', () => {
+    assert.equal(prefixDayRule(t, '+447400123', { sent: 44, verified: 30 }), null);
+    const trip = tripped(prefixDayRule(t, '+447400123', { sent: 45, verified: 30 }));
+    assert.equal(trip.figures.threshold, 15);
+    assert.equal(trip.figures.unverified, 16);
+  });
+});
+
+describe('number_day', () => {
+  const t = { max: 6 };
+
+  test('the 7th code since the last verified one trips it; the 6th does not', () => {
+    assert.equal(numberDayRule(t, '+447700900123', 6), null);
+    const trip = tripped(numberDayRule(t, '+447700900123', 7));
+    assert.equal(trip.rule, 'number_day');
+    assert.equal(trip.kind, 'number');
+    assert.equal(trip.key, '+447700900123');
+    assert.deepEqual(trip.figures, { unverified: 7, max: 6 });
+  });
+
+  test('a verified code ends the count: only the codes after it are pending', () => {
+    const v = (verified_at: number | null) => ({ verified_at });
+    assert.equal(unverifiedSinceLastVerified([]), 0);
+    assert.equal(unverifiedSinceLastVerified([v(null), v(null), v(null)]), 3);
+    assert.equal(unverifiedSinceLastVerified([v(null), v(null), v(1000), v(null), v(null)]), 2);
+    assert.equal(unverifiedSinceLastVerified([v(1000), v(null)]), 0);
   });
 });
 

@@ -298,9 +298,11 @@ export interface FraudThresholds {
   country_day: FloorRatio;
   country_hour: FloorRatio;
   prefix_hour: FloorRatio;
+  prefix_day: FloorRatio;
   prefix_velocity: { numbers: number; span: number; window_minutes: number };
   ip_countries: { max: number };
   ip_day: FloorRatio;
+  number_day: { max: number };
 }
 
 export interface FraudGuardSettings {
@@ -329,7 +331,7 @@ export type SmsPrices = Record<string, number>;
 export interface FraudDecision {
   id: string;
   action: 'block' | 'would_block';
-  kind: 'country' | 'prefix' | 'ip' | 'number_type';
+  kind: 'country' | 'prefix' | 'number' | 'ip' | 'number_type';
   /** The country (GB), prefix (+4477009001), client IP or number type. */
   key: string;
   rule: string;

@@ -64,9 +64,11 @@ export const defaultThresholds: FraudThresholds = {
   country_day: { floor: 2, ratio: 3 },
   country_hour: { floor: 15, ratio: 1 },
   prefix_hour: { floor: 3, ratio: 0.5 },
+  prefix_day: { floor: 4, ratio: 1 },
   prefix_velocity: { numbers: 4, span: 20, window_minutes: 10 },
   ip_countries: { max: 10 },
   ip_day: { floor: 30, ratio: 2 },
+  number_day: { max: 10 },
 };
 
 export const prefixDigitsRule: NumberRule = { min: 2, max: 5, integer: true };
@@ -107,6 +109,12 @@ export const thresholdRules: readonly ThresholdRule[] = [
     fields: [floor(100_000), ratio],
   },
   {
+    rule: 'prefix_day',
+    title: 'Number range, 24 h',
+    help: 'Blocks a prefix when its unverified codes in 24 h pass max(floor, ratio × verified to it in 24 h).',
+    fields: [floor(1_000_000), ratio],
+  },
+  {
     rule: 'prefix_velocity',
     title: 'Near-consecutive numbers',
     help: 'Blocks a prefix when this many distinct numbers of it, all within the span of each other, get codes within the window.',
@@ -128,6 +136,12 @@ export const thresholdRules: readonly ThresholdRule[] = [
     help: 'Blocks a client IP when its unverified codes in 24 h pass max(floor, ratio × its verified codes in 24 h).',
     fields: [floor(1_000_000), ratio],
   },
+  {
+    rule: 'number_day',
+    title: 'One number, 24 h',
+    help: 'Blocks a phone number that was sent more than this many codes (resends included) since it last verified one, within 24 h.',
+    fields: [{ key: 'max', label: 'Most codes', min: 1, max: 1000, integer: true }],
+  },
 ];
 
 export const ruleLabels: Record<string, string> = {
@@ -136,7 +150,7 @@ export const ruleLabels: Record<string, string> = {
   ...Object.fromEntries(thresholdRules.map((r) => [r.rule, r.title])),
 };
 
-export const kindLabels: Record<string, string> = { country: 'Country', prefix: 'Prefix', ip: 'Client IP', number_type: 'Number type' };
+export const kindLabels: Record<string, string> = { country: 'Country', prefix: 'Prefix', number: 'Phone number', ip: 'Client IP', number_type: 'Number type' };
 
 // --- the guard's form ----------------------------------------------------------------------
 

@@ -28,6 +28,24 @@ export function prefixHourRule(t: FloorRatio, prefix: string, hour: Conversion, 
 }
 
 /**
+ * Prefix rule over a day: this send would make the prefix's unverified codes in 24 h more
+ * than max(floor, ratio × its verified codes in 24 h). The hour rule lets a patient pumper
+ * through a few codes every hour; this one remembers them.
+ */
+export function prefixDayRule(t: FloorRatio, prefix: string, day: Conversion): Trip | null {
+  const pending = unverified(day) + 1;
+  const threshold = Math.max(t.floor, t.ratio * day.verified);
+  if (pending <= threshold) return null;
+  return {
+    rule: 'prefix_day',
+    kind: 'prefix',
+    key: prefix,
+    reason: `unverified in 24 h ${fmt(pending)} > max(${t.floor}, ${t.ratio} × verified ${fmt(day.verified)})`,
+    figures: { unverified: pending, floor: t.floor, ratio: t.ratio, verified_24h: day.verified, threshold },
+  };
+}
+
+/**
  * Number-range velocity: `numbers` distinct numbers of one prefix, all within `span` of each
  * other, requested within the window (this send's number included). Real users of one range
  * are scattered over it; a script walks it.

@@ -49,12 +49,16 @@ export interface FraudThresholds {
   country_hour: FloorRatio;
   /** Unverified codes to one prefix in 1 h vs max(floor, ratio × verified to it in 24 h). */
   prefix_hour: FloorRatio;
+  /** Unverified codes to one prefix in 24 h vs max(floor, ratio × verified to it in 24 h). */
+  prefix_day: FloorRatio;
   /** `numbers` distinct numbers of one prefix within `span` of each other in `window_minutes`. */
   prefix_velocity: { numbers: number; span: number; window_minutes: number };
   /** Distinct destination countries from one client IP in 24 h above `max`. */
   ip_countries: { max: number };
   /** Unverified codes from one client IP in 24 h vs max(floor, ratio × its verified codes in 24 h). */
   ip_day: FloorRatio;
+  /** Codes to one number (resends included) since its last verified one, within 24 h, above `max`. */
+  number_day: { max: number };
 }
 
 /**
@@ -68,9 +72,11 @@ export const defaultThresholds: Readonly<FraudThresholds> = Object.freeze({
   country_day: { floor: 2, ratio: 3 },
   country_hour: { floor: 15, ratio: 1 },
   prefix_hour: { floor: 3, ratio: 0.5 },
+  prefix_day: { floor: 4, ratio: 1 },
   prefix_velocity: { numbers: 4, span: 20, window_minutes: 10 },
   ip_countries: { max: 10 },
   ip_day: { floor: 30, ratio: 2 },
+  number_day: { max: 10 },
 });
 
 export type FraudMode = 'enforce' | 'record_only' | 'off';
@@ -107,6 +113,7 @@ const thresholdsSchema = z.strictObject({
   country_day: floorRatio(1_000_000).partial(),
   country_hour: floorRatio(1_000_000).partial(),
   prefix_hour: floorRatio(100_000).partial(),
+  prefix_day: floorRatio(1_000_000).partial(),
   prefix_velocity: z
     .strictObject({
       numbers: z.number().int().min(2).max(100),
@@ -116,6 +123,7 @@ const thresholdsSchema = z.strictObject({
     .partial(),
   ip_countries: z.strictObject({ max: z.number().int().min(1).max(250) }).partial(),
   ip_day: floorRatio(1_000_000).partial(),
+  number_day: z.strictObject({ max: z.number().int().min(1).max(1000) }).partial(),
 }).partial();
 
 export const fraudGuardSchema = z.strictObject({
@@ -168,9 +176,11 @@ export function resolveFraudGuard(stored: FraudGuardPatch | undefined): FraudGua
       country_day: { ...d.country_day, ...t.country_day },
       country_hour: { ...d.country_hour, ...t.country_hour },
       prefix_hour: { ...d.prefix_hour, ...t.prefix_hour },
+      prefix_day: { ...d.prefix_day, ...t.prefix_day },
       prefix_velocity: { ...d.prefix_velocity, ...t.prefix_velocity },
       ip_countries: { ...d.ip_countries, ...t.ip_countries },
       ip_day: { ...d.ip_day, ...t.ip_day },
+      number_day: { ...d.number_day, ...t.number_day },
     },
   };
 }

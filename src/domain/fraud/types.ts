@@ -10,7 +10,9 @@ export type RuleName =
   | 'country_day'
   | 'country_hour'
   | 'prefix_hour'
+  | 'prefix_day'
   | 'prefix_velocity'
+  | 'number_day'
   | 'ip_countries'
   | 'ip_day';
 
@@ -20,13 +22,15 @@ export const ruleNames: readonly RuleName[] = [
   'country_day',
   'country_hour',
   'prefix_hour',
+  'prefix_day',
   'prefix_velocity',
+  'number_day',
   'ip_countries',
   'ip_day',
 ];
 
 /** What a block applies to. `number_type` only appears in record_only decisions of the type gate. */
-export type BlockKind = 'country' | 'prefix' | 'ip' | 'number_type';
+export type BlockKind = 'country' | 'prefix' | 'number' | 'ip' | 'number_type';
 
 export interface Trip {
   rule: RuleName;

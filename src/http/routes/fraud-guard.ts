@@ -11,7 +11,7 @@ const id = z.string().min(1).max(64);
 const decision = z.object({
   id: z.string(),
   action: z.enum(['block', 'would_block']),
-  kind: z.enum(['country', 'prefix', 'ip', 'number_type']),
+  kind: z.enum(['country', 'prefix', 'number', 'ip', 'number_type']),
   key: z.string().describe('The country (GB), prefix (+4477009001), client IP or number type it applies to'),
   rule: z.string(),
   reason: z.string().describe('The figures that decided it, in one line'),

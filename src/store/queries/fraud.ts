@@ -52,12 +52,22 @@ const q = {
       .where('is_test', '=', 0)
       .limit(limitOf(200)),
   ),
-  active3: prepared((db) =>
+  codesOfNumber: prepared((db) =>
+    db
+      .selectFrom('challenges')
+      .select(['verified_at'])
+      .where('tenant_id', '=', p('tenant'))
+      .where('phone', '=', p('phone'))
+      .where('created_at', '>', p<number>('since'))
+      .orderBy('created_at', 'desc')
+      .limit(limitOf('limit')),
+  ),
+  active4: prepared((db) =>
     db
       .selectFrom('fraud_decisions')
       .selectAll()
       .where('tenant_id', '=', p('tenant'))
-      .where('key', 'in', [p('k1'), p('k2'), p('k3')])
+      .where('key', 'in', [p('k1'), p('k2'), p('k3'), p('k4')])
       // A lifted block ended before it expired, so expires_at > liftedSince holds for both kinds
       // of row and keeps the index's range condition.
       .where('expires_at', '>', p<number>('liftedSince'))
@@ -91,6 +101,14 @@ export async function keysInRange(db: Executor, tenantId: string, from: string, 
 export async function recentNumbersOfPrefix(db: Executor, tenantId: string, prefix: string, since: number): Promise<string[]> {
   // ':' follows '9': [prefix, prefix + ':') holds exactly the numbers that start with prefix.
   return (await q.recentOfPrefix.execute(db, { tenant: tenantId, from: prefix, to: `${prefix}:`, since })).rows.map((r) => r.phone);
+}
+
+/**
+ * The codes sent to a number since `since`, newest first, at most `limit`: whether each was
+ * verified. A range on `challenges_phone`, read only when the number's latest code went unverified.
+ */
+export async function codesOfNumber(db: Executor, tenantId: string, phone: string, since: number, limit: number): Promise<Array<{ verified_at: number | null }>> {
+  return (await q.codesOfNumber.execute(db, { tenant: tenantId, phone, since, limit })).rows;
 }
 
 const addMany = new Map<number, PreparedQuery<unknown>>();
@@ -150,8 +168,8 @@ export async function addToCounters(db: Executor, tenantId: string, entries: Rea
  * Decisions of up to three keys still in force (neither expired nor lifted), and those lifted
  * after `liftedSince` (a lift keeps the traffic before it from re-tripping the key).
  */
-export async function activeDecisions(db: Executor, tenantId: string, keys: readonly [string, string, string], now: number, liftedSince: number): Promise<FraudDecision[]> {
-  return (await q.active3.execute(db, { tenant: tenantId, k1: keys[0], k2: keys[1], k3: keys[2], now, liftedSince })).rows;
+export async function activeDecisions(db: Executor, tenantId: string, keys: readonly [string, string, string, string], now: number, liftedSince: number): Promise<FraudDecision[]> {
+  return (await q.active4.execute(db, { tenant: tenantId, k1: keys[0], k2: keys[1], k3: keys[2], k4: keys[3], now, liftedSince })).rows;
 }
 
 export async function countHit(db: Executor, id: string): Promise<void> {
