@@ -21,6 +21,7 @@ import { tenantRoutes } from './http/routes/tenants.js';
 import { pooledRandomBytes } from './domain/random-pool.js';
 import { createHealthService } from './services/health-service.js';
 import { createHousekeeping } from './services/housekeeping-service.js';
+import { isStoreUnavailable } from './store/availability.js';
 
 /** Where the built admin console lives (console/dist), from src/ or dist/src/. */
 export function consoleDistDir(): string | undefined {
@@ -55,7 +56,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // form bodies are read only by the routes that expect them (below).
   app.removeContentTypeParser('text/plain');
 
-  registerErrorHandling(app);
+  registerErrorHandling(app, { isStoreUnavailable });
   registerAuth(app, deps);
 
   // Not in deps.ts: only the HTTP app uses them (the dispatch worker builds deps but no app).

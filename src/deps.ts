@@ -10,6 +10,7 @@ import { createHttpClient, type HttpClient, type OutboundPolicy } from './provid
 import type { ProviderContext } from './providers/types.js';
 import { createStore, type Store } from './store/db.js';
 import { createRedisFraudCounters } from './store/fraud-counters-redis.js';
+import { createRedisBreaker } from './store/redis-breaker.js';
 import { createRedisSendLimiter, type SendLimiter } from './store/send-limits.js';
 import type { WriteLock } from './store/write-lock.js';
 import { createAuditService } from './services/audit-service.js';
@@ -68,6 +69,12 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const store = overrides.store ?? createStore(config.databaseUrl, {
       pgPoolSize: config.pgPoolSize,
       pgStatementTimeoutMs: config.pgStatementTimeoutMs,
+      pgConnectTimeoutMs: config.pgConnectTimeoutMs,
+      pgQueryTimeoutMs: config.pgQueryTimeoutMs,
+      onAvailability: (up, detail) =>
+        up
+          ? logger.info({ component: 'store', detail }, 'PostgreSQL answers again')
+          : logger.warn({ component: 'store', err_message: detail }, 'PostgreSQL is not answering: requests are answered 503 store.unavailable until it does'),
       ...(overrides.writeLock ? { writeLock: overrides.writeLock } : {}),
     });
   const metrics: Metrics = createMetrics({ collectDefaults: overrides.processMetrics ?? true });
@@ -100,11 +107,17 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     onChanged: (tenantId) => providersChanged(tenantId),
   });
   const keyPrefix = overrides.redisKeyPrefix !== undefined ? { keyPrefix: overrides.redisKeyPrefix } : {};
+  // One switch for both Redis users: when it stops answering, neither waits on it per send.
+  const redisBreaker = config.redisUrl
+    ? createRedisBreaker({ clock, logger: logger.child({ component: 'redis' }), onChange: (up) => metrics.redisUp.set(up ? 1 : 0) })
+    : undefined;
+  if (redisBreaker) metrics.redisUp.set(1);
   const redisSendLimiter: SendLimiter | undefined = config.redisUrl
     ? createRedisSendLimiter({
         url: config.redisUrl,
         logger: logger.child({ component: 'send-limits' }),
         ...keyPrefix,
+        breaker: redisBreaker!,
         onUnavailable: () => metrics.sendLimitFallbacks.inc(),
       })
     : undefined;
@@ -116,6 +129,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
         clock,
         fallback: createDbFraudCounters(),
         ...keyPrefix,
+        breaker: redisBreaker!,
         onFallback: (op) => metrics.fraudCounterFallbacks.inc({ op }),
       })
     : undefined;
@@ -184,6 +198,8 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     otp,
     fraud,
     sendLimiter,
+    /** The Redis switch shared by the send caps and the fraud guard's counters (with OTPGATE_REDIS_URL). */
+    redisBreaker,
     receipts,
     stats,
     breaker,

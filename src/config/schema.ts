@@ -47,6 +47,10 @@ export const configSchema = z.strictObject({
   pgPoolSize: wholeNumber(1, 500, 10),
   /** PostgreSQL statement timeout, ms. */
   pgStatementTimeoutMs: wholeNumber(100, 600_000, 5000),
+  /** Opening a PostgreSQL connection, or waiting for a free pool slot, ms. */
+  pgConnectTimeoutMs: wholeNumber(100, 60_000, 3000),
+  /** Client-side deadline of one PostgreSQL query (a server that does not answer at all), ms. */
+  pgQueryTimeoutMs: wholeNumber(100, 600_000, 6000),
   /** Largest request body accepted, bytes. */
   bodyLimitBytes: wholeNumber(1024, 10 * 1024 * 1024, 64 * 1024),
   /** Graceful shutdown: how long to wait for in-flight sends, ms. */
@@ -76,6 +80,8 @@ export const envNames: Record<keyof ParsedConfig, string> = {
   providerTimeoutMs: 'OTPGATE_PROVIDER_TIMEOUT_MS',
   pgPoolSize: 'OTPGATE_PG_POOL_SIZE',
   pgStatementTimeoutMs: 'OTPGATE_PG_STATEMENT_TIMEOUT_MS',
+  pgConnectTimeoutMs: 'OTPGATE_PG_CONNECT_TIMEOUT_MS',
+  pgQueryTimeoutMs: 'OTPGATE_PG_QUERY_TIMEOUT_MS',
   bodyLimitBytes: 'OTPGATE_BODY_LIMIT_BYTES',
   shutdownGraceMs: 'OTPGATE_SHUTDOWN_GRACE_MS',
 };

@@ -49,6 +49,7 @@ export const errorCatalog = {
   'provider.endpoint_forbidden': { status: 422, title: 'The provider endpoint is not allowed' },
   'internal': { status: 500, title: 'Internal error' },
   'unavailable': { status: 503, title: 'The service is not ready' },
+  'store.unavailable': { status: 503, title: 'The database is not answering; retry shortly' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -54,6 +54,13 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}) {
       labelNames: ['op'] as const,
       registers: [registry],
     }),
+    redisUp: new Gauge({
+      name: 'otpgate_redis_up',
+      help: 'With OTPGATE_REDIS_URL: 1 while the send caps and fraud guard counters use Redis, 0 while it is skipped after a timeout or refusal (counted in the database).',
+      // The dispatch worker never sends, so its 1 must not hide the main thread's 0 in /metrics.
+      aggregator: 'min',
+      registers: [registry],
+    }),
     fraudDecisions: new Counter({
       name: 'otpgate_fraud_decisions_total',
       help: 'Fraud guard decisions by rule and action (block, would_block: a new decision; refused, would_refuse: a send an active one covered).',

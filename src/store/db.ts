@@ -9,6 +9,7 @@ import { registerSyncSqlite } from './prepared.js';
 import { createGroupCommit, createTransactionPerUnit, type WriteRunner } from './group-commit.js';
 import { staticMigrationProvider } from './migrations/index.js';
 import type { WriteLock } from './write-lock.js';
+import { guardPgPool } from './pg-pool.js';
 
 /**
  * What one engine can do that another cannot. Query modules branch on these flags, never on
@@ -111,12 +112,19 @@ export interface Store {
 export interface StoreOptions {
   pgPoolSize?: number;
   pgStatementTimeoutMs?: number;
+  /** How long opening a PostgreSQL connection, or waiting for a free pool slot, may take, ms. */
+  pgConnectTimeoutMs?: number;
+  /** Client-side deadline of one PostgreSQL query, ms (src/store/pg-pool.ts). */
+  pgQueryTimeoutMs?: number;
+  /** PostgreSQL: told once when the database stops answering, and once when it answers again. */
+  onAvailability?: (available: boolean, detail: string) => void;
   /** SQLite: the lock shared with the other thread writing to the same file (the dispatch worker). */
   writeLock?: WriteLock;
 }
 
-/** How long opening a PostgreSQL connection (or waiting for a free pool slot) may take, ms. */
-export const PG_CONNECT_TIMEOUT_MS = 5000;
+/** Defaults of the PostgreSQL deadlines when the caller gives none (the config's defaults). */
+export const PG_CONNECT_TIMEOUT_MS = 3000;
+export const PG_QUERY_TIMEOUT_MS = 6000;
 
 // int8 (bigint) columns hold millisecond times and counts, all well within 2^53.
 pg.types.setTypeParser(20, (v: string) => Number.parseInt(v, 10));
@@ -182,7 +190,7 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
     const connection: pg.ClientConfig = {
       connectionString: url,
       statement_timeout: options.pgStatementTimeoutMs ?? 5000,
-      connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+      connectionTimeoutMillis: options.pgConnectTimeoutMs ?? PG_CONNECT_TIMEOUT_MS,
       // Half-open TCP connections (a failed-over server, a dropped NAT entry) are found by the
       // kernel instead of hanging until the statement timeout.
       keepAlive: true,
@@ -192,7 +200,11 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
     const pool = new pg.Pool({ ...connection, max: options.pgPoolSize ?? 10 });
     // An idle client's error (server restart) must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const guarded = guardPgPool(pool, {
+      queryTimeoutMs: options.pgQueryTimeoutMs ?? PG_QUERY_TIMEOUT_MS,
+      ...(options.onAvailability ? { onAvailability: options.onAvailability } : {}),
+    });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guarded }) });
     const u = new URL(url);
     return {
       db,

@@ -4,7 +4,7 @@ import type { Clock } from '../domain/clock.js';
 import { bucketOf, DAY_MS, HOUR_MS } from '../domain/fraud/windows.js';
 import type { CounterEntry, CounterTotal, FraudCounters } from '../services/fraud-counters.js';
 import type { CounterRow } from './queries/fraud.js';
-import { redisDeadline } from './send-limits.js';
+import { readyGate, SKIPPED, type RedisBreaker } from './redis-breaker.js';
 
 /**
  * How long a bucket of a country (`c:`) or prefix (`p:`) key is kept: the 30-day window of
@@ -40,7 +40,9 @@ export interface RedisFraudCountersOptions {
    * hashes (about 140 ms for 16 busy days on a loaded 2-core machine), not a send waiting.
    */
   statsTimeoutMs?: number;
-  /** Told each time Redis could not answer and the database did the operation. */
+  /** Skips Redis for a while after it failed; shared with the hourly send caps. */
+  breaker: RedisBreaker;
+  /** Told each time Redis could not answer (or was skipped) and the database did the operation. */
   onFallback?: (op: 'read' | 'keys' | 'add' | 'totals') => void;
 }
 
@@ -83,8 +85,8 @@ function kindOf(key: string): Kind {
  * counted in Redis, so the tripwires over-count by one, which only makes them stricter.
  *
  * When Redis is down, or slower than `timeoutMs`, the operation is done by `fallback` (the
- * database, in the caller's transaction) instead; one warning is logged until Redis answers
- * again. During the outage the tripwires see only what the database holds; an add that timed
+ * database, in the caller's transaction) instead, and Redis is skipped for a while (the
+ * breaker shared with the send caps, src/store/redis-breaker.ts, which logs the switch). During the outage the tripwires see only what the database holds; an add that timed
  * out but still reached Redis is counted in both.
  */
 export function createRedisFraudCounters(options: RedisFraudCountersOptions): RedisFraudCounters {
@@ -101,35 +103,17 @@ export function createRedisFraudCounters(options: RedisFraudCountersOptions): Re
     keyPrefix: options.keyPrefix ?? 'otpgate:',
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
-  let degraded = false;
-  function warn(message: string): void {
-    if (degraded) return;
-    degraded = true;
-    options.logger.warn({ err_message: message }, 'Redis is not answering: fraud guard counters are kept in the database until it is back');
-  }
-  redis.on('error', (err: Error) => warn(err.message));
+  // A refused or lost connection pauses Redis out at once, before any send waits on it.
+  redis.on('error', (err: Error) => options.breaker.failed(err.message));
+  const ready = readyGate(redis);
 
-  const withDeadline = <T>(p: Promise<T>, ms = timeoutMs): Promise<T> => redisDeadline(p, ms);
-
-  /** Runs `run` in Redis, or `inDatabase` when Redis cannot answer in time. */
+  /** Runs `run` in Redis, or `inDatabase` when Redis is skipped or cannot answer in time. */
   async function attempt<T>(op: 'read' | 'keys' | 'add' | 'totals', run: () => Promise<T>, inDatabase: () => Promise<T>): Promise<T> {
-    if (redis.status === 'wait') await withDeadline(redis.connect()).catch(() => undefined);
-    let failure: string;
-    if (redis.status === 'ready') {
-      try {
-        const value = await withDeadline(run(), op === 'totals' ? statsTimeoutMs : timeoutMs);
-        if (degraded) {
-          degraded = false;
-          options.logger.info('Redis answers again: fraud guard counters are kept in Redis');
-        }
-        return value;
-      } catch (err) {
-        failure = (err as Error).message;
-      }
-    } else {
-      failure = `Redis connection is ${redis.status}`;
-    }
-    warn(failure);
+    const value = await options.breaker.run(async () => {
+      await ready();
+      return run();
+    }, op === 'totals' ? statsTimeoutMs : timeoutMs);
+    if (value !== SKIPPED) return value;
     options.onFallback?.(op);
     return inDatabase();
   }
@@ -275,7 +259,7 @@ export function createRedisFraudCounters(options: RedisFraudCountersOptions): Re
     },
 
     async start() {
-      if (redis.status === 'wait') await redis.connect().catch(() => undefined);
+      await ready().catch(() => undefined);
     },
 
     async close() {

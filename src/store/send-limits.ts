@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { readyGate, SKIPPED, type RedisBreaker } from './redis-breaker.js';
 
 /**
  * One hourly cap a send must fit in: a sliding window keyed by `key` (the tenant with a phone
@@ -55,24 +56,6 @@ end
 return {1}
 `;
 
-/**
- * `p`, or a rejection once `ms` have passed: a Redis call on a request's path never waits
- * longer (shared by the send caps and the fraud guard's counters).
- */
-export async function redisDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export interface RedisSendLimiterOptions {
   url: string;
   logger: Logger;
@@ -80,6 +63,8 @@ export interface RedisSendLimiterOptions {
   keyPrefix?: string;
   /** How long a reservation may take before the store counts instead, ms. */
   timeoutMs?: number;
+  /** Skips Redis for a while after it failed; shared with the fraud guard's counters. */
+  breaker: RedisBreaker;
   /** Told each time Redis could not answer and the store counted instead. */
   onUnavailable?: () => void;
 }
@@ -105,16 +90,9 @@ export function createRedisSendLimiter(options: RedisSendLimiterOptions): SendLi
     keyPrefix: prefix,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
-  let warned = false;
-  redis.on('error', (err: Error) => {
-    if (warned) return;
-    warned = true;
-    options.logger.warn({ err_message: err.message }, 'Redis is not answering: hourly send caps are counted in the database until it is back');
-  });
-  redis.on('ready', () => {
-    if (warned) options.logger.info('Redis answers again: hourly send caps are counted in Redis');
-    warned = false;
-  });
+  // A refused or lost connection pauses Redis out at once, before any send waits on it.
+  redis.on('error', (err: Error) => options.breaker.failed(err.message));
+  const ready = readyGate(redis);
   redis.defineCommand('otpgateReserve', { lua: RESERVE_SCRIPT });
   const reserveCommand = (redis as unknown as { otpgateReserve(...args: (string | number)[]): Promise<ReserveReply> }).otpgateReserve.bind(redis);
 
@@ -123,26 +101,21 @@ export function createRedisSendLimiter(options: RedisSendLimiterOptions): SendLi
     return { ok: 'unavailable' };
   }
 
-  const withDeadline = <T>(p: Promise<T>): Promise<T> => redisDeadline(p, timeoutMs);
-
   return {
     async reserve(windows, member, now, windowMs) {
       if (windows.length === 0) return { ok: true, release: async () => undefined };
-      if (redis.status === 'wait') await withDeadline(redis.connect()).catch(() => undefined);
-      if (redis.status !== 'ready') return unavailable();
-      let reply: ReserveReply;
-      try {
-        reply = await withDeadline(reserveCommand(windows.length, ...windows.map((w) => w.key), now, windowMs, member, ...windows.map((w) => w.limit)));
-      } catch (err) {
-        options.logger.warn({ err_message: (err as Error).message }, 'Redis send-cap check failed: counted in the database instead');
-        return unavailable();
-      }
+      const reply = await options.breaker.run(async () => {
+        await ready();
+        return reserveCommand(windows.length, ...windows.map((w) => w.key), now, windowMs, member, ...windows.map((w) => w.limit));
+      }, timeoutMs);
+      // Logged by the breaker, once when Redis stops answering and once when it is back.
+      if (reply === SKIPPED) return unavailable();
       if (reply[0] === 1) {
         return {
           ok: true,
           async release() {
             // Best effort: a slot not given back only makes the cap stricter until it ages out.
-            await withDeadline(Promise.all(windows.map((w) => redis.zrem(w.key, member)))).catch(() => undefined);
+            await options.breaker.run(() => Promise.all(windows.map((w) => redis.zrem(w.key, member))), timeoutMs);
           },
         };
       }
@@ -150,7 +123,7 @@ export function createRedisSendLimiter(options: RedisSendLimiterOptions): SendLi
       return { ok: false, window, retryAfterMs: Math.max(1000, Number(reply[2]) + windowMs - now) };
     },
     async start() {
-      if (redis.status === 'wait') await redis.connect().catch(() => undefined);
+      await ready().catch(() => undefined);
     },
     async close() {
       if (redis.status === 'wait' || redis.status === 'end') {

@@ -50,11 +50,37 @@ function allowedMethods(app: FastifyInstance, path: string): string[] {
   return METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+/** Seconds a client is told to wait before retrying a request the database could not serve. */
+export const STORE_RETRY_AFTER_S = 2;
+/** At most one log line per this many ms about requests answered `store.unavailable`. */
+const STORE_LOG_EVERY_MS = 10_000;
+
+export interface ErrorHandlingOptions {
+  /**
+   * Whether an error means the database is away for now (src/store/availability.ts, passed in
+   * by app.ts since `http` does not import `store`): answered 503 `store.unavailable`.
+   */
+  isStoreUnavailable?: (err: unknown) => boolean;
+}
+
+export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
+  // An outage fails every request: one line says so, then one per STORE_LOG_EVERY_MS with a count.
+  let lastStoreLog = -Infinity;
+  let unlogged = 0;
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (isAppError(err)) return sendProblem(reply, request, err);
     const mapped = fromFastifyError(err);
     if (mapped) return sendProblem(reply, request, mapped);
+    if (options.isStoreUnavailable?.(err)) {
+      unlogged++;
+      const now = performance.now();
+      if (now - lastStoreLog >= STORE_LOG_EVERY_MS) {
+        request.log.warn({ err_name: err.name, err_message: err.message, err_code: err.code, requests: unlogged }, 'the database is not answering: requests are answered 503 store.unavailable');
+        lastStoreLog = now;
+        unlogged = 0;
+      }
+      return sendProblem(reply, request, new AppError('store.unavailable', 'The database did not answer. Retry after Retry-After, with the same Idempotency-Key for a send.', { retryAfter: STORE_RETRY_AFTER_S }));
+    }
     // Log the error's name and message only: never a request body, which may hold a code.
     request.log.error({ err_name: err.name, err_message: err.message, err_code: err.code, stack: err.stack }, 'unhandled error');
     return sendProblem(reply, request, new AppError('internal', 'Something went wrong on our side. Quote the request_id when you report it.'));
