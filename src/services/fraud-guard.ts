@@ -396,13 +396,19 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     push(prefixDayRule(t.prefix_day, keys.prefix, prefixDay), keys.p);
 
     if (keys.ip) {
-      const seen = await counters.keysInRange(db, tenantId, `x:${keys.ip}|`, `x:${keys.ip}}`, since);
-      const pair = seen.find((k) => k.key === keys.x);
-      keys.xInBucket = pair?.bucket === bucketOf(now);
-      const fromIp = firstBucket(keys.i);
-      const countries = seen.filter((k) => k.bucket >= fromIp);
-      push(ipCountriesRule(t.ip_countries, keys.ip, countries.length + (countries.some((k) => k.key === keys.x) ? 0 : 1)), keys.i);
-      push(ipDayRule(t.ip_day, keys.ip, slidingSum(of(keys.i), now, 24)), keys.i);
+      const ipRows = of(keys.i);
+      // An IP cannot have sent to more countries than it sent codes: most IPs (a user's own)
+      // never come near the limit, and their countries are not read.
+      const ipSent = ipRows.reduce((n, r) => n + r.sent, 0);
+      if (ipSent + 1 > t.ip_countries.max) {
+        const seen = await counters.keysInRange(db, tenantId, `x:${keys.ip}|`, `x:${keys.ip}}`, since);
+        const pair = seen.find((k) => k.key === keys.x);
+        keys.xInBucket = pair?.bucket === bucketOf(now);
+        const fromIp = firstBucket(keys.i);
+        const countries = seen.filter((k) => k.bucket >= fromIp);
+        push(ipCountriesRule(t.ip_countries, keys.ip, countries.length + (countries.some((k) => k.key === keys.x) ? 0 : 1)), keys.i);
+      }
+      push(ipDayRule(t.ip_day, keys.ip, slidingSum(ipRows, now, 24)), keys.i);
     }
 
     const countryRows = of(keys.c);
