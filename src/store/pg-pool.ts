@@ -35,29 +35,34 @@ export function guardPgPool(pool: pg.Pool, options: PgPoolGuardOptions): Guarded
   const listened = new WeakSet<pg.PoolClient>();
   let away: { since: number; detail: string } | undefined;
   let probing = false;
+  // Bumped at each switch: only connections taken after the last switch may switch it again,
+  // so a query sent before an outage and answered during it (or failing after it) does not flap it.
+  let epoch = 0;
 
-  function lost(err: unknown): void {
-    if (away) return;
+  function lost(err: unknown, born: number): void {
+    if (away || born !== epoch) return;
+    epoch++;
     const detail = err instanceof Error ? err.message : String(err);
     away = { since: performance.now(), detail };
     options.onAvailability?.(false, detail);
   }
-  function answered(): void {
-    if (!away) return;
+  function answered(born: number): void {
+    if (!away || born !== epoch) return;
+    epoch++;
     const seconds = ((performance.now() - away.since) / 1000).toFixed(1);
     away = undefined;
     probing = false;
     options.onAvailability?.(true, `after ${seconds} s`);
   }
 
-  function wrap(client: pg.PoolClient, probe: boolean): PostgresPoolClient {
+  function wrap(client: pg.PoolClient, probe: boolean, born: number): PostgresPoolClient {
     let broken: Error | undefined;
     let released = false;
     const query = (sql: string, parameters: ReadonlyArray<unknown>) =>
       new Promise<pg.QueryResult>((resolve, reject) => {
         const timer = setTimeout(() => {
           broken = new StoreUnavailableError(`The database did not answer within ${options.queryTimeoutMs} ms`);
-          lost(broken);
+          lost(broken, born);
           reject(broken);
           // pg's own query_timeout leaves the query active on the connection; destroying the
           // socket fails it (and anything queued behind it) and takes the client out of the pool.
@@ -66,14 +71,14 @@ export function guardPgPool(pool: pg.Pool, options: PgPoolGuardOptions): Guarded
         client.query(sql, parameters as unknown[]).then(
           (result) => {
             clearTimeout(timer);
-            answered();
+            answered(born);
             resolve(result);
           },
           (err: unknown) => {
             clearTimeout(timer);
             if (isConnectionLoss(err)) {
               broken ??= err as Error;
-              lost(err);
+              lost(err, born);
             }
             reject(err as Error);
           },
@@ -98,6 +103,7 @@ export function guardPgPool(pool: pg.Pool, options: PgPoolGuardOptions): Guarded
       return away === undefined;
     },
     async connect() {
+      const born = epoch;
       let probe = false;
       if (away) {
         if (probing) throw new StoreUnavailableError(`The database is not answering (${away.detail})`);
@@ -108,7 +114,7 @@ export function guardPgPool(pool: pg.Pool, options: PgPoolGuardOptions): Guarded
         client = await pool.connect();
       } catch (err) {
         if (probe) probing = false;
-        if (isConnectionLoss(err)) lost(err);
+        if (isConnectionLoss(err)) lost(err, born);
         throw err;
       }
       if (!listened.has(client)) {
@@ -116,7 +122,7 @@ export function guardPgPool(pool: pg.Pool, options: PgPoolGuardOptions): Guarded
         // The next query on it fails ("not queryable") and is reported as such.
         client.on('error', noop);
       }
-      return wrap(client, probe);
+      return wrap(client, probe, born);
     },
     end: () => pool.end(),
   };

@@ -1,0 +1,136 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { waitFor } from '../postgres/support.js';
+import { privatePostgresSkipReason, queryPrivate, startPrivatePostgres, type PrivatePostgres } from '../helpers/private-servers.js';
+
+/**
+ * PostgreSQL taken away under load, on a server the suite starts itself: stopped and started
+ * again (connections refused), then paused with SIGSTOP (connections hang). Sends are answered
+ * 202 or 503 `store.unavailable` with Retry-After, never 500; /readyz fails while it lasts;
+ * every accepted send is in the database afterwards and delivered; sends succeed again
+ * without a restart of otpgate. Phases wait for recorded answers, never for time.
+ */
+
+const skip = privatePostgresSkipReason();
+
+interface Answer {
+  /** The outage phase the request began in. */
+  phase: string;
+  status: number;
+  code?: string;
+  retryAfter?: string;
+  contentType?: string;
+  messageId?: string;
+}
+
+describe('PostgreSQL outages under load (a private server)', { skip, timeout: 180_000 }, () => {
+  let server: PrivatePostgres;
+  let t: TestApp;
+  let auth: string;
+  const answers: Answer[] = [];
+  let phase = 'before';
+  let running = true;
+  let load: Promise<void>;
+  let phoneSeq = 0;
+
+  const count = (p: string, status: number) => answers.filter((a) => a.phase === p && a.status === status).length;
+
+  before(async () => {
+    server = await startPrivatePostgres();
+    t = await createTestApp({
+      dbUrl: server.url,
+      // Short deadlines so that a paused server costs a test little time.
+      env: { OTPGATE_PG_CONNECT_TIMEOUT_MS: '1000', OTPGATE_PG_QUERY_TIMEOUT_MS: '1500', OTPGATE_PG_STATEMENT_TIMEOUT_MS: '1000', OTPGATE_PG_POOL_SIZE: '4' },
+    });
+    auth = (await t.createTenant({ resend_cooldown_seconds: 0 })).auth;
+    // Four senders, each one request at a time, new numbers throughout.
+    const sender = async () => {
+      while (running) {
+        const started = phase;
+        const n = phoneSeq++;
+        const res = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: `+1415555${String(1000 + (n % 9000)).padStart(4, '0')}`, purpose: `p${Math.floor(n / 9000)}` } });
+        const body = res.json<{ code?: string; message_id?: string }>();
+        answers.push({
+          phase: started,
+          status: res.statusCode,
+          ...(body.code ? { code: body.code } : {}),
+          ...(body.message_id ? { messageId: body.message_id } : {}),
+          ...(res.headers['retry-after'] !== undefined ? { retryAfter: String(res.headers['retry-after']) } : {}),
+          contentType: String(res.headers['content-type']),
+        });
+      }
+    };
+    load = Promise.all([sender(), sender(), sender(), sender()]).then(() => undefined);
+  });
+
+  after(async () => {
+    running = false;
+    await load;
+    await t?.close();
+    await server?.destroy();
+  });
+
+  async function outage(name: string, takeAway: () => Promise<void> | void, bringBack: () => Promise<void> | void): Promise<void> {
+    phase = `${name}:before`;
+    await waitFor(`sends accepted before the ${name}`, () => count(`${name}:before`, 202) >= 20, 30_000);
+    await takeAway();
+    phase = `${name}:during`;
+    await waitFor(`503 answers during the ${name}`, () => count(`${name}:during`, 503) >= 10, 30_000);
+
+    const ready = await t.call('GET', '/readyz');
+    assert.equal(ready.statusCode, 503, `/readyz during the ${name}: ${ready.body}`);
+    const verify = await t.call('POST', '/v1/otp/verify', { auth, body: { phone_number: '+14155551000', code: '123456' } });
+    assert.equal(verify.statusCode, 503, `verify during the ${name}: ${verify.body}`);
+    assert.equal(verify.json().code, 'store.unavailable');
+    const list = await t.call('GET', '/v1/messages', { auth });
+    assert.equal(list.statusCode, 503, `a list during the ${name}: ${list.body}`);
+
+    await bringBack();
+    phase = `${name}:after`;
+    await waitFor(`sends accepted after the ${name}`, () => count(`${name}:after`, 202) >= 20, 30_000);
+    assert.equal((await t.call('GET', '/readyz')).statusCode, 200, `/readyz after the ${name}`);
+  }
+
+  function assertAnswers(name: string): void {
+    const ofOutage = answers.filter((a) => a.phase.startsWith(`${name}:`));
+    const statuses = [...new Set(ofOutage.map((a) => a.status))].sort();
+    assert.deepEqual(statuses.filter((s) => s !== 202 && s !== 503), [], `only 202 and 503 during the ${name}: ${JSON.stringify(statuses)}`);
+    for (const a of ofOutage.filter((x) => x.status === 503)) {
+      assert.equal(a.code, 'store.unavailable');
+      assert.equal(a.retryAfter, '2');
+      assert.equal(a.contentType, 'application/problem+json; charset=utf-8');
+    }
+  }
+
+  test('stopped (pg_ctl stop -m fast) and started again', async () => {
+    await outage('stop', () => server.stop(), () => server.start());
+    assertAnswers('stop');
+  });
+
+  test('paused with SIGSTOP, then resumed: requests fail within the deadlines instead of hanging', async () => {
+    await outage('pause', () => server.signal('SIGSTOP'), () => server.signal('SIGCONT'));
+    assertAnswers('pause');
+    // The pool's client-side deadline or connect timeout ended them, not the resume.
+    const warnings = t.logs.lines.filter((l) => l.includes('PostgreSQL is not answering'));
+    assert.ok(warnings.length >= 2, 'one warning per outage');
+  });
+
+  test('no accepted send is lost, and each is delivered once the store is back', async () => {
+    running = false;
+    await load;
+    const accepted = answers.filter((a) => a.status === 202).map((a) => a.messageId!);
+    assert.ok(accepted.length >= 80, `accepted ${accepted.length}`);
+    assert.equal(new Set(accepted).size, accepted.length);
+    const rows = await queryPrivate<{ id: string }>(server.url, 'select id from messages where id = any($1)', [accepted]);
+    assert.equal(rows.length, accepted.length, 'every accepted send has its message');
+    await t.drainOutbox(200);
+    const left = await queryPrivate<{ n: string }>(server.url, "select count(*) as n from messages where id = any($1) and status not in ('sent', 'delivered')", [accepted]);
+    assert.equal(Number(left[0]!.n), 0, 'every accepted message was delivered');
+    // The switch to failing fast and back was logged once each way per outage, not per request.
+    const down = t.logs.lines.filter((l) => l.includes('PostgreSQL is not answering')).length;
+    const up = t.logs.lines.filter((l) => l.includes('PostgreSQL answers again')).length;
+    assert.ok(down === 2 && up === 2, `down ${down}, up ${up}: once each way per outage`);
+    assert.ok(!t.logs.lines.some((l) => l.includes('unhandled error')), 'no 500 was logged');
+  });
+});
