@@ -72,7 +72,7 @@ export const defaultThresholds: Readonly<FraudThresholds> = Object.freeze({
   country_day: { floor: 2, ratio: 3 },
   country_hour: { floor: 15, ratio: 1 },
   prefix_hour: { floor: 3, ratio: 0.5 },
-  prefix_day: { floor: 4, ratio: 1 },
+  prefix_day: { floor: 3, ratio: 1 },
   prefix_velocity: { numbers: 4, span: 20, window_minutes: 10 },
   ip_countries: { max: 10 },
   ip_day: { floor: 30, ratio: 2 },
