@@ -1,14 +1,27 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
+/** What a code is bound to besides its challenge (PSD2 dynamic linking). */
+export interface CodeBinding {
+  amount?: string | undefined;
+  payee?: string | undefined;
+}
+
 /**
  * The stored form of a one-time code: HMAC-SHA256 under the server key over
  * `${challengeId}:${code}`, base64url (43 chars). Binding the challenge id means a hash
- * copied onto another challenge does not verify there.
+ * copied onto another challenge does not verify there. With an amount or a payee, a newline
+ * and `JSON.stringify([amount, payee])` (null for a missing one) follow, so the same code
+ * with another amount or payee gives another hash; without either the input is as before,
+ * so codes stored earlier still verify.
  * @param key the server's HMAC key (≥ 32 random bytes expected; an empty key throws)
  */
-export function hmacCode(key: Buffer, challengeId: string, code: string): string {
+export function hmacCode(key: Buffer, challengeId: string, code: string, binding?: CodeBinding): string {
   if (key.length === 0) throw new RangeError('HMAC key must not be empty');
-  return createHmac('sha256', key).update(`${challengeId}:${code}`, 'utf8').digest('base64url');
+  let input = `${challengeId}:${code}`;
+  if (binding && (binding.amount !== undefined || binding.payee !== undefined)) {
+    input += `\n${JSON.stringify([binding.amount ?? null, binding.payee ?? null])}`;
+  }
+  return createHmac('sha256', key).update(input, 'utf8').digest('base64url');
 }
 
 /**

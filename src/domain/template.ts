@@ -5,7 +5,7 @@
  */
 
 /** Purposes every tenant has; tenants may add their own (see isValidPurpose). */
-export const builtInPurposes = ['login', 'verification', 'password_reset', 'mfa'] as const;
+export const builtInPurposes = ['login', 'verification', 'password_reset', 'mfa', 'transaction'] as const;
 
 export type BuiltInPurpose = (typeof builtInPurposes)[number];
 
@@ -19,13 +19,19 @@ export const defaultTemplates: Record<BuiltInPurpose, string> = {
   verification: '{{code}} is your {{app_name}} verification code. It expires in {{ttl_minutes}} min.',
   password_reset: '{{code}} is your {{app_name}} password reset code. It expires in {{ttl_minutes}} min. Ignore it if you did not ask.',
   mfa: '{{code}} is your {{app_name}} security code. It expires in {{ttl_minutes}} min. Do not share it.',
+  // PSD2 dynamic linking: the user sees what the code authorises. One segment only while the
+  // amount and payee are short (about 45 characters together in the worst case above).
+  transaction: '{{code}} is your {{app_name}} code to pay {{amount}} to {{payee}}. It expires in {{ttl_minutes}} min.',
 };
 
 /** Default for a tenant-defined purpose that has no template of its own. */
 export const genericTemplate = '{{code}} is your {{app_name}} code. It expires in {{ttl_minutes}} min.';
 
 /** The variables a template may use, as `{{name}}` (inner spaces allowed: `{{ name }}`). */
-export const templateVariables = ['code', 'app_name', 'ttl_minutes', 'purpose'] as const;
+export const templateVariables = ['code', 'app_name', 'ttl_minutes', 'purpose', 'amount', 'payee'] as const;
+
+/** Variables that only a send carrying them can fill (a transaction-bound code). */
+export const transactionVariables = ['amount', 'payee'] as const;
 
 export type TemplateVariable = (typeof templateVariables)[number];
 
@@ -35,6 +41,9 @@ export interface TemplateVars {
   app_name: string;
   ttl_minutes: number;
   purpose: string;
+  /** The send's `amount` and `payee`, when it carried them. */
+  amount?: string | undefined;
+  payee?: string | undefined;
 }
 
 /** Longest template accepted, in UTF-16 code units. */
@@ -77,8 +86,9 @@ export function validateTemplate(template: string): string[] {
 
 /**
  * Replaces each `{{name}}` / `{{ name }}` of a known variable with its value, in one pass
- * (a value containing `{{…}}` or `$&` is inserted literally). Unknown placeholders are left
- * as they are; validate templates when they are saved.
+ * (a value containing `{{…}}` or `$&` is inserted literally). Unknown placeholders, and
+ * `{{amount}}`/`{{payee}}` without a value, are left as they are; validate templates when
+ * they are saved, and check `transactionVariablesUsed` before a send.
  */
 export function renderTemplate(template: string, vars: TemplateVars): string {
   return template.replace(placeholder, (whole: string, name: string) => {
@@ -91,6 +101,10 @@ export function renderTemplate(template: string, vars: TemplateVars): string {
         return String(vars.ttl_minutes);
       case 'purpose':
         return vars.purpose;
+      case 'amount':
+        return vars.amount ?? whole;
+      case 'payee':
+        return vars.payee ?? whole;
       default:
         return whole;
     }
@@ -115,6 +129,13 @@ export function composeOtpMessage(input: {
   const domain = input.webotpDomain?.trim();
   if (domain) text += `\n\n@${domain} #${input.vars.code}`;
   return text;
+}
+
+/** The transaction variables (`amount`, `payee`) a template names. */
+export function transactionVariablesUsed(template: string): Array<(typeof transactionVariables)[number]> {
+  const used = new Set<string>();
+  for (const match of template.matchAll(placeholder)) used.add(match[1] ?? '');
+  return transactionVariables.filter((v) => used.has(v));
 }
 
 function normalizeLocale(tag: string): string {

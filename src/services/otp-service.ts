@@ -1,27 +1,37 @@
 import { createHash } from 'node:crypto';
 import { newId } from '../domain/ids.js';
 import { normalizePhone } from '../domain/phone.js';
-import { generateCode } from '../domain/otp.js';
-import { composeOtpMessage, maskCode } from '../domain/template.js';
-import { constantTimeEqual, hmacCode } from '../crypto/hmac.js';
+import { codeProblem, generateCode, normalizeCode } from '../domain/otp.js';
+import { composeOtpMessage, maskCode, transactionVariablesUsed } from '../domain/template.js';
+import { transactionProblems } from '../domain/transaction.js';
+import { constantTimeEqual, hmacCode, type CodeBinding } from '../crypto/hmac.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import {
+  closeCodesOf,
   countSendsForIp,
   countSendsForPhone,
   findChallenge,
   findLatestChallenge,
   insertChallenge,
   lockSendKey,
-  markExpired,
-  markVerified,
   oldestSend,
-  recordWrongAttempt,
+  pendingCodesOf,
   supersedeChallenge,
 } from '../store/queries/challenges.js';
+import {
+  approveVerification,
+  approveVerificationDirectly,
+  codesOfVerification,
+  endVerification,
+  extendVerification,
+  findVerification,
+  insertVerification,
+  recordVerificationWrongAttempt,
+} from '../store/queries/verifications.js';
 import { findIdempotencyKey, insertIdempotencyKey } from '../store/queries/idempotency.js';
 import { insertMessage } from '../store/queries/messages.js';
-import type { Challenge } from '../store/schema.js';
+import type { Challenge, Verification, VerificationStatus } from '../store/schema.js';
 import type { Reservation, SendLimiter, SendWindow } from '../store/send-limits.js';
 import type { ServiceContext } from './context.js';
 import { refusalError, type FraudGuard, type FraudRefusal } from './fraud-guard.js';
@@ -32,16 +42,25 @@ import type { ActiveTenant } from './tenant-service.js';
 const HOUR_MS = 3_600_000;
 /** How long an idempotency key is remembered, ms. */
 export const IDEMPOTENCY_TTL_MS = 24 * HOUR_MS;
+/** `new_code`: how many of a verification's newest codes still verify. */
+export const LIVE_CODES = 3;
 
 export interface SendOtpInput {
   phone_number: string;
   purpose?: string;
   locale?: string;
   client_ip?: string;
+  /** PSD2 dynamic linking: shown in the message and bound into the code. */
+  amount?: string;
+  payee?: string;
+  /** A code the caller made (Twilio's CustomCode): delivered and verified as given; never logged or returned. */
+  custom_code?: string;
 }
 
 export interface SendOtpResult {
   challenge_id: string;
+  /** The verification this send belongs to (a resend joins the still-valid one). */
+  verification_id: string;
   phone_number: string;
   purpose: string;
   expires_at: string;
@@ -49,13 +68,24 @@ export interface SendOtpResult {
   message_id: string | null;
 }
 
-export type VerifyOtpInput = { code: string } & ({ challenge_id: string } | { phone_number: string; purpose?: string });
+export type VerifyOtpInput = { code: string; amount?: string; payee?: string } & ({ challenge_id: string } | { phone_number: string; purpose?: string });
+
+export interface VerifyOtpResult {
+  verified: true;
+  /** The send whose code matched. */
+  challenge_id: string;
+  verification_id: string;
+  phone_number: string;
+  purpose: string;
+}
 
 export interface ChallengeView {
   id: string;
+  verification_id: string | null;
   phone_number: string;
   purpose: string;
   status: Challenge['status'];
+  /** The verification's wrong attempts (shared by its sends). */
   attempts: number;
   max_attempts: number;
   attempts_remaining: number;
@@ -66,6 +96,25 @@ export interface ChallengeView {
   message_id: string | null;
 }
 
+/** A verification as the API shows it (never the code). */
+export interface VerificationView {
+  id: string;
+  phone_number: string;
+  purpose: string;
+  status: VerificationStatus;
+  attempts: number;
+  max_attempts: number;
+  attempts_remaining: number;
+  amount: string | null;
+  payee: string | null;
+  created_at: string;
+  updated_at: string;
+  expires_at: string;
+  approved_at: string | null;
+  /** Its sends, oldest first. */
+  sends: Array<{ challenge_id: string; created_at: string; expires_at: string; message_id: string | null }>;
+}
+
 /** Signals a lost race on an idempotency key inside the send transaction. */
 class IdempotencyRace extends Error {}
 
@@ -73,22 +122,54 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-export function challengeView(c: Challenge, now: number): ChallengeView {
-  const status = c.status === 'pending' && c.expires_at <= now ? 'expired' : c.status;
+/** A pending verification past its last code's expiry reads as expired (it is marked lazily). */
+function effectiveStatus(v: Verification, now: number): VerificationStatus {
+  return v.status === 'pending' && v.expires_at <= now ? 'expired' : v.status;
+}
+
+const closedChallengeStatus: Record<Exclude<VerificationStatus, 'pending'>, Challenge['status']> = {
+  approved: 'verified',
+  max_attempts_reached: 'locked',
+  canceled: 'canceled',
+  expired: 'expired',
+};
+
+export function challengeView(c: Challenge, now: number, v?: Verification): ChallengeView {
+  let status: Challenge['status'] = c.status === 'pending' && c.expires_at <= now ? 'expired' : c.status;
+  if (status === 'pending' && v) {
+    const vs = effectiveStatus(v, now);
+    if (vs !== 'pending') status = closedChallengeStatus[vs];
+  }
+  const attempts = v ? v.attempts : c.attempts;
+  const max = v ? v.max_attempts : c.max_attempts;
   return {
     id: c.id,
+    verification_id: c.verification_id ?? null,
     phone_number: c.phone,
     purpose: c.purpose,
     status,
-    attempts: c.attempts,
-    max_attempts: c.max_attempts,
-    attempts_remaining: status === 'pending' ? Math.max(0, c.max_attempts - c.attempts) : 0,
+    attempts,
+    max_attempts: max,
+    attempts_remaining: status === 'pending' ? Math.max(0, max - attempts) : 0,
     created_at: iso(c.created_at),
     expires_at: iso(c.expires_at),
     resend_available_at: iso(c.resend_available_at),
     verified_at: c.verified_at === null ? null : iso(c.verified_at),
     message_id: c.message_id,
   };
+}
+
+function badInput(detail: string, issues: Array<{ path: string; message: string }>): AppError {
+  return new AppError('request.invalid', detail, { issues });
+}
+
+/** Amount and payee as stored and bound: absent is null. */
+function bindingOf(input: { amount?: string | undefined; payee?: string | undefined }): { amount: string | null; payee: string | null } {
+  return { amount: input.amount ?? null, payee: input.payee ?? null };
+}
+
+function codeBinding(b: { amount: string | null; payee: string | null }): CodeBinding {
+  return { amount: b.amount ?? undefined, payee: b.payee ?? undefined };
 }
 
 export function createOtpService(
@@ -110,11 +191,29 @@ export function createOtpService(
     return n;
   }
 
+  /** The sealed `same_code` code is bound to its verification, so it opens nowhere else. */
+  const sealAad = (verificationId: string) => `verification:${verificationId}`;
+
   async function send(tenant: ActiveTenant, input: SendOtpInput, idempotencyKey?: string): Promise<{ status: number; body: SendOtpResult }> {
     const s = tenant.settings;
     const now = clock.now();
     const purpose = input.purpose ?? 'login';
-    const requestHash = idempotencyKey ? createHash('sha256').update(JSON.stringify(['otp.send', input])).digest('base64url') : '';
+
+    // Bad input changes nothing: checked before the idempotency key is looked at or stored.
+    const problems = transactionProblems(input);
+    if (problems.length > 0) throw badInput('The amount or payee is not usable.', problems);
+    let customCode: string | undefined;
+    if (input.custom_code !== undefined) {
+      customCode = normalizeCode(String(input.custom_code), s.code_alphabet);
+      const problem = codeProblem(customCode, s.code_alphabet);
+      if (problem) throw badInput(`custom_code ${problem}.`, [{ path: 'custom_code', message: problem }]);
+    }
+    const binding = bindingOf(input);
+
+    // A caller's code is in the request; the stored request hash covers it only through a keyed
+    // hash, so the hash cannot be searched for the code.
+    const hashed = input.custom_code === undefined ? input : { ...input, custom_code: hmacCode(codeKey, 'idempotency', input.custom_code) };
+    const requestHash = idempotencyKey ? createHash('sha256').update(JSON.stringify(['otp.send', hashed])).digest('base64url') : '';
 
     if (idempotencyKey) {
       const prior = await findIdempotencyKey(store.db, tenant.id, idempotencyKey, now);
@@ -134,7 +233,16 @@ export function createOtpService(
     }
 
     const testNumber = s.test_numbers.find((t) => t.phone_number === phone.e164);
+    let template: string | undefined;
     if (!testNumber) {
+      template = await deps.templates.resolve(tenant.id, purpose, input.locale, s);
+      const missing = transactionVariablesUsed(template).filter((v) => input[v] === undefined);
+      if (missing.length > 0) {
+        deps.metrics.otpSends.inc({ outcome: 'invalid' });
+        throw new AppError('otp.transaction_details_required', `The ${purpose} message shows ${missing.join(' and ')}: send ${missing.join(' and ')} with the code.`, {
+          issues: missing.map((m) => ({ path: m, message: 'required by the message template' })),
+        });
+      }
       try {
         await deps.fraud.precheck(tenant, phone);
       } catch (err) {
@@ -144,44 +252,10 @@ export function createOtpService(
     }
     const fraudKeys = deps.fraud.keysFor(tenant, phone.e164, phone.country, input.client_ip);
     const challengeId = newId('chl');
-    const code = testNumber?.code ?? generateCode(s.otp_length);
-    const expiresAt = now + s.otp_ttl_seconds * 1000;
     const resendAt = now + s.resend_cooldown_seconds * 1000;
-    let messageId: string | null = null;
+    const messageId = testNumber ? null : newId('msg');
     let message: Parameters<typeof insertMessage>[1] | undefined;
-
-    if (!testNumber) {
-      messageId = newId('msg');
-      const template = await deps.templates.resolve(tenant.id, purpose, input.locale, s);
-      const text = composeOtpMessage({
-        template,
-        vars: { code, app_name: s.app_name ?? tenant.name, ttl_minutes: Math.ceil(s.otp_ttl_seconds / 60), purpose },
-        webotpDomain: s.webotp_domain,
-        androidAppHash: s.android_app_hash,
-      });
-      message = newOutboxRow(secretBox, {
-        id: messageId,
-        tenantId: tenant.id,
-        kind: 'otp',
-        challengeId,
-        purpose,
-        to: phone.e164,
-        text,
-        masked: maskCode(text, code),
-        senderId: s.sender_id,
-        now,
-        expiresAt,
-      });
-    }
-
-    const result: SendOtpResult = {
-      challenge_id: challengeId,
-      phone_number: phone.e164,
-      purpose,
-      expires_at: iso(expiresAt),
-      resend_available_at: iso(resendAt),
-      message_id: messageId,
-    };
+    let result: SendOtpResult | undefined;
 
     // With Redis, the hourly caps are reserved there first (one atomic step for all nodes);
     // when Redis cannot answer, or without it, they are counted in the transaction below.
@@ -201,12 +275,13 @@ export function createOtpService(
     let resend = false;
     try {
       refusal = await store.writes.write(async (trx): Promise<FraudRefusal | undefined> => {
+        message = undefined;
         await lockSendKey(trx, store.capabilities, `${tenant.id}:${phone.e164}`);
         // A concurrent request with the same key may have committed while this one waited
         // for the per-phone lock: answer with its result rather than a cooldown.
         if (idempotencyKey && (await findIdempotencyKey(trx, tenant.id, idempotencyKey, now))) throw new IdempotencyRace();
-        // At most one challenge per phone and purpose is pending (each send supersedes it), and
-        // it is the latest one.
+        // At most one verification per phone and purpose is pending, and the latest send
+        // belongs to it.
         const latest = await findLatestChallenge(trx, tenant.id, phone.e164, purpose);
         if (!testNumber) {
           // Policy checks run inside the transaction, under the per-phone lock, so that they
@@ -239,21 +314,103 @@ export function createOtpService(
             }
           }
         }
+
+        // The open verification, if the latest send belongs to one that is still valid.
+        const open =
+          latest?.status === 'pending' && latest.verification_id ? await findVerification(trx, tenant.id, latest.verification_id) : undefined;
+        const valid = open !== undefined && open.status === 'pending' && open.expires_at > now ? open : undefined;
+        // A send for another amount or payee, or with another caller-made code than the one a
+        // `same_code` resend would repeat, is another verification: it replaces the open one.
+        let sameCode: string | undefined;
+        if (valid && s.resend_policy === 'same_code' && valid.code_sealed !== null) sameCode = secretBox.open(valid.code_sealed, sealAad(valid.id));
+        const joins =
+          valid !== undefined &&
+          valid.amount === binding.amount &&
+          valid.payee === binding.payee &&
+          (customCode === undefined || sameCode === undefined || customCode === sameCode);
         // A resend while the phone's code for this purpose is still valid is the same
         // verification: the tripwires count it (and judge it) once, not per send.
-        resend = latest !== undefined && latest.status === 'pending' && latest.expires_at > now;
+        resend = joins;
         if (!testNumber) {
           // The guard's refusal is answered, not thrown, so that the block it made commits.
           const refused = await deps.fraud.evaluate(trx, tenant, phone.e164, fraudKeys, latest, resend);
           if (refused) return refused;
         }
-        if (latest?.status === 'pending') await supersedeChallenge(trx, latest.id);
+
+        const code = customCode ?? testNumber?.code ?? (joins ? sameCode : undefined) ?? generateCode(s.otp_length, s.code_alphabet);
+        const keepSealed = s.resend_policy === 'same_code' && !testNumber;
+        let verificationId: string;
+        let expiresAt: number;
+        if (joins) {
+          verificationId = valid.id;
+          // same_code: the same code with the same expiry; new_code: a fresh code and TTL.
+          expiresAt = sameCode !== undefined ? valid.expires_at : now + s.otp_ttl_seconds * 1000;
+          await extendVerification(trx, valid.id, expiresAt, now, keepSealed && valid.code_sealed === null ? secretBox.seal(code, sealAad(valid.id)) : undefined);
+        } else {
+          if (valid) {
+            await endVerification(trx, valid.id, 'canceled', now);
+            await closeCodesOf(trx, valid.id, 'superseded', now);
+          } else if (latest?.status === 'pending') {
+            // A code from before verifications (or one whose verification ended) no longer verifies.
+            await supersedeChallenge(trx, latest.id);
+          }
+          verificationId = newId('ver');
+          expiresAt = now + s.otp_ttl_seconds * 1000;
+          await insertVerification(trx, {
+            id: verificationId,
+            tenant_id: tenant.id,
+            phone: phone.e164,
+            purpose,
+            status: 'pending',
+            attempts: 0,
+            max_attempts: s.max_verify_attempts,
+            code_sealed: keepSealed ? secretBox.seal(code, sealAad(verificationId)) : null,
+            amount: binding.amount,
+            payee: binding.payee,
+            created_at: now,
+            updated_at: now,
+            expires_at: expiresAt,
+            approved_at: null,
+          });
+        }
+
+        if (template !== undefined && messageId !== null) {
+          const text = composeOtpMessage({
+            template,
+            vars: { code, app_name: s.app_name ?? tenant.name, ttl_minutes: Math.ceil(s.otp_ttl_seconds / 60), purpose, amount: input.amount, payee: input.payee },
+            webotpDomain: s.webotp_domain,
+            androidAppHash: s.android_app_hash,
+          });
+          message = newOutboxRow(secretBox, {
+            id: messageId,
+            tenantId: tenant.id,
+            kind: 'otp',
+            challengeId,
+            purpose,
+            to: phone.e164,
+            text,
+            masked: maskCode(text, code),
+            senderId: s.sender_id,
+            now,
+            expiresAt,
+          });
+        }
+        result = {
+          challenge_id: challengeId,
+          verification_id: verificationId,
+          phone_number: phone.e164,
+          purpose,
+          expires_at: iso(expiresAt),
+          resend_available_at: iso(resendAt),
+          message_id: messageId,
+        };
+
         await insertChallenge(trx, {
           id: challengeId,
           tenant_id: tenant.id,
           phone: phone.e164,
           purpose,
-          code_hash: hmacCode(codeKey, challengeId, code),
+          code_hash: hmacCode(codeKey, challengeId, code, codeBinding(binding)),
           status: 'pending',
           attempts: 0,
           max_attempts: s.max_verify_attempts,
@@ -264,7 +421,13 @@ export function createOtpService(
           expires_at: expiresAt,
           resend_available_at: resendAt,
           verified_at: null,
+          verification_id: verificationId,
         });
+        if (joins) {
+          // Only the newest codes of a verification verify: older ones leave it.
+          const pending = await pendingCodesOf(trx, verificationId, LIVE_CODES + 1);
+          for (const old of pending.slice(LIVE_CODES)) await supersedeChallenge(trx, old.id);
+        }
         if (message) {
           await insertMessage(trx, message);
           await deps.fraud.count(trx, tenant, fraudKeys, message.segments ?? 1, resend);
@@ -301,7 +464,7 @@ export function createOtpService(
     }
     deps.metrics.otpSends.inc({ outcome: testNumber ? 'test_number' : 'accepted' });
     if (message) deps.onEnqueued();
-    return { status: 202, body: result };
+    return { status: 202, body: result! };
   }
 
   function rateLimited(by: 'phone' | 'ip', limit: number, retryAfterMs: number): AppError {
@@ -318,8 +481,49 @@ export function createOtpService(
     return { status, body: JSON.parse(response) as SendOtpResult };
   }
 
-  async function verify(tenant: ActiveTenant, input: VerifyOtpInput): Promise<{ verified: true; challenge_id: string; phone_number: string; purpose: string }> {
+  const exhausted = () => new AppError('otp.attempts_exhausted', 'Too many wrong codes were entered; request a new code.', { extra: { attempts_remaining: 0 } });
+  const expired = () => new AppError('otp.expired', 'The code has expired; request a new one.');
+
+  /** The answer for a verification (or a code from before verifications) that is no longer pending. */
+  function endedError(status: Exclude<VerificationStatus, 'pending'> | 'superseded', count = true): AppError {
+    const outcome = (name: string) => count && deps.metrics.otpVerifies.inc({ outcome: name });
+    switch (status) {
+      case 'approved':
+        outcome('already_verified');
+        return new AppError('otp.already_verified', 'This code was already used.');
+      case 'max_attempts_reached':
+        outcome('exhausted');
+        return exhausted();
+      case 'superseded':
+        outcome('superseded');
+        return new AppError('otp.superseded', 'A newer code was sent; use the latest one.');
+      case 'canceled':
+        outcome('canceled');
+        return new AppError('otp.canceled', 'This verification was canceled; request a new code.');
+      case 'expired':
+        outcome('expired');
+        return expired();
+    }
+  }
+
+  /** Marks a pending verification past its last code expired (and its codes with it). */
+  async function expireNow(v: Verification, now: number): Promise<void> {
+    await store.writes.write(async (trx) => {
+      if (await endVerification(trx, v.id, 'expired', now)) await closeCodesOf(trx, v.id, 'expired', now);
+    });
+  }
+
+  async function verify(tenant: ActiveTenant, input: VerifyOtpInput): Promise<VerifyOtpResult> {
     const now = clock.now();
+    const alphabet = tenant.settings.code_alphabet;
+    const code = normalizeCode(String(input.code), alphabet);
+    // A digits tenant keeps answering a malformed code as bad input (no attempt counted); an
+    // alphanumeric code with a look-alike is just wrong.
+    const malformed = alphabet === 'digits' ? codeProblem(code, 'digits') : undefined;
+    if (malformed) throw badInput(`code ${malformed}.`, [{ path: 'code', message: malformed }]);
+    const problems = transactionProblems(input);
+    if (problems.length > 0) throw badInput('The amount or payee is not usable.', problems);
+
     let challenge: Challenge | undefined;
     if ('challenge_id' in input) {
       challenge = await findChallenge(store.db, tenant.id, input.challenge_id);
@@ -332,50 +536,66 @@ export function createOtpService(
       throw new AppError('otp.challenge_not_found', 'There is no such challenge for this tenant.');
     }
     const outcome = (name: string) => deps.metrics.otpVerifies.inc({ outcome: name });
-    switch (challenge.status) {
-      case 'verified':
-        outcome('already_verified');
-        throw new AppError('otp.already_verified', 'This code was already used.');
-      case 'locked':
-        outcome('exhausted');
-        throw new AppError('otp.attempts_exhausted', 'Too many wrong codes were entered; request a new code.', { extra: { attempts_remaining: 0 } });
-      case 'superseded':
-        outcome('superseded');
-        throw new AppError('otp.superseded', 'A newer code was sent; use the latest one.');
-      case 'expired':
-        outcome('expired');
-        throw new AppError('otp.expired', 'The code has expired; request a new one.');
-      case 'pending':
-        break;
-    }
-    if (challenge.expires_at <= now) {
-      await markExpired(store.db, challenge.id);
-      outcome('expired');
-      throw new AppError('otp.expired', 'The code has expired; request a new one.');
-    }
-    const matches = constantTimeEqual(hmacCode(codeKey, challenge.id, input.code), challenge.code_hash);
-    if (matches && (await markVerified(store.db, challenge.id, now))) {
-      // The code is verified whatever happens to the count: a failure to count only leaves the
-      // fraud guard one conversion short.
-      await deps.fraud.converted(tenant, challenge).catch((err: unknown) => {
-        ctx.logger.warn({ err_message: (err as Error)?.message, challenge_id: challenge.id }, 'could not count a verified code for the fraud guard');
-      });
-      outcome('verified');
-      return { verified: true, challenge_id: challenge.id, phone_number: challenge.phone, purpose: challenge.purpose };
-    }
-    if (matches) {
-      // The right code, but another request verified (or locked) the challenge first.
-      const fresh = await findChallenge(store.db, tenant.id, challenge.id);
-      if (fresh?.status === 'verified') {
-        outcome('already_verified');
-        throw new AppError('otp.already_verified', 'This code was already used.');
+    const v = challenge.verification_id ? await findVerification(store.db, tenant.id, challenge.verification_id) : undefined;
+    if (!v) {
+      // A code that had ended before verifications existed answers from its own status.
+      switch (challenge.status) {
+        case 'verified':
+          throw endedError('approved');
+        case 'locked':
+          throw endedError('max_attempts_reached');
+        case 'superseded':
+          throw endedError('superseded');
+        case 'canceled':
+          throw endedError('canceled');
+        default:
+          throw endedError('expired');
       }
     }
-    const counted = matches ? undefined : await recordWrongAttempt(store.db, challenge.id);
+    if (v.status !== 'pending') throw endedError(v.status === 'canceled' && challenge.status === 'superseded' ? 'superseded' : v.status);
+    if (v.expires_at <= now) {
+      await expireNow(v, now);
+      throw endedError('expired');
+    }
+    // Every unexpired code among the newest of the verification verifies (under `same_code`
+    // they are one code); each is checked, so the time taken does not tell which matched.
+    const candidates = (await pendingCodesOf(store.db, v.id, LIVE_CODES)).filter((c) => c.expires_at > now);
+    const binding = codeBinding(bindingOf(input));
+    let match: Challenge | undefined;
+    for (const c of candidates) {
+      if (constantTimeEqual(hmacCode(codeKey, c.id, code, binding), c.code_hash) && !match) match = c;
+    }
+    if (match) {
+      const approved = await store.writes.write(async (trx) => {
+        if (!(await approveVerification(trx, v.id, now))) return false;
+        await closeCodesOf(trx, v.id, 'verified', now);
+        return true;
+      });
+      if (approved) {
+        // The code is verified whatever happens to the count: a failure to count only leaves
+        // the fraud guard one conversion short.
+        const matched = match;
+        await deps.fraud.converted(tenant, matched).catch((err: unknown) => {
+          ctx.logger.warn({ err_message: (err as Error)?.message, challenge_id: matched.id }, 'could not count a verified code for the fraud guard');
+        });
+        outcome('verified');
+        return { verified: true, challenge_id: matched.id, verification_id: v.id, phone_number: v.phone, purpose: v.purpose };
+      }
+      // The right code, but another request approved (or locked) the verification first.
+      const fresh = await findVerification(store.db, tenant.id, v.id);
+      if (fresh && fresh.status !== 'pending') throw endedError(fresh.status);
+    }
+    const counted = match
+      ? undefined
+      : await store.writes.write(async (trx) => {
+          const row = await recordVerificationWrongAttempt(trx, v.id, now);
+          if (row && row.attempts >= row.max_attempts) await closeCodesOf(trx, v.id, 'locked', now);
+          return row;
+        });
     const remaining = counted ? Math.max(0, counted.max_attempts - counted.attempts) : 0;
     if (remaining === 0) {
       outcome('exhausted');
-      throw new AppError('otp.attempts_exhausted', 'Too many wrong codes were entered; request a new code.', { extra: { attempts_remaining: 0 } });
+      throw exhausted();
     }
     outcome('invalid');
     throw new AppError('otp.invalid', `The code is not correct; ${remaining} attempt${remaining === 1 ? '' : 's'} left.`, { extra: { attempts_remaining: remaining } });
@@ -384,10 +604,81 @@ export function createOtpService(
   async function getChallenge(tenant: ActiveTenant, id: string): Promise<ChallengeView> {
     const c = await findChallenge(store.db, tenant.id, id);
     if (!c) throw new AppError('otp.challenge_not_found', 'There is no such challenge for this tenant.');
-    return challengeView(c, clock.now());
+    const v = c.verification_id ? await findVerification(store.db, tenant.id, c.verification_id) : undefined;
+    return challengeView(c, clock.now(), v);
   }
 
-  return { send, verify, getChallenge };
+  async function verificationOrThrow(tenant: ActiveTenant, id: string): Promise<Verification> {
+    const v = await findVerification(store.db, tenant.id, id);
+    if (!v) throw new AppError('otp.verification_not_found', 'There is no such verification for this tenant.');
+    return v;
+  }
+
+  async function verificationView(v: Verification, now: number): Promise<VerificationView> {
+    const status = effectiveStatus(v, now);
+    const sends = await codesOfVerification(store.db, v.id);
+    return {
+      id: v.id,
+      phone_number: v.phone,
+      purpose: v.purpose,
+      status,
+      attempts: v.attempts,
+      max_attempts: v.max_attempts,
+      attempts_remaining: status === 'pending' ? Math.max(0, v.max_attempts - v.attempts) : 0,
+      amount: v.amount,
+      payee: v.payee,
+      created_at: iso(v.created_at),
+      updated_at: iso(v.updated_at),
+      expires_at: iso(v.expires_at),
+      approved_at: v.approved_at === null ? null : iso(v.approved_at),
+      sends: sends.map((c) => ({ challenge_id: c.id, created_at: iso(c.created_at), expires_at: iso(c.expires_at), message_id: c.message_id })),
+    };
+  }
+
+  /** A verification's state by its id (`ver_…`); never its code. */
+  async function getVerification(tenant: ActiveTenant, id: string): Promise<VerificationView> {
+    return verificationView(await verificationOrThrow(tenant, id), clock.now());
+  }
+
+  /**
+   * Cancels a pending verification (none of its codes verifies any more) or approves it
+   * without a code (the tenant decided by other means; counted as a conversion). A
+   * verification that has ended answers as verify would (`otp.already_verified`,
+   * `otp.expired`, …) and is left as it is.
+   */
+  async function updateVerification(tenant: ActiveTenant, id: string, status: 'canceled' | 'approved'): Promise<VerificationView> {
+    const now = clock.now();
+    const v = await verificationOrThrow(tenant, id);
+    if (v.status === 'pending' && v.expires_at <= now) {
+      await expireNow(v, now);
+      throw endedError('expired', false);
+    }
+    if (v.status !== 'pending') throw endedError(v.status, false);
+    const done = await store.writes.write(async (trx) => {
+      const ok = status === 'canceled' ? await endVerification(trx, v.id, 'canceled', now) : await approveVerificationDirectly(trx, v.id, now);
+      if (ok) await closeCodesOf(trx, v.id, status === 'canceled' ? 'canceled' : 'verified', now);
+      return ok;
+    });
+    const fresh = await verificationOrThrow(tenant, id);
+    if (!done) throw endedError(effectiveStatus(fresh, now) as Exclude<VerificationStatus, 'pending'>, false);
+    if (status === 'approved') {
+      const latest = await newestSend(tenant, fresh.id);
+      if (latest) {
+        await deps.fraud.converted(tenant, latest).catch((err: unknown) => {
+          ctx.logger.warn({ err_message: (err as Error)?.message, verification_id: fresh.id }, 'could not count an approved verification for the fraud guard');
+        });
+      }
+    }
+    return verificationView(fresh, now);
+  }
+
+  /** The newest send of a verification, for the fraud guard's conversion count. */
+  async function newestSend(tenant: ActiveTenant, verificationId: string): Promise<Challenge | undefined> {
+    const last = (await codesOfVerification(store.db, verificationId)).at(-1);
+    return last ? findChallenge(store.db, tenant.id, last.id) : undefined;
+  }
+
+  return { send, verify, getChallenge, getVerification, updateVerification };
 }
 
 export type OtpService = ReturnType<typeof createOtpService>;

@@ -37,12 +37,13 @@ export function builtInTemplate(purpose: string): string {
   return (defaultTemplates as Record<string, string>)[purpose] ?? genericTemplate;
 }
 
-/** Renders a template the way a send would, with a sample code of the tenant's length. */
+/** Renders a template the way a send would, with a sample code of the tenant's length (and alphabet). */
 export function renderSample(body: string, purpose: string, settings: TenantSettings, appName: string): { text: string; analysis: SmsAnalysis } {
-  const code = '1234567890'.slice(0, settings.otp_length);
+  const code = (settings.code_alphabet === 'alphanumeric' ? 'A2B3C4D5E6' : '1234567890').slice(0, settings.otp_length);
   const text = composeOtpMessage({
     template: body,
-    vars: { code, app_name: settings.app_name ?? appName, ttl_minutes: Math.ceil(settings.otp_ttl_seconds / 60), purpose },
+    // Sample transaction details, so a template naming them counts a typical length.
+    vars: { code, app_name: settings.app_name ?? appName, ttl_minutes: Math.ceil(settings.otp_ttl_seconds / 60), purpose, amount: 'EUR 125.00', payee: 'Example Shop' },
     webotpDomain: settings.webotp_domain,
     androidAppHash: settings.android_app_hash,
   });

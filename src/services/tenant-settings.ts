@@ -9,6 +9,11 @@ import {
   type FraudGuardSettings,
   type SmsPrices,
 } from '../domain/fraud/settings.js';
+import { codeAlphabets, type CodeAlphabet } from '../domain/otp.js';
+
+/** Tenant setting `resend_policy` (docs/verifications.md). */
+export const resendPolicies = ['same_code', 'new_code'] as const;
+export type ResendPolicy = (typeof resendPolicies)[number];
 
 /**
  * A tenant's settings, each with its default and range (DESIGN.md "Tenant settings").
@@ -37,6 +42,8 @@ export const tenantSettingsShape = {
   test_numbers: z.array(testNumberSchema).max(100),
   max_segments: z.number().int().min(1).max(10),
   default_locale: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a locale such as en or pt-BR'),
+  resend_policy: z.enum(resendPolicies),
+  code_alphabet: z.enum(codeAlphabets),
   fraud_guard: fraudGuardSchema,
   budget: budgetSchema,
   sms_prices: smsPricesSchema,
@@ -60,6 +67,8 @@ export interface TenantSettings {
   test_numbers: { phone_number: string; code: string }[];
   max_segments: number;
   default_locale: string;
+  resend_policy: ResendPolicy;
+  code_alphabet: CodeAlphabet;
   /** Fully resolved (every rule's defaults filled in); stored sparse. */
   fraud_guard: FraudGuardSettings;
   budget: BudgetSettings;
@@ -81,6 +90,8 @@ export const defaultSettings: Readonly<TenantSettings> = Object.freeze({
   test_numbers: [],
   max_segments: 2,
   default_locale: 'en',
+  resend_policy: 'same_code',
+  code_alphabet: 'digits',
   fraud_guard: resolveFraudGuard(undefined),
   budget: {},
   sms_prices: {},

@@ -49,7 +49,7 @@ export interface TemplatesTable {
   updated_at: number;
 }
 
-export type ChallengeStatus = 'pending' | 'verified' | 'expired' | 'locked' | 'superseded';
+export type ChallengeStatus = 'pending' | 'verified' | 'expired' | 'locked' | 'superseded' | 'canceled';
 
 export interface ChallengesTable {
   id: string;
@@ -71,6 +71,33 @@ export interface ChallengesTable {
   verified_at: number | null;
   /** When the code was verified here or reported used elsewhere (feedback); counted once by the fraud guard. */
   converted_at?: number | null;
+  /** The verification this send belongs to (null only for codes that had ended before 0009). */
+  verification_id?: string | null;
+}
+
+/** `max_attempts_reached` is Twilio's word for a verification locked by wrong codes. */
+export type VerificationStatus = 'pending' | 'approved' | 'canceled' | 'max_attempts_reached' | 'expired';
+
+/** A code and its resends for one phone and purpose (docs/verifications.md). */
+export interface VerificationsTable {
+  id: string;
+  tenant_id: string;
+  phone: string;
+  purpose: string;
+  status: VerificationStatus;
+  /** Wrong codes entered, across every send of the verification. */
+  attempts: number;
+  max_attempts: number;
+  /** `same_code` policy: the code, sealed, while the verification is pending; null after. */
+  code_sealed: string | null;
+  /** PSD2 dynamic linking: what the code is bound to (also shown in the message). */
+  amount: string | null;
+  payee: string | null;
+  created_at: number;
+  updated_at: number;
+  /** When the last of its codes expires. */
+  expires_at: number;
+  approved_at: number | null;
 }
 
 export type MessageStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed';
@@ -203,12 +230,35 @@ export interface FraudBudgetUsageTable {
   spend_micros: number;
 }
 
+/** A platform receiver of a tenant (migration 0010; docs/integrations.md). */
+export interface ReceiverConfigsTable {
+  tenant_id: string;
+  /** `supabase`, `logto`, `auth0`, `zitadel`, `kratos`, `mosaic`. */
+  platform: string;
+  /** 1 on, 0 off (the platform's calls are answered 404). */
+  enabled: number;
+  /** JSON array of 1–2 secrets, sealed with the secret box (AAD `receiver:<tenant>:<platform>`). */
+  secrets_sealed: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A request a receiver accepted, remembered until `expires_at` so a replay is refused. */
+export interface ReceiverReplaysTable {
+  tenant_id: string;
+  platform: string;
+  /** SHA-256 (base64url) of what identifies the request: its webhook id, signature or body. */
+  replay_key: string;
+  expires_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   provider_configs: ProviderConfigsTable;
   templates: TemplatesTable;
   challenges: ChallengesTable;
+  verifications: VerificationsTable;
   messages: MessagesTable;
   message_attempts: MessageAttemptsTable;
   audit_log: AuditLogTable;
@@ -217,6 +267,8 @@ export interface Database {
   fraud_counters: FraudCountersTable;
   fraud_decisions: FraudDecisionsTable;
   fraud_budget_usage: FraudBudgetUsageTable;
+  receiver_configs: ReceiverConfigsTable;
+  receiver_replays: ReceiverReplaysTable;
 }
 
 export type Tenant = Selectable<TenantsTable>;
@@ -225,6 +277,7 @@ export type ProviderConfigRow = Selectable<ProviderConfigsTable>;
 export type TemplateRow = Selectable<TemplatesTable>;
 export type Challenge = Selectable<ChallengesTable>;
 export type NewChallenge = Insertable<ChallengesTable>;
+export type Verification = Selectable<VerificationsTable>;
 export type Message = Selectable<MessagesTable>;
 export type NewMessage = Insertable<MessagesTable>;
 export type MessageUpdate = Updateable<MessagesTable>;
@@ -232,6 +285,7 @@ export type MessageAttempt = Selectable<MessageAttemptsTable>;
 export type NewMessageAttempt = Insertable<MessageAttemptsTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
 export type InboxMessage = Selectable<InboxMessagesTable>;
+export type ReceiverConfigRow = Selectable<ReceiverConfigsTable>;
 export type IdempotencyRow = Selectable<IdempotencyKeysTable>;
 export type FraudDecision = Selectable<FraudDecisionsTable>;
 export type { Generated };

@@ -64,7 +64,12 @@ for (const dialect of await testDialects()) {
       return code;
     }
     const otherCode = (code: string) => (code === '000000' ? '111111' : '000000');
-    const challengeRow = (id: string) => t.deps.store.db.selectFrom('challenges').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    // Wrong attempts are counted on the challenge's verification (shared by its resends).
+    const challengeRow = async (id: string) => {
+      const c = await t.deps.store.db.selectFrom('challenges').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      const v = await t.deps.store.db.selectFrom('verifications').selectAll().where('id', '=', c.verification_id ?? '').executeTakeFirstOrThrow();
+      return { ...c, attempts: v.attempts };
+    };
 
     before(async () => {
       t = await createTestApp({ dialect, clock });
@@ -79,6 +84,7 @@ for (const dialect of await testDialects()) {
         return r.json<{ challenge_id: string }>().challenge_id;
       };
       fill.set('OTHERCHL', await send(other.auth, '+14155552671'));
+      fill.set('OTHERVER', (await challengeRow(fill.get('OTHERCHL')!)).verification_id!);
       // A template and a provider configuration of its own, so those tables have rows too.
       assert.equal((await t.call('PUT', '/v1/templates/login/fr', { auth, body: { body: 'Code {{code}}' } })).statusCode, 200);
       assert.equal((await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'Inbox' } })).statusCode, 200);
@@ -157,6 +163,28 @@ for (const dialect of await testDialects()) {
       { name: 'code with letters', method: 'POST', url: '/v1/otp/verify', body: { challenge_id: 'OTHERCHL', code: '12ab56' }, status: 400, code: 'request.invalid' },
       { name: 'code as number', method: 'POST', url: '/v1/otp/verify', body: { challenge_id: 'OTHERCHL', code: 123456 }, status: 400, code: 'request.invalid' },
       { name: 'verify with nothing', method: 'POST', url: '/v1/otp/verify', body: { code: '123456' }, status: 400, code: 'request.invalid' },
+      // Transaction-bound codes, caller-made codes and verifications (docs/verifications.md).
+      { name: 'amount too long', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', amount: '1'.repeat(33) }, status: 400, code: 'request.invalid' },
+      { name: 'amount empty', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', amount: '' }, status: 400, code: 'request.invalid' },
+      { name: 'amount as number', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', amount: 12.5 }, status: 400, code: 'request.invalid' },
+      { name: 'payee with a control character', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', payee: 'Shop\u0007Ltd' }, status: 400, code: 'request.invalid' },
+      { name: 'payee with a bidi override', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', payee: 'Shop\u202eLtd' }, status: 400, code: 'request.invalid' },
+      { name: 'payee with a newline', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', payee: 'Shop\nLtd' }, status: 400, code: 'request.invalid' },
+      { name: 'payee too long', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', payee: 'p'.repeat(65) }, status: 400, code: 'request.invalid' },
+      { name: 'transaction purpose without amount and payee', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', purpose: 'transaction' }, status: 422, code: 'otp.transaction_details_required' },
+      { name: 'transaction purpose without payee', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', purpose: 'transaction', amount: 'EUR 1' }, status: 422, code: 'otp.transaction_details_required' },
+      { name: 'custom_code too short', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', custom_code: '123' }, status: 400, code: 'request.invalid' },
+      { name: 'custom_code too long', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', custom_code: '12345678901' }, status: 400, code: 'request.invalid' },
+      { name: 'custom_code outside the digits alphabet', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', custom_code: '12AB56' }, status: 400, code: 'request.invalid' },
+      { name: 'custom_code with a symbol', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', custom_code: '12-456' }, status: 400, code: 'request.invalid' },
+      { name: 'custom_code as number', method: 'POST', url: '/v1/otp/send', body: { phone_number: '+14155552671', custom_code: 123456 }, status: 400, code: 'request.invalid' },
+      { name: 'verify with an amount with a control character', method: 'POST', url: '/v1/otp/verify', body: { challenge_id: 'LOCKEDCHL', code: '123456', amount: 'EUR\u00001' }, status: 400, code: 'request.invalid' },
+      { name: 'verify with a payee as number', method: 'POST', url: '/v1/otp/verify', body: { challenge_id: 'LOCKEDCHL', code: '123456', payee: 7 }, status: 400, code: 'request.invalid' },
+      { name: 'unknown verification', method: 'GET', url: '/v1/otp/verifications/ver_01m80q85m97d6hr2r51xbrp0zp', status: 404, code: 'otp.verification_not_found' },
+      { name: 'another tenant’s verification', method: 'GET', url: '/v1/otp/verifications/OTHERVER', status: 404, code: 'otp.verification_not_found' },
+      { name: 'cancel another tenant’s verification', method: 'PATCH', url: '/v1/otp/verifications/OTHERVER', body: { status: 'canceled' }, status: 404, code: 'otp.verification_not_found' },
+      { name: 'verification to an unknown status', method: 'PATCH', url: '/v1/otp/verifications/OTHERVER', body: { status: 'pending' }, status: 400, code: 'request.invalid' },
+      { name: 'verification update with an unknown field', method: 'PATCH', url: '/v1/otp/verifications/OTHERVER', body: { status: 'canceled', code: '123456' }, status: 400, code: 'request.invalid' },
       { name: 'template without {{code}}', method: 'PUT', url: '/v1/templates/login/en', body: { body: 'Hello {{app_name}}' }, status: 422, code: 'template.invalid' },
       { name: 'template with unknown variable', method: 'PUT', url: '/v1/templates/login/en', body: { body: '{{code}} {{nope}}' }, status: 422, code: 'template.invalid' },
       { name: 'template over the segment limit', method: 'PUT', url: '/v1/templates/login/en', body: { body: `{{code}} ${'é€'.repeat(200)}` }, status: 422, code: 'template.too_long' },
@@ -168,6 +196,8 @@ for (const dialect of await testDialects()) {
       { name: 'unknown query parameter', method: 'GET', url: '/v1/messages?colour=red', status: 400, code: 'request.invalid' },
       { name: 'bad status filter', method: 'GET', url: '/v1/messages?status=lost', status: 400, code: 'request.invalid' },
       { name: 'tenant settings out of range', method: 'PATCH', url: '/v1/tenants/SELF', auth: adminAuth, body: { settings: { otp_length: 3 } }, status: 400, code: 'tenant.invalid_settings' },
+      { name: 'unknown resend_policy', method: 'PATCH', url: '/v1/tenants/SELF', auth: adminAuth, body: { settings: { resend_policy: 'always_new' } }, status: 400, code: 'tenant.invalid_settings' },
+      { name: 'unknown code_alphabet', method: 'PATCH', url: '/v1/tenants/SELF', auth: adminAuth, body: { settings: { code_alphabet: 'hex' } }, status: 400, code: 'tenant.invalid_settings' },
       { name: 'unknown tenant setting', method: 'PATCH', url: '/v1/tenants/SELF', auth: adminAuth, body: { settings: { colour: 'red' } }, status: 400, code: 'tenant.invalid_settings' },
       { name: 'fraud threshold out of range', method: 'PATCH', url: '/v1/tenants/SELF', auth: adminAuth, body: { settings: { fraud_guard: { thresholds: { country_day: { floor: 0 } } } } }, status: 400, code: 'tenant.invalid_settings' },
       { name: 'unknown number type', method: 'PATCH', url: '/v1/tenants/SELF', auth: adminAuth, body: { settings: { fraud_guard: { blocked_number_types: ['premium'] } } }, status: 400, code: 'tenant.invalid_settings' },
@@ -204,9 +234,9 @@ for (const dialect of await testDialects()) {
     test('each bad request gets its problem code and changes nothing, row for row', async () => {
       const initial = await snapshot(t);
       const otherAttempts = (await challengeRow(fill.get('OTHERCHL')!)).attempts;
-      const substitute = (text: string) => text.replace(/\b[A-Z]+(CHL|CODE)\b/g, (token) => fill.get(token) ?? token);
+      const substitute = (text: string) => text.replace(/\b[A-Z]+(CHL|CODE|VER)\b/g, (token) => fill.get(token) ?? token);
       for (const c of cases()) {
-        const url = c.url.replace('SELF', tenantId);
+        const url = substitute(c.url.replace('SELF', tenantId));
         const body = c.body === undefined ? undefined : JSON.parse(substitute(JSON.stringify(c.body)));
         const headers = { ...c.headers };
         if (headers['x-tenant-id'] === 'OTHER') headers['x-tenant-id'] = other.tenantId;

@@ -39,7 +39,8 @@ for (const dialect of await testDialects()) {
       assert.equal(code.length, 6);
       const ok = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: s.challenge_id, code } });
       assert.equal(ok.statusCode, 200, ok.body);
-      assert.deepEqual(ok.json(), { verified: true, challenge_id: s.challenge_id, phone_number: PHONE, purpose: 'login' });
+      assert.deepEqual(ok.json(), { verified: true, challenge_id: s.challenge_id, verification_id: s.verification_id, phone_number: PHONE, purpose: 'login' });
+      assert.match(s.verification_id, /^ver_/);
 
       const again = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: s.challenge_id, code } });
       assert.equal(again.statusCode, 409);
@@ -92,18 +93,22 @@ for (const dialect of await testDialects()) {
       assert.equal((await t.call('GET', `/v1/otp/challenges/${s.challenge_id}`, { auth })).json().status, 'expired');
     });
 
-    test('a new send supersedes the pending code; verify by phone and purpose uses the latest', async () => {
+    // Before verifications each send superseded the pending code (`otp.superseded`); a resend
+    // now joins the verification and, under the default `same_code` policy, repeats its code
+    // (docs/verifications.md; the policies are tested in verifications.test.ts).
+    test('a resend joins the verification: the first message’s code verifies, by challenge and by phone and purpose', async () => {
       const { auth } = await t.createTenant({ resend_cooldown_seconds: 0 });
       const first = (await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: PHONE, purpose: 'mfa' } })).json();
       const firstCode = await latestCode(t, auth);
       const second = (await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: PHONE, purpose: 'mfa' } })).json();
-      const secondCode = await latestCode(t, auth);
-      const old = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: first.challenge_id, code: firstCode } });
-      assert.equal(old.statusCode, 410);
-      assert.equal(old.json().code, 'otp.superseded');
-      const byPhone = await t.call('POST', '/v1/otp/verify', { auth, body: { phone_number: PHONE, purpose: 'mfa', code: secondCode } });
+      assert.equal(second.verification_id, first.verification_id);
+      assert.equal(await latestCode(t, auth), firstCode);
+      const byPhone = await t.call('POST', '/v1/otp/verify', { auth, body: { phone_number: PHONE, purpose: 'mfa', code: firstCode } });
       assert.equal(byPhone.statusCode, 200, byPhone.body);
       assert.equal(byPhone.json().challenge_id, second.challenge_id);
+      const old = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: first.challenge_id, code: firstCode } });
+      assert.equal(old.statusCode, 409);
+      assert.equal(old.json().code, 'otp.already_verified');
     });
 
     test('resend cooldown and the hourly cap per phone answer 429 with Retry-After', async () => {

@@ -71,3 +71,16 @@ test('no doc, README or source file names an OTPGATE_ variable that does not exi
     }
   }
 });
+
+test('docs/configuration.md: every tenant setting has a row, with the default of src/services/tenant-settings.ts for enumerated ones', async () => {
+  const { tenantSettingsShape, defaultSettings } = await import('../../src/services/tenant-settings.js');
+  const rows = tableAfter('docs/configuration.md', /^## Tenant settings$/);
+  const documented = new Map(rows.map((cells) => [cells[0]?.replace(/`/g, ''), cells]));
+  for (const key of Object.keys(tenantSettingsShape)) assert.ok(documented.has(key), `tenant setting ${key} has no row in docs/configuration.md`);
+  for (const key of documented.keys()) assert.ok(key !== undefined && key in tenantSettingsShape, `docs/configuration.md documents ${key}, which is not a tenant setting`);
+  for (const key of ['resend_policy', 'code_alphabet'] as const) {
+    assert.ok(documented.get(key)?.[1]?.includes(`\`${defaultSettings[key]}\``), `${key}: the documented default is not \`${defaultSettings[key]}\``);
+    const values = (tenantSettingsShape[key] as unknown as { options: string[] }).options;
+    for (const v of values) assert.ok(documented.get(key)?.[2]?.includes(`\`${v}\``), `${key}: value ${v} is not documented`);
+  }
+});

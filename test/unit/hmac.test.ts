@@ -21,6 +21,21 @@ test('hmacCode binds the code to the challenge and the key', () => {
   assert.throws(() => hmacCode(Buffer.alloc(0), 'chl_a', '1234'), RangeError);
 });
 
+test('hmacCode binds an amount and a payee; without them it is the unbound hash', () => {
+  const plain = hmacCode(key, 'chl_a', '123456');
+  assert.equal(hmacCode(key, 'chl_a', '123456', {}), plain);
+  assert.equal(hmacCode(key, 'chl_a', '123456', { amount: undefined, payee: undefined }), plain);
+  const bound = hmacCode(key, 'chl_a', '123456', { amount: 'EUR 10', payee: 'Shop' });
+  assert.notEqual(bound, plain);
+  assert.equal(hmacCode(key, 'chl_a', '123456', { amount: 'EUR 10', payee: 'Shop' }), bound);
+  assert.notEqual(hmacCode(key, 'chl_a', '123456', { amount: 'EUR 11', payee: 'Shop' }), bound, 'another amount');
+  assert.notEqual(hmacCode(key, 'chl_a', '123456', { amount: 'EUR 10', payee: 'Shop2' }), bound, 'another payee');
+  assert.notEqual(hmacCode(key, 'chl_a', '123456', { amount: 'EUR 10' }), bound, 'payee missing');
+  // Amount and payee cannot trade places or run into each other.
+  assert.notEqual(hmacCode(key, 'chl_a', '123456', { amount: 'Shop', payee: 'EUR 10' }), bound);
+  assert.notEqual(hmacCode(key, 'chl_a', '123456', { amount: 'EUR 10Shop' }), hmacCode(key, 'chl_a', '123456', { amount: 'EUR 10', payee: 'Shop' }));
+});
+
 test('constantTimeEqual', () => {
   assert.equal(constantTimeEqual('abc', 'abc'), true);
   assert.equal(constantTimeEqual('', ''), true);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateCode } from '../../src/domain/otp.js';
+import { alphabetChars, codeProblem, generateCode, normalizeCode } from '../../src/domain/otp.js';
+import { transactionProblems } from '../../src/domain/transaction.js';
 
 test('generateCode returns exactly `length` ASCII digits for 4–10', () => {
   for (let length = 4; length <= 10; length++) {
@@ -32,4 +33,32 @@ test('generateCode digits are uniform, leading zeros included', () => {
 test('generateCode does not repeat itself', () => {
   const codes = new Set(Array.from({ length: 1000 }, () => generateCode(10)));
   assert.ok(codes.size >= 999);
+});
+
+test('alphanumeric codes: upper case without look-alikes, every character drawn', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 500; i++) {
+    const code = generateCode(8, 'alphanumeric');
+    assert.match(code, /^[2-9A-HJKMNP-Z]{8}$/);
+    for (const c of code) seen.add(c);
+  }
+  assert.equal(seen.size, alphabetChars.alphanumeric.length);
+  for (const c of '01OIL') assert.ok(!alphabetChars.alphanumeric.includes(c), c);
+});
+
+test('normalizeCode and codeProblem: alphanumeric ignores case; each alphabet refuses others’ characters and lengths', () => {
+  assert.equal(normalizeCode('ab3k', 'alphanumeric'), 'AB3K');
+  assert.equal(normalizeCode('ab3k', 'digits'), 'ab3k');
+  assert.equal(codeProblem('AB3K', 'alphanumeric'), undefined);
+  assert.equal(codeProblem('123456', 'digits'), undefined);
+  for (const bad of ['AB0K', 'ABOK', 'AB1K', 'ABIK', 'ABLK', 'ABC', 'ABCDEFGHJKM', 'AB K', 'ÄBCD']) assert.ok(codeProblem(bad, 'alphanumeric'), bad);
+  for (const bad of ['12a4', '123', '12345678901', '１２３４']) assert.ok(codeProblem(bad, 'digits'), bad);
+});
+
+test('transaction fields: length, emptiness, edges and invisible characters are refused', () => {
+  assert.deepEqual(transactionProblems({ amount: 'EUR 12.50', payee: 'Shop Ltd — Café' }), []);
+  const bad = ['', ' ', ' EUR 1', 'EUR 1 ', 'a\u0000b', 'a\nb', 'a\tb', 'Shop\u202eLtd', 'a\u200bb', 'a\u2028b', 'x'.repeat(33)];
+  for (const amount of bad) assert.equal(transactionProblems({ amount })[0]?.path, 'amount', JSON.stringify(amount));
+  assert.equal(transactionProblems({ payee: 'p'.repeat(65) })[0]?.path, 'payee');
+  assert.deepEqual(transactionProblems({ payee: 'p'.repeat(64) }), []);
 });

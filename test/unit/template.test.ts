@@ -12,15 +12,18 @@ import {
   renderTemplate,
   resolveLocale,
   templateVariables,
+  transactionVariablesUsed,
   validateTemplate,
 } from '../../src/domain/template.js';
 
 const vars = { code: '123456', app_name: 'Acme', ttl_minutes: 5, purpose: 'login' };
-const worst = { code: '1234567890', app_name: 'A'.repeat(20), ttl_minutes: 60, purpose: 'password_reset' };
+// The transaction template also shows an amount and a payee: one segment holds about 45
+// characters of them together (docs/verifications.md).
+const worst = { code: '1234567890', app_name: 'A'.repeat(20), ttl_minutes: 60, purpose: 'password_reset', amount: 'EUR 12,345.67', payee: 'P'.repeat(30) };
 
 test('built-in purposes and variables', () => {
-  assert.deepEqual([...builtInPurposes], ['login', 'verification', 'password_reset', 'mfa']);
-  assert.deepEqual([...templateVariables], ['code', 'app_name', 'ttl_minutes', 'purpose']);
+  assert.deepEqual([...builtInPurposes], ['login', 'verification', 'password_reset', 'mfa', 'transaction']);
+  assert.deepEqual([...templateVariables], ['code', 'app_name', 'ttl_minutes', 'purpose', 'amount', 'payee']);
   assert.deepEqual(Object.keys(defaultTemplates).sort(), [...builtInPurposes].sort());
 });
 
@@ -35,6 +38,12 @@ test('default templates are valid, GSM-7 and one segment in the worst case', () 
     assert.ok(!rendered.includes('{{'), rendered);
   }
   assert.equal(renderTemplate(defaultTemplates.login, vars), '123456 is your Acme login code. It expires in 5 min. Do not share it.');
+  assert.equal(
+    renderTemplate(defaultTemplates.transaction, { ...vars, amount: 'EUR 12.50', payee: 'Shop Ltd' }),
+    '123456 is your Acme code to pay EUR 12.50 to Shop Ltd. It expires in 5 min.',
+  );
+  assert.deepEqual(transactionVariablesUsed(defaultTemplates.transaction), ['amount', 'payee']);
+  assert.deepEqual(transactionVariablesUsed(defaultTemplates.login), []);
   // each built-in purpose reads differently
   assert.equal(new Set(Object.values(defaultTemplates)).size, builtInPurposes.length);
 });
@@ -44,7 +53,9 @@ test('defaults stay one GSM-7 segment with the WebOTP line and an Android hash',
     const text = composeOtpMessage({ template, vars: worst, webotpDomain: 'login.example.com', androidAppHash: 'FA+9qCX9VSu' });
     const a = analyzeSms(text);
     assert.equal(a.encoding, 'GSM-7', text);
-    assert.equal(a.segments, 1, text);
+    // The transaction template carries the amount and payee as well: two segments (the
+    // default max_segments) in this worst case.
+    assert.equal(a.segments, template === defaultTemplates.transaction ? 2 : 1, text);
   }
 });
 
@@ -69,7 +80,7 @@ test('validateTemplate reports each problem', () => {
   assert.match(unknown[1] ?? '', /\{\{User_Name\}\}/);
 
   assert.deepEqual(validateTemplate('{{Code}} x'), [
-    'template uses unknown variable {{Code}}; allowed: {{code}}, {{app_name}}, {{ttl_minutes}}, {{purpose}}',
+    'template uses unknown variable {{Code}}; allowed: {{code}}, {{app_name}}, {{ttl_minutes}}, {{purpose}}, {{amount}}, {{payee}}',
     'template must contain {{code}}',
   ]);
   assert.ok(validateTemplate('{{code}} {{}}').includes('template has an empty {{}} placeholder'));

@@ -3,8 +3,8 @@
  * variables, the same rendering, and the same WebOTP / Android SMS Retriever lines.
  */
 
-export const builtInPurposes = ['login', 'verification', 'password_reset', 'mfa'] as const;
-export const templateVariables = ['code', 'app_name', 'ttl_minutes', 'purpose'] as const;
+export const builtInPurposes = ['login', 'verification', 'password_reset', 'mfa', 'transaction'] as const;
+export const templateVariables = ['code', 'app_name', 'ttl_minutes', 'purpose', 'amount', 'payee'] as const;
 export const maxTemplateLength = 1000;
 
 const placeholder = /\{\{\s*([^{}]*?)\s*\}\}/g;
@@ -44,7 +44,7 @@ export interface PreviewInput {
 /** The message as a user receives it, with a sample code of the tenant's length. */
 export function renderPreview(p: PreviewInput): { text: string; code: string } {
   const code = '1234567890'.slice(0, p.otpLength);
-  const vars: Record<string, string> = { code, app_name: p.appName, ttl_minutes: String(Math.ceil(p.ttlSeconds / 60)), purpose: p.purpose };
+  const vars: Record<string, string> = { code, app_name: p.appName, ttl_minutes: String(Math.ceil(p.ttlSeconds / 60)), purpose: p.purpose, amount: 'EUR 125.00', payee: 'Example Shop' };
   let text = p.template.replace(placeholder, (whole: string, name: string) => vars[name] ?? whole).trimEnd();
   const hash = p.androidAppHash?.trim();
   if (hash) text += `\n\n${hash}`;

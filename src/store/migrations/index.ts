@@ -6,6 +6,8 @@ import { m0004PartialIndexes } from './0004-partial-indexes.js';
 import { m0005QueuedIndex } from './0005-queued-index.js';
 import { m0006IdempotencyExpiryIndex } from './0006-idempotency-expiry-index.js';
 import { m0007FraudGuard } from './0007-fraud-guard.js';
+import { m0009Verifications } from './0009-verifications.js';
+import { m0010Receivers } from './0010-receivers.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -19,6 +21,8 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0005-queued-index': m0005QueuedIndex,
   '0006-idempotency-expiry-index': m0006IdempotencyExpiryIndex,
   '0007-fraud-guard': m0007FraudGuard,
+  '0009-verifications': m0009Verifications,
+  '0010-receivers': m0010Receivers,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

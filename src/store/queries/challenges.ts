@@ -5,7 +5,7 @@ import { limitOf, p, prepared } from '../prepared.js';
 
 const challengeColumns = [
   'id', 'tenant_id', 'phone', 'purpose', 'code_hash', 'status', 'attempts', 'max_attempts', 'client_ip', 'is_test',
-  'message_id', 'created_at', 'expires_at', 'resend_available_at', 'verified_at',
+  'message_id', 'created_at', 'expires_at', 'resend_available_at', 'verified_at', 'verification_id',
 ] as const satisfies ReadonlyArray<keyof NewChallenge>;
 
 const q = {
@@ -37,6 +37,16 @@ const q = {
       .where('tenant_id', '=', p('tenant'))
       .where('client_ip', '=', p('ip'))
       .where('created_at', '>', p<number>('since')),
+  ),
+  liveCodes: prepared((db) =>
+    db
+      .selectFrom('challenges')
+      .selectAll()
+      .where('verification_id', '=', p('verification'))
+      .where('status', '=', 'pending')
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limitOf('limit')),
   ),
   supersede: prepared((db) => db.updateTable('challenges').set({ status: 'superseded' }).where('id', '=', p('id')).where('status', '=', 'pending')),
   verified: prepared((db) =>
@@ -112,7 +122,28 @@ export async function countSendsForIp(db: Executor, tenantId: string, ip: string
   return Number((await q.countIp.execute(db, { tenant: tenantId, ip, since })).rows[0]?.n ?? 0);
 }
 
-/** A new code for the same phone and purpose replaces the pending one. */
+/**
+ * The pending codes of a verification, newest first, at most `limit` (expired ones included:
+ * the caller compares expires_at with its clock).
+ */
+export async function pendingCodesOf(db: Executor, verificationId: string, limit: number): Promise<Challenge[]> {
+  return (await q.liveCodes.execute(db, { verification: verificationId, limit })).rows;
+}
+
+/**
+ * Ends every pending code of a verification with it: `verified` (with `verified_at`) when it
+ * was approved, `locked` when its attempts ran out, `canceled`, `superseded` or `expired`.
+ */
+export async function closeCodesOf(db: Executor, verificationId: string, status: 'verified' | 'locked' | 'canceled' | 'superseded' | 'expired', now: number): Promise<void> {
+  await db
+    .updateTable('challenges')
+    .set(status === 'verified' ? { status, verified_at: now } : { status })
+    .where('verification_id', '=', verificationId)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+/** A code that left its verification's last 3 (`new_code`), or a replaced legacy code. */
 export async function supersedeChallenge(db: Executor, id: string): Promise<void> {
   await q.supersede.execute(db, { id });
 }

@@ -1,0 +1,104 @@
+import type { Executor } from '../db.js';
+import type { Verification, VerificationStatus } from '../schema.js';
+import { p, prepared } from '../prepared.js';
+
+const q = {
+  find: prepared((db) => db.selectFrom('verifications').selectAll().where('tenant_id', '=', p('tenant')).where('id', '=', p('id'))),
+  approve: prepared((db) =>
+    db
+      .updateTable('verifications')
+      .set({ status: 'approved', approved_at: p<number>('now'), updated_at: p<number>('now'), code_sealed: null })
+      .where('id', '=', p('id'))
+      .where('status', '=', 'pending')
+      .where('expires_at', '>', p<number>('now'))
+      .whereRef('attempts', '<', 'max_attempts'),
+  ),
+  wrong: prepared((db) =>
+    db
+      .updateTable('verifications')
+      .set((eb) => ({ attempts: eb('attempts', '+', 1), updated_at: p<number>('now') }))
+      .where('id', '=', p('id'))
+      .where('status', '=', 'pending')
+      .whereRef('attempts', '<', 'max_attempts')
+      .returning(['attempts', 'max_attempts']),
+  ),
+};
+
+export async function insertVerification(db: Executor, row: Verification): Promise<void> {
+  await db.insertInto('verifications').values(row).execute();
+}
+
+export async function findVerification(db: Executor, tenantId: string, id: string): Promise<Verification | undefined> {
+  return (await q.find.execute(db, { tenant: tenantId, id })).rows[0];
+}
+
+/**
+ * A resend joined the verification: its last code now expires at `expiresAt` (never earlier);
+ * `codeSealed`, when given, is the code a `same_code` resend will repeat from now on.
+ */
+export async function extendVerification(db: Executor, id: string, expiresAt: number, now: number, codeSealed?: string): Promise<void> {
+  await db
+    .updateTable('verifications')
+    .set((eb) => ({
+      expires_at: eb.case().when('expires_at', '<', expiresAt).then(expiresAt).else(eb.ref('expires_at')).end(),
+      updated_at: now,
+      ...(codeSealed === undefined ? {} : { code_sealed: codeSealed }),
+    }))
+    .where('id', '=', id)
+    .execute();
+}
+
+/**
+ * Approves the verification if, and only if, it is still pending, unexpired and has attempts
+ * left; clears its sealed code. Of two racing approvals exactly one gets true.
+ */
+export async function approveVerification(db: Executor, id: string, now: number): Promise<boolean> {
+  const r = await q.approve.execute(db, { id, now });
+  return Number(r.numAffectedRows ?? 0n) > 0;
+}
+
+/**
+ * Counts one wrong code atomically; at the maximum the verification becomes
+ * `max_attempts_reached` and its sealed code is cleared. Returns the attempts now used, or
+ * undefined when it was no longer pending.
+ */
+export async function recordVerificationWrongAttempt(db: Executor, id: string, now: number): Promise<{ attempts: number; max_attempts: number } | undefined> {
+  const row = (await q.wrong.execute(db, { id, now })).rows[0];
+  if (row && row.attempts >= row.max_attempts) await endVerification(db, id, 'max_attempts_reached', now);
+  return row;
+}
+
+/** Ends a pending verification (its sealed code goes with it); true when this call did it. */
+export async function endVerification(db: Executor, id: string, status: Exclude<VerificationStatus, 'pending' | 'approved'>, now: number): Promise<boolean> {
+  const r = await db
+    .updateTable('verifications')
+    .set({ status, updated_at: now, code_sealed: null })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Approves a pending verification without a code (the tenant's own decision); true when this call did it. */
+export async function approveVerificationDirectly(db: Executor, id: string, now: number): Promise<boolean> {
+  const r = await db
+    .updateTable('verifications')
+    .set({ status: 'approved', approved_at: now, updated_at: now, code_sealed: null })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Every send of a verification, oldest first (for its state; bounded by the hourly cap). */
+export async function codesOfVerification(db: Executor, id: string): Promise<Array<{ id: string; created_at: number; expires_at: number; message_id: string | null; status: string }>> {
+  return db
+    .selectFrom('challenges')
+    .select(['id', 'created_at', 'expires_at', 'message_id', 'status'])
+    .where('verification_id', '=', id)
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(100)
+    .execute();
+}
