@@ -1,5 +1,6 @@
 import { purgeBudgetUsage, purgeCounters, purgeDecisions } from '../store/queries/fraud.js';
 import { purgeExpiredIdempotencyKeys } from '../store/queries/idempotency.js';
+import { expireVerifications } from '../store/queries/verifications.js';
 import type { Executor } from '../store/db.js';
 import type { ServiceContext } from './context.js';
 
@@ -27,6 +28,8 @@ export interface HousekeepingRun {
   fraudCounters: number;
   budgetUsage: number;
   fraudDecisions: number;
+  /** Pending verifications found expired; their sealed codes (same_code) went with them. */
+  expiredVerifications: number;
 }
 
 /**
@@ -59,6 +62,7 @@ export function createHousekeeping(ctx: Pick<ServiceContext, 'store' | 'clock' |
   const purgeFraudCounters = () => inBatches((trx, now) => purgeCounters(trx, now - FRAUD_COUNTERS_KEEP_MS, batchSize));
   const purgeBudget = () => inBatches((trx, now) => purgeBudgetUsage(trx, now - BUDGET_USAGE_KEEP_MS, batchSize));
   const purgeFraudDecisions = () => inBatches((trx, now) => purgeDecisions(trx, now - FRAUD_DECISIONS_KEEP_MS, batchSize));
+  const endExpiredVerifications = () => inBatches((trx, now) => expireVerifications(trx, now, batchSize));
 
   /** Runs one task; a failure is logged, never thrown (the next run tries again). */
   async function task(name: string, run: () => Promise<number>): Promise<number> {
@@ -79,6 +83,7 @@ export function createHousekeeping(ctx: Pick<ServiceContext, 'store' | 'clock' |
       fraudCounters: await task('fraud_counters', purgeFraudCounters),
       budgetUsage: await task('fraud_budget_usage', purgeBudget),
       fraudDecisions: await task('fraud_decisions', purgeFraudDecisions),
+      expiredVerifications: await task('verifications', endExpiredVerifications),
     };
   }
 

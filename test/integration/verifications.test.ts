@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createManualClock } from '../../src/domain/clock.js';
+import { createHousekeeping } from '../../src/services/housekeeping-service.js';
 import { adminAuth, createTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/databases.js';
 
@@ -186,6 +187,21 @@ for (const dialect of await testDialects()) {
         }
         assert.equal((await verify(auth, { challenge_id: first.challenge_id, code: code2 })).statusCode, 200);
       }
+    });
+
+    test('housekeeping ends verifications nobody touched after their expiry, and their sealed codes with them', async () => {
+      const { auth } = await t.createTenant({ otp_ttl_seconds: 60 });
+      const phone = nextPhone();
+      const s = await send(auth, { phone_number: phone });
+      assert.ok(await sealedCode(s.verification_id));
+      const housekeeping = createHousekeeping(t.deps);
+      await housekeeping.runOnce();
+      assert.ok(await sealedCode(s.verification_id), 'a pending verification keeps its code');
+      clock.advance(60_000);
+      assert.ok((await housekeeping.runOnce()).expiredVerifications >= 1);
+      assert.equal(await sealedCode(s.verification_id), null);
+      assert.equal((await verification(auth, s.verification_id)).status, 'expired');
+      assert.equal((await verify(auth, { phone_number: phone, code: '123456' })).json().code, 'otp.expired');
     });
 
     test('PSD2: amount and payee are shown and bound; a verify with another amount or payee is a wrong attempt', async () => {

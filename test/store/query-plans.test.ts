@@ -49,6 +49,16 @@ const lookups = [
     index: 'fraud_decisions_key',
     query: sql`select * from fraud_decisions where tenant_id = ${'ten_a'} and key in (${'c:GB'}, ${'p:+447400123'}, ${''}) and expires_at > ${0} and lifted_at is null`,
   },
+  // A verify reads the newest pending codes of its verification; housekeeping ends expired ones
+  // (migration 0009).
+  {
+    index: 'challenges_verification',
+    query: sql`select * from challenges where verification_id = ${'ver_a'} and status = 'pending' order by created_at desc, id desc limit 3`,
+  },
+  {
+    index: 'verifications_pending',
+    query: sql`select id from verifications where status = 'pending' and expires_at <= ${0} limit 500`,
+  },
   {
     index: 'challenges_phone|challenges_latest',
     query: sql`select distinct phone from challenges where tenant_id = ${'ten_a'} and phone >= ${'+447400123'} and phone < ${'+447400123:'} and created_at > ${0} and is_test = 0 limit 200`,

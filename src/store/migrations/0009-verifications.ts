@@ -31,6 +31,8 @@ export const m0009Verifications = {
       .execute();
     // Housekeeping and erasure find a tenant's verifications by age.
     await db.schema.createIndex('verifications_tenant').on('verifications').columns(['tenant_id', 'created_at']).execute();
+    // Housekeeping ends the pending ones past their expiry (and drops their sealed codes).
+    await db.schema.createIndex('verifications_pending').on('verifications').column('expires_at').where(sql.ref('status'), '=', 'pending').execute();
 
     await db.schema.alterTable('challenges').addColumn('verification_id', 'text').execute();
     // Verify reads the newest codes of a verification; close updates all of them. The id alone:

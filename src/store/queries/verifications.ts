@@ -102,3 +102,18 @@ export async function codesOfVerification(db: Executor, id: string): Promise<Arr
     .limit(100)
     .execute();
 }
+
+/**
+ * Marks up to `limit` pending verifications whose last code expired before `now` as expired,
+ * removing their sealed codes (a verification nobody touches again is otherwise only found
+ * expired when read); returns how many.
+ */
+export async function expireVerifications(db: Executor, now: number, limit: number): Promise<number> {
+  const r = await db
+    .updateTable('verifications')
+    .set({ status: 'expired', code_sealed: null, updated_at: now })
+    .where('id', 'in', (eb) => eb.selectFrom('verifications').select('id').where('status', '=', 'pending').where('expires_at', '<=', now).limit(limit))
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
