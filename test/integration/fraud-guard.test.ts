@@ -105,6 +105,20 @@ for (const dialect of await testDialects()) {
       await accepted(t, auth, victim);
     });
 
+    test('prefix_day: a prefix that gets a few unverified codes every hour is blocked once the day holds more than the floor', async () => {
+      const { auth } = await t.createTenant({ fraud_guard: guard({ prefix_hour: { floor: 3, ratio: 0 }, prefix_day: { floor: 4, ratio: 1 } }) });
+      // Under two codes an hour never trip the hour rule (floor 3) …
+      for (let i = 0; i < 4; i++) {
+        await accepted(t, auth, gb(10 + i, '456'));
+        clock.advance(40 * MINUTE);
+      }
+      // … but the fifth within 24 h passes the day's floor of 4.
+      const p = await refused(t, auth, gb(20, '456'), 403, 'fraud.blocked');
+      assert.equal(p.rule, 'prefix_day');
+      const [block] = await blocks(t, auth);
+      assert.deepEqual([block!.kind, block!.key, block!.reason], ['prefix', '+447400456', 'unverified in 24 h 5 > max(4, 1 × verified 0)']);
+    });
+
     test('the number rule: a verified code resets it, and a lifted number starts counting afresh', async () => {
       const { auth } = await t.createTenant({ max_sends_per_phone_per_hour: 100, fraud_guard: guard({ number_day: { max: 2 } }) });
       const n = gb(9);
