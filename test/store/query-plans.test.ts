@@ -47,7 +47,12 @@ const lookups = [
   },
   {
     index: 'fraud_decisions_key',
-    query: sql`select * from fraud_decisions where tenant_id = ${'ten_a'} and key in (${'c:GB'}, ${'p:+447400123'}, ${''}) and expires_at > ${0} and lifted_at is null`,
+    query: sql`select * from fraud_decisions where tenant_id = ${'ten_a'} and key in (${'n:+447400123456'}, ${'c:GB'}, ${'p:+447400123'}, ${''}) and expires_at > ${0} and lifted_at is null`,
+  },
+  // number_day: the codes of one number in 24 h, newest first.
+  {
+    index: 'challenges_phone',
+    query: sql`select verified_at from challenges where tenant_id = ${'ten_a'} and phone = ${'+447400123456'} and created_at > ${0} order by created_at desc limit 10`,
   },
   // A verify reads the newest pending codes of its verification; housekeeping ends expired ones
   // (migration 0009).
