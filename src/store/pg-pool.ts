@@ -9,6 +9,12 @@ export interface PgPoolGuardOptions {
    * dropped, so that a reply which may never come does not hold the pool slot or the request.
    */
   queryTimeoutMs: number;
+  /**
+   * With queries waiting and none answered for this long, ms, the database is taken as away
+   * (a paused or cut-off server answers nothing, while one slow query leaves the others
+   * answering): new requests fail at once instead of each waiting out its deadline.
+   */
+  stallMs?: number;
   /** Told once when the database stops answering, and once when it answers again. */
   onAvailability?: (available: boolean, detail: string) => void;
 }
@@ -29,7 +35,9 @@ const noop = () => undefined;
  *   with no listener of pg-pool's, which would crash the process: a listener is attached;
  * - once a connection is lost or cannot be made, the store is "away": one request at a time
  *   tries the database (the probe), every other fails at once with StoreUnavailableError
- *   (503) instead of each waiting the connect timeout; the first query that succeeds ends it.
+ *   (503) instead of each waiting the connect timeout; the first query that succeeds ends it;
+ * - the same when queries are waiting and none has been answered for `stallMs`: a server
+ *   that is paused or cut off answers nothing, and its TCP connections look alive.
  */
 export function guardPgPool(pool: pg.Pool, options: PgPoolGuardOptions): GuardedPgPool {
   const listened = new WeakSet<pg.PoolClient>();
@@ -38,6 +46,18 @@ export function guardPgPool(pool: pg.Pool, options: PgPoolGuardOptions): Guarded
   // Bumped at each switch: only connections taken after the last switch may switch it again,
   // so a query sent before an outage and answered during it (or failing after it) does not flap it.
   let epoch = 0;
+  const stallMs = options.stallMs ?? 2000;
+  // Queries sent and not answered yet; since when some have been; when the last answer came.
+  let inFlight = 0;
+  let busySince = 0;
+  let lastAnswer = 0;
+  function sent(): void {
+    if (inFlight++ === 0) busySince = performance.now();
+  }
+  function settled(): void {
+    inFlight--;
+    lastAnswer = performance.now();
+  }
 
   function lost(err: unknown, born: number): void {
     if (away || born !== epoch) return;
@@ -68,13 +88,16 @@ export function guardPgPool(pool: pg.Pool, options: PgPoolGuardOptions): Guarded
           // socket fails it (and anything queued behind it) and takes the client out of the pool.
           (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
         }, options.queryTimeoutMs);
+        sent();
         client.query(sql, parameters as unknown[]).then(
           (result) => {
+            settled();
             clearTimeout(timer);
             answered(born);
             resolve(result);
           },
           (err: unknown) => {
+            settled();
             clearTimeout(timer);
             if (isConnectionLoss(err)) {
               broken ??= err as Error;
@@ -103,6 +126,9 @@ export function guardPgPool(pool: pg.Pool, options: PgPoolGuardOptions): Guarded
       return away === undefined;
     },
     async connect() {
+      if (!away && inFlight > 0 && performance.now() - Math.max(busySince, lastAnswer) >= stallMs) {
+        lost(new StoreUnavailableError(`The database did not answer any query for ${stallMs} ms`), epoch);
+      }
       const born = epoch;
       let probe = false;
       if (away) {

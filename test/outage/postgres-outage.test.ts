@@ -134,3 +134,48 @@ describe('PostgreSQL outages under load (a private server)', { skip, timeout: 18
     assert.ok(!t.logs.lines.some((l) => l.includes('unhandled error')), 'no 500 was logged');
   });
 });
+
+describe('PostgreSQL paused with long deadlines: the stall is noticed without waiting them out', { skip, timeout: 120_000 }, () => {
+  let server: PrivatePostgres;
+  let t: TestApp;
+  let auth: string;
+  before(async () => {
+    server = await startPrivatePostgres();
+    // Deadlines far beyond the test: a 503 while the hung sends are pending came from the stall check.
+    t = await createTestApp({ dbUrl: server.url, env: { OTPGATE_PG_CONNECT_TIMEOUT_MS: '1000', OTPGATE_PG_QUERY_TIMEOUT_MS: '60000', OTPGATE_PG_POOL_SIZE: '6' } });
+    auth = (await t.createTenant({ resend_cooldown_seconds: 0 })).auth;
+  });
+  after(async () => {
+    await t?.close();
+    await server?.destroy();
+  });
+
+  test('requests made while queries hang are answered 503 at once; the hung ones complete after the resume', async () => {
+    const send = (n: number) => t.call('POST', '/v1/otp/send', { auth, body: { phone_number: `+1415555${3000 + n}` } });
+    // Open the pool's connections first, so that the sends below hang in queries, not in connecting.
+    const warm = await Promise.all([0, 4, 5, 6, 7, 8].map((n) => send(n)));
+    assert.deepEqual(warm.map((r) => r.statusCode), [202, 202, 202, 202, 202, 202]);
+    server.signal('SIGSTOP');
+    let settled = 0;
+    const hung = [1, 2, 3].map((n) => send(n).finally(() => settled++));
+    // New sends keep coming (the first ones take the idle connections and hang as well, later
+    // ones wait for a pool slot) until one finds that no query was answered for 2 s.
+    const more: Array<Promise<{ statusCode: number }>> = [];
+    await waitFor('the stall to be noticed', () => {
+      more.push(send(100 + more.length));
+      return t.logs.text().includes('did not answer any query for 2000 ms');
+    }, 30_000, 100);
+    const fast = await send(11);
+    assert.equal(fast.statusCode, 503, fast.body);
+    assert.equal(fast.json().code, 'store.unavailable');
+    assert.equal((await t.call('GET', '/readyz')).statusCode, 503);
+    assert.equal(settled, 0, 'the hung sends are still waiting: the 503s did not come from their deadline');
+    server.signal('SIGCONT');
+    const answers = await Promise.all(hung);
+    assert.deepEqual(answers.map((a) => a.statusCode), [202, 202, 202], 'sent before the pause, accepted after it');
+    const others = new Set((await Promise.all(more)).map((a) => a.statusCode));
+    assert.deepEqual([...others].filter((c) => c !== 202 && c !== 503), [], 'the others: accepted or 503');
+    await waitFor('sends accepted again', async () => (await send(20)).statusCode === 202, 30_000, 50);
+    assert.equal((await t.call('GET', '/readyz')).statusCode, 200);
+  });
+});

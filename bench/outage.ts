@@ -1,0 +1,159 @@
+// What sends get while a store is away: PostgreSQL stopped (pg_ctl stop) for 6 s, PostgreSQL
+// paused (SIGSTOP) for 6 s, and Redis paused (SIGSTOP) for 6 s, each under a steady load of
+// sends at 10 connections, with the answers counted by status per phase (before, during, after).
+//
+// Usage: npx tsx bench/outage.ts [scenario…]   scenarios: pg-stop pg-pause redis-pause (default all)
+//   OTPGATE_BENCH_SRC  source tree whose bench/servers/otpgate.ts is run (default: this one), to
+//                      measure an older commit from a `git worktree` with the same script
+//
+// Each scenario starts its own PostgreSQL (initdb into a temp folder, a free port) and, for
+// Redis, its own redis-server: the shared servers are never touched. otpgate runs as `npm start`
+// does (real HTTP, the dispatcher delivering to the Inbox provider). Bounded: 3 s of warm-up,
+// then 3 s + 6 s + 4 s of load per scenario, at most 10 requests in flight.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { queryPrivate, startPrivatePostgres, startPrivateRedis } from '../test/helpers/private-servers.js';
+
+const CONNECTIONS = 10;
+/** Load before the measured phases (JIT, pools, the first pages of the tables), not counted. */
+const WARMUP_S = 3;
+const BEFORE_S = 3;
+const OUTAGE_S = 6;
+const AFTER_S = 4;
+const src = resolve(process.env.OTPGATE_BENCH_SRC ?? '.');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function startOtpgate(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; key: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/otpgate.ts'], {
+    cwd: src,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, OTPGATE_LOG_LEVEL: 'warn', ...env },
+  });
+  return new Promise((done, fail) => {
+    let buf = '';
+    const timer = setTimeout(() => fail(new Error('otpgate did not start')), 60_000);
+    child.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = /listening (\S+) (\S+)/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        done({ child, url: m[1]!, key: m[2]! });
+      }
+    });
+  });
+}
+
+async function stopOtpgate(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(20_000).then(() => child.kill('SIGKILL'))]);
+}
+
+interface Answer {
+  /** The phase the answer came in (a request sent before an outage and answered during it is counted during it). */
+  phase: 'warmup' | 'before' | 'during' | 'after';
+  status: number;
+  ms: number;
+  messageId?: string;
+}
+
+/** Sends from CONNECTIONS loops, new numbers throughout, until `stop` is set; `phase()` tags each by when it began. */
+function load(url: string, key: string, phase: () => Answer['phase']) {
+  const answers: Answer[] = [];
+  let stop = false;
+  let seq = 0;
+  const loop = async (worker: number) => {
+    while (!stop) {
+      const n = seq++;
+      const started = performance.now();
+      let status = 0;
+      let messageId: string | undefined;
+      try {
+        const res = await fetch(`${url}/v1/otp/send`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ phone_number: `+1415${200 + worker}${String(n % 10_000).padStart(4, '0')}`, purpose: `b${Math.floor(n / 10_000)}` }),
+          signal: AbortSignal.timeout(30_000),
+        });
+        status = res.status;
+        const body = (await res.json()) as { message_id?: string };
+        if (status === 202 && body.message_id) messageId = body.message_id;
+      } catch {
+        status = -1; // no answer at all (connection error or 30 s without one)
+      }
+      answers.push({ phase: phase(), status, ms: performance.now() - started, ...(messageId ? { messageId } : {}) });
+    }
+  };
+  const loops = Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => loop(i)));
+  return {
+    answers,
+    async end() {
+      stop = true;
+      await loops;
+    },
+  };
+}
+
+function summary(name: string, answers: Answer[], lost: number | undefined): string[] {
+  const lines: string[] = [];
+  for (const phase of ['before', 'during', 'after'] as const) {
+    const of = answers.filter((a) => a.phase === phase);
+    const seconds = phase === 'before' ? BEFORE_S : phase === 'during' ? OUTAGE_S : AFTER_S;
+    const byStatus = new Map<number, number>();
+    for (const a of of) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
+    const codes = [...byStatus.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s === -1 ? 'none' : s}: ${n}`).join(', ');
+    const accepted = byStatus.get(202) ?? 0;
+    const ms = of.map((a) => a.ms).sort((a, b) => a - b);
+    const p99 = ms.length ? ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.99))]!.toFixed(0) : '-';
+    lines.push(`| ${name} | ${phase} (${seconds} s) | ${of.length} | ${(accepted / seconds).toFixed(0)} | ${codes} | ${p99} |`);
+  }
+  if (lost !== undefined) lines.push(`| ${name} | accepted sends missing from the database afterwards | ${lost} | | | |`);
+  return lines;
+}
+
+async function scenario(name: 'pg-stop' | 'pg-pause' | 'redis-pause'): Promise<string[]> {
+  const pgServer = await startPrivatePostgres();
+  const redis = name === 'redis-pause' ? await startPrivateRedis() : undefined;
+  const otpgate = await startOtpgate({
+    OTPGATE_DATABASE_URL: pgServer.url,
+    ...(redis ? { OTPGATE_REDIS_URL: redis.url } : {}),
+  });
+  let phase: Answer['phase'] = 'warmup';
+  const run = load(otpgate.url, otpgate.key, () => phase);
+  try {
+    await sleep(WARMUP_S * 1000);
+    phase = 'before';
+    await sleep(BEFORE_S * 1000);
+    phase = 'during';
+    if (name === 'pg-stop') await pgServer.stop();
+    else if (name === 'pg-pause') pgServer.signal('SIGSTOP');
+    else redis!.signal('SIGSTOP');
+    await sleep(OUTAGE_S * 1000);
+    if (name === 'pg-stop') await pgServer.start();
+    else if (name === 'pg-pause') pgServer.signal('SIGCONT');
+    else redis!.signal('SIGCONT');
+    phase = 'after';
+    await sleep(AFTER_S * 1000);
+  } finally {
+    await run.end();
+  }
+  await stopOtpgate(otpgate.child);
+  const accepted = run.answers.filter((a) => a.messageId).map((a) => a.messageId!);
+  const found = await queryPrivate<{ n: string }>(pgServer.url, 'select count(*) as n from messages where id = any($1)', [accepted]);
+  await redis?.destroy();
+  await pgServer.destroy();
+  return summary(name, run.answers, accepted.length - Number(found[0]!.n));
+}
+
+const wanted = process.argv.slice(2);
+const all = ['pg-stop', 'pg-pause', 'redis-pause'] as const;
+const chosen = wanted.length ? all.filter((s) => wanted.includes(s)) : [...all];
+const rows: string[] = [];
+for (const s of chosen) {
+  process.stderr.write(`# ${s}…\n`);
+  rows.push(...(await scenario(s)));
+}
+console.log(`source: ${src}, ${CONNECTIONS} connections, outage ${OUTAGE_S} s`);
+console.log('| scenario | phase (length) | answers | accepted / s | answers by status | p99 ms |');
+console.log('|---|---|---|---|---|---|');
+for (const r of rows) console.log(r);
