@@ -16,6 +16,7 @@ import { messageRoutes } from './http/routes/messages.js';
 import { oauthRoutes } from './http/routes/oauth.js';
 import { otpRoutes } from './http/routes/otp.js';
 import { providerRoutes } from './http/routes/providers.js';
+import { receiverRoutes } from './http/routes/receivers.js';
 import { templateRoutes } from './http/routes/templates.js';
 import { tenantRoutes } from './http/routes/tenants.js';
 import { pooledRandomBytes } from './domain/random-pool.js';
@@ -94,6 +95,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   templateRoutes(app, deps);
   providerRoutes(app, deps);
   fraudGuardRoutes(app, deps);
+  receiverRoutes(app, deps);
 
   const consoleDir = consoleDistDir();
   if (consoleDir) {

@@ -22,6 +22,7 @@ import { createMessageService } from './services/message-service.js';
 import { createOtpService } from './services/otp-service.js';
 import { createProviderConfigService, type PlatformProvider } from './services/provider-config-service.js';
 import { createReceiptService } from './services/receipt-service.js';
+import { createReceiverService } from './services/receiver-service.js';
 import { createStatsService } from './services/stats-service.js';
 import { createTemplateService } from './services/template-service.js';
 import { createTenantService } from './services/tenant-service.js';
@@ -150,6 +151,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   chargeBudgets = fraud.chargeBudgets;
   const otp = createOtpService(ctx, { templates, metrics, onEnqueued, fraud, limiter: sendLimiter });
   const receipts = createReceiptService(ctx, { providers });
+  const receivers = createReceiverService(ctx, { audit, templates, fraud, getTenant: (id) => tenants.getActive(id), onEnqueued });
   const stats = createStatsService(ctx);
   const breaker = createCircuitBreaker(clock);
   const dispatcher = createDispatcher({
@@ -201,6 +203,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     /** The Redis switch shared by the send caps and the fraud guard's counters (with OTPGATE_REDIS_URL). */
     redisBreaker,
     receipts,
+    receivers,
     stats,
     breaker,
     dispatcher,

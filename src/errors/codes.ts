@@ -45,6 +45,7 @@ export const errorCatalog = {
   'template.invalid': { status: 422, title: 'The template is invalid' },
   'template.too_long': { status: 422, title: 'The template renders to more segments than allowed' },
   'message.not_found': { status: 404, title: 'No such message' },
+  'receiver.not_found': { status: 404, title: 'No such platform receiver' },
   'provider.invalid_config': { status: 422, title: 'The provider configuration is invalid' },
   'provider.validation_failed': { status: 422, title: 'The provider did not pass validation' },
   'provider.unknown_kind': { status: 422, title: 'No such provider kind' },
