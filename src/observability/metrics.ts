@@ -14,7 +14,7 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}) {
     }),
     otpVerifies: new Counter({
       name: 'otpgate_otp_verifies_total',
-      help: 'Passcode verifications by outcome (verified, invalid, expired, exhausted, already_verified, superseded, not_found).',
+      help: 'Passcode verifications by outcome (verified, invalid, expired, exhausted, already_verified, superseded, canceled, not_found).',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),

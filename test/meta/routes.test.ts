@@ -11,7 +11,7 @@ after(async () => t.close());
 test('every API route is in /openapi.json and /docs renders', async () => {
   const spec = (await t.call('GET', '/openapi.json')).json();
   const paths = Object.keys(spec.paths);
-  for (const p of ['/v1/otp/send', '/v1/otp/verify', '/v1/otp/challenges/{id}', '/v1/tenants', '/v1/tenants/{id}', '/v1/tenants/{id}/api-keys', '/v1/messages', '/v1/messages/{id}', '/v1/templates/{purpose}/{locale}', '/v1/inbox', '/cis/v1/tenantsmsproviders', '/v1/sms-provider/test', '/v1/provider-kinds', '/oauth2/token', '/v1/receivers', '/v1/receivers/{platform}']) {
+  for (const p of ['/v1/otp/send', '/v1/otp/verify', '/v1/otp/challenges/{id}', '/v1/otp/verifications/{id}', '/v1/tenants', '/v1/tenants/{id}', '/v1/tenants/{id}/api-keys', '/v1/messages', '/v1/messages/{id}', '/v1/templates/{purpose}/{locale}', '/v1/inbox', '/cis/v1/tenantsmsproviders', '/v1/sms-provider/test', '/v1/provider-kinds', '/oauth2/token', '/v1/receivers', '/v1/receivers/{platform}']) {
     assert.ok(paths.includes(p), `${p} missing from the OpenAPI document`);
   }
   const send = spec.paths['/v1/otp/send'].post;
