@@ -55,6 +55,8 @@ export interface SendOtpInput {
   payee?: string;
   /** A code the caller made (Twilio's CustomCode): delivered and verified as given; never logged or returned. */
   custom_code?: string;
+  /** The purpose whose templates word the message (default: `purpose`); the Twilio-compatible API's services use it. */
+  template_purpose?: string;
 }
 
 export interface SendOtpResult {
@@ -235,7 +237,7 @@ export function createOtpService(
     const testNumber = s.test_numbers.find((t) => t.phone_number === phone.e164);
     let template: string | undefined;
     if (!testNumber) {
-      template = await deps.templates.resolve(tenant.id, purpose, input.locale, s);
+      template = await deps.templates.resolve(tenant.id, input.template_purpose ?? purpose, input.locale, s);
       const missing = transactionVariablesUsed(template).filter((v) => input[v] === undefined);
       if (missing.length > 0) {
         deps.metrics.otpSends.inc({ outcome: 'invalid' });
@@ -592,6 +594,12 @@ export function createOtpService(
           if (row && row.attempts >= row.max_attempts) await closeCodesOf(trx, v.id, 'locked', now);
           return row;
         });
+    if (!match && !counted) {
+      // Nothing counted: the verification ended after it was read (a racing verify approved it
+      // and its codes were no longer pending here): answer with how it ended.
+      const fresh = await findVerification(store.db, tenant.id, v.id);
+      if (fresh && fresh.status !== 'pending') throw endedError(fresh.status);
+    }
     const remaining = counted ? Math.max(0, counted.max_attempts - counted.attempts) : 0;
     if (remaining === 0) {
       outcome('exhausted');

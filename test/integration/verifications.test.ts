@@ -280,6 +280,20 @@ for (const dialect of await testDialects()) {
       assert.ok(!t.logs.text().includes(custom));
     });
 
+    test('concurrent verifies of the right code across the sends of one verification: exactly one succeeds, the others answer otp.already_verified', async () => {
+      const { auth } = await t.createTenant({ resend_cooldown_seconds: 0 });
+      const phone = nextPhone();
+      const a = await send(auth, { phone_number: phone });
+      const b = await send(auth, { phone_number: phone });
+      const code = await lastCode(auth, phone);
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => verify(auth, i % 3 === 2 ? { phone_number: phone, code } : { challenge_id: (i % 2 ? a : b).challenge_id, code })),
+      );
+      assert.equal(answers.filter((r) => r.statusCode === 200).length, 1, answers.map((r) => r.body).join('\n'));
+      for (const r of answers.filter((x) => x.statusCode !== 200)) assert.equal(r.json().code, 'otp.already_verified', r.body);
+      assert.equal((await verification(auth, a.verification_id)).attempts, 0, 'no right code counted as wrong');
+    });
+
     test('cancel and approve a verification through the API', async () => {
       const { auth } = await t.createTenant({ resend_cooldown_seconds: 0 });
       const phone = nextPhone();
