@@ -11,7 +11,7 @@ import type { ReceiverConfigRow } from '../store/schema.js';
 import type { AuditService } from './audit-service.js';
 import type { Actor, ServiceContext } from './context.js';
 import { refusalError, type FraudGuard, type FraudRefusal } from './fraud-guard.js';
-import { EVENT_MESSAGE_TTL_MS, newOutboxRow } from './message-service.js';
+import { newOutboxRow } from './message-service.js';
 import type { TemplateService } from './template-service.js';
 import type { ActiveTenant } from './tenant-service.js';
 
@@ -112,8 +112,9 @@ export function createReceiverService(
       masked,
       senderId: s.sender_id,
       now,
-      // The platform's code validity is not known; the event SMS limit bounds the retries.
-      expiresAt: now + EVENT_MESSAGE_TTL_MS,
+      // The platform's code validity is not known: retries stop after the tenant's own code
+      // lifetime, as for its passcodes, since a code delivered later is of no use.
+      expiresAt: now + s.otp_ttl_seconds * 1000,
     });
     const refusal = await store.writes.write(async (trx): Promise<FraudRefusal | null> => {
       const fresh = await rememberReplayKey(trx, { tenant_id: tenant.id, platform, replay_key: replayKey, expires_at: now + REPLAY_MEMORY_MS }, now);

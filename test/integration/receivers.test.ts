@@ -98,6 +98,13 @@ for (const dialect of await testDialects()) {
         assert.match(String(res.headers['content-type']), /application\/problem\+json/);
       }
       assert.equal((await t.call('GET', '/v1/receivers', { auth: tenant.auth })).json().items.length, 2, 'bad input changed nothing');
+      // Platforms the tenant has not configured, and names that are no platform: 404.
+      for (const path of [`/v1/receivers/kratos/${tenant.tenantId}`, `/v1/receivers/myspace/${tenant.tenantId}`]) {
+        const res = await t.call('POST', path, { body: { to: '+14155550100', body: 'hi' } });
+        assert.equal(res.statusCode, 404, res.body);
+        assert.equal(typeof res.json().error, 'string');
+      }
+      assert.equal((await t.call('GET', `/v1/receivers/supabase/${tenant.tenantId}`)).statusCode, 404, 'only Mosaic has a GET challenge');
       const del = await t.call('DELETE', '/v1/receivers/mosaic', { auth: tenant.auth });
       assert.equal(del.statusCode, 204);
       const audit = (await t.call('GET', '/v1/audit-log', { auth: tenant.auth })).json().items.map((a: { action: string }) => a.action);
@@ -272,8 +279,8 @@ for (const dialect of await testDialects()) {
       const { url, secret } = await enable(tenant, 'kratos');
       remember(secret!);
       const code = remember('834201');
-      // What `function(ctx) { to: ctx.recipient, body: ctx.body, template_type: ctx.template_type }` renders for a login code.
-      const body = JSON.stringify({ to: '+14155550141', body: `Your login code is: ${code}`, template_type: 'login_code_valid' });
+      // What the documented JsonNet renders for a login code, as go-jsonnet prints it (keys sorted, three-space indent).
+      const body = JSON.stringify({ body: `Your login code is: ${code}`, template_type: 'login_code_valid', to: '+14155550141' }, null, 3);
       const ok = await post(url, body, { authorization: `Bearer ${secret}` });
       assert.equal(ok.status, 200, ok.text);
       assert.equal((await inbox(tenant))[0]?.body, `Your login code is: ${code}`);
