@@ -26,6 +26,8 @@ const { default: createHttpSmsConnector } = (await import(logtoPackage)) as { de
 
 /** Every code and secret the suite used: none may appear in a log line or a message log. */
 const sensitive: string[] = [];
+/** Every receiver answer's body: none may hold a code or a secret either. */
+const answers: string[] = [];
 const remember = <T extends string>(v: T): T => {
   sensitive.push(v);
   return v;
@@ -54,6 +56,7 @@ for (const dialect of await testDialects()) {
     async function post(url: string, body: string, headers: Record<string, string>) {
       const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
       const text = await res.text();
+      answers.push(text);
       return { status: res.status, text, json: () => JSON.parse(text) };
     }
 
@@ -347,8 +350,10 @@ for (const dialect of await testDialects()) {
       assert.equal(stats.budget.day.messages, 1);
     });
 
-    test('no code or secret in the logs or in any message log', async () => {
+    test('no code or secret in the logs, in any message log or in any receiver answer', async () => {
       const text = t.logs.text();
+      assert.ok(answers.length > 40);
+      for (const a of answers) for (const s of sensitive) assert.ok(!a.includes(s), `an answer holds ${s.slice(0, 4)}…`);
       assert.ok(text.includes('receiver refused a call'), 'refusals are logged');
       for (const s of sensitive) assert.ok(!text.includes(s), `logs hold ${s.slice(0, 4)}…`);
       const rows = await t.deps.store.db.selectFrom('messages').select(['body_masked']).execute();
