@@ -3,19 +3,11 @@ import assert from 'node:assert/strict';
 import { createManualClock } from '../../src/domain/clock.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { redisAvailable, redisScope, testRedisUrl } from '../helpers/redis.js';
+import { quiet } from './fraud-guard-support.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** Every tripwire out of the way except the ones a test sets. */
-const quiet = {
-  country_day: { floor: 1_000_000, ratio: 0 },
-  country_hour: { floor: 1_000_000, ratio: 0 },
-  prefix_hour: { floor: 100_000, ratio: 0 },
-  prefix_velocity: { numbers: 100, span: 1, window_minutes: 10 },
-  ip_countries: { max: 250 },
-  ip_day: { floor: 1_000_000, ratio: 0 },
-};
 const guard = (thresholds: Record<string, object> = {}) => ({ fraud_guard: { mode: 'enforce', prefix_digits: 3, thresholds: { ...quiet, ...thresholds } } });
 
 /** UK mobile numbers of one range: prefix `+447400<range>` with prefix_digits 3. */
