@@ -65,8 +65,12 @@ export interface ReceiverDescriptor {
   authenticate(request: ReceiverRequest, secrets: readonly string[]): Authentication;
   parse(request: ReceiverRequest): ParseResult;
   accepted(messageId: string): PlatformAnswer;
-  /** An error answer; `message` never holds a code or a secret. */
-  error(status: number, message: string, retryAfterSeconds?: number): PlatformAnswer;
+  /**
+   * An error answer; `message` never holds a code or a secret. `refused`: the call was sound
+   * but the send was refused by the tenant's policy (fraud guard, budget, countries, number),
+   * which some platforms expect in a success status (Supabase shows such a message to its user).
+   */
+  error(status: number, message: string, retryAfterSeconds?: number, refused?: boolean): PlatformAnswer;
   /** `GET` on the receiver (Mosaic's validation challenge); absent: answered 404. */
   challenge?(request: ReceiverRequest, secrets: readonly string[]): PlatformAnswer;
 }

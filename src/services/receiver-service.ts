@@ -215,9 +215,9 @@ export function createReceiverService(
       const config = await findReceiverConfig(store.db, tenant.id, d.platform);
       if (!config || config.enabled !== 1) return notFound();
       const secrets = secretsOf(config);
-      const refuse = (status: number, reason: string, message: string, retryAfter?: number) => {
+      const refuse = (status: number, reason: string, message: string, retryAfter?: number, refused = false) => {
         log.warn({ tenant_id: tenant.id, platform: d.platform, status, reason }, 'receiver refused a call');
-        return d.error(status, message, retryAfter);
+        return d.error(status, message, retryAfter, refused);
       };
 
       if (method === 'GET') return d.challenge ? d.challenge(request, secrets) : notFound();
@@ -232,7 +232,7 @@ export function createReceiverService(
         return d.accepted(messageId);
       } catch (err) {
         if (err instanceof Replayed) return refuse(401, 'replayed', 'Not authenticated: this request was already received (replay).');
-        if (isAppError(err)) return refuse(err.status, err.code, err.detail ?? err.message, err.retryAfter);
+        if (isAppError(err)) return refuse(err.status, err.code, err.detail ?? err.message, err.retryAfter, true);
         throw err;
       }
     },

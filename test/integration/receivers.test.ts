@@ -157,7 +157,11 @@ for (const dialect of await testDialects()) {
       const mfaOk = await post(url, mfa, signed(mfa));
       assert.equal(mfaOk.status, 200, mfaOk.text);
       for (const body of ['{"user":{}}', 'not json', '{"user":{"phone":"1"},"sms":{}}']) await refused(body, signed(body), 400);
-      await refused(JSON.stringify({ user: { phone: 'nope' }, sms: { otp: '123123' } }), signed(JSON.stringify({ user: { phone: 'nope' }, sms: { otp: '123123' } })), 400);
+      // A number otpgate cannot send to is the user's problem: shown to them (a 200 carrying the error).
+      const nope = JSON.stringify({ user: { phone: 'nope' }, sms: { otp: '123123' } });
+      const invalid = await post(url, nope, signed(nope));
+      assert.equal(invalid.status, 200, invalid.text);
+      assert.equal(invalid.json().error.http_code, 400);
       assert.equal((await inbox(tenant)).length, 2, 'refused calls sent nothing');
       assert.equal((await messages(tenant)).find((m) => m.to === '+14155550102')?.purpose, 'mfa');
 
@@ -167,7 +171,8 @@ for (const dialect of await testDialects()) {
       const rotated = JSON.stringify({ user: { phone: '14155550103' }, sms: { otp: remember('818181') } });
       const at = new Date(clock.now());
       const id = 'msg_rotated';
-      const both = `${new Webhook(next.slice(3)).sign(id, at, rotated)} ${new Webhook(secret.slice(3)).sign(id, at, rotated)}`;
+      // Joined with ", " as Supabase's hookshttp.go joins them.
+      const both = `${new Webhook(next.slice(3)).sign(id, at, rotated)}, ${new Webhook(secret.slice(3)).sign(id, at, rotated)}`;
       assert.equal((await post(url, rotated, { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': both })).status, 200);
       // Disabled, unknown tenant: 404 in the hook's form.
       await t.call('PUT', '/v1/receivers/supabase', { auth: tenant.auth, body: { enabled: false, secrets: [secret] } });
@@ -337,12 +342,17 @@ for (const dialect of await testDialects()) {
         const at = new Date(clock.now());
         return post(url, body, { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': wh.sign(id, at, body) });
       };
+      // Supabase shows a refusal's http_code and message to its user only from a 200 answer.
       const gb = await call('442071234567', '100200');
-      assert.equal(gb.status, 403, gb.text);
+      assert.equal(gb.status, 200, gb.text);
+      assert.equal(gb.json().error.http_code, 403);
       assert.match(gb.json().error.message, /GB/);
-      assert.equal((await call('14155550161', '300400')).status, 200);
+      const ok = await call('14155550161', '300400');
+      assert.equal(ok.status, 200);
+      assert.deepEqual(ok.json(), {});
       const over = await call('14155550162', '500600');
-      assert.equal(over.status, 429, over.text);
+      assert.equal(over.status, 200, over.text);
+      assert.equal(over.json().error.http_code, 429);
       assert.ok(over.json().error.message.length > 0);
       assert.equal((await inbox(tenant)).length, 1);
       const stats = (await t.call('GET', '/v1/fraud-guard/stats?window=24h', { auth: tenant.auth })).json();

@@ -31,9 +31,10 @@ export const supabaseReceiver: ReceiverDescriptor = {
     const sig = request.headers['webhook-signature'];
     if (!id || !ts || !sig) return { ok: false, reason: 'unsigned: webhook-id, webhook-timestamp and webhook-signature are required' };
     if (!/^\d{1,12}$/.test(ts) || !timestampFresh(Number(ts), request.now)) return { ok: false, reason: 'stale: webhook-timestamp is more than 5 minutes from now' };
+    // Supabase joins one `v1,<base64>` per secret with ", "; Standard Webhooks with " ".
     const given = sig
       .split(' ')
-      .map((item) => item.trim())
+      .map((item) => item.trim().replace(/,$/, ''))
       .filter((item) => item.startsWith('v1,'))
       .map((item) => Buffer.from(item.slice(3), 'base64'));
     const signed = `${id}.${ts}.${request.rawBody}`;
@@ -60,9 +61,12 @@ export const supabaseReceiver: ReceiverDescriptor = {
   },
 
   accepted: () => ({ status: 200, body: {} }),
-  error: (status, message, retryAfter) => ({
-    status,
+  // Supabase reads `{error}` only from a 200/202 answer and shows its http_code and message to
+  // the user; other statuses become a generic hook failure (and a 429 with retry-after is
+  // retried). A policy refusal is therefore a 200 carrying the error; a call that fails
+  // authentication or the schema gets its status, as the hook's own checks expect.
+  error: (status, message, _retryAfter, refused) => ({
+    status: refused ? 200 : status,
     body: { error: { http_code: status, message } },
-    ...(retryAfter !== undefined ? { headers: { 'retry-after': String(retryAfter) } } : {}),
   }),
 };
