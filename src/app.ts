@@ -19,6 +19,7 @@ import { providerRoutes } from './http/routes/providers.js';
 import { receiverRoutes } from './http/routes/receivers.js';
 import { templateRoutes } from './http/routes/templates.js';
 import { tenantRoutes } from './http/routes/tenants.js';
+import { twilioVerifyRoutes } from './http/routes/twilio-verify.js';
 import { pooledRandomBytes } from './domain/random-pool.js';
 import { createHealthService } from './services/health-service.js';
 import { createHousekeeping } from './services/housekeeping-service.js';
@@ -96,6 +97,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   providerRoutes(app, deps);
   fraudGuardRoutes(app, deps);
   receiverRoutes(app, deps);
+  // Twilio Verify v2–compatible API: its own form parser, Basic auth and error bodies.
+  await twilioVerifyRoutes(app, deps);
 
   const consoleDir = consoleDistDir();
   if (consoleDir) {

@@ -8,6 +8,7 @@ import { m0006IdempotencyExpiryIndex } from './0006-idempotency-expiry-index.js'
 import { m0007FraudGuard } from './0007-fraud-guard.js';
 import { m0009Verifications } from './0009-verifications.js';
 import { m0010Receivers } from './0010-receivers.js';
+import { m0011TwilioServices } from './0011-twilio-services.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -23,6 +24,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0007-fraud-guard': m0007FraudGuard,
   '0009-verifications': m0009Verifications,
   '0010-receivers': m0010Receivers,
+  '0011-twilio-services': m0011TwilioServices,
 });
 
 export const staticMigrationProvider: MigrationProvider = {
