@@ -3,7 +3,7 @@
 // sends at 10 connections, with the answers counted by status per phase (before, during, after).
 //
 // Usage: npx tsx bench/outage.ts [scenario…]   scenarios: pg-stop pg-pause redis-pause (default all)
-//   OTPGATE_BENCH_SRC  source tree whose bench/servers/otpgate.ts is run (default: this one), to
+//   BENCH_SRC  source tree whose bench/servers/otpgate.ts is run (default: this one), to
 //                      measure an older commit from a `git worktree` with the same script
 //
 // Each scenario starts its own PostgreSQL (initdb into a temp folder, a free port) and, for
@@ -20,7 +20,7 @@ const WARMUP_S = 3;
 const BEFORE_S = 3;
 const OUTAGE_S = 6;
 const AFTER_S = 4;
-const src = resolve(process.env.OTPGATE_BENCH_SRC ?? '.');
+const src = resolve(process.env.BENCH_SRC ?? '.');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startOtpgate(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; key: string }> {
