@@ -11,8 +11,18 @@ import { Redis } from 'ioredis';
  * ones on 5432 and 6379: the outage suites (test/outage) take them away under load.
  */
 
-/** Where PostgreSQL's server binaries are; `OTPGATE_TEST_PG_BIN` overrides it. */
-export const pgBinDir = process.env.OTPGATE_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/**
+ * Where PostgreSQL's server binaries are: `OTPGATE_TEST_PG_BIN`, else the newest
+ * /usr/lib/postgresql/<version>/bin that has initdb (Debian's layout, as in CI).
+ */
+export const pgBinDir =
+  process.env.OTPGATE_TEST_PG_BIN ??
+  (() => {
+    const root = '/usr/lib/postgresql';
+    const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))) : [];
+    versions.sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
+    return join(root, versions[0] ?? '15', 'bin');
+  })();
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; nothing else binds it in the moment before use). */
 export async function freePort(): Promise<number> {
