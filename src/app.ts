@@ -15,6 +15,7 @@ import { healthRoutes } from './http/routes/health.js';
 import { messageRoutes } from './http/routes/messages.js';
 import { oauthRoutes } from './http/routes/oauth.js';
 import { otpRoutes } from './http/routes/otp.js';
+import { phoneRoutes } from './http/routes/phones.js';
 import { providerRoutes } from './http/routes/providers.js';
 import { receiverRoutes } from './http/routes/receivers.js';
 import { templateRoutes } from './http/routes/templates.js';
@@ -97,6 +98,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   providerRoutes(app, deps);
   fraudGuardRoutes(app, deps);
   receiverRoutes(app, deps);
+  phoneRoutes(app, deps);
   // Twilio Verify v2–compatible API: its own form parser, Basic auth and error bodies.
   await twilioVerifyRoutes(app, deps);
 

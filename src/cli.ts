@@ -14,6 +14,8 @@ usage:
   otpgate tenant list
   otpgate key create <tenant-id> [name]      prints the new API key once
   otpgate send-test <tenant-id> <phone>      sends a test SMS through the tenant's provider now
+  otpgate phone export <tenant-id> <phone>   prints everything stored about the number (access request)
+  otpgate phone erase <tenant-id> <phone>    deletes or anonymises every row about the number
 
 Configuration comes from the environment (see docs/configuration.md).`;
 
@@ -58,6 +60,14 @@ async function main(argv: string[]): Promise<number> {
           return 0;
         }
         break;
+      case 'phone': {
+        // docs/data-lifecycle.md; the same service and audit entries as the API.
+        const [tenantId, phone] = rest;
+        if ((sub !== 'export' && sub !== 'erase') || !tenantId || phone === undefined) break;
+        const tenant = await deps.tenants.getActive(tenantId);
+        out(sub === 'export' ? await deps.phones.export(tenant, phone, 'cli') : await deps.phones.erase(tenant, phone, 'cli'));
+        return 0;
+      }
       case 'send-test': {
         const tenantId = sub;
         const phone = rest[0];

@@ -23,6 +23,7 @@ import { createOtpService } from './services/otp-service.js';
 import { createProviderConfigService, type PlatformProvider } from './services/provider-config-service.js';
 import { createReceiptService } from './services/receipt-service.js';
 import { createReceiverService } from './services/receiver-service.js';
+import { createPhoneDataService } from './services/phone-data-service.js';
 import { createStatsService } from './services/stats-service.js';
 import { createTemplateService } from './services/template-service.js';
 import { createTenantService } from './services/tenant-service.js';
@@ -67,6 +68,8 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const secretBox = createSecretBox(keys, activeKeyId);
   const rootKey = keys.find((k) => k.id === activeKeyId)!.key;
   const codeKey = Buffer.from(hkdfSync('sha256', rootKey, Buffer.alloc(0), 'otpgate passcode hmac', 32));
+  // Phone hashes (docs/data-lifecycle.md): made under the active key, matched under every key.
+  const phoneKeys = [rootKey, ...keys.filter((k) => k.id !== activeKeyId).map((k) => k.key)].map((k) => Buffer.from(hkdfSync('sha256', k, Buffer.alloc(0), 'otpgate phone hmac', 32)));
   const store = overrides.store ?? createStore(config.databaseUrl, {
       pgPoolSize: config.pgPoolSize,
       pgStatementTimeoutMs: config.pgStatementTimeoutMs,
@@ -153,6 +156,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const receipts = createReceiptService(ctx, { providers });
   const receivers = createReceiverService(ctx, { audit, templates, fraud, getTenant: (id) => tenants.getActive(id), onEnqueued });
   const stats = createStatsService(ctx);
+  const phones = createPhoneDataService({ ...ctx, phoneKeys }, { audit, tenants });
   const breaker = createCircuitBreaker(clock);
   const dispatcher = createDispatcher({
     store,
@@ -205,6 +209,9 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     receipts,
     receivers,
     stats,
+    phones,
+    /** Keys of the phone hashes, the active one first (housekeeping hashes with the first). */
+    phoneKeys,
     breaker,
     dispatcher,
     /** Replace how a local enqueue wakes dispatchers (multi-node: NOTIFY as well). */

@@ -55,6 +55,19 @@ export const configSchema = z.strictObject({
   bodyLimitBytes: wholeNumber(1024, 10 * 1024 * 1024, 64 * 1024),
   /** Graceful shutdown: how long to wait for in-flight sends, ms. */
   shutdownGraceMs: wholeNumber(0, 600_000, 10_000),
+  /** Days challenges and verifications are kept after their code expired (docs/data-lifecycle.md). */
+  codeRetentionDays: wholeNumber(1, 365, 7),
+  /** Days messages, their delivery attempts and receipts, and inbox items are kept. */
+  messageRetentionDays: wholeNumber(1, 3650, 30),
+  /** Days audit log entries are kept. */
+  auditRetentionDays: wholeNumber(1, 3650, 365),
+  /** Days after which phone numbers in rows still kept are replaced by a keyed hash; unset: never. */
+  phoneRetentionDays: z.coerce
+    .number({ error: 'must be a whole number from 1 to 3650' })
+    .int({ error: 'must be a whole number from 1 to 3650' })
+    .min(1, { error: 'must be a whole number from 1 to 3650' })
+    .max(3650, { error: 'must be a whole number from 1 to 3650' })
+    .optional(),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -84,4 +97,8 @@ export const envNames: Record<keyof ParsedConfig, string> = {
   pgQueryTimeoutMs: 'OTPGATE_PG_QUERY_TIMEOUT_MS',
   bodyLimitBytes: 'OTPGATE_BODY_LIMIT_BYTES',
   shutdownGraceMs: 'OTPGATE_SHUTDOWN_GRACE_MS',
+  codeRetentionDays: 'OTPGATE_CODE_RETENTION_DAYS',
+  messageRetentionDays: 'OTPGATE_MESSAGE_RETENTION_DAYS',
+  auditRetentionDays: 'OTPGATE_AUDIT_RETENTION_DAYS',
+  phoneRetentionDays: 'OTPGATE_PHONE_RETENTION_DAYS',
 };

@@ -43,3 +43,17 @@ export function constantTimeEqual(a: string, b: string): boolean {
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
 }
+
+/** What a hashed phone number starts with in a row: never the start of an E.164 number (`+`). */
+export const HASHED_PHONE_PREFIX = 'h:';
+
+/**
+ * The keyed hash that replaces a phone number in rows kept past `OTPGATE_PHONE_RETENTION_DAYS`:
+ * `h:` + HMAC-SHA256 under the phone key over `${tenantId}:${e164}`, base64url. The tenant is
+ * in the input, so the same number gives unrelated values in two tenants; without the key the
+ * value cannot be tested against a guessed number (the number space is small enough to walk).
+ */
+export function hashPhone(key: Buffer, tenantId: string, e164: string): string {
+  if (key.length === 0) throw new RangeError('HMAC key must not be empty');
+  return HASHED_PHONE_PREFIX + createHmac('sha256', key).update(`${tenantId}:${e164}`, 'utf8').digest('base64url');
+}

@@ -84,6 +84,16 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   return `${prefix}_${encodeTime(ms)}${random}`;
 }
 
+/**
+ * The smallest id with this prefix made at `ms`: every id made earlier sorts below it, so
+ * `id < idFloor(prefix, t)` selects rows created before `t` through the primary key alone
+ * (how housekeeping finds old rows without an index on their time).
+ */
+export function idFloor(prefix: IdPrefix, ms: number): string {
+  const t = Math.min(Math.max(Math.floor(ms), 0), maxTime);
+  return `${prefix}_${encodeTime(t)}${'0'.repeat(randomChars)}`;
+}
+
 /** The prefix of a well-formed otpgate id (strict format check), else undefined. */
 export function idPrefixOf(id: string): IdPrefix | undefined {
   if (typeof id !== 'string' || id.length !== 30 || id.charAt(3) !== '_') return undefined;

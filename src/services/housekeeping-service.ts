@@ -1,8 +1,12 @@
+import type { Config } from '../config/load.js';
+import { idFloor, type IdPrefix } from '../domain/ids.js';
 import { purgeBudgetUsage, purgeCounters, purgeDecisions } from '../store/queries/fraud.js';
 import { purgeExpiredIdempotencyKeys } from '../store/queries/idempotency.js';
+import { idBoundary, purgeAttempts, purgeAudit, purgeChallenges, purgeInbox, purgeMessages, purgeVerifications, type TimedTable } from '../store/queries/lifecycle.js';
 import { expireVerifications } from '../store/queries/verifications.js';
 import type { Executor } from '../store/db.js';
 import type { ServiceContext } from './context.js';
+import { createPhoneHashing } from './phone-hashing.js';
 
 export interface HousekeepingOptions {
   /** Time between runs, ms (default 10 minutes). The first run comes one interval after start. */
@@ -23,6 +27,10 @@ export const FRAUD_COUNTERS_KEEP_MS = 31 * DAY_MS;
 export const BUDGET_USAGE_KEEP_MS = 93 * DAY_MS;
 export const FRAUD_DECISIONS_KEEP_MS = 90 * DAY_MS;
 
+/** The retention settings housekeeping reads (docs/data-lifecycle.md); absent: the schema's defaults. */
+export type RetentionConfig = Pick<Config, 'codeRetentionDays' | 'messageRetentionDays' | 'auditRetentionDays' | 'phoneRetentionDays'>;
+export const defaultRetention: Readonly<RetentionConfig> = Object.freeze({ codeRetentionDays: 7, messageRetentionDays: 30, auditRetentionDays: 365, phoneRetentionDays: undefined });
+
 export interface HousekeepingRun {
   idempotencyKeys: number;
   fraudCounters: number;
@@ -30,15 +38,29 @@ export interface HousekeepingRun {
   fraudDecisions: number;
   /** Pending verifications found expired; their sealed codes (same_code) went with them. */
   expiredVerifications: number;
+  /** Challenges and verifications past `OTPGATE_CODE_RETENTION_DAYS` after their expiry. */
+  codes: number;
+  /** Messages, delivery attempts and inbox items past `OTPGATE_MESSAGE_RETENTION_DAYS`. */
+  messages: number;
+  /** Audit entries past `OTPGATE_AUDIT_RETENTION_DAYS`. */
+  audit: number;
+  /** Rows whose phone number was replaced by its keyed hash (`OTPGATE_PHONE_RETENTION_DAYS`). */
+  hashedPhones: number;
 }
 
 /**
  * Background clean-up off the request path: expired `Idempotency-Key` rows (otp-service only
- * replaces an expired key when the same key comes again, so others would stay forever), and the
- * fraud guard's counters, budget use and decisions once past their keep time. Every node may
- * run it: deleting the same old rows twice is harmless.
+ * replaces an expired key when the same key comes again, so others would stay forever), the
+ * fraud guard's counters, budget use and decisions once past their keep time, and the
+ * retention of docs/data-lifecycle.md (codes, messages, audit, phone numbers). Every node may
+ * run it: deleting the same old rows twice is harmless, and hashing a number twice gives the
+ * same value.
  */
-export function createHousekeeping(ctx: Pick<ServiceContext, 'store' | 'clock' | 'logger'>, options: HousekeepingOptions = {}) {
+export function createHousekeeping(
+  ctx: Pick<ServiceContext, 'store' | 'clock' | 'logger'> & { config?: RetentionConfig; phoneKeys?: readonly Buffer[] },
+  options: HousekeepingOptions = {},
+) {
+  const retention = ctx.config ?? defaultRetention;
   const intervalMs = options.intervalMs ?? 600_000;
   const batchSize = options.batchSize ?? 500;
   const maxBatches = options.maxBatchesPerRun ?? 20;
@@ -64,6 +86,31 @@ export function createHousekeeping(ctx: Pick<ServiceContext, 'store' | 'clock' |
   const purgeFraudDecisions = () => inBatches((trx, now) => purgeDecisions(trx, now - FRAUD_DECISIONS_KEEP_MS, batchSize));
   const endExpiredVerifications = () => inBatches((trx, now) => expireVerifications(trx, now, batchSize));
 
+  // Retention: a row goes once its own time is past, whole batches at a time. Each table's
+  // old rows sit below one id (src/store/queries/lifecycle.ts idBoundary), so every statement
+  // stays on the primary key.
+  const codeKeepMs = retention.codeRetentionDays * DAY_MS;
+  const messageKeepMs = retention.messageRetentionDays * DAY_MS;
+  const auditKeepMs = retention.auditRetentionDays * DAY_MS;
+  /** Purges `table` below its boundary for `cutoff` with `purge`. */
+  async function purgeBelow(table: TimedTable, prefix: IdPrefix, keepMs: number, purge: (trx: Executor, beforeId: string, cutoff: number) => Promise<number>): Promise<number> {
+    const cutoff = ctx.clock.now() - keepMs;
+    const boundary = await idBoundary(ctx.store.db, table, cutoff, (t) => idFloor(prefix, t));
+    return inBatches((trx) => purge(trx, boundary, cutoff));
+  }
+  const purgeCodes = async () =>
+    (await purgeBelow('challenges', 'chl', codeKeepMs, (trx, id, cutoff) => purgeChallenges(trx, id, cutoff, batchSize))) +
+    (await purgeBelow('verifications', 'ver', codeKeepMs, (trx, id, cutoff) => purgeVerifications(trx, id, cutoff, batchSize)));
+  const purgeOldMessages = async () =>
+    (await purgeBelow('message_attempts', 'att', messageKeepMs, (trx, id, cutoff) => purgeAttempts(trx, id, cutoff, batchSize))) +
+    (await purgeBelow('messages', 'msg', messageKeepMs, (trx, id, cutoff) => purgeMessages(trx, id, cutoff, batchSize))) +
+    (await purgeBelow('inbox_messages', 'inb', messageKeepMs, (trx, id, cutoff) => purgeInbox(trx, id, cutoff, batchSize)));
+  const purgeOldAudit = () => purgeBelow('audit_log', 'aud', auditKeepMs, (trx, id, cutoff) => purgeAudit(trx, id, cutoff, batchSize));
+  const phoneHashing =
+    retention.phoneRetentionDays !== undefined && ctx.phoneKeys?.[0]
+      ? createPhoneHashing(ctx, { key: ctx.phoneKeys[0], keepMs: retention.phoneRetentionDays * DAY_MS, batchSize, maxBatches })
+      : undefined;
+
   /** Runs one task; a failure is logged, never thrown (the next run tries again). */
   async function task(name: string, run: () => Promise<number>): Promise<number> {
     try {
@@ -84,6 +131,10 @@ export function createHousekeeping(ctx: Pick<ServiceContext, 'store' | 'clock' |
       budgetUsage: await task('fraud_budget_usage', purgeBudget),
       fraudDecisions: await task('fraud_decisions', purgeFraudDecisions),
       expiredVerifications: await task('verifications', endExpiredVerifications),
+      codes: await task('codes', purgeCodes),
+      messages: await task('messages', purgeOldMessages),
+      audit: await task('audit_log', purgeOldAudit),
+      hashedPhones: phoneHashing ? await task('phone_hashing', phoneHashing.run) : 0,
     };
   }
 

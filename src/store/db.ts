@@ -168,6 +168,9 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
+    // Erased and purged rows must not linger as stale bytes in the file, freed pages included
+    // (docs/data-lifecycle.md). The cost is writing pages that a delete frees, i.e. purges.
+    sqlite.pragma('secure_delete = ON');
     sqlite.pragma('busy_timeout = 5000');
     // A larger page cache and memory-mapped reads keep the hot indexes (outbox, challenges by
     // phone) in memory; temp B-trees (ORDER BY) stay in memory too.

@@ -252,6 +252,14 @@ export interface ReceiverReplaysTable {
   expires_at: number;
 }
 
+/** How far housekeeping has hashed the phone numbers of a table (migration 0008). */
+export interface LifecycleMarksTable {
+  /** `phone:<table>`. */
+  name: string;
+  /** Rows with a smaller id have had their numbers hashed. */
+  until_id: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -269,6 +277,7 @@ export interface Database {
   fraud_budget_usage: FraudBudgetUsageTable;
   receiver_configs: ReceiverConfigsTable;
   receiver_replays: ReceiverReplaysTable;
+  lifecycle_marks: LifecycleMarksTable;
 }
 
 export type Tenant = Selectable<TenantsTable>;

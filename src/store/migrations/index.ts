@@ -6,9 +6,11 @@ import { m0004PartialIndexes } from './0004-partial-indexes.js';
 import { m0005QueuedIndex } from './0005-queued-index.js';
 import { m0006IdempotencyExpiryIndex } from './0006-idempotency-expiry-index.js';
 import { m0007FraudGuard } from './0007-fraud-guard.js';
+import { m0008DataLifecycle } from './0008-data-lifecycle.js';
 import { m0009Verifications } from './0009-verifications.js';
 import { m0010Receivers } from './0010-receivers.js';
 import { m0011TwilioServices } from './0011-twilio-services.js';
+import { m0012FraudCountersKeyOrder } from './0012-fraud-counters-key-order.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -22,9 +24,11 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0005-queued-index': m0005QueuedIndex,
   '0006-idempotency-expiry-index': m0006IdempotencyExpiryIndex,
   '0007-fraud-guard': m0007FraudGuard,
+  '0008-data-lifecycle': m0008DataLifecycle,
   '0009-verifications': m0009Verifications,
   '0010-receivers': m0010Receivers,
   '0011-twilio-services': m0011TwilioServices,
+  '0012-fraud-counters-key-order': m0012FraudCountersKeyOrder,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

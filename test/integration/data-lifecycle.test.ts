@@ -1,0 +1,291 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createManualClock } from '../../src/domain/clock.js';
+import { newId } from '../../src/domain/ids.js';
+import { createHousekeeping } from '../../src/services/housekeeping-service.js';
+import { adminAuth, createTestApp, type TestApp } from '../helpers/app.js';
+import { testDialects } from '../helpers/databases.js';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+type Table = 'challenges' | 'verifications' | 'messages' | 'message_attempts' | 'inbox_messages' | 'audit_log' | 'fraud_decisions' | 'idempotency_keys';
+
+async function count(t: TestApp, table: Table, tenantId?: string): Promise<number> {
+  let q = t.deps.store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n'));
+  if (tenantId) q = q.where('tenant_id', '=', tenantId);
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
+/** pg_dump is not always on PATH. */
+function pgDumpBinary(): string {
+  for (const p of ['/usr/bin/pg_dump', '/usr/lib/postgresql/15/bin/pg_dump']) if (existsSync(p)) return p;
+  return 'pg_dump';
+}
+
+/** Every byte a backup of the store would hold, as text: the SQLite file and its WAL after a checkpoint, or pg_dump's output. */
+async function storeBytes(t: TestApp): Promise<string> {
+  if (t.dbUrl.startsWith('sqlite:')) {
+    const file = t.dbUrl.slice('sqlite:'.length);
+    // Written pages move from the WAL into the file; the WAL is read too in case any stay.
+    // On the store's own connection: a second one would race the first one's memory map.
+    await sql`pragma wal_checkpoint(TRUNCATE)`.execute(t.deps.store.db);
+    return [file, `${file}-wal`].filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('\n');
+  }
+  const r = spawnSync(pgDumpBinary(), ['--data-only', '--no-owner', t.dbUrl], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+for (const dialect of await testDialects()) {
+  describe(`retention purges exactly what is past its time (${dialect})`, () => {
+    let t: TestApp;
+    const clock = createManualClock(Date.now());
+    before(async () => {
+      t = await createTestApp({ dialect, clock });
+    });
+    after(async () => t.close());
+
+    test('codes 7 days after expiry, messages with their attempts and inbox items after 30 days, audit after 365 days', async () => {
+      const { tenantId, auth } = await t.createTenant();
+      const t0 = clock.now();
+      const sent = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: '+14155550101' } });
+      assert.equal(sent.statusCode, 202, sent.body);
+      assert.equal((await t.call('POST', '/v1/messages', { auth, body: { to: '+14155550102', body: 'Your parcel is on its way' } })).statusCode, 202);
+      await t.drainOutbox();
+      const expiresAt = Date.parse(sent.json().expires_at);
+      const old = {
+        challenges: await count(t, 'challenges', tenantId),
+        messages: await count(t, 'messages', tenantId),
+        attempts: await count(t, 'message_attempts', tenantId),
+        inbox: await count(t, 'inbox_messages', tenantId),
+        audit: await count(t, 'audit_log', tenantId),
+      };
+      assert.deepEqual(old, { challenges: 1, messages: 2, attempts: 2, inbox: 2, audit: 2 });
+      const run = async (options = {}) => createHousekeeping(t.deps, options).runOnce();
+
+      // The code: kept until 7 days after it expired, to the millisecond.
+      clock.set(expiresAt + 7 * DAY);
+      const fresh = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: '+14155550103' } });
+      assert.equal(fresh.statusCode, 202);
+      await t.drainOutbox();
+      let r = await run();
+      assert.equal(r.codes, 0, 'exactly 7 days after expiry it is still kept');
+      clock.advance(1);
+      r = await run();
+      assert.equal(r.codes, 2, 'the challenge and its verification go 1 ms later');
+      assert.equal(await count(t, 'challenges', tenantId), 1, "the later send's challenge stays");
+      assert.equal(await count(t, 'verifications', tenantId), 1);
+      assert.equal(r.messages, 0);
+
+      // Messages: 30 days after they were created; attempts 30 days after they were made.
+      clock.set(t0 + 30 * DAY);
+      assert.equal((await run()).messages, 0, 'exactly 30 days old: kept');
+      clock.advance(1);
+      r = await run({ batchSize: 1, maxBatchesPerRun: 1 });
+      assert.equal(r.messages, 3, 'bounded: one batch of one row per table (attempts, messages, inbox)');
+      r = await run();
+      assert.equal(r.messages, 3, JSON.stringify(r));
+      assert.equal(await count(t, 'messages', tenantId), 1, "the later send's message stays");
+      assert.equal(await count(t, 'message_attempts', tenantId), 1);
+      assert.equal(await count(t, 'inbox_messages', tenantId), 1);
+      assert.equal(r.audit, 0);
+
+      // Audit: 365 days.
+      clock.set(t0 + 365 * DAY);
+      assert.equal((await run()).audit, 0);
+      const audited = await t.call('PATCH', `/v1/tenants/${tenantId}`, { auth: adminAuth, body: { name: 'Acme 2' } });
+      assert.equal(audited.statusCode, 200);
+      clock.advance(1);
+      assert.equal((await run()).audit, 2, 'the two entries of the tenant and its key');
+      assert.equal(await count(t, 'audit_log', tenantId), 1, 'the newer entry stays');
+      assert.equal((await run()).audit, 0, 'a repeat finds nothing');
+    });
+  });
+
+  describe(`phone numbers in kept rows become a keyed hash after OTPGATE_PHONE_RETENTION_DAYS (${dialect})`, () => {
+    let t: TestApp;
+    const clock = createManualClock(Date.now());
+    before(async () => {
+      t = await createTestApp({ dialect, clock, env: { OTPGATE_PHONE_RETENTION_DAYS: '2' } });
+    });
+    after(async () => t.close());
+
+    test('rows past the line get h:…, newer rows keep the number; export and erasure still find them', async () => {
+      const { tenantId, auth } = await t.createTenant();
+      const old = '+14155550111';
+      const young = '+14155550112';
+      assert.equal((await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: old } })).statusCode, 202);
+      assert.equal((await t.call('POST', '/v1/messages', { auth, body: { to: old, body: 'Hello' } })).statusCode, 202);
+      await t.drainOutbox();
+      await t.deps.store.db
+        .insertInto('fraud_decisions')
+        .values({ id: newId('fgb'), tenant_id: tenantId, action: 'block', kind: 'number', key: `n:${old}`, rule: 'number_day', reason: `${old}: 9 codes in 24 h`, figures: '{}', level: 0, hits: 0, created_at: clock.now(), expires_at: clock.now() + HOUR, lifted_at: null, lifted_by: null })
+        .execute();
+      clock.advance(2 * DAY);
+      assert.equal((await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: young } })).statusCode, 202);
+      await t.drainOutbox();
+
+      const housekeeping = createHousekeeping(t.deps);
+      assert.equal((await housekeeping.runOnce()).hashedPhones, 0, 'exactly 2 days old: kept in clear');
+      clock.advance(1);
+      // challenge, verification, 2 messages, 2 inbox items, the block
+      assert.equal((await createHousekeeping(t.deps, { batchSize: 1 }).runOnce()).hashedPhones, 7);
+      assert.equal((await housekeeping.runOnce()).hashedPhones, 0, 'a repeat reads nothing new');
+
+      const phones = async (table: 'challenges' | 'verifications') => (await t.deps.store.db.selectFrom(table).select('phone').orderBy('id').execute()).map((r) => r.phone);
+      const [hashed, clear] = await phones('challenges');
+      assert.match(hashed!, /^h:[A-Za-z0-9_-]{43}$/);
+      assert.equal(clear, young);
+      assert.deepEqual((await phones('verifications'))[0], hashed);
+      const toPhones = (await t.deps.store.db.selectFrom('messages').select('to_phone').orderBy('id').execute()).map((r) => r.to_phone);
+      assert.deepEqual(toPhones, [hashed, hashed, young]);
+      const block = await t.deps.store.db.selectFrom('fraud_decisions').select(['key', 'reason']).executeTakeFirstOrThrow();
+      assert.equal(block.key, `n:${hashed}`);
+      assert.ok(!block.reason.includes(old) && block.reason.includes(hashed!), block.reason);
+
+      const exported = await t.call('POST', '/v1/phones/export', { auth, body: { phone_number: old } });
+      assert.equal(exported.statusCode, 200, exported.body);
+      const data = exported.json().data;
+      assert.equal(data.challenges.length, 1);
+      assert.equal(data.messages.length, 2);
+      assert.equal(data.inbox_messages.length, 2);
+      assert.equal(data.fraud_decisions.length, 1);
+      const erased = await t.call('POST', '/v1/phones/erase', { auth, body: { phone_number: old } });
+      assert.equal(erased.statusCode, 200, erased.body);
+      assert.equal(erased.json().erased.challenges, 1);
+      assert.equal(erased.json().erased.messages, 2);
+      assert.ok(!(await t.deps.store.db.selectFrom('messages').select('to_phone').execute()).some((r) => r.to_phone === hashed));
+    });
+  });
+
+  describe(`per-number export and erasure (${dialect})`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await createTestApp({ dialect });
+    });
+    after(async () => t.close());
+
+    const A = '+447400123456';
+    const B = '+447400123789';
+    const NOBODY = '+14155550199';
+
+    test('export holds every row about the number and nothing else; erasure leaves it nowhere, keeps the stats and repeats as 0', async () => {
+      const one = await t.createTenant({ fraud_guard: { mode: 'off', safe_list: [A] } }, 'One');
+      const two = await t.createTenant({}, 'Two');
+      const send = async (auth: string, phone: string, headers: Record<string, string> = {}) => {
+        const r = await t.call('POST', '/v1/otp/send', { auth, headers, body: { phone_number: phone } });
+        assert.equal(r.statusCode, 202, r.body);
+        return r.json<{ challenge_id: string; message_id: string }>();
+      };
+      const a = await send(one.auth, A, { 'idempotency-key': 'login-a-1' });
+      await send(one.auth, B);
+      assert.equal((await t.call('POST', '/v1/messages', { auth: one.auth, body: { to: A, body: `Hello ${A}, your order shipped` } })).statusCode, 202);
+      const other = await send(two.auth, A);
+      await t.drainOutbox();
+      const wrong = await t.call('POST', '/v1/otp/verify', { auth: one.auth, body: { challenge_id: a.challenge_id, code: '000000' } });
+      assert.ok([200, 400].includes(wrong.statusCode), wrong.body);
+      // What providers and the fraud guard write about a number: an error text echoing it, a number block.
+      await t.deps.store.db.updateTable('message_attempts').set({ error_message: `The 'To' number ${A} is not valid` }).where('message_id', '=', a.message_id).execute();
+      await t.deps.store.db
+        .insertInto('fraud_decisions')
+        .values({ id: newId('fgb'), tenant_id: one.tenantId, action: 'would_block', kind: 'number', key: `n:${A}`, rule: 'number_day', reason: `${A}: 9 codes in 24 h`, figures: '{}', level: 0, hits: 1, created_at: Date.now(), expires_at: Date.now() + HOUR, lifted_at: null, lifted_by: null })
+        .execute();
+      const bodies = (await t.call('GET', `/v1/inbox?phone_number=${encodeURIComponent(A)}`, { auth: one.auth })).json().items.map((i: { body: string }) => i.body);
+      assert.equal(bodies.length, 2);
+
+      // Export: every table's rows for the number, nothing of another number or tenant.
+      const exp = await t.call('POST', '/v1/phones/export', { auth: one.auth, body: { phone_number: '+44 7400 123456' } });
+      assert.equal(exp.statusCode, 200, exp.body);
+      const e = exp.json();
+      assert.equal(e.phone_number, A);
+      const sizes = Object.fromEntries(Object.entries(e.data as Record<string, unknown[]>).map(([k, v]) => [k, v.length]));
+      assert.deepEqual(sizes, {
+        challenges: 1,
+        verifications: 1,
+        messages: 2,
+        message_attempts: 2,
+        inbox_messages: 2,
+        idempotency_keys: 1,
+        audit_log: 1,
+        fraud_decisions: 1,
+        tenant_settings: 1,
+      });
+      assert.equal(e.data.challenges[0].id, a.challenge_id);
+      assert.equal(e.data.audit_log[0].action, 'tenant.created');
+      const text = exp.body;
+      assert.ok(!text.includes(B), 'no other number');
+      assert.ok(!text.includes(two.tenantId) && !text.includes(other.challenge_id), 'nothing of the other tenant');
+      // The passcode's SMS as the inbox shows it (with the code); the event SMS has no code and is exported.
+      const withCode = bodies.filter((b: string) => !b.startsWith('Hello'));
+      assert.equal(withCode.length, 1);
+      for (const secret of ['code_hash', 'code_sealed', 'body_sealed', 'request_hash', 'key_hash', ...withCode]) assert.ok(!text.includes(secret), `the export holds ${secret}`);
+
+      const exp2 = (await t.call('POST', '/v1/phones/export', { auth: two.auth, body: { phone_number: A } })).json();
+      assert.deepEqual(exp2.data.challenges.map((c: { id: string }) => c.id), [other.challenge_id]);
+      assert.ok(!JSON.stringify(exp2).includes(a.challenge_id));
+
+      // Bad input changes nothing; a number with no data gives an empty export and a 0-row erasure.
+      const before = { audit: await count(t, 'audit_log'), messages: await count(t, 'messages') };
+      for (const path of ['/v1/phones/export', '/v1/phones/erase']) {
+        const bad = await t.call('POST', path, { auth: one.auth, body: { phone_number: '12' } });
+        assert.equal(bad.statusCode, 400);
+        assert.equal(bad.json().code, 'phone.invalid');
+        assert.equal((await t.call('POST', path, { auth: one.auth, body: { phone_number: A, tenant_id: two.tenantId } })).json().code, 'request.invalid');
+        assert.equal((await t.call('POST', path, { body: { phone_number: A } })).statusCode, 401);
+      }
+      assert.deepEqual({ audit: await count(t, 'audit_log'), messages: await count(t, 'messages') }, before);
+      const empty = (await t.call('POST', '/v1/phones/export', { auth: one.auth, body: { phone_number: NOBODY } })).json();
+      assert.equal(empty.total_rows, 0);
+      assert.ok(Object.values(empty.data as Record<string, unknown[]>).every((rows) => rows.length === 0));
+      assert.equal((await t.call('POST', '/v1/phones/erase', { auth: one.auth, body: { phone_number: NOBODY } })).json().total_rows, 0);
+
+      // Erasure.
+      const stats = async () => (await t.call('GET', '/v1/stats?window=24h', { auth: one.auth })).json().buckets;
+      const statsBefore = await stats();
+      const erase = await t.call('POST', '/v1/phones/erase', { auth: one.auth, body: { phone_number: A } });
+      assert.equal(erase.statusCode, 200, erase.body);
+      assert.deepEqual(erase.json().erased, {
+        challenges: 1,
+        verifications: 1,
+        messages: 2,
+        message_attempts: 1,
+        inbox_messages: 2,
+        idempotency_keys: 1,
+        audit_log: 1,
+        fraud_decisions: 1,
+        tenant_settings: 1,
+      });
+      assert.deepEqual(await stats(), statsBefore, 'the stats totals are unchanged');
+      const again = (await t.call('POST', '/v1/phones/erase', { auth: one.auth, body: { phone_number: A } })).json();
+      assert.equal(again.total_rows, 0, JSON.stringify(again));
+      const after = (await t.call('POST', '/v1/phones/export', { auth: one.auth, body: { phone_number: A } })).json();
+      for (const [table, rows] of Object.entries(after.data as Record<string, Array<{ action?: string }>>)) {
+        if (table === 'audit_log') assert.ok(rows.every((r) => r.action?.startsWith('phone.')), JSON.stringify(rows));
+        else assert.equal(rows.length, 0, table);
+      }
+      const audit = (await t.call('GET', '/v1/audit-log', { auth: one.auth })).json().items;
+      assert.ok(audit.some((r: { action: string; details: { total_rows: number } }) => r.action === 'phone.erased' && r.details.total_rows === 11));
+      const tenantOne = (await t.call('GET', `/v1/tenants/${one.tenantId}`, { auth: adminAuth })).json();
+      assert.deepEqual(tenantOne.settings.fraud_guard.safe_list, []);
+
+      // The other tenant's rows about the same number are untouched.
+      assert.deepEqual((await t.call('POST', '/v1/phones/export', { auth: two.auth, body: { phone_number: A } })).json().data.challenges.map((c: { id: string; phone: string }) => [c.id, c.phone]), [
+        [other.challenge_id, A],
+      ]);
+      const bytes = await storeBytes(t);
+      assert.ok(bytes.includes(A), 'the search finds a number that is stored');
+
+      // Once the second tenant erases it too, no table, backup or log line holds it.
+      assert.equal((await t.call('POST', '/v1/phones/erase', { auth: two.auth, body: { phone_number: A } })).json().erased.challenges, 1);
+      const clean = await storeBytes(t);
+      assert.ok(!clean.includes(A), `${dialect}: the store still holds ${A}`);
+      assert.ok(!clean.includes(A.slice(1)), `${dialect}: the store still holds the digits of ${A}`);
+      assert.ok(clean.includes(B), 'B is still there');
+      assert.ok(!t.logs.text().includes(A.slice(1)), 'no log line names the number');
+    });
+  });
+}
