@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError, type FieldIssue } from '../../errors/app-error.js';
 import { buildProblem } from '../../errors/problem.js';
 import type { ErrorCode } from '../../errors/codes.js';
@@ -55,6 +55,16 @@ export const STORE_RETRY_AFTER_S = 2;
 /** At most one log line per this many ms about requests answered `store.unavailable`. */
 const STORE_LOG_EVERY_MS = 10_000;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The 503 `store.unavailable` for an error that means the database is away, else
+     * undefined: for route groups with an error handler of their own (the Twilio-compatible API).
+     */
+    storeUnavailable(err: unknown): AppError | undefined;
+  }
+}
+
 export interface ErrorHandlingOptions {
   /**
    * Whether an error means the database is away for now (src/store/availability.ts, passed in
@@ -67,19 +77,32 @@ export function registerErrorHandling(app: FastifyInstance, options: ErrorHandli
   // An outage fails every request: one line says so, then one per STORE_LOG_EVERY_MS with a count.
   let lastStoreLog = -Infinity;
   let unlogged = 0;
+  const storeUnavailable = (err: unknown): AppError | undefined =>
+    options.isStoreUnavailable?.(err)
+      ? new AppError('store.unavailable', 'The database did not answer. Retry after Retry-After, with the same Idempotency-Key for a send.', { retryAfter: STORE_RETRY_AFTER_S })
+      : undefined;
+  app.decorate('storeUnavailable', (err: unknown) => {
+    const away = storeUnavailable(err);
+    if (away) logStoreUnavailable(app.log, err);
+    return away;
+  });
+  function logStoreUnavailable(log: FastifyBaseLogger, err: unknown): void {
+    unlogged++;
+    const now = performance.now();
+    if (now - lastStoreLog < STORE_LOG_EVERY_MS) return;
+    const e = err as { name?: string; message?: string; code?: unknown };
+    log.warn({ err_name: e.name, err_message: e.message, err_code: e.code, requests: unlogged }, 'the database is not answering: requests are answered 503 store.unavailable');
+    lastStoreLog = now;
+    unlogged = 0;
+  }
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (isAppError(err)) return sendProblem(reply, request, err);
     const mapped = fromFastifyError(err);
     if (mapped) return sendProblem(reply, request, mapped);
-    if (options.isStoreUnavailable?.(err)) {
-      unlogged++;
-      const now = performance.now();
-      if (now - lastStoreLog >= STORE_LOG_EVERY_MS) {
-        request.log.warn({ err_name: err.name, err_message: err.message, err_code: err.code, requests: unlogged }, 'the database is not answering: requests are answered 503 store.unavailable');
-        lastStoreLog = now;
-        unlogged = 0;
-      }
-      return sendProblem(reply, request, new AppError('store.unavailable', 'The database did not answer. Retry after Retry-After, with the same Idempotency-Key for a send.', { retryAfter: STORE_RETRY_AFTER_S }));
+    const away = storeUnavailable(err);
+    if (away) {
+      logStoreUnavailable(request.log, err);
+      return sendProblem(reply, request, away);
     }
     // Log the error's name and message only: never a request body, which may hold a code.
     request.log.error({ err_name: err.name, err_message: err.message, err_code: err.code, stack: err.stack }, 'unhandled error');

@@ -234,6 +234,9 @@ export function twilioVerifyRoutes(app: FastifyInstance, deps: Deps): Promise<vo
         }
         const mapped = fromFastify(err);
         if (mapped) return sendTwilioError(reply, mapped);
+        // A database error (not an AppError) that means the store is away: 503, as elsewhere.
+        const away = request.server.storeUnavailable(err);
+        if (away) return sendTwilioError(reply, new TwilioError(20503, 'Service unavailable: retry shortly', away.retryAfter ?? 2));
         // The name and message only: never a request body, which may hold a code.
         request.log.error({ err_name: err.name, err_message: err.message, err_code: err.code, stack: err.stack }, 'unhandled error on the Twilio-compatible API');
         return sendTwilioError(reply, new TwilioError(20500, 'Internal server error'));
