@@ -96,3 +96,35 @@ test('every bad setting is reported at once, with exit status 2, by npm start, o
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('otpgate phone export|erase: a number\'s rows, then none; a malformed number is refused; a retention out of range exits 2 naming it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'otpgate-cli-phone-'));
+  const env = { OTPGATE_DATA_DIR: dir, OTPGATE_DATABASE_URL: `sqlite:${join(dir, 'o.db')}` };
+  try {
+    const tenant = JSON.parse(cli(['tenant', 'create', 'Acme'], env).stdout);
+    const other = JSON.parse(cli(['tenant', 'create', 'Other'], env).stdout);
+    for (const id of [tenant.id, other.id]) assert.equal(cli(['send-test', id, '+14155552671'], env).code, 0);
+    const exported = cli(['phone', 'export', tenant.id, '+1 415 555 2671'], env);
+    assert.equal(exported.code, 0, exported.stderr);
+    const data = JSON.parse(exported.stdout);
+    assert.equal(data.phone_number, '+14155552671');
+    assert.equal(data.data.messages.length, 1);
+    assert.ok(!exported.stdout.includes(other.id), "nothing of the other tenant");
+    const erased = cli(['phone', 'erase', tenant.id, '+14155552671'], env);
+    assert.equal(erased.code, 0, erased.stderr);
+    assert.equal(JSON.parse(erased.stdout).erased.messages, 1);
+    assert.equal(JSON.parse(cli(['phone', 'erase', tenant.id, '+14155552671'], env).stdout).total_rows, 0, 'a repeat erases nothing');
+    assert.equal(JSON.parse(cli(['phone', 'export', other.id, '+14155552671'], env).stdout).data.messages.length, 1, "the other tenant's row stays");
+    const bad = cli(['phone', 'erase', tenant.id, 'nope'], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /phone\.invalid/);
+    assert.equal(cli(['phone', 'forget', tenant.id, '+14155552671'], env).code, 2, 'usage');
+    for (const [name, value] of [['OTPGATE_MESSAGE_RETENTION_DAYS', '0'], ['OTPGATE_CODE_RETENTION_DAYS', '366'], ['OTPGATE_AUDIT_RETENTION_DAYS', 'a year'], ['OTPGATE_PHONE_RETENTION_DAYS', '1.5']]) {
+      const r = cli(['migrate'], { ...env, [name]: value });
+      assert.equal(r.code, CONFIG_ERROR_EXIT_CODE, `${name}=${value}`);
+      assert.match(r.stderr, new RegExp(`${name}: must be a whole number from 1 to`));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
