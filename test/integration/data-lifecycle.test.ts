@@ -162,6 +162,35 @@ for (const dialect of await testDialects()) {
     });
   });
 
+  describe(`housekeeping runs at once on several nodes without doing anything twice (${dialect})`, () => {
+    let t: TestApp;
+    const clock = createManualClock(Date.now());
+    before(async () => {
+      t = await createTestApp({ dialect, clock, env: { OTPGATE_PHONE_RETENTION_DAYS: '1' } });
+    });
+    after(async () => t.close());
+
+    test('three runs in parallel hash each number once and purge each row once', async () => {
+      const { auth } = await t.createTenant();
+      const n = 30;
+      for (let i = 0; i < n; i++) assert.equal((await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: `+1415555${String(2000 + i)}` } })).statusCode, 202);
+      await t.drainOutbox();
+      const parallel = async () => {
+        // Each its own housekeeping, as on separate nodes; small batches so they overlap.
+        const runs = await Promise.all([1, 2, 3].map(() => createHousekeeping(t.deps, { batchSize: 4, maxBatchesPerRun: 100 }).runOnce()));
+        return runs.reduce((sum, r) => ({ hashed: sum.hashed + r.hashedPhones, codes: sum.codes + r.codes, messages: sum.messages + r.messages }), { hashed: 0, codes: 0, messages: 0 });
+      };
+      clock.advance(DAY + 1);
+      assert.deepEqual(await parallel(), { hashed: 4 * n, codes: 0, messages: 0 }, 'challenges, verifications, messages, inbox items: each hashed once');
+      const clear = await t.deps.store.db.selectFrom('messages').select('to_phone').where('to_phone', 'like', '+%').execute();
+      assert.deepEqual(clear, []);
+      clock.advance(30 * DAY);
+      assert.deepEqual(await parallel(), { hashed: 0, codes: 2 * n, messages: 3 * n });
+      for (const table of ['challenges', 'verifications', 'messages', 'message_attempts', 'inbox_messages'] as const) assert.equal(await count(t, table), 0, table);
+      assert.doesNotMatch(t.logs.text(), /housekeeping could not/);
+    });
+  });
+
   describe(`per-number export and erasure (${dialect})`, () => {
     let t: TestApp;
     before(async () => {
@@ -286,6 +315,20 @@ for (const dialect of await testDialects()) {
       assert.ok(!clean.includes(A.slice(1)), `${dialect}: the store still holds the digits of ${A}`);
       assert.ok(clean.includes(B), 'B is still there');
       assert.ok(!t.logs.text().includes(A.slice(1)), 'no log line names the number');
+    });
+
+    test('a message still queued for an erased number is never sent; its code no longer verifies', async () => {
+      const { auth } = await t.createTenant();
+      const phone = '+14155550177';
+      const sent = (await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: phone } })).json();
+      const erased = (await t.call('POST', '/v1/phones/erase', { auth, body: { phone_number: phone } })).json();
+      assert.equal(erased.erased.messages, 1);
+      await t.drainOutbox();
+      const message = (await t.call('GET', `/v1/messages/${sent.message_id}`, { auth })).json();
+      assert.equal(message.status, 'failed');
+      assert.equal((await t.call('GET', '/v1/inbox', { auth })).json().items.length, 0, 'nothing was delivered');
+      const verify = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: sent.challenge_id, code: '123456' } });
+      assert.ok(verify.statusCode >= 400 && verify.statusCode < 500, verify.body);
     });
   });
 }
