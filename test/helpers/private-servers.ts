@@ -121,6 +121,20 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const start = async () => pgCtl('start', '-w', '-t', '30', '-l', join(dir, 'log'), '-o', options);
   await start();
   let paused = false;
+  let destroyed = false;
+  // A test process that dies mid-pause must not leave a stopped server behind.
+  const onExit = () => {
+    if (destroyed) return;
+    try {
+      server.signal('SIGCONT');
+    } catch {
+      // Not running.
+    }
+    const cmd = [...user.prefix, join(pgBinDir, 'pg_ctl'), '-D', data, 'stop', '-m', 'immediate'];
+    spawnSync(cmd[0]!, cmd.slice(1), { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   const server: PrivatePostgres = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     start,
@@ -139,6 +153,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       paused = sig === 'SIGSTOP';
     },
     async destroy() {
+      destroyed = true;
+      process.removeListener('exit', onExit);
       if (paused) server.signal('SIGCONT');
       try {
         pgCtl('stop', '-w', '-m', 'immediate');
@@ -206,6 +222,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     }
   };
   await start();
+  const onExit = () => {
+    child?.kill('SIGCONT');
+    child?.kill('SIGKILL');
+  };
+  process.once('exit', onExit);
   const kill = async () => {
     const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
@@ -219,6 +240,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     kill,
     start,
     async destroy() {
+      process.removeListener('exit', onExit);
       child?.kill('SIGCONT');
       await kill();
     },
