@@ -38,11 +38,11 @@ const lookups = [
   // The fraud guard's reads on every send (src/store/queries/fraud.ts): counters of three keys,
   // an IP's destination countries, decisions in force, and a busy prefix's recent numbers.
   {
-    index: 'fraud_counters_pk|sqlite_autoindex_fraud_counters_1',
+    index: 'fraud_counters_pk|PRIMARY KEY',
     query: sql`select key, bucket, sent, verified from fraud_counters where tenant_id = ${'ten_a'} and key in (${'c:GB'}, ${'p:+447400123'}, ${'i:203.0.113.9'}) and bucket >= ${30 * 3_600_000}`,
   },
   {
-    index: 'fraud_counters_pk|sqlite_autoindex_fraud_counters_1',
+    index: 'fraud_counters_pk|PRIMARY KEY',
     query: sql`select key, max(bucket) from fraud_counters where tenant_id = ${'ten_a'} and key >= ${'x:203.0.113.9|'} and key < ${'x:203.0.113.9}'} and bucket >= ${30 * 3_600_000} group by key limit 300`,
   },
   {

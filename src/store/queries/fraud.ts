@@ -273,18 +273,36 @@ export async function counterTotals(
 }
 
 /** Deletes counter buckets older than `before`, at most `limit` rows; returns how many went. */
-export async function purgeCounters(db: Executor, before: number, limit: number): Promise<number> {
-  const r = await db
-    .deleteFrom('fraud_counters')
-    .where(({ eb, selectFrom }) =>
-      eb(
-        sql`(tenant_id, key, bucket)`,
-        'in',
-        selectFrom('fraud_counters').select(['tenant_id', 'key', 'bucket']).where('bucket', '<', before).limit(limit),
-      ),
-    )
+/** Where a walk of `fraud_counters` in key order stopped: the last row it looked at. */
+export interface CounterCursor {
+  tenant_id: string;
+  key: string;
+  bucket: number;
+}
+
+/**
+ * Deletes the buckets older than `before` among the next `scan` counter rows in key order
+ * after `after` (from the start without it). There is no index on `bucket` (migration 0012), so
+ * old buckets are found by walking the primary key a bounded chunk at a time. Answers the rows
+ * deleted and where to go on; `next` is undefined once the walk reached the end of the table.
+ */
+export async function purgeCountersChunk(db: Executor, before: number, scan: number, after?: CounterCursor): Promise<{ deleted: number; next: CounterCursor | undefined }> {
+  const from = after ?? { tenant_id: '', key: '', bucket: -1 };
+  const fromRow = sql`(${from.tenant_id}, ${from.key}, ${from.bucket})`;
+  const end = await db
+    .selectFrom('fraud_counters')
+    .select(['tenant_id', 'key', 'bucket'])
+    .where(sql<boolean>`(tenant_id, key, bucket) > ${fromRow}`)
+    .orderBy('tenant_id')
+    .orderBy('key')
+    .orderBy('bucket')
+    .limit(1)
+    .offset(scan - 1)
     .executeTakeFirst();
-  return Number(r.numDeletedRows);
+  let query = db.deleteFrom('fraud_counters').where(sql<boolean>`(tenant_id, key, bucket) > ${fromRow}`).where('bucket', '<', before);
+  if (end) query = query.where(sql<boolean>`(tenant_id, key, bucket) <= (${end.tenant_id}, ${end.key}, ${end.bucket})`);
+  const r = await query.executeTakeFirst();
+  return { deleted: Number(r.numDeletedRows), next: end ? { tenant_id: end.tenant_id, key: end.key, bucket: Number(end.bucket) } : undefined };
 }
 
 // Budgets ------------------------------------------------------------------------------------
