@@ -2,6 +2,7 @@
 import { CONFIG_ERROR_EXIT_CODE, ConfigError, loadConfig } from './config/load.js';
 import { createDeps } from './deps.js';
 import { createLogger } from './observability/logger.js';
+import { parseScopes } from './services/api-key-service.js';
 import { migrateToLatest } from './store/db.js';
 import { DatabaseStartupError, describeStartupError } from './startup-errors.js';
 
@@ -12,7 +13,9 @@ usage:
   otpgate migrate                            apply pending database migrations and exit
   otpgate tenant create <name> [settings-json]
   otpgate tenant list
-  otpgate key create <tenant-id> [name]      prints the new API key once
+  otpgate key create <tenant-id> [name] [--scopes otp,messages:read,…]
+                                             prints the new API key once; without
+                                             --scopes it has every scope (docs/api-keys.md)
   otpgate send-test <tenant-id> <phone>      sends a test SMS through the tenant's provider now
   otpgate phone export <tenant-id> <phone>   prints everything stored about the number (access request)
   otpgate phone erase <tenant-id> <phone>    deletes or anonymises every row about the number
@@ -56,7 +59,17 @@ async function main(argv: string[]): Promise<number> {
         break;
       case 'key':
         if (sub === 'create' && rest[0]) {
-          out(await deps.apiKeys.create(rest[0], rest[1] ?? null, 'cli'));
+          const at = rest.findIndex((a) => a === '--scopes' || a.startsWith('--scopes='));
+          let scopes: string[] | undefined;
+          const args = [...rest];
+          if (at >= 0) {
+            const flag = args.splice(at, args[at] === '--scopes' ? 2 : 1);
+            const list = flag[0] === '--scopes' ? flag[1] : flag[0]!.slice('--scopes='.length);
+            if (list === undefined) break;
+            scopes = list.split(',').map((x) => x.trim());
+          }
+          if (args.length > 2) break;
+          out(await deps.apiKeys.create(args[0]!, args[1] ?? null, 'cli', parseScopes(scopes)));
           return 0;
         }
         break;

@@ -9,6 +9,8 @@
 export const twilioErrorCatalog = {
   /** Credentials missing or wrong. */
   20003: 401,
+  /** The API key lacks the `otp` scope (docs/api-keys.md). */
+  20403: 403,
   /** Method not allowed on a resource. */
   20004: 405,
   /** No such resource (also: a verification that has ended, as Twilio answers). */

@@ -1,5 +1,6 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { newId, newSecretToken } from '../domain/ids.js';
+import { API_KEY_SCOPES, decodeScopes, encodeScopes, isApiKeyScope, type ApiKeyScope } from '../domain/scopes.js';
 import { constantTimeEqual, sha256Hex } from '../crypto/hmac.js';
 import { AppError } from '../errors/app-error.js';
 import { findActiveApiKey, findActiveApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey, touchApiKey } from '../store/queries/api-keys.js';
@@ -26,17 +27,34 @@ export interface ApiKeyView {
   prefix: string;
   created_at: string;
   last_used_at: string | null;
+  /** What the key may do (docs/api-keys.md); every scope for a key created without any. */
+  scopes: ApiKeyScope[];
 }
 
 /** Who a bearer credential is. */
 export interface Principal {
   tenantId: string;
   keyId: string;
+  scopes: readonly ApiKeyScope[];
+}
+
+/**
+ * The scopes asked for at creation: absent means all; an empty list, a repeat or an unknown
+ * name is refused (a key that can do nothing, or a typo silently dropped, helps no one).
+ */
+export function parseScopes(raw: unknown): ApiKeyScope[] | null {
+  if (raw === undefined || raw === null) return null;
+  const known = `one or more of ${API_KEY_SCOPES.join(', ')}`;
+  if (!Array.isArray(raw) || raw.length === 0) throw new AppError('request.invalid', `scopes must be a list of ${known}.`, { issues: [{ path: 'scopes', message: `must be ${known}` }] });
+  const issues = raw.flatMap((s, i) => (isApiKeyScope(s) ? [] : [{ path: `scopes.${i}`, message: `unknown scope ${JSON.stringify(s).slice(0, 40)}: ${known}` }]));
+  if (issues.length > 0) throw new AppError('request.invalid', `Unknown scope: scopes are ${known}.`, { issues });
+  if (new Set(raw).size !== raw.length) throw new AppError('request.invalid', 'A scope is listed twice.', { issues: [{ path: 'scopes', message: 'repeated scope' }] });
+  return raw as ApiKeyScope[];
 }
 
 export function createApiKeyService(ctx: ServiceContext, audit: AuditService) {
   const byHash = new Map<string, { principal: Principal | null; until: number }>();
-  const activeKeys = new Map<string, { active: boolean; until: number }>();
+  const activeKeys = new Map<string, { scopes: readonly ApiKeyScope[] | null; until: number }>();
   const useRecordedAt = new Map<string, number>();
 
   /** Notes a key's use in `last_used_at`, at most once per KEY_USE_RECORD_MS, off the request's path. */
@@ -55,13 +73,16 @@ export function createApiKeyService(ctx: ServiceContext, audit: AuditService) {
     return createHmac('sha256', tokenKey).update(payload).digest('base64url');
   }
 
-  async function isKeyActive(keyId: string): Promise<boolean> {
+  /** The scopes of an active key (read from its row, so a token never outgrows its key), or null when it is revoked or unknown. */
+  async function activeKeyScopes(keyId: string): Promise<readonly ApiKeyScope[] | null> {
     const now = ctx.clock.now();
     const hit = activeKeys.get(keyId);
-    if (hit && hit.until > now) return hit.active;
+    if (hit && hit.until > now) return hit.scopes;
     const row = await findActiveApiKey(ctx.store.db, keyId);
-    activeKeys.set(keyId, { active: row !== undefined, until: now + KEY_CACHE_MS });
-    return row !== undefined;
+    const scopes = row ? decodeScopes(row.scopes) : null;
+    if (activeKeys.size > 10_000) activeKeys.clear();
+    activeKeys.set(keyId, { scopes, until: now + KEY_CACHE_MS });
+    return scopes;
   }
 
   async function verifyAccessToken(token: string): Promise<Principal | null> {
@@ -78,8 +99,9 @@ export function createApiKeyService(ctx: ServiceContext, audit: AuditService) {
     }
     if (typeof claims.k !== 'string' || typeof claims.t !== 'string' || typeof claims.e !== 'number') return null;
     if (claims.e * 1000 <= ctx.clock.now()) return null;
-    if (!(await isKeyActive(claims.k))) return null;
-    return { tenantId: claims.t, keyId: claims.k };
+    const scopes = await activeKeyScopes(claims.k);
+    if (!scopes) return null;
+    return { tenantId: claims.t, keyId: claims.k, scopes };
   }
 
   async function lookUp(token: string): Promise<Principal | null> {
@@ -90,23 +112,25 @@ export function createApiKeyService(ctx: ServiceContext, audit: AuditService) {
     const hit = byHash.get(hash);
     if (hit && hit.until > now) return hit.principal;
     const row = await findActiveApiKeyByHash(ctx.store.db, hash);
-    const principal = row ? { tenantId: row.tenant_id, keyId: row.id } : null;
+    const principal = row ? { tenantId: row.tenant_id, keyId: row.id, scopes: decodeScopes(row.scopes) } : null;
     if (byHash.size > 10_000) byHash.clear();
     byHash.set(hash, { principal, until: now + KEY_CACHE_MS });
     return principal;
   }
 
   return {
-    async create(tenantId: string, name: string | null, actor: Actor): Promise<ApiKeyView & { key: string }> {
+    /** `scopes`: null (or left out) for a key with every scope. */
+    async create(tenantId: string, name: string | null, actor: Actor, scopes: readonly ApiKeyScope[] | null = null): Promise<ApiKeyView & { key: string }> {
       const key = API_KEY_PREFIX + newSecretToken(32);
       const now = ctx.clock.now();
-      const row = { id: newId('key'), tenant_id: tenantId, name, key_hash: sha256Hex(key), key_prefix: key.slice(0, 12), created_at: now, last_used_at: null, revoked_at: null };
+      const stored = encodeScopes(scopes);
+      const row = { id: newId('key'), tenant_id: tenantId, name, key_hash: sha256Hex(key), key_prefix: key.slice(0, 12), created_at: now, last_used_at: null, revoked_at: null, scopes: stored };
       await ctx.store.db.transaction().execute(async (trx) => {
         if (!(await findTenant(trx, tenantId))) throw new AppError('tenant.not_found', `There is no tenant ${tenantId}.`);
         await insertApiKey(trx, row);
-        await audit.record(trx, { tenantId, actor, action: 'api_key.created', target: row.id, details: { name } });
+        await audit.record(trx, { tenantId, actor, action: 'api_key.created', target: row.id, details: { name, scopes: [...decodeScopes(stored)] } });
       });
-      return { id: row.id, tenant_id: tenantId, name, prefix: row.key_prefix, created_at: new Date(now).toISOString(), last_used_at: null, key };
+      return { id: row.id, tenant_id: tenantId, name, prefix: row.key_prefix, created_at: new Date(now).toISOString(), last_used_at: null, scopes: [...decodeScopes(stored)], key };
     },
 
     async list(tenantId: string, limit: number, cursor?: string): Promise<Page<ApiKeyView>> {
@@ -117,6 +141,7 @@ export function createApiKeyService(ctx: ServiceContext, audit: AuditService) {
           prefix: r.key_prefix,
           created_at: new Date(r.created_at).toISOString(),
         last_used_at: r.last_used_at === null ? null : new Date(r.last_used_at).toISOString(),
+        scopes: [...decodeScopes(r.scopes)],
       }));
     },
 

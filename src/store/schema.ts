@@ -25,6 +25,8 @@ export interface ApiKeysTable {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** The key's scopes space-separated (src/domain/scopes.ts), or null for all of them. */
+  scopes: string | null;
 }
 
 export type ProviderSlot = 'primary' | 'fallback';

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { API_KEY_SCOPES, type ApiKeyScope } from '../../src/domain/scopes.js';
+import { adminAuth, createTestApp, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
 before(async () => {
@@ -53,6 +54,54 @@ test('every registered route declares its access, and every non-public one answe
   // /v2 (the Twilio Verify–compatible API) is public to the bearer check only: it authenticates
   // with HTTP Basic itself (test/integration/twilio-verify-http.test.ts).
   for (const o of open) assert.ok(allowedOpen.some((re) => re.test(o)), `${o} is public`);
+});
+
+test('every tenant route declares the API key scope it needs, and a key without it gets 403 naming it', async () => {
+  const routes = t.app.declaredRoutes();
+  // Where a route belongs (docs/api-keys.md): a new route under one of these prefixes must take
+  // the scope given here, and every other tenant route must still declare one of the scopes.
+  const expected: [RegExp, ApiKeyScope][] = [
+    [/^\/v1\/otp\//, 'otp'],
+    [/^\/v2\//, 'otp'],
+    [/^\/(cis\/v1\/tenantsmsproviders|v1\/sms-provider\/)/, 'providers'],
+    [/^\/v1\/(templates|fraud-guard|phones|audit-log)(\/|$)/, 'settings'],
+    [/^\/v1\/(receivers|event-endpoints)(\/|$)/, 'events'],
+    [/^\/v1\/(inbox|stats)$/, 'messages:read'],
+  ];
+  const keyed = routes.filter((r) => r.access === 'tenant' || (r.access === 'public' && r.url.startsWith('/v2/')));
+  assert.ok(keyed.length >= 30, `only ${keyed.length} tenant routes found`);
+  for (const r of keyed) {
+    assert.ok(r.scope !== undefined && (API_KEY_SCOPES as readonly string[]).includes(r.scope), `${r.method} ${r.url} declares no API key scope (config.scope)`);
+    const rule = expected.find(([re]) => re.test(r.url));
+    if (rule) assert.equal(r.scope, rule[1], `${r.method} ${r.url} should need the ${rule[1]} scope`);
+  }
+  assert.equal(routes.find((r) => r.method === 'GET' && r.url === '/v1/messages')?.scope, 'messages:read');
+  assert.equal(routes.find((r) => r.method === 'POST' && r.url === '/v1/messages')?.scope, 'otp');
+
+  // Enforced by the server on each of them: a key with every other scope is refused before
+  // the handler runs, and a key with the scope is let through (whatever the handler answers).
+  const { tenantId } = await t.createTenant();
+  const keys = new Map<string, string>();
+  const keyWith = async (scopes: readonly ApiKeyScope[]) => {
+    const name = scopes.join(',');
+    if (!keys.has(name)) {
+      const k = await t.call('POST', `/v1/tenants/${tenantId}/api-keys`, { auth: adminAuth, body: { scopes } });
+      assert.equal(k.statusCode, 201, k.body);
+      keys.set(name, k.json().key);
+    }
+    return keys.get(name)!;
+  };
+  for (const r of keyed.filter((x) => x.access === 'tenant' && x.method !== 'HEAD')) {
+    const url = r.url.replace(/:[a-z_]+/g, 'x_1').replace(/\*/g, 'x');
+    const payload = r.method === 'GET' || r.method === 'DELETE' ? {} : { payload: {} };
+    const without = await t.app.inject({ method: r.method as 'GET', url, headers: { authorization: `Bearer ${await keyWith(API_KEY_SCOPES.filter((s) => s !== r.scope))}` }, ...payload });
+    assert.equal(without.statusCode, 403, `${r.method} ${r.url} without ${r.scope}: ${without.statusCode}`);
+    assert.equal(without.json().code, 'auth.forbidden');
+    assert.equal(without.json().required_scope, r.scope);
+    const withIt = await t.app.inject({ method: r.method as 'GET', url, headers: { authorization: `Bearer ${await keyWith([r.scope!])}` }, ...payload });
+    assert.notEqual(withIt.statusCode, 403, `${r.method} ${r.url} with ${r.scope}: ${withIt.body}`);
+    assert.notEqual(withIt.statusCode, 401, `${r.method} ${r.url} with ${r.scope}: ${withIt.body}`);
+  }
 });
 
 test('a route without an access is refused when the app starts', async () => {

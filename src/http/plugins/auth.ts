@@ -2,23 +2,30 @@ import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { constantTimeEqual } from '../../crypto/hmac.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Deps } from '../../deps.js';
+import { API_KEY_SCOPES, type ApiKeyScope } from '../../domain/scopes.js';
 import type { ActiveTenant } from '../../services/tenant-service.js';
 
 /** Who may call a route: the operator (admin key), a tenant (its key, or the admin with X-Tenant-Id), or anyone. */
 export type RouteAccess = 'admin' | 'tenant' | 'public';
 
-export type Caller = { kind: 'admin' } | { kind: 'tenant'; tenantId: string; keyId: string };
+export type Caller = { kind: 'admin' } | { kind: 'tenant'; tenantId: string; keyId: string; scopes: readonly ApiKeyScope[] };
 
 /** A registered route and the access it declared (undefined: none, which buildApp refuses). */
 export interface DeclaredRoute {
   method: string;
   url: string;
   access: RouteAccess | undefined;
+  scope: ApiKeyScope | undefined;
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;
+    /**
+     * The API key scope a tenant key needs here (docs/api-keys.md). Every `tenant` route
+     * declares one (test/meta/routes.test.ts); one that does not is open to full-scope keys only.
+     */
+    scope?: ApiKeyScope;
   }
   interface FastifyInstance {
     /** Every route registered on this app with its declared access, in registration order. */
@@ -35,6 +42,19 @@ declare module 'fastify' {
 export function actorOf(request: FastifyRequest): string {
   const c = request.caller;
   return !c ? 'anonymous' : c.kind === 'admin' ? 'admin' : c.keyId;
+}
+
+/**
+ * Refuses a tenant key without `scope` (403 auth.forbidden naming the scope). `undefined`
+ * (a route that declared none) needs every scope. The admin key has them all.
+ */
+export function checkScope(caller: Caller, scope: ApiKeyScope | undefined): void {
+  if (caller.kind !== 'tenant') return;
+  const ok = scope === undefined ? API_KEY_SCOPES.every((s) => caller.scopes.includes(s)) : caller.scopes.includes(scope);
+  if (!ok) {
+    const needed = scope ?? 'every scope';
+    throw new AppError('auth.forbidden', `This API key lacks the scope this route needs: ${needed}.`, { extra: { required_scope: scope ?? null } });
+  }
 }
 
 export function requireTenant(request: FastifyRequest): ActiveTenant {
@@ -70,7 +90,7 @@ export function registerAuth(app: FastifyInstance, deps: Deps): void {
     routes.push(route);
   });
   const declared = (): DeclaredRoute[] =>
-    routes.flatMap((r) => (Array.isArray(r.method) ? r.method : [r.method]).map((method) => ({ method, url: r.url, access: r.config?.access })));
+    routes.flatMap((r) => (Array.isArray(r.method) ? r.method : [r.method]).map((method) => ({ method, url: r.url, access: r.config?.access, scope: r.config?.scope })));
   app.decorate('declaredRoutes', declared);
   app.addHook('onReady', async () => {
     const missing = declared().filter((r) => r.access === undefined);
@@ -98,10 +118,11 @@ export function registerAuth(app: FastifyInstance, deps: Deps): void {
     }
     const principal = await deps.apiKeys.authenticate(token);
     if (!principal) throw new AppError('auth.invalid_api_key', 'The API key or token is not valid (it may have been revoked or expired).');
-    request.caller = { kind: 'tenant', tenantId: principal.tenantId, keyId: principal.keyId };
+    request.caller = { kind: 'tenant', tenantId: principal.tenantId, keyId: principal.keyId, scopes: principal.scopes };
     if (access === 'admin') throw new AppError('auth.forbidden', 'This route needs the operator’s admin key.');
     const asked = request.headers['x-tenant-id'];
     if (asked !== undefined && asked !== principal.tenantId) throw new AppError('auth.forbidden', 'A tenant key acts on its own tenant only.');
+    checkScope(request.caller, request.routeOptions.config.scope);
     request.tenant = await deps.tenants.getActive(principal.tenantId);
   });
 }

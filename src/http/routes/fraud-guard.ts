@@ -27,7 +27,7 @@ const decision = z.object({
 /** DESIGN.md "Fraud guard": blocks, decisions, conversion and cost, and verification feedback. */
 export function fraudGuardRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tenant = { access: 'tenant' as const };
+  const tenant = { access: 'tenant' as const, scope: 'settings' as const };
 
   r.get(
     '/v1/fraud-guard/blocks',

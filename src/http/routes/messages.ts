@@ -12,12 +12,16 @@ const statuses = ['queued', 'sending', 'sent', 'delivered', 'undelivered', 'fail
 
 export function messageRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tenant = { access: 'tenant' as const };
+  // Reading the log, inbox and stats is `messages:read`; sending an event SMS is a send (`otp`);
+  // the audit log belongs with the settings it records.
+  const read = { access: 'tenant' as const, scope: 'messages:read' as const };
+  const send = { access: 'tenant' as const, scope: 'otp' as const };
+  const settings = { access: 'tenant' as const, scope: 'settings' as const };
 
   r.get(
     '/v1/messages',
     {
-      config: tenant,
+      config: read,
       schema: {
         tags: ['messages'],
         description: 'The message log, newest first. Bodies show any code masked.',
@@ -47,14 +51,14 @@ export function messageRoutes(app: FastifyInstance, deps: Deps): void {
     },
   );
 
-  r.get('/v1/messages/:id', { config: tenant, schema: { tags: ['messages'], params: z.strictObject({ id: z.string().min(1).max(64) }) } }, async (request) =>
+  r.get('/v1/messages/:id', { config: read, schema: { tags: ['messages'], params: z.strictObject({ id: z.string().min(1).max(64) }) } }, async (request) =>
     deps.messages.get(requireTenant(request).id, request.params.id),
   );
 
   r.post(
     '/v1/messages',
     {
-      config: tenant,
+      config: send,
       schema: {
         tags: ['messages'],
         description: 'An event SMS (not a passcode) through the same outbox: a literal body, or a template with variables.',
@@ -70,7 +74,7 @@ export function messageRoutes(app: FastifyInstance, deps: Deps): void {
   r.get(
     '/v1/inbox',
     {
-      config: tenant,
+      config: read,
       schema: { tags: ['inbox'], description: 'Messages the Inbox provider captured (development), newest first, with their codes.', querystring: z.strictObject({ ...listQuery, phone_number: z.string().max(64).optional() }) },
     },
     async (request) => deps.messages.listInbox(requireTenant(request).id, request.query.phone_number, request.query.limit, cursorOf(request.query.cursor, 'inb')),
@@ -78,11 +82,11 @@ export function messageRoutes(app: FastifyInstance, deps: Deps): void {
 
   r.get(
     '/v1/stats',
-    { config: tenant, schema: { tags: ['messages'], description: 'Sends, delivery, verify conversion and provider latency over time.', querystring: z.strictObject({ window: z.enum(Object.keys(statsWindows) as [StatsWindow, ...StatsWindow[]]).default('24h') }) } },
+    { config: read, schema: { tags: ['messages'], description: 'Sends, delivery, verify conversion and provider latency over time.', querystring: z.strictObject({ window: z.enum(Object.keys(statsWindows) as [StatsWindow, ...StatsWindow[]]).default('24h') }) } },
     async (request) => deps.stats.overview(requireTenant(request).id, request.query.window),
   );
 
-  r.get('/v1/audit-log', { config: tenant, schema: { tags: ['audit'], querystring: z.strictObject(listQuery) } }, async (request) =>
+  r.get('/v1/audit-log', { config: settings, schema: { tags: ['audit'], querystring: z.strictObject(listQuery) } }, async (request) =>
     deps.audit.list(requireTenant(request).id, request.query.limit, cursorOf(request.query.cursor, 'aud')),
   );
 }

@@ -68,7 +68,7 @@ const verificationView = z.object({
 
 export function otpRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tenant = { access: 'tenant' as const };
+  const tenant = { access: 'tenant' as const, scope: 'otp' as const };
 
   r.post(
     '/v1/otp/send',

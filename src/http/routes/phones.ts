@@ -26,7 +26,7 @@ const eraseResponse = z.object({
 /** docs/data-lifecycle.md: a number's data for an access request, and its erasure. */
 export function phoneRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tenant = { access: 'tenant' as const };
+  const tenant = { access: 'tenant' as const, scope: 'settings' as const };
 
   r.post(
     '/v1/phones/export',

@@ -13,7 +13,7 @@ const selection = z
 
 export function providerRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tenant = { access: 'tenant' as const };
+  const tenant = { access: 'tenant' as const, scope: 'providers' as const };
 
   r.get('/v1/provider-kinds', { config: { access: 'public' }, schema: { tags: ['providers'], description: 'Every provider kind with its configuration fields (drives the console form) and whether it sends delivery receipts.' } }, async () => ({
     items: [

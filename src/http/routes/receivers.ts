@@ -55,7 +55,7 @@ function send(reply: FastifyReply, answer: PlatformAnswer) {
  */
 export function receiverRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tenant = { access: 'tenant' as const };
+  const tenant = { access: 'tenant' as const, scope: 'events' as const };
 
   r.put(
     '/v1/receivers/:platform',

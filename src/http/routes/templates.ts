@@ -12,7 +12,7 @@ const params = z.strictObject({
 
 export function templateRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const tenant = { access: 'tenant' as const };
+  const tenant = { access: 'tenant' as const, scope: 'settings' as const };
 
   r.get('/v1/templates', { config: tenant, schema: { tags: ['templates'], description: 'The tenant’s own templates and the built-in defaults.' } }, async (request) => ({
     items: await deps.templates.list(requireTenant(request).id),

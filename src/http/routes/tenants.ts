@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../deps.js';
+import { API_KEY_SCOPES } from '../../domain/scopes.js';
+import { parseScopes } from '../../services/api-key-service.js';
 import { actorOf } from '../plugins/auth.js';
 import { cursorOf, listQuery } from '../schemas/common.js';
 
@@ -37,8 +39,20 @@ export function tenantRoutes(app: FastifyInstance, deps: Deps): void {
 
   r.post(
     '/v1/tenants/:id/api-keys',
-    { config: admin, schema: { tags: ['api keys'], params: tenantParams, body: z.strictObject({ name: z.string().trim().min(1).max(100).optional() }).optional() } },
-    async (request, reply) => reply.code(201).send(await deps.apiKeys.create(request.params.id, request.body?.name ?? null, actorOf(request))),
+    {
+      config: admin,
+      schema: {
+        tags: ['api keys'],
+        params: tenantParams,
+        body: z
+          .strictObject({
+            name: z.string().trim().min(1).max(100).optional(),
+            scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length).optional().describe('What the key may do (docs/api-keys.md); left out: every scope'),
+          })
+          .optional(),
+      },
+    },
+    async (request, reply) => reply.code(201).send(await deps.apiKeys.create(request.params.id, request.body?.name ?? null, actorOf(request), parseScopes(request.body?.scopes))),
   );
 
   r.get('/v1/tenants/:id/api-keys', { config: admin, schema: { tags: ['api keys'], params: tenantParams, querystring: z.strictObject(listQuery) } }, async (request) => {

@@ -262,11 +262,13 @@ export function twilioVerifyRoutes(app: FastifyInstance, deps: Deps): Promise<vo
         let known = false;
         for (const name of names) if (constantTimeEqual(name, user)) known = true;
         if (!known) throw new TwilioError(20003, 'Authenticate');
-        request.caller = { kind: 'tenant', tenantId: principal.tenantId, keyId: principal.keyId };
+        request.caller = { kind: 'tenant', tenantId: principal.tenantId, keyId: principal.keyId, scopes: principal.scopes };
+        // Every /v2 call sends or checks codes (or shapes how they are sent): the `otp` scope.
+        if (!principal.scopes.includes('otp')) throw new TwilioError(20403, 'Forbidden: this API key lacks the otp scope');
         request.tenant = await deps.tenants.getActive(principal.tenantId);
       });
 
-      const route = () => ({ config: { access: 'public' as const }, schema: { hide: true } });
+      const route = () => ({ config: { access: 'public' as const, scope: 'otp' as const }, schema: { hide: true } });
       const actor = (request: FastifyRequest) => (request.caller?.kind === 'tenant' ? request.caller.keyId : 'anonymous');
       const serviceSid = (request: FastifyRequest) => (request.params as { sid: string }).sid;
       const serviceOf = (request: FastifyRequest) => service.getService(requireTenant(request), serviceSid(request));
