@@ -234,6 +234,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       lifted_by: null,
     };
     await insertDecision(db, row);
+    if (action === 'block') await ctx.events.emit(db, tenantId, 'fraud.blocked', { block_id: row.id, rule: row.rule, kind: row.kind, key: unscoped(row.key), reason: row.reason, expires_at: new Date(row.expires_at).toISOString() });
     decisionsChanged(tenantId);
     deps.metrics.fraudDecisions.inc({ rule: trip.rule, action });
     return row;
@@ -297,7 +298,15 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    * block covers, or that trips a rule (and blocks its key). Answers the refusal, or null to
    * go on. In record_only it records would-blocks and always answers null.
    */
-  async function evaluate(trx: Executor, tenant: ActiveTenant, e164: string, keys: SendKeys, latest: LatestCode | undefined, resend = false): Promise<FraudRefusal | null> {
+  async function evaluate(
+    trx: Executor,
+    tenant: ActiveTenant,
+    e164: string,
+    keys: SendKeys,
+    latest: LatestCode | undefined,
+    resend = false,
+    relayed = false,
+  ): Promise<FraudRefusal | null> {
     const g = active(tenant);
     if (!g) return null;
     // The safe list is never blocked by a tripwire, nor by the blocks they made.
@@ -331,7 +340,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const numberTrip = await numberTripwire(trx, tenant.id, g, e164, latest, now, countFrom.get(keys.n));
     if (numberTrip) trips.push({ trip: numberTrip, key: keys.n });
     // A resend adds no unverified code to the wider keys (see count), so it trips none of their rules.
-    if (!resend) trips.push(...(await tripwires(trx, tenant.id, g, e164, keys, now, countFrom)));
+    if (!resend) trips.push(...(await tripwires(trx, tenant.id, g, e164, keys, now, countFrom, relayed)));
     for (const { trip, key } of trips) {
       if (covered.has(key)) continue;
       const decision = await decide(trx, tenant.id, g, trip, key, enforce ? 'block' : 'would_block', now);
@@ -366,6 +375,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     keys: SendKeys,
     now: number,
     countFrom: ReadonlyMap<string, number> = new Map(),
+    relayed = false,
   ): Promise<Array<{ trip: Trip; key: string }>> {
     const t = g.thresholds;
     const since = bucketOf(now) - DAY_MS;
@@ -392,8 +402,12 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       const recent = await recentNumbersOfPrefix(db, tenantId, keys.prefix, Math.max(now - windowMs, countFrom.get(keys.p) ?? 0));
       push(prefixVelocityRule(t.prefix_velocity, keys.prefix, [...recent, e164]), keys.p);
     }
-    push(prefixHourRule(t.prefix_hour, keys.prefix, prefixHour, prefixDay.verified), keys.p);
-    push(prefixDayRule(t.prefix_day, keys.prefix, prefixDay), keys.p);
+    // A relayed code is verified where otpgate cannot see it: the rules that weigh unverified
+    // codes have nothing to go on, and judge only otpgate's own codes.
+    if (!relayed) {
+      push(prefixHourRule(t.prefix_hour, keys.prefix, prefixHour, prefixDay.verified), keys.p);
+      push(prefixDayRule(t.prefix_day, keys.prefix, prefixDay), keys.p);
+    }
 
     if (keys.ip) {
       const ipRows = of(keys.i);
@@ -408,8 +422,9 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
         const countries = seen.filter((k) => k.bucket >= fromIp);
         push(ipCountriesRule(t.ip_countries, keys.ip, countries.length + (countries.some((k) => k.key === keys.x) ? 0 : 1)), keys.i);
       }
-      push(ipDayRule(t.ip_day, keys.ip, slidingSum(ipRows, now, 24)), keys.i);
+      if (!relayed) push(ipDayRule(t.ip_day, keys.ip, slidingSum(ipRows, now, 24)), keys.i);
     }
+    if (relayed) return out;
 
     const countryRows = of(keys.c);
     const figures: CountryFigures = {
@@ -429,13 +444,14 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    * tenant's budgets. Throws `budget.exhausted` (rolling the send back)
    * when it would pass a budget.
    */
-  async function count(trx: Executor, tenant: ActiveTenant, keys: SendKeys, segments: number, resend = false): Promise<void> {
+  async function count(trx: Executor, tenant: ActiveTenant, keys: SendKeys, segments: number, resend = false, relayed = false): Promise<void> {
     const now = clock.now();
     const costMicros = await chargeBudgets(trx, tenant, keys.country, segments);
     if (!active(tenant)) return;
     const bucket = bucketOf(now);
-    // A resend costs a message but is not another code to convert.
-    const delta = { sent: resend ? 0 : 1, verified: 0, segments, costMicros };
+    // A resend costs a message but is not another code to convert; nor is a relayed code,
+    // whose verification otpgate never sees.
+    const delta = { sent: resend || relayed ? 0 : 1, verified: 0, segments, costMicros };
     const entries = [keys.c, keys.p, keys.i, keys.xInBucket ? '' : keys.x].filter((k) => k !== '').map((key) => ({ key, bucket, delta }));
     await counters.add(trx, tenant.id, entries);
   }
@@ -457,6 +473,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     for (const period of ['day', 'month'] as BudgetPeriod[]) crossings.push(...(await chargeBudget(trx, tenant, period, costMicros, now)));
     for (const c of crossings) {
       deps.metrics.budgetThresholds.inc({ budget: c.budget });
+      await ctx.events.emit(trx, tenant.id, 'budget.threshold', { budget: c.budget, percent: 80, period_start: new Date(c.start).toISOString(), period_end: new Date(c.end).toISOString() });
       await deps.audit.record(trx, {
         tenantId: tenant.id,
         actor: 'fraud_guard',

@@ -120,10 +120,11 @@ export function createReceiverService(
       const fresh = await rememberReplayKey(trx, { tenant_id: tenant.id, platform, replay_key: replayKey, expires_at: now + REPLAY_MEMORY_MS }, now);
       if (!fresh) throw new Replayed();
       // Answered, not thrown, so that a block the guard made commits (as in the OTP send path).
-      const refused = await deps.fraud.evaluate(trx, tenant, phone.e164, keys, undefined, false);
+      // Relayed: the platform verifies the code, so the conversion tripwires do not judge it (docs/fraud-guard.md).
+      const refused = await deps.fraud.evaluate(trx, tenant, phone.e164, keys, undefined, false, true);
       if (refused) return refused;
       await insertMessage(trx, row);
-      await deps.fraud.count(trx, tenant, keys, row.segments ?? 1, false);
+      await deps.fraud.count(trx, tenant, keys, row.segments ?? 1, false, true);
       return null;
     });
     if (refusal) throw refusalError(refusal);

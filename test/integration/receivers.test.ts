@@ -356,8 +356,30 @@ for (const dialect of await testDialects()) {
       assert.ok(over.json().error.message.length > 0);
       assert.equal((await inbox(tenant)).length, 1);
       const stats = (await t.call('GET', '/v1/fraud-guard/stats?window=24h', { auth: tenant.auth })).json();
-      assert.equal(stats.countries.find((c: { country: string }) => c.country === 'US')?.sent, 1);
+      // A relayed code is counted for its cost, not as a code to convert (the platform verifies it).
+      const us = stats.countries.find((c: { country: string }) => c.country === 'US');
+      assert.deepEqual([us?.sent, us?.segments], [0, 1]);
       assert.equal(stats.budget.day.messages, 1);
+    });
+
+    test('relayed codes are not judged by the conversion tripwires: otpgate never sees them verified', async () => {
+      // The guard's defaults would block a prefix after 3 unverified codes and a new country after 2.
+      const tenant = await t.createTenant({ fraud_guard: { mode: 'enforce' } });
+      const secret = remember(`v1,whsec_${Buffer.alloc(32, 6).toString('base64')}`);
+      const { url } = await enable(tenant, 'supabase', [secret]);
+      const wh = new Webhook(secret.slice(3));
+      for (let i = 0; i < 8; i++) {
+        const phone = `3361234${String(10 + i * 7).padStart(4, '0')}`;
+        const body = JSON.stringify({ user: { phone }, sms: { otp: remember(`7${String(i).padStart(5, '0')}`), phone } });
+        const id = `msg_${randomUUID()}`;
+        const at = new Date(clock.now());
+        const r = await post(url, body, { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': wh.sign(id, at, body) });
+        assert.equal(r.status, 200, r.text);
+        assert.deepEqual(r.json(), {}, `send ${i + 1}`);
+      }
+      assert.equal((await inbox(tenant)).length, 8);
+      const blocks = (await t.call('GET', '/v1/fraud-guard/blocks', { auth: tenant.auth })).json<{ items: unknown[] }>();
+      assert.deepEqual(blocks.items, []);
     });
 
     test('no code or secret in the logs, in any message log or in any receiver answer', async () => {
