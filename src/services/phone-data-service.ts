@@ -14,7 +14,8 @@ import {
   eraseVerifications,
   idempotencyMentioning,
   inboxOfPhone,
-  messagesOfPhone,
+  messagePhonesPage,
+  messagesByIds,
   rewriteAudit,
   rewriteNumberDecision,
   verificationsOfPhone,
@@ -29,6 +30,8 @@ import type { ActiveTenant, TenantService } from './tenant-service.js';
 const ERASED_TEXT = '[erased]';
 /** The audit actions of this service. */
 const ownActions: ReadonlySet<string> = new Set(['phone.exported', 'phone.erased']);
+/** Messages read per page of the walk for a number: a few milliseconds of SQLite each. */
+const SCAN_PAGE = 5000;
 /** Ids changed per write unit: one unit never holds the writer for long. */
 const ERASE_BATCH = 500;
 
@@ -121,6 +124,22 @@ export function createPhoneDataService(
     };
   }
 
+  /** Ids of the tenant's messages to any of `phones`, oldest first: a paged walk (see messagePhonesPage). */
+  async function messageIdsOfPhone(tenantId: string, phones: readonly string[]): Promise<string[]> {
+    const wanted = new Set(phones);
+    const found: string[] = [];
+    let before: string | undefined;
+    for (;;) {
+      const page = await messagePhonesPage(ctx.store.db, tenantId, before, SCAN_PAGE);
+      for (const m of page) if (wanted.has(m.to_phone)) found.push(m.id);
+      if (page.length < SCAN_PAGE) break;
+      before = page[page.length - 1]!.id;
+      // On SQLite each page runs on this thread: let requests in between.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return found.reverse();
+  }
+
   /** Reads every row about the number (the erasure acts on exactly these). */
   async function collect(tenantId: string, e164: string) {
     const db = ctx.store.db;
@@ -128,7 +147,7 @@ export function createPhoneDataService(
     const challenges = await challengesOfPhone(db, tenantId, phones);
     const verificationIds = [...new Set(challenges.map((c) => c.verification_id).filter((v): v is string => typeof v === 'string'))];
     const verifications = (await Promise.all(chunks(verificationIds, ERASE_BATCH).map((ids) => verificationsOfPhone(db, tenantId, phones, ids)))).flat();
-    const messages = await messagesOfPhone(db, tenantId, phones);
+    const messages = (await Promise.all(chunks(await messageIdsOfPhone(tenantId, phones), ERASE_BATCH).map((ids) => messagesByIds(db, tenantId, ids)))).flat();
     const attempts = (await Promise.all(chunks(messages.map((m) => m.id), ERASE_BATCH).map((ids) => attemptsOfMessages(db, tenantId, ids)))).flat();
     const inbox = await inboxOfPhone(db, tenantId, phones);
     const idempotency = (await idempotencyMentioning(db, tenantId, e164)).filter((r) => mentions(r.response, e164));

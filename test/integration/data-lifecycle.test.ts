@@ -88,7 +88,8 @@ for (const dialect of await testDialects()) {
       r = await run({ batchSize: 1, maxBatchesPerRun: 1 });
       assert.equal(r.messages, 3, 'bounded: one batch of one row per table (attempts, messages, inbox)');
       r = await run();
-      assert.equal(r.messages, 3, JSON.stringify(r));
+      // 3, or 2 when the first run's message was the one whose attempt was left (it went with it).
+      assert.ok(r.messages === 3 || r.messages === 2, JSON.stringify(r));
       assert.equal(await count(t, 'messages', tenantId), 1, "the later send's message stays");
       assert.equal(await count(t, 'message_attempts', tenantId), 1);
       assert.equal(await count(t, 'inbox_messages', tenantId), 1);

@@ -64,6 +64,29 @@ const lookups = [
     index: 'verifications_pending',
     query: sql`select id from verifications where status = 'pending' and expires_at <= ${0} limit 500`,
   },
+  // Data lifecycle (src/store/queries/lifecycle.ts): the boundary seek and each purge batch stay
+  // on the primary key of time-ordered ids; an export walks a tenant's messages by messages_tenant.
+  {
+    index: 'messages_pkey|sqlite_autoindex_messages_1',
+    query: sql`select id, created_at from messages where id >= ${'msg_00000000000000000000001000'} order by id limit 1`,
+  },
+  {
+    index: 'messages_pkey|sqlite_autoindex_messages_1',
+    query: sql`select id from messages where id < ${'msg_00000000000000000000001000'} and created_at < ${0} and status not in ('queued', 'sending') limit 500`,
+  },
+  {
+    index: 'challenges_pkey|sqlite_autoindex_challenges_1',
+    query: sql`select id from challenges where id < ${'chl_00000000000000000000001000'} and expires_at < ${0} limit 500`,
+  },
+  {
+    index: 'audit_log_pkey|sqlite_autoindex_audit_log_1',
+    query: sql`select id from audit_log where id < ${'aud_00000000000000000000001000'} and created_at < ${0} limit 500`,
+  },
+  // (with the one tenant of this data PostgreSQL rightly walks the primary key instead)
+  {
+    index: 'messages_tenant|messages_pkey',
+    query: sql`select id, to_phone from messages where tenant_id = ${'ten_a'} and id < ${'msg_00000000000000000000001000'} order by id desc limit 5000`,
+  },
   {
     index: 'challenges_phone|challenges_latest',
     query: sql`select distinct phone from challenges where tenant_id = ${'ten_a'} and phone >= ${'+447400123'} and phone < ${'+447400123:'} and created_at > ${0} and is_test = 0 limit 200`,
@@ -110,6 +133,25 @@ for (const dialect of await testDialects()) {
         cost_micros: 0,
       }));
       for (let i = 0; i < counters.length; i += 500) await store.db.insertInto('fraud_counters').values(counters.slice(i, i + 500)).execute();
+      // And two months of messages, codes and audit entries: the lifecycle purges' ranges on the
+      // primary key only beat a tenant index's scan once the tables are not empty.
+      const t0 = Date.UTC(2026, 0, 1);
+      const at = (i: number) => t0 + i * 2_600_000;
+      const id = (prefix: string, i: number) => `${prefix}_${String(i).padStart(26, '0')}`;
+      const msgs = Array.from({ length: 2000 }, (_, i) => ({
+        id: id('msg', i), tenant_id: 'ten_a', kind: 'otp' as const, challenge_id: id('chl', i), purpose: 'login', to_phone: `+4474001${String(i).padStart(5, '0')}`,
+        body_sealed: null, body_masked: 'code ******', sender_id: null, encoding: 'GSM-7', segments: 1, status: 'delivered' as const, attempts: 1, chain_index: 0,
+        chain_attempts: 1, next_attempt_at: at(i), lease_until: null, lease_owner: null, expires_at: at(i) + 300_000, provider: 'Inbox', provider_message_id: null,
+        error_kind: null, error_code: null, error_message: null, created_at: at(i), updated_at: at(i), sent_at: at(i), delivered_at: null,
+      }));
+      for (let i = 0; i < msgs.length; i += 100) await store.db.insertInto('messages').values(msgs.slice(i, i + 100)).execute();
+      const chls = msgs.map((m, i) => ({
+        id: id('chl', i), tenant_id: 'ten_a', phone: m.to_phone, purpose: 'login', code_hash: 'x', status: 'verified' as const, attempts: 0, max_attempts: 5,
+        client_ip: null, is_test: 0, message_id: m.id, created_at: m.created_at, expires_at: m.expires_at, resend_available_at: m.created_at, verified_at: m.created_at,
+      }));
+      for (let i = 0; i < chls.length; i += 100) await store.db.insertInto('challenges').values(chls.slice(i, i + 100)).execute();
+      const audit = msgs.map((m, i) => ({ id: id('aud', i), tenant_id: 'ten_a', actor: 'admin', action: 'tenant.updated', target: 'ten_a', details: '{}', created_at: m.created_at }));
+      for (let i = 0; i < audit.length; i += 100) await store.db.insertInto('audit_log').values(audit.slice(i, i + 100)).execute();
       await sql`analyze`.execute(store.db);
     });
     after(async () => {

@@ -34,8 +34,19 @@ export async function verificationsOfPhone(db: Executor, tenantId: string, phone
     .execute();
 }
 
-/** Every message to the number; a scan of the tenant's messages (no index on the number: see the doc). */
-export async function messagesOfPhone(db: Executor, tenantId: string, phones: readonly string[]) {
+/**
+ * One page of the tenant's messages, newest first, below `beforeId`: only the id and the number.
+ * There is no index on the number (it would cost every send one more index write), so the
+ * caller walks the tenant's messages page by page and yields between pages.
+ */
+export async function messagePhonesPage(db: Executor, tenantId: string, beforeId: string | undefined, limit: number) {
+  let q = db.selectFrom('messages').select(['id', 'to_phone']).where('tenant_id', '=', tenantId).orderBy('id', 'desc').limit(limit);
+  if (beforeId !== undefined) q = q.where('id', '<', beforeId);
+  return q.execute();
+}
+
+export async function messagesByIds(db: Executor, tenantId: string, ids: readonly string[]) {
+  if (ids.length === 0) return [];
   return db
     .selectFrom('messages')
     .select([
@@ -61,7 +72,7 @@ export async function messagesOfPhone(db: Executor, tenantId: string, phones: re
       'delivered_at',
     ])
     .where('tenant_id', '=', tenantId)
-    .where('to_phone', 'in', phones)
+    .where('id', 'in', ids)
     .orderBy('id')
     .execute();
 }
