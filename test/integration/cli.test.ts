@@ -119,7 +119,7 @@ test('otpgate phone export|erase: a number\'s rows, then none; a malformed numbe
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /phone\.invalid/);
     assert.equal(cli(['phone', 'forget', tenant.id, '+14155552671'], env).code, 2, 'usage');
-    for (const [name, value] of [['OTPGATE_MESSAGE_RETENTION_DAYS', '0'], ['OTPGATE_CODE_RETENTION_DAYS', '366'], ['OTPGATE_AUDIT_RETENTION_DAYS', 'a year'], ['OTPGATE_PHONE_RETENTION_DAYS', '1.5']]) {
+    for (const [name, value] of [['OTPGATE_MESSAGE_RETENTION_DAYS', '0'], ['OTPGATE_CODE_RETENTION_DAYS', '366'], ['OTPGATE_AUDIT_RETENTION_DAYS', 'a year'], ['OTPGATE_PHONE_RETENTION_DAYS', '1.5']] as const) {
       const r = cli(['migrate'], { ...env, [name]: value });
       assert.equal(r.code, CONFIG_ERROR_EXIT_CODE, `${name}=${value}`);
       assert.match(r.stderr, new RegExp(`${name}: must be a whole number from 1 to`));
