@@ -360,6 +360,21 @@ export function createProviderConfigService(
     },
 
     /**
+     * Refuses a send that could go nowhere (409 provider.not_configured): the tenant has no
+     * provider saved and the operator no platform Default. The same chain the dispatcher and the
+     * test SMS use decides, so the Inbox Default of a development install still sends.
+     */
+    async requireUsable(tenantId: string): Promise<void> {
+      if ((await this.chainFor(tenantId)).length > 0) return;
+      // An empty chain is read again rather than trusted from the cache: another node may
+      // have saved a provider within the cache's few seconds.
+      chains.delete(tenantId);
+      if ((await this.chainFor(tenantId)).length === 0) {
+        throw new AppError('provider.not_configured', 'No provider is configured for this tenant and there is no platform Default: configure one (PUT /cis/v1/tenantsmsproviders) before sending.');
+      }
+    },
+
+    /**
      * Sends a test SMS now, through the given (unsaved) or the saved configuration, and answers
      * what the provider said. The message is also written to the message log.
      */

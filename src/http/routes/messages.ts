@@ -61,14 +61,18 @@ export function messageRoutes(app: FastifyInstance, deps: Deps): void {
       config: send,
       schema: {
         tags: ['messages'],
-        description: 'An event SMS (not a passcode) through the same outbox: a literal body, or a template with variables.',
+        description: 'An event SMS (not a passcode) through the same outbox: a literal body, or a template with variables. 409 provider.not_configured when the tenant has no provider and there is no platform Default.',
         body: z.union([
           z.strictObject({ to: z.string().max(64), body: z.string().min(1).max(1600) }),
           z.strictObject({ to: z.string().max(64), template: z.string().min(1).max(1600), variables: z.record(z.string().max(40), z.string().max(500)).optional() }),
         ]),
       },
     },
-    async (request, reply) => reply.code(202).send(await deps.messages.createEvent(requireTenant(request), request.body)),
+    async (request, reply) => {
+      const tenant = requireTenant(request);
+      await deps.providers.requireUsable(tenant.id);
+      return reply.code(202).send(await deps.messages.createEvent(tenant, request.body));
+    },
   );
 
   r.get(

@@ -77,7 +77,7 @@ export function otpRoutes(app: FastifyInstance, deps: Deps): void {
       schema: {
         tags: ['passcodes'],
         description:
-          'Generates a code (or takes custom_code), stores it hashed, and queues the SMS. Answers at once. A send while the phone’s code for this purpose is still valid joins its verification (docs/verifications.md).',
+          'Generates a code (or takes custom_code), stores it hashed, and queues the SMS. Answers at once; 409 provider.not_configured when the tenant has no provider and there is no platform Default. A send while the phone’s code for this purpose is still valid joins its verification (docs/verifications.md).',
         headers: z.object({ 'idempotency-key': z.string().min(1).max(255).optional() }).loose(),
         body: sendBody,
         response: { 202: sendResponse, ...errorResponses },
@@ -85,7 +85,9 @@ export function otpRoutes(app: FastifyInstance, deps: Deps): void {
     },
     async (request, reply) => {
       const key = request.headers['idempotency-key'];
-      const result = await deps.otp.send(requireTenant(request), request.body, typeof key === 'string' ? key : undefined);
+      const tenant = requireTenant(request);
+      await deps.providers.requireUsable(tenant.id);
+      const result = await deps.otp.send(tenant, request.body, typeof key === 'string' ? key : undefined);
       return reply.code(result.status).send(result.body);
     },
   );
