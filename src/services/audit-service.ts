@@ -14,6 +14,27 @@ export interface AuditRecord {
   created_at: string;
 }
 
+/** What a test number's fixed code looks like in the audit log. */
+export const AUDIT_CODE_MASK = '******';
+
+/**
+ * The details with every `test_numbers[].code` masked, wherever it sits (a tenant's settings
+ * on create and update, and any later record that carries them): a test number's fixed code
+ * verifies for real, so the log keeps the number and never the code.
+ */
+export function maskAuditDetails(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskAuditDetails);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k,
+      k === 'test_numbers' && Array.isArray(v)
+        ? v.map((n: unknown) => (typeof n === 'object' && n !== null && !Array.isArray(n) && 'code' in n ? { ...n, code: AUDIT_CODE_MASK } : maskAuditDetails(n)))
+        : maskAuditDetails(v),
+    ]),
+  );
+}
+
 /** Every configuration change is written here: who, what, when — never a secret. */
 export function createAuditService(ctx: ServiceContext) {
   return {
@@ -27,7 +48,7 @@ export function createAuditService(ctx: ServiceContext) {
         actor: entry.actor,
         action: entry.action,
         target: entry.target ?? null,
-        details: JSON.stringify(entry.details ?? {}),
+        details: JSON.stringify(maskAuditDetails(entry.details ?? {})),
         created_at: ctx.clock.now(),
       });
     },
@@ -39,7 +60,8 @@ export function createAuditService(ctx: ServiceContext) {
         actor: r.actor,
         action: r.action,
         target: r.target,
-        details: JSON.parse(r.details) as Record<string, unknown>,
+        // Masked on the way out too: entries written before the mask existed hold codes.
+        details: maskAuditDetails(JSON.parse(r.details)) as Record<string, unknown>,
         created_at: new Date(r.created_at).toISOString(),
       }));
     },
