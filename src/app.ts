@@ -10,6 +10,7 @@ import type { Deps } from './deps.js';
 import { publicPluginRoutes, registerAuth } from './http/plugins/auth.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
 import { callbackRoutes } from './http/routes/callbacks.js';
+import { eventEndpointRoutes } from './http/routes/event-endpoints.js';
 import { fraudGuardRoutes } from './http/routes/fraud-guard.js';
 import { healthRoutes } from './http/routes/health.js';
 import { messageRoutes } from './http/routes/messages.js';
@@ -98,6 +99,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   providerRoutes(app, deps);
   fraudGuardRoutes(app, deps);
   receiverRoutes(app, deps);
+  eventEndpointRoutes(app, deps);
   phoneRoutes(app, deps);
   // Twilio Verify v2–compatible API: its own form parser, Basic auth and error bodies.
   await twilioVerifyRoutes(app, deps);

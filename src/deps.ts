@@ -30,6 +30,9 @@ import { createTenantService } from './services/tenant-service.js';
 import { createCircuitBreaker } from './dispatcher/circuit-breaker.js';
 import { deliverMessage } from './dispatcher/deliver.js';
 import { createDispatcher } from './dispatcher/dispatcher.js';
+import { createEventWorker } from './dispatcher/event-worker.js';
+import { createEventEmitter } from './services/event-emitter.js';
+import { createEventService } from './services/event-service.js';
 
 type WorkerMetrics = Awaited<ReturnType<Metrics['registry']['getMetricsAsJSON']>>;
 
@@ -84,7 +87,8 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const metrics: Metrics = createMetrics({ collectDefaults: overrides.processMetrics ?? true });
   const outboundPolicy: OutboundPolicy = { allowLoopback: config.env === 'development' };
   const http = overrides.http ?? createHttpClient(outboundPolicy);
-  const ctx: ServiceContext = { store, clock, logger, secretBox, codeKey };
+  const events = createEventEmitter(clock);
+  const ctx: ServiceContext = { store, clock, logger, secretBox, codeKey, events };
   const drain = new AbortController();
 
   let wake: () => void = () => undefined;
@@ -156,6 +160,8 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const receipts = createReceiptService(ctx, { providers });
   const receivers = createReceiverService(ctx, { audit, templates, fraud, getTenant: (id) => tenants.getActive(id), onEnqueued });
   const stats = createStatsService(ctx);
+  const eventEndpoints = createEventService(ctx, { audit, http, outboundPolicy });
+  const eventWorker = createEventWorker({ store, clock, logger: logger.child({ component: 'events' }), secretBox, http });
   const phones = createPhoneDataService({ ...ctx, phoneKeys }, { audit, tenants });
   const breaker = createCircuitBreaker(clock);
   const dispatcher = createDispatcher({
@@ -175,6 +181,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
           metrics,
           secretBox,
           breaker,
+          events,
           chainFor: (tenantId) => providers.chainFor(tenantId),
           publicUrl: config.publicUrl,
           providerTimeoutMs: config.providerTimeoutMs,
@@ -209,6 +216,12 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     receipts,
     receivers,
     stats,
+    /** Event endpoints of tenants (docs/events.md). */
+    eventEndpoints,
+    /** Delivers the events outbox; started and stopped with the server. */
+    eventWorker,
+    /** The guarded outbound client (SSRF guard, deadlines) of providers and event deliveries. */
+    http,
     phones,
     /** Keys of the phone hashes, the active one first (housekeeping hashes with the first). */
     phoneKeys,

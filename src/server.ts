@@ -121,6 +121,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
       inProcess();
     }
   } else deps.dispatcher.start();
+  deps.eventWorker.start();
   warnAboutNodeLocalKeys(deps, config, logger);
   const running: RunningServer = {
     app,
@@ -150,7 +151,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
         clearInterval(sweep);
       }
       const graceMs = Math.max(0, deadline - Date.now());
-      await Promise.all([worker?.stop(graceMs), deps.dispatcher.stop(graceMs, () => deps.drain.abort())]);
+      await Promise.all([worker?.stop(graceMs), deps.dispatcher.stop(graceMs, () => deps.drain.abort()), deps.eventWorker.stop(graceMs)]);
       deps.drain.abort();
       await wakeup?.stop();
       await deps.sendLimiter?.close();

@@ -11,6 +11,8 @@ import type { Store } from '../store/db.js';
 import { completeAttempt, type ClaimedMessage } from '../store/queries/messages.js';
 import type { MessageUpdate } from '../store/schema.js';
 import type { ChainEntry } from '../services/provider-config-service.js';
+import type { EventEmitter } from '../services/event-emitter.js';
+import type { Executor } from '../store/db.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { decide } from './outcome.js';
 
@@ -21,6 +23,8 @@ export interface DeliverDeps {
   metrics: Metrics;
   secretBox: SecretBox;
   breaker: CircuitBreaker;
+  /** message.sent / message.failed to the tenant's endpoints, in the outcome's transaction. */
+  events: EventEmitter;
   chainFor(tenantId: string): Promise<ChainEntry[]>;
   /** Base of delivery-receipt URLs (`OTPGATE_PUBLIC_URL`), when set. */
   publicUrl: string | undefined;
@@ -52,9 +56,21 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
   const { clock, store } = deps;
   const now = clock.now();
   const finalUpdate = (u: MessageUpdate): MessageUpdate => ({ ...u, lease_owner: null, lease_until: null, updated_at: clock.now() });
+  // A final outcome is an event for the tenant's endpoints, written with it (docs/events.md).
+  const complete = async (trx: Executor, u: MessageUpdate, a: Parameters<typeof completeAttempt>[4]): Promise<boolean> => {
+    if (!(await completeAttempt(trx, msg.id, owner, u, a))) return false;
+    if (u.status === 'sent' || u.status === 'failed') {
+      await deps.events.emit(trx, msg.tenant_id, u.status === 'sent' ? 'message.sent' : 'message.failed', {
+        message_id: msg.id,
+        provider: u.provider ?? null,
+        ...(u.status === 'sent' ? { provider_message_id: u.provider_message_id ?? null } : { error_kind: u.error_kind ?? null, error_code: u.error_code ?? null, error_message: u.error_message ?? null }),
+      });
+    }
+    return true;
+  };
 
   const fail = async (kind: string, message: string, code: string | null = null): Promise<DeliveryOutcome> => {
-    const ok = await store.writes.write((trx) => completeAttempt(trx, msg.id, owner, finalUpdate({ status: 'failed', body_sealed: null, error_kind: kind, error_code: code, error_message: message }), undefined));
+    const ok = await store.writes.write((trx) => complete(trx, finalUpdate({ status: 'failed', body_sealed: null, error_kind: kind, error_code: code, error_message: message }), undefined));
     if (ok) deps.metrics.messagesFinal.inc({ status: 'failed' });
     return ok ? 'failed' : 'lost_lease';
   };
@@ -79,7 +95,7 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
     // Every provider is cooling down: try again shortly, within the expiry.
     const at = now + 5_000;
     if (at >= msg.expires_at) return fail('circuit_open', 'Every provider of this tenant is failing; the message expired waiting for one.');
-    const ok = await store.writes.write((trx) => completeAttempt(trx, msg.id, owner, finalUpdate({ status: 'queued', next_attempt_at: at, chain_index: 0, chain_attempts: 0 }), undefined));
+    const ok = await store.writes.write((trx) => complete(trx, finalUpdate({ status: 'queued', next_attempt_at: at, chain_index: 0, chain_attempts: 0 }), undefined));
     return ok ? 'retry' : 'lost_lease';
   }
   const entry = chain[index]!;
@@ -133,10 +149,8 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
   if (!error) {
     deps.breaker.success(entry.breakerKey);
     const ok = await store.writes.write((trx) =>
-      completeAttempt(
+      complete(
         trx,
-        msg.id,
-        owner,
         finalUpdate({
           status: 'sent',
           body_sealed: null,
@@ -166,10 +180,8 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
     // have accepted it already; the next attempt can send it twice (at-least-once).
     const abortedAttempt = { ...attempt, error_message: 'Aborted: otpgate shut down during the provider call; the message is queued again (the provider may have received it).' };
     const ok = await store.writes.write((trx) =>
-      completeAttempt(
+      complete(
         trx,
-        msg.id,
-        owner,
         finalUpdate({
           status: 'queued',
           attempts: attemptNo,
@@ -221,7 +233,7 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
       outcome = 'failed';
       break;
   }
-  const ok = await store.writes.write((trx) => completeAttempt(trx, msg.id, owner, finalUpdate(update), attempt));
+  const ok = await store.writes.write((trx) => complete(trx, finalUpdate(update), attempt));
   if (!ok) return 'lost_lease';
   if (outcome === 'failed') deps.metrics.messagesFinal.inc({ status: 'failed' });
   if (outcome === 'failover') deps.requeued();

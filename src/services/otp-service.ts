@@ -512,6 +512,8 @@ export function createOtpService(
   async function expireNow(v: Verification, now: number): Promise<void> {
     await store.writes.write(async (trx) => {
       if (await endVerification(trx, v.id, 'expired', now)) await closeCodesOf(trx, v.id, 'expired', now);
+      else return;
+      await ctx.events.emit(trx, v.tenant_id, 'verification.expired', { verification_id: v.id, purpose: v.purpose, expired_at: new Date(v.expires_at).toISOString() });
     });
   }
 
@@ -571,6 +573,7 @@ export function createOtpService(
       const approved = await store.writes.write(async (trx) => {
         if (!(await approveVerification(trx, v.id, now))) return false;
         await closeCodesOf(trx, v.id, 'verified', now);
+        await ctx.events.emit(trx, tenant.id, 'verification.approved', { verification_id: v.id, challenge_id: match.id, purpose: v.purpose, approved_at: new Date(now).toISOString() });
         return true;
       });
       if (approved) {
@@ -592,6 +595,7 @@ export function createOtpService(
       : await store.writes.write(async (trx) => {
           const row = await recordVerificationWrongAttempt(trx, v.id, now);
           if (row && row.attempts >= row.max_attempts) await closeCodesOf(trx, v.id, 'locked', now);
+          if (row && row.attempts >= row.max_attempts) await ctx.events.emit(trx, tenant.id, 'verification.failed', { verification_id: v.id, purpose: v.purpose, attempts: row.attempts });
           return row;
         });
     if (!match && !counted) {
@@ -665,6 +669,7 @@ export function createOtpService(
     const done = await store.writes.write(async (trx) => {
       const ok = status === 'canceled' ? await endVerification(trx, v.id, 'canceled', now) : await approveVerificationDirectly(trx, v.id, now);
       if (ok) await closeCodesOf(trx, v.id, status === 'canceled' ? 'canceled' : 'verified', now);
+      if (ok && status === 'approved') await ctx.events.emit(trx, tenant.id, 'verification.approved', { verification_id: v.id, challenge_id: null, purpose: v.purpose, approved_at: new Date(now).toISOString() });
       return ok;
     });
     const fresh = await verificationOrThrow(tenant, id);

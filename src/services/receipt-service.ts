@@ -49,11 +49,16 @@ export function createReceiptService(ctx: ServiceContext, deps: { providers: Pro
         // and an empty `IN ()` is not valid SQL on PostgreSQL.
         if (upgradeFrom[r.status].length === 0) continue;
         const at = r.at?.getTime() ?? ctx.clock.now();
-        const ok = await updateDeliveryStatus(ctx.store.db, m.id, upgradeFrom[r.status], {
-          status: r.status,
-          updated_at: ctx.clock.now(),
-          ...(r.status === 'delivered' ? { delivered_at: at } : {}),
-          ...(r.status !== 'delivered' && r.status !== 'sent' ? { error_kind: 'delivery', error_code: r.providerErrorCode ?? null, error_message: `The provider reported ${r.providerStatus}.` } : {}),
+        // The change and its event commit together (docs/events.md).
+        const ok = await ctx.store.writes.write(async (trx) => {
+          const changed = await updateDeliveryStatus(trx, m.id, upgradeFrom[r.status], {
+            status: r.status,
+            updated_at: ctx.clock.now(),
+            ...(r.status === 'delivered' ? { delivered_at: at } : {}),
+            ...(r.status !== 'delivered' && r.status !== 'sent' ? { error_kind: 'delivery', error_code: r.providerErrorCode ?? null, error_message: `The provider reported ${r.providerStatus}.` } : {}),
+          });
+          if (changed) await ctx.events.emit(trx, tenantId, r.status === 'delivered' ? 'message.delivered' : 'message.failed', { message_id: m.id, provider: kind, provider_message_id: m.provider_message_id, status: r.status, provider_status: r.providerStatus, error_code: r.providerErrorCode ?? null });
+          return changed;
         });
         if (ok) applied += 1;
       }

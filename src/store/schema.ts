@@ -262,6 +262,55 @@ export interface LifecycleMarksTable {
   until_id: string;
 }
 
+/** A tenant's webhook endpoint for events (migration 0013; docs/events.md). */
+export interface EventEndpointsTable {
+  /** `whe_…`. */
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string | null;
+  /** JSON array of event types; NULL: every type. */
+  events: string | null;
+  /** The `whsec_…` secret, sealed (AAD `event-endpoint:<id>`). */
+  secret_sealed: string;
+  /** The secret before the last rotation, also signed with until `previous_secret_until` (ms). */
+  previous_secret_sealed: string | null;
+  previous_secret_until: number | null;
+  /** 1 on, 0 off (by the tenant, or after failing for 3 days: `disabled_reason`). */
+  enabled: number;
+  disabled_reason: string | null;
+  /** When the first failure since the last success happened (ms), or NULL. */
+  failing_since: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type EventDeliveryStatus = 'queued' | 'sending' | 'delivered' | 'failed';
+
+/** The events outbox: one row per event and endpoint (migration 0013). */
+export interface EventDeliveriesTable {
+  /** `evd_…`. */
+  id: string;
+  /** `evt_…`: the `webhook-id`, the same on every retry. */
+  event_id: string;
+  tenant_id: string;
+  endpoint_id: string;
+  type: string;
+  /** The exact JSON body sent. */
+  payload: string;
+  status: EventDeliveryStatus;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_attempt_at: number | null;
+  last_http_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -280,6 +329,8 @@ export interface Database {
   receiver_configs: ReceiverConfigsTable;
   receiver_replays: ReceiverReplaysTable;
   lifecycle_marks: LifecycleMarksTable;
+  event_endpoints: EventEndpointsTable;
+  event_deliveries: EventDeliveriesTable;
 }
 
 export type Tenant = Selectable<TenantsTable>;
@@ -300,3 +351,5 @@ export type ReceiverConfigRow = Selectable<ReceiverConfigsTable>;
 export type IdempotencyRow = Selectable<IdempotencyKeysTable>;
 export type FraudDecision = Selectable<FraudDecisionsTable>;
 export type { Generated };
+export type EventEndpointRow = Selectable<EventEndpointsTable>;
+export type EventDeliveryRow = Selectable<EventDeliveriesTable>;

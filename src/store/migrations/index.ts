@@ -11,6 +11,7 @@ import { m0009Verifications } from './0009-verifications.js';
 import { m0010Receivers } from './0010-receivers.js';
 import { m0011TwilioServices } from './0011-twilio-services.js';
 import { m0012FraudCountersKeyOrder } from './0012-fraud-counters-key-order.js';
+import { m0013Events } from './0013-events.js';
 import { m0014KeyScopes } from './0014-key-scopes.js';
 
 /**
@@ -30,6 +31,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0010-receivers': m0010Receivers,
   '0011-twilio-services': m0011TwilioServices,
   '0012-fraud-counters-key-order': m0012FraudCountersKeyOrder,
+  '0013-events': m0013Events,
   '0014-key-scopes': m0014KeyScopes,
 });
 

@@ -1,0 +1,56 @@
+import type { Clock } from '../domain/clock.js';
+import { endpointWants, type EventType } from '../domain/events.js';
+import { newId } from '../domain/ids.js';
+import type { Executor } from '../store/db.js';
+import { enabledEndpointFilters, insertEventDeliveries } from '../store/queries/events.js';
+
+/** What an event carries: ids, statuses, figures — never a code, a secret or a message body. */
+export type EventData = Record<string, string | number | boolean | null>;
+
+export interface EventEmitter {
+  /**
+   * Queues `type` for every enabled endpoint of the tenant that wants it, in `trx`: the
+   * transaction of the state change the event reports (outbox), so the event exists if and
+   * only if the change committed. A tenant without endpoints costs one indexed read.
+   */
+  emit(trx: Executor, tenantId: string, type: EventType, data: EventData): Promise<void>;
+}
+
+/** The JSON body of an event as every endpoint receives it. */
+export function eventPayload(type: string, at: number, data: EventData): string {
+  return JSON.stringify({ type, timestamp: new Date(at).toISOString(), data });
+}
+
+export function createEventEmitter(clock: Clock): EventEmitter {
+  return {
+    async emit(trx, tenantId, type, data) {
+      const endpoints = (await enabledEndpointFilters(trx, tenantId)).filter((e) => endpointWants(e.events, type));
+      if (endpoints.length === 0) return;
+      const now = clock.now();
+      const eventId = newId('evt', now);
+      const payload = eventPayload(type, now, data);
+      await insertEventDeliveries(
+        trx,
+        endpoints.map((e) => ({
+          id: newId('evd', now),
+          event_id: eventId,
+          tenant_id: tenantId,
+          endpoint_id: e.id,
+          type,
+          payload,
+          status: 'queued' as const,
+          attempts: 0,
+          next_attempt_at: now,
+          lease_owner: null,
+          lease_until: null,
+          last_attempt_at: null,
+          last_http_status: null,
+          last_error: null,
+          created_at: now,
+          updated_at: now,
+          delivered_at: null,
+        })),
+      );
+    },
+  };
+}
