@@ -428,6 +428,19 @@ describe('admin console in a browser', { skip }, () => {
     assert.match(apiKey, /^otpg_/);
     await page.getByRole('button', { name: 'Copy key' }).waitFor();
     await page.getByRole('table', { name: 'API keys' }).getByText('backend').waitFor();
+    assert.equal(await page.getByTestId('new-api-key-scopes').textContent(), 'all', 'every scope ticked by default');
+
+    // A send-and-verify key (docs/api-keys.md): only the first scope left ticked.
+    await page.getByLabel('Key name (optional)').fill('sender');
+    for (const s of ['Read messages', 'Manage providers', 'Manage settings and templates', 'Manage event endpoints']) await page.getByRole('checkbox', { name: new RegExp(`^${s}`) }).uncheck();
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    await page.getByTestId('new-api-key-scopes').getByText('otp', { exact: true }).waitFor();
+    const sender = await page.getByTestId('new-api-key').inputValue();
+    const row = page.getByRole('table', { name: 'API keys' }).getByRole('row').filter({ hasText: 'sender' });
+    assert.equal(await row.getByRole('cell').nth(2).textContent(), 'otp');
+    const refused = await fetch(`${otp.url}/cis/v1/tenantsmsproviders`, { headers: { authorization: `Bearer ${sender}` } });
+    assert.equal(refused.status, 403, 'the key the console made cannot read providers');
+    assert.equal(await page.getByRole('checkbox', { name: /^Manage providers/ }).isChecked(), true, 'the form is reset to every scope');
     await shoot('api-keys');
 
     // Switch to the Inbox provider, open the inbox, then send a passcode with the new key.
@@ -470,6 +483,8 @@ describe('admin console in a browser', { skip }, () => {
     await openTab('API keys');
     await page.getByRole('button', { name: 'Revoke backend' }).click();
     await page.getByRole('button', { name: 'Confirm revoking backend' }).click();
+    await page.getByRole('button', { name: 'Revoke sender' }).click();
+    await page.getByRole('button', { name: 'Confirm revoking sender' }).click();
     await page.getByText('No API keys').waitFor();
   });
 

@@ -1,5 +1,6 @@
 import type {
   ApiKey,
+  ApiKeyScope,
   AuditRecord,
   CreatedApiKey,
   DecisionQuery,
@@ -36,7 +37,7 @@ export interface Routes {
   'PATCH /v1/tenants/{id}': { query: never; body: { name?: string; settings?: TenantSettingsPatch }; response: Tenant };
   'DELETE /v1/tenants/{id}': { query: never; body: never; response: void };
   'GET /v1/tenants/{id}/api-keys': { query: ListQuery; body: never; response: Page<ApiKey> };
-  'POST /v1/tenants/{id}/api-keys': { query: never; body: { name?: string }; response: CreatedApiKey };
+  'POST /v1/tenants/{id}/api-keys': { query: never; body: { name?: string; scopes?: ApiKeyScope[] }; response: CreatedApiKey };
   'DELETE /v1/tenants/{id}/api-keys/{key_id}': { query: never; body: never; response: void };
   'GET /v1/tenants/{id}/audit-log': { query: ListQuery; body: never; response: Page<AuditRecord> };
   'GET /v1/provider-kinds': { query: never; body: never; response: { items: ProviderKind[] } };

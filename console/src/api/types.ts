@@ -80,7 +80,13 @@ export interface ApiKey {
   prefix: string;
   created_at: string;
   last_used_at: string | null;
+  /** What the key may do (docs/api-keys.md); every scope for a key created without any. */
+  scopes: ApiKeyScope[];
 }
+
+/** The scopes of an API key (src/domain/scopes.ts). */
+export const apiKeyScopes = ['otp', 'messages:read', 'providers', 'settings', 'events'] as const;
+export type ApiKeyScope = (typeof apiKeyScopes)[number];
 
 /** The create answer: `key` is shown this once and never again. */
 export interface CreatedApiKey extends ApiKey {

@@ -1,15 +1,29 @@
 import { useState, type FormEvent } from 'react';
-import type { CreatedApiKey } from '../../api/types.js';
+import { apiKeyScopes, type ApiKeyScope, type CreatedApiKey } from '../../api/types.js';
 import { errorText } from '../../api/client.js';
 import { useApi } from '../../session.js';
 import { useAsync } from '../../components/hooks.js';
 import { Alert, Button, CopyButton, EmptyState, ErrorState, Section, Spinner, TextField, Time } from '../../components/ui.js';
 import type { TabProps } from '../tenant.js';
 
+/** What each scope allows, as docs/api-keys.md says it. */
+const scopeLabels: Record<ApiKeyScope, { label: string; help: string }> = {
+  otp: { label: 'Send and verify codes', help: 'passcodes, event SMS, the Twilio-compatible API' },
+  'messages:read': { label: 'Read messages', help: 'message log, inbox, stats' },
+  providers: { label: 'Manage providers', help: 'provider configuration, test SMS' },
+  settings: { label: 'Manage settings and templates', help: 'templates, fraud guard, audit log, number export and erasure' },
+  events: { label: 'Manage event endpoints', help: 'platform receivers, event endpoints' },
+};
+
+function scopeSummary(scopes: readonly ApiKeyScope[]): string {
+  return scopes.length === apiKeyScopes.length ? 'all' : scopes.join(', ');
+}
+
 export function ApiKeysTab({ tenant }: TabProps) {
   const api = useApi();
   const keys = useAsync((signal) => api.call('GET /v1/tenants/{id}/api-keys', { params: { id: tenant.id }, query: { limit: 100 }, signal }), [api, tenant.id]);
   const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<ApiKeyScope[]>([...apiKeyScopes]);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [createError, setCreateError] = useState<unknown>(null);
@@ -19,13 +33,20 @@ export function ApiKeysTab({ tenant }: TabProps) {
 
   const create = async (e: FormEvent) => {
     e.preventDefault();
+    setCreated(null);
+    if (scopes.length === 0) {
+      setCreateError(new Error('Choose at least one scope: a key that may do nothing is of no use.'));
+      return;
+    }
     setCreating(true);
     setCreateError(null);
-    setCreated(null);
     try {
-      const k = await api.call('POST /v1/tenants/{id}/api-keys', { params: { id: tenant.id }, body: name.trim() ? { name: name.trim() } : {} });
+      // Every scope ticked is sent as none: the key keeps every scope, as keys made without any do.
+      const body = { ...(name.trim() ? { name: name.trim() } : {}), ...(scopes.length < apiKeyScopes.length ? { scopes: apiKeyScopes.filter((s) => scopes.includes(s)) } : {}) };
+      const k = await api.call('POST /v1/tenants/{id}/api-keys', { params: { id: tenant.id }, body });
       setCreated(k);
       setName('');
+      setScopes([...apiKeyScopes]);
       keys.reload();
     } catch (err) {
       setCreateError(err);
@@ -52,20 +73,28 @@ export function ApiKeysTab({ tenant }: TabProps) {
   return (
     <div>
       <Section title="Create an API key" description="Your application's backend uses a key to send and verify codes for this tenant. It is shown once: store it in your secret manager.">
-        <form className="inline-form" onSubmit={(e) => void create(e)} noValidate>
-          <TextField
-            label="Key name (optional)"
-            id="key-name"
-            value={name}
-            maxLength={100}
-            onChange={(e) => setName(e.target.value)}
-            placeholder="production backend"
-            addon={
-              <Button type="submit" busy={creating}>
-                Create API key
-              </Button>
-            }
-          />
+        <form onSubmit={(e) => void create(e)} noValidate>
+          <div className="inline-form">
+            <TextField label="Key name (optional)" id="key-name" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} placeholder="production backend" />
+          </div>
+          <fieldset className="fieldset">
+            <legend>Scopes</legend>
+            <p className="help">What the key may do. A backend that only sends and verifies codes needs just the first.</p>
+            <div className="check-grid">
+              {apiKeyScopes.map((s) => (
+                <label key={s} className="check">
+                  <input type="checkbox" checked={scopes.includes(s)} onChange={(e) => setScopes(e.target.checked ? [...scopes, s] : scopes.filter((x) => x !== s))} />
+                  <span>
+                    {scopeLabels[s].label} <code className="muted small">{s}</code>
+                    <span className="help">{scopeLabels[s].help}</span>
+                  </span>
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          <Button type="submit" busy={creating}>
+            Create API key
+          </Button>
         </form>
         {createError ? <p className="field-error" role="alert">{errorText(createError)}</p> : null}
         {created ? (
@@ -87,7 +116,7 @@ export function ApiKeysTab({ tenant }: TabProps) {
               <CopyButton text={created.key} targetId="new-key" label="Copy key" />
             </div>
             <p className="small muted">
-              Key id (the OAuth client id): <code>{created.id}</code>
+              Key id (the OAuth client id): <code>{created.id}</code> · scopes: <span data-testid="new-api-key-scopes">{scopeSummary(created.scopes)}</span>
             </p>
           </Alert>
         ) : null}
@@ -104,6 +133,7 @@ export function ApiKeysTab({ tenant }: TabProps) {
                 <tr>
                   <th scope="col">Name</th>
                   <th scope="col">Key</th>
+                  <th scope="col">Scopes</th>
                   <th scope="col">Created</th>
                   <th scope="col">Last used</th>
                   <th scope="col">
@@ -123,6 +153,7 @@ export function ApiKeysTab({ tenant }: TabProps) {
                         </code>
                       </div>
                     </td>
+                    <td data-label="Scopes">{scopeSummary(k.scopes)}</td>
                     <td data-label="Created">
                       <Time iso={k.created_at} />
                     </td>
