@@ -12,11 +12,13 @@ import {
   eraseChallenges,
   eraseMessages,
   eraseVerifications,
+  eventDeliveriesMentioning,
   idempotencyMentioning,
   inboxOfPhone,
   messagePhonesPage,
   messagesByIds,
   rewriteAudit,
+  rewriteEventDelivery,
   rewriteNumberDecision,
   verificationsOfPhone,
 } from '../store/queries/phone-data.js';
@@ -45,6 +47,7 @@ export const phoneDataTables = [
   'idempotency_keys',
   'audit_log',
   'fraud_decisions',
+  'event_deliveries',
   'tenant_settings',
 ] as const;
 export type PhoneDataTable = (typeof phoneDataTables)[number];
@@ -153,8 +156,10 @@ export function createPhoneDataService(
     const idempotency = (await idempotencyMentioning(db, tenantId, e164)).filter((r) => mentions(r.response, e164));
     const audit = (await auditMentioning(db, tenantId, phones)).filter((r) => phones.some((p) => mentions(r.details, p) || mentions(r.target, p)));
     const decisions = await decisionsOfKeys(db, tenantId, phones.map((p) => `n:${p}`));
+    // Events name a number in a fraud.blocked key or a provider's error text (message.failed).
+    const events = (await eventDeliveriesMentioning(db, tenantId, e164)).filter((r) => mentions(r.payload, e164) || mentions(r.last_error, e164));
     const settings = await settingsMentions(tenantId, e164);
-    return { phones, challenges, verifications, messages, attempts, inbox, idempotency, audit, decisions, settings };
+    return { phones, challenges, verifications, messages, attempts, inbox, idempotency, audit, decisions, events, settings };
   }
 
   return {
@@ -177,6 +182,7 @@ export function createPhoneDataService(
         idempotency_keys: c.idempotency.map((r) => view(r, ['response'])),
         audit_log: c.audit.map((r) => view(r, ['details'])),
         fraud_decisions: c.decisions.map((r) => view(r, ['figures'])),
+        event_deliveries: c.events.map((r) => view(r, ['payload'])),
         tenant_settings: settings,
       };
       const total = Object.values(data).reduce((n, rows) => n + rows.length, 0);
@@ -245,6 +251,17 @@ export function createPhoneDataService(
             }
             // An erased number's blocks no longer match any send (the key names no number).
             n += await rewriteNumberDecision(trx, tenant.id, r.id, { key: `n:${ERASED_TEXT}`, reason, figures });
+          }
+          return n;
+        });
+      }
+      for (const batch of chunks(c.events, ERASE_BATCH)) {
+        erased.event_deliveries += await write(async (trx) => {
+          let n = 0;
+          for (const r of batch) {
+            const payload = replaceNumber(r.payload, e164, ERASED_TEXT);
+            const lastError = r.last_error === null ? null : replaceNumber(r.last_error, e164, ERASED_TEXT);
+            n += await rewriteEventDelivery(trx, tenant.id, r.id, { payload, last_error: lastError });
           }
           return n;
         });

@@ -224,6 +224,16 @@ for (const dialect of await testDialects()) {
         .insertInto('fraud_decisions')
         .values({ id: newId('fgb'), tenant_id: one.tenantId, action: 'would_block', kind: 'number', key: `n:${A}`, rule: 'number_day', reason: `${A}: 9 codes in 24 h`, figures: '{}', level: 0, hits: 1, created_at: Date.now(), expires_at: Date.now() + HOUR, lifted_at: null, lifted_by: null })
         .execute();
+      // An event a tenant's endpoint was sent about a block of the number (disabled: nothing delivers it here).
+      const endpointId = newId('whe');
+      await t.deps.store.db
+        .insertInto('event_endpoints')
+        .values({ id: endpointId, tenant_id: one.tenantId, url: 'https://hooks.example.com/otp', description: null, events: null, secret_sealed: 'x', previous_secret_sealed: null, previous_secret_until: null, enabled: 0, disabled_reason: 'test', failing_since: null, created_at: Date.now(), updated_at: Date.now() })
+        .execute();
+      await t.deps.store.db
+        .insertInto('event_deliveries')
+        .values({ id: newId('evd'), event_id: newId('evt'), tenant_id: one.tenantId, endpoint_id: endpointId, type: 'fraud.blocked', payload: JSON.stringify({ type: 'fraud.blocked', data: { kind: 'number', key: A } }), status: 'failed', attempts: 1, next_attempt_at: 0, lease_owner: null, lease_until: null, last_attempt_at: null, last_http_status: 500, last_error: null, created_at: Date.now(), updated_at: Date.now(), delivered_at: null })
+        .execute();
       const bodies = (await t.call('GET', `/v1/inbox?phone_number=${encodeURIComponent(A)}`, { auth: one.auth })).json().items.map((i: { body: string }) => i.body);
       assert.equal(bodies.length, 2);
 
@@ -242,6 +252,7 @@ for (const dialect of await testDialects()) {
         idempotency_keys: 1,
         audit_log: 1,
         fraud_decisions: 1,
+        event_deliveries: 1,
         tenant_settings: 1,
       });
       assert.equal(e.data.challenges[0].id, a.challenge_id);
@@ -287,6 +298,7 @@ for (const dialect of await testDialects()) {
         idempotency_keys: 1,
         audit_log: 1,
         fraud_decisions: 1,
+        event_deliveries: 1,
         tenant_settings: 1,
       });
       assert.deepEqual(await stats(), statsBefore, 'the stats totals are unchanged');
@@ -298,7 +310,7 @@ for (const dialect of await testDialects()) {
         else assert.equal(rows.length, 0, table);
       }
       const audit = (await t.call('GET', '/v1/audit-log', { auth: one.auth })).json().items;
-      assert.ok(audit.some((r: { action: string; details: { total_rows: number } }) => r.action === 'phone.erased' && r.details.total_rows === 11));
+      assert.ok(audit.some((r: { action: string; details: { total_rows: number } }) => r.action === 'phone.erased' && r.details.total_rows === 12));
       const tenantOne = (await t.call('GET', `/v1/tenants/${one.tenantId}`, { auth: adminAuth })).json();
       assert.deepEqual(tenantOne.settings.fraud_guard.safe_list, []);
 

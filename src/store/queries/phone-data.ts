@@ -222,3 +222,19 @@ export async function rewriteNumberDecision(db: Executor, tenantId: string, id: 
   const r = await db.updateTable('fraud_decisions').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
+
+/** Event deliveries of the tenant whose body names the number (a coarse LIKE; the caller checks each). */
+export async function eventDeliveriesMentioning(db: Executor, tenantId: string, needle: string) {
+  return db
+    .selectFrom('event_deliveries')
+    .select(['id', 'event_id', 'endpoint_id', 'type', 'payload', 'status', 'attempts', 'last_http_status', 'last_error', 'created_at', 'delivered_at'])
+    .where('tenant_id', '=', tenantId)
+    .where((eb) => eb.or([eb('payload', 'like', `%${needle}%`), eb('last_error', 'like', `%${needle}%`)]))
+    .orderBy('id')
+    .execute();
+}
+
+export async function rewriteEventDelivery(db: Executor, tenantId: string, id: string, set: { payload: string; last_error: string | null }): Promise<number> {
+  const r = await db.updateTable('event_deliveries').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
