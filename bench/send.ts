@@ -1,6 +1,7 @@
 // Send throughput and latency: otpgate vs the same-run baseline, autocannon with 50 connections.
 // Usage: npm run bench [-- seconds]   (default 10 s per server). Prints a Markdown table.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 const seconds = Number(process.argv[2] ?? 10);
@@ -41,6 +42,17 @@ function bodies(n: number): string[] {
 }
 const pool = bodies(2000 * 8);
 
+/**
+ * CPU time the process has used (user + system, every thread: the dispatcher's worker too), ms.
+ * Per request it is a measure of cost that other load on the machine disturbs far less than
+ * throughput does.
+ */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 async function load(url: string, key?: string) {
   let i = 0;
   const result = await autocannon({
@@ -76,15 +88,17 @@ const servers = [
   ['otpgate POST /v1/otp/send (SQLite, Inbox, dispatcher on), fraud guard off', 'bench/servers/otpgate.ts', { BENCH_FRAUD_GUARD: 'off' }],
   ['otpgate, fraud guard enforce (every rule judged, none trips)', 'bench/servers/otpgate.ts', { BENCH_FRAUD_GUARD: 'enforce' }],
 ] as const;
-const perRound: Array<Array<Awaited<ReturnType<typeof load>>>> = [];
+const perRound: Array<Array<Awaited<ReturnType<typeof load>> & { cpuUs: number }>> = [];
 /** otpgate's outbox by status when the load stopped (warm-up and measured pass together). */
 const outboxAtEnd: string[] = [];
 for (let round = 0; round < rounds; round++) {
-  const results: Array<Awaited<ReturnType<typeof load>>> = [];
+  const results: Array<Awaited<ReturnType<typeof load>> & { cpuUs: number }> = [];
   for (const [, script, env] of servers) {
     const s = await startChild(script, env);
     await load(s.url, s.key).catch(() => undefined); // warm-up pass, discarded
-    results.push(await load(s.url, s.key));
+    const cpu0 = cpuMsOf(s.child.pid!);
+    const r = await load(s.url, s.key);
+    results.push({ ...r, cpuUs: Math.round(((cpuMsOf(s.child.pid!) - cpu0) * 1000) / Math.max(1, r.total)) });
     s.child.kill('SIGTERM');
     await new Promise((r) => s.child.once('exit', r));
     const outbox = /outbox (.*)/.exec(s.output())?.[1];
@@ -96,13 +110,17 @@ const ratios = perRound.map((r) => r[1]!.rps / r[0]!.rps);
 const order = ratios.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
 const median = order[Math.floor(order.length / 2)]![1];
 const guardRatios = perRound.map((r) => r[2]!.rps / r[1]!.rps).sort((a, b) => a - b);
-process.stdout.write(`\n${connections} connections, ${seconds} s per server and round, ${rounds} rounds, Node ${process.version}\n\n| round | server | req/s | p50 ms | p99 ms | non-2xx | errors | ratio |\n|---|---|---|---|---|---|---|---|\n`);
+process.stdout.write(`\n${connections} connections, ${seconds} s per server and round, ${rounds} rounds, Node ${process.version}\n\n| round | server | req/s | p50 ms | p99 ms | non-2xx | errors | ratio | CPU µs/req |\n|---|---|---|---|---|---|---|---|---|\n`);
 perRound.forEach((results, round) => {
   results.forEach((r, i) => {
-    process.stdout.write(`| ${round + 1}${round === median ? ' (median)' : ''} | ${servers[i]![0]} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${(r.rps / results[0]!.rps).toFixed(2)} |\n`);
+    process.stdout.write(`| ${round + 1}${round === median ? ' (median)' : ''} | ${servers[i]![0]} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${(r.rps / results[0]!.rps).toFixed(2)} | ${r.cpuUs} |\n`);
   });
 });
 process.stdout.write(`\nfraud guard enforce ÷ off, per round: ${guardRatios.map((x) => x.toFixed(3)).join(', ')} (median ${guardRatios[Math.floor(guardRatios.length / 2)]!.toFixed(3)})\n`);
+// The same comparison by CPU per request: off's CPU ÷ enforce's is the throughput ratio a
+// CPU-bound server would see, and load from elsewhere on the machine moves it far less.
+const cpuRatios = perRound.map((r) => r[1]!.cpuUs / r[2]!.cpuUs).sort((a, b) => a - b);
+process.stdout.write(`fraud guard by CPU per request, off ÷ enforce, per round: ${cpuRatios.map((x) => x.toFixed(3)).join(', ')} (median ${cpuRatios[Math.floor(cpuRatios.length / 2)]!.toFixed(3)})\n`);
 perRound.forEach((_, round) => {
   if (outboxAtEnd[round]) process.stdout.write(`\nround ${round + 1}: otpgate's outbox when the load stopped: ${outboxAtEnd[round]}`);
 });
