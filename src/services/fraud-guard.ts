@@ -175,7 +175,7 @@ const BEST_DAY_CACHE_MS = 10 * 60_000;
  */
 export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; audit: AuditService; counters?: FraudCounters }) {
   const { store, clock } = ctx;
-  const counters = deps.counters ?? createDbFraudCounters();
+  const counters = deps.counters ?? createDbFraudCounters({ cacheCountries: !store.capabilities.multiNode });
   const bestDayCache = new Map<string, { value: number; until: number }>();
   // With one node on the store (SQLite), every decision is made and lifted by this process, so
   // a tenant's decisions in force are kept in memory instead of read on each send. With several
