@@ -11,6 +11,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/databases.js';
 import { startTwilioFake, type TwilioFake } from '../fakes/twilio.js';
 import { gb, guard } from './fraud-guard-support.js';
+import { startTestServer } from '../helpers/server.js';
 
 /**
  * Events to the tenant's backend (docs/events.md): a local endpoint verifies every delivery
@@ -27,7 +28,7 @@ interface Received {
 }
 
 /** A tenant's backend: verifies with the standardwebhooks package and dedupes on webhook-id. */
-async function startEndpoint(now: () => number) {
+async function startEndpoint(now?: () => number) {
   const secrets: string[] = [];
   const processed = new Map<string, Received>();
   const seen: string[] = [];
@@ -45,7 +46,7 @@ async function startEndpoint(now: () => number) {
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
       // The package checks the timestamp against Date.now(): the test's clock is otpgate's now.
       const realNow = Date.now;
-      Date.now = now;
+      if (now) Date.now = now;
       let payload: { type: string; data: Record<string, unknown> } | undefined;
       try {
         for (const s of secrets) {
@@ -414,6 +415,47 @@ describe('event endpoints in production', () => {
       assert.equal((await t.call('GET', '/v1/event-endpoints', { auth })).json().items.length, 0);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('the running server', () => {
+  test('its event worker starts and stops with it: a code sent through the dispatch worker thread is told to the endpoint', async () => {
+    const srv = await startTestServer();
+    const ep = await startEndpoint();
+    try {
+      const admin = { authorization: `Bearer ${srv.adminKey}`, 'content-type': 'application/json' };
+      const post = async (path: string, body: unknown, headers: Record<string, string> = admin) => {
+        const res = await fetch(`${srv.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+        return { status: res.status, json: (await res.json()) as Record<string, any> };
+      };
+      const tenant = await post('/v1/tenants', { name: 'Live', settings: { fraud_guard: { mode: 'off' } } });
+      const key = await post(`/v1/tenants/${tenant.json.id}/api-keys`, { name: 'k' });
+      const auth = { authorization: `Bearer ${key.json.key}`, 'content-type': 'application/json' };
+      const saved = await post('/v1/event-endpoints', { url: `${ep.url}/hook`, events: ['message.sent'] }, auth);
+      assert.equal(saved.status, 201);
+      ep.secrets.push(saved.json.secret);
+      // Waits for the recorded outcome, bounded so a failure reports instead of hanging.
+      const arrived = new Promise<void>((resolve, reject) => {
+        const started = Date.now();
+        const check = setInterval(() => {
+          if (ep.ofType('message.sent').length > 0) {
+            clearInterval(check);
+            resolve();
+          } else if (Date.now() - started > 15_000) {
+            clearInterval(check);
+            reject(new Error(`no message.sent within 15 s; seen ${ep.seen.length}, failures ${ep.failures.length}; logs: ${srv.logs.text().slice(-3000)}`));
+          }
+        }, 20);
+      });
+      const sent = await post('/v1/otp/send', { phone_number: '+14155550123' }, auth);
+      assert.equal(sent.status, 202);
+      await arrived;
+      assert.equal(ep.ofType('message.sent')[0]!.data.message_id, sent.json.message_id);
+      assert.deepEqual(ep.failures, []);
+    } finally {
+      await srv.close();
+      await ep.close();
     }
   });
 });
