@@ -124,7 +124,9 @@ export function createEventWorker(options: EventWorkerOptions) {
 
   async function claimAndDeliver(): Promise<number> {
     const now = clock.now();
-    const claimed = await store.exclusive(() => claimDueEventDeliveries(store.db, store.capabilities, owner, now, now + leaseMs, concurrency));
+    const claim = (limit: number, expired: boolean) => store.exclusive(() => claimDueEventDeliveries(store.db, store.capabilities, owner, now, now + leaseMs, limit, expired));
+    const claimed = await claim(concurrency, false);
+    if (claimed.length < concurrency) claimed.push(...(await claim(concurrency - claimed.length, true)));
     await Promise.all(
       claimed.map((d) =>
         attempt(d).catch((err: unknown) => {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { createManualClock } from '../../src/domain/clock.js';
 import { createEventWorker, type EventWorker } from '../../src/dispatcher/event-worker.js';
+import { claimDueEventDeliveries } from '../../src/store/queries/events.js';
 import { eventTypes } from '../../src/domain/events.js';
 import { twilioFixtures } from '../../src/providers/twilio/fixtures.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -389,6 +390,19 @@ for (const dialect of await testDialects()) {
       for (let i = 0; i < 5; i++) await Promise.all([other.runOnce(), w2.runOnce()]);
       assert.equal(ep.seen.length - seenBefore, 12, 'each sent once');
       for (const id of ids) assert.ok(ep.processed.has(id));
+    });
+
+    test('a delivery claimed by a worker that died comes back when its lease runs out, with the same webhook id', async () => {
+      const { auth } = await t.createTenant();
+      const saved = await addEndpoint(auth);
+      const sent = (await call('POST', `/v1/event-endpoints/${saved.id}/test`, auth)).json<{ event_id: string }>();
+      const now = clock.now();
+      const taken = await t.deps.store.exclusive(() => claimDueEventDeliveries(t.deps.store.db, t.deps.store.capabilities, 'evw_dead', now, now + 40_000, 100));
+      assert.ok(taken.some((d) => d.event_id === sent.event_id));
+      assert.equal(await worker.runOnce(), 0, 'leased to the dead worker');
+      clock.advance(41_000);
+      await deliverAll();
+      assert.ok(ep.processed.has(sent.event_id));
     });
 
     test('no secret in logs or answers', () => {

@@ -90,16 +90,15 @@ const claimedColumns = ['id', 'event_id', 'tenant_id', 'endpoint_id', 'type', 'p
 
 /**
  * Leases up to `limit` due deliveries to `owner` until `leaseUntil` in one statement: queued
- * ones due by `now`, and ones whose lease ran out (a worker that died or stalled). PostgreSQL
- * skips rows another node is claiming at the same moment.
+ * ones due by `now`, or (`expiredLeases`) ones whose lease ran out (a worker that died or
+ * stalled). Two statements rather than one OR, so each walks the (status, next_attempt_at)
+ * index from its status. PostgreSQL skips rows another node is claiming at the same moment.
  */
-export async function claimDueEventDeliveries(db: Executor, caps: StoreCapabilities, owner: string, now: number, leaseUntil: number, limit: number): Promise<ClaimedEventDelivery[]> {
-  let due = db
-    .selectFrom('event_deliveries')
-    .select('id')
-    .where((eb) => eb.or([eb.and([eb('status', '=', sql.lit('queued')), eb('next_attempt_at', '<=', now)]), eb.and([eb('status', '=', sql.lit('sending')), eb('lease_until', '<', now)])]))
-    .orderBy('next_attempt_at')
-    .limit(limit);
+export async function claimDueEventDeliveries(db: Executor, caps: StoreCapabilities, owner: string, now: number, leaseUntil: number, limit: number, expiredLeases = false): Promise<ClaimedEventDelivery[]> {
+  let due = expiredLeases
+    ? db.selectFrom('event_deliveries').select('id').where('status', '=', sql.lit('sending')).where('lease_until', '<', now)
+    : db.selectFrom('event_deliveries').select('id').where('status', '=', sql.lit('queued')).where('next_attempt_at', '<=', now).orderBy('next_attempt_at');
+  due = due.limit(limit);
   if (caps.skipLocked) due = due.forUpdate().skipLocked();
   return db
     .updateTable('event_deliveries')
