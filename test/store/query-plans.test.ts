@@ -19,6 +19,24 @@ const lookups = [
     index: 'messages_due',
     query: sql`select id from messages where status = 'queued' and next_attempt_at <= ${0} order by next_attempt_at limit 10`,
   },
+  // Events (migration 0013): the emit's read in every final delivery's transaction, the
+  // event worker's two claims, and an endpoint's delivery log.
+  {
+    index: 'event_endpoints_tenant',
+    query: sql`select id, events from event_endpoints where tenant_id = ${'ten_a'} and enabled = 1`,
+  },
+  {
+    index: 'event_deliveries_due',
+    query: sql`select id from event_deliveries where status = 'queued' and next_attempt_at <= ${0} order by next_attempt_at limit 8`,
+  },
+  {
+    index: 'event_deliveries_due',
+    query: sql`select id from event_deliveries where status = 'sending' and lease_until < ${0} limit 8`,
+  },
+  {
+    index: 'event_deliveries_endpoint',
+    query: sql`select * from event_deliveries where tenant_id = ${'ten_a'} and endpoint_id = ${'whe_a'} order by id desc limit 21`,
+  },
   {
     index: 'messages_due',
     query: sql`select count(*) from messages where status = 'queued'`,
