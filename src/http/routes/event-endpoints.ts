@@ -34,7 +34,7 @@ const deliveryView = z.object({
   payload: z.unknown().describe('The body sent: `{type, timestamp, data}`'),
 });
 
-const url = z.string().min(1).max(2048).describe('Where events are POSTed: https (development also allows http to loopback), a public address, no redirect');
+const url = z.string().min(1).max(2048).describe('Where events are POSTed: https (development also allows http and loopback), a public address, no redirect');
 const events = z.array(z.string().max(64)).max(eventTypes.length).describe(`Event types to receive (${eventTypes.join(', ')}); omitted or empty: every type`);
 const description = z.string().max(500);
 const idParams = z.strictObject({ id: z.string().max(64) });
