@@ -1,5 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { createManualClock } from '../../src/domain/clock.js';
+import { maskConfig } from '../../src/services/provider-config-service.js';
 import { customGatewayProvider } from '../../src/providers/custom-gateway/index.js';
 import { customGatewayFixtures } from '../../src/providers/custom-gateway/fixtures.js';
 import { customGatewayTarget, type CustomGatewayConfig } from '../../src/providers/custom-gateway/config.js';
@@ -53,6 +57,8 @@ describe('Custom gateway against the fake', () => {
     assert.equal(req.path, '/otpgate');
     assert.equal(header(req.headers, 'content-type'), 'application/json');
     assert.equal(header(req.headers, 'x-api-key'), KEY);
+    // Without a signing secret the request is exactly the Mosaic contract: no signature headers.
+    for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) assert.equal(header(req.headers, name), undefined, name);
     assert.deepEqual(JSON.parse(req.body), { phone_number: TO, sender_id: 'OtpGate', message: BODY });
     assert.deepEqual(result, { providerMessageId: fake.messages.at(-1)?.id });
   });
@@ -157,6 +163,99 @@ describe('Custom gateway against the fake', () => {
     const prod = { ...makeContext().ctx, http: createHttpClient({ allowLoopback: false }) };
     const err = await expectProviderError(validate(config, prod), 'auth');
     assert.ok(err instanceof ProviderError && /not allowed/.test(err.message));
+  });
+});
+
+describe('Custom gateway signed calls', () => {
+  const secret = () => `whsec_${randomBytes(32).toString('base64')}`;
+  const NEW = secret();
+  const OLD = secret();
+  let fake: CustomGatewayFake;
+  let config: CustomGatewayConfig;
+  const texts: string[] = [];
+  const contexts: TestContext[] = [];
+
+  before(async () => {
+    fake = await startCustomGatewayFake({ apiKey: KEY, signingSecret: NEW });
+    config = { uri: fake.uri, api_key: KEY, signing_secret: NEW };
+  });
+  after(async () => {
+    await fake.close();
+    const logs = contexts.flatMap((c) => c.logs);
+    assert.ok(logs.length > 0);
+    assertNothingLeaks([...texts, ...logs], [KEY, NEW, OLD, NEW.slice('whsec_'.length), OLD.slice('whsec_'.length)]);
+  });
+  // standardwebhooks checks the timestamp against the real time, so the clock starts there.
+  function ctx() {
+    const t = makeContext({ clock: createManualClock(Date.now()) });
+    contexts.push(t);
+    return t.ctx;
+  }
+  function headersOf(req: { headers: Record<string, string | string[] | undefined> }): Record<string, string> {
+    return Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+  }
+
+  it('signs each delivery with Standard Webhooks headers, the message id as webhook-id, and keeps X-API-Key', async () => {
+    const request = sendRequest();
+    const result = await customGatewayProvider.create(config, ctx()).send(request);
+    assert.deepEqual(result, { providerMessageId: fake.messages.at(-1)?.id });
+    const req = fake.requests.at(-1);
+    assert.ok(req);
+    assert.equal(header(req.headers, 'x-api-key'), KEY);
+    assert.equal(header(req.headers, 'webhook-id'), request.messageId);
+    assert.match(header(req.headers, 'webhook-timestamp') ?? '', /^\d{10}$/);
+    assert.match(header(req.headers, 'webhook-signature') ?? '', /^v1,[A-Za-z0-9+/]{43}=$/);
+    // The gateway's own check, as documented in docs/providers.md.
+    assert.deepEqual(new Webhook(NEW).verify(req.body, headersOf(req)), { phone_number: TO, sender_id: '', message: BODY });
+    assert.throws(() => new Webhook(OLD).verify(req.body, headersOf(req)));
+    // A retry of the same message carries the same id (the gateway's idempotency key), freshly signed.
+    await customGatewayProvider.create(config, ctx()).send({ ...request, signal: AbortSignal.timeout(5000) });
+    assert.equal(header(fake.requests.at(-1)?.headers ?? {}, 'webhook-id'), request.messageId);
+  });
+
+  it('signs with both secrets while rotating, so a gateway holding either one verifies', async () => {
+    await customGatewayProvider.create({ ...config, previous_signing_secret: OLD }, ctx()).send(sendRequest());
+    const req = fake.requests.at(-1);
+    assert.ok(req);
+    assert.equal((header(req.headers, 'webhook-signature') ?? '').split(' ').length, 2);
+    new Webhook(NEW).verify(req.body, headersOf(req));
+    new Webhook(OLD).verify(req.body, headersOf(req));
+  });
+
+  it('a gateway checking signatures refuses a wrongly signed or unsigned call: auth', async () => {
+    const wrong = await expectProviderError(customGatewayProvider.create({ ...config, signing_secret: OLD }, ctx()).send(sendRequest()), 'auth');
+    const unsigned = await expectProviderError(customGatewayProvider.create({ uri: fake.uri, api_key: KEY }, ctx()).send(sendRequest()), 'auth');
+    texts.push(wrong.message, unsigned.message);
+    assert.equal(fake.messages.filter((m) => m.message === BODY).length, 3);
+  });
+
+  it('signs the validation challenge too (empty body, a fresh chk_ id)', async () => {
+    const validate = customGatewayProvider.validate;
+    assert.ok(validate);
+    await validate(config, ctx());
+    const req = fake.requests.at(-1);
+    assert.ok(req && req.method === 'GET');
+    assert.match(header(req.headers, 'webhook-id') ?? '', /^chk_[0-9a-f]{32}$/);
+    new Webhook(NEW).verify('', headersOf(req));
+    texts.push((await expectProviderError(validate({ ...config, signing_secret: OLD }, ctx()), 'auth')).message);
+  });
+
+  it('accepts only whsec_ secrets of 24 to 64 bytes, never echoes one, and masks them on read', () => {
+    const issues = (v: string) => {
+      const r = customGatewayProvider.configSchema.safeParse({ ...customGatewayFixtures.basic, signing_secret: v });
+      return r.success ? null : JSON.stringify(r.error.issues);
+    };
+    assert.equal(issues(NEW), null);
+    assert.equal(issues(`whsec_${randomBytes(24).toString('base64')}`), null);
+    for (const bad of [NEW.slice('whsec_'.length), `whsec_${randomBytes(16).toString('base64')}`, `whsec_${randomBytes(65).toString('base64')}`, `${NEW}!`, 'v1,' + NEW]) {
+      const found = issues(bad);
+      assert.ok(found !== null, bad);
+      texts.push(found);
+      assert.ok(!found.includes(bad), found);
+    }
+    const masked = maskConfig(customGatewayProvider as never, { ...config, previous_signing_secret: OLD });
+    assert.equal(masked['signing_secret'], '********');
+    assert.equal(masked['previous_signing_secret'], '********');
   });
 });
 

@@ -1,15 +1,20 @@
+import { Webhook } from 'standardwebhooks';
 import { hexId, mediaType, startFakeServer, tryJson, type FakeReply, type FakeServer, type RecordedRequest } from './fake-server.js';
 
 /**
  * Fake custom gateway following the Mosaic-compatible contract (DESIGN.md "Custom gateway"):
  * `POST {path}` with `X-API-Key` and JSON `{phone_number, sender_id, message}` → 2xx;
  * `GET {path}` with `X-API-Key`, `X-Verification-Key`, `X-Scheme` → 200 `{"key": <that value>}`.
+ * Given a `signingSecret`, it also refuses (401) any request whose Standard Webhooks signature
+ * the `standardwebhooks` package does not verify, as a gateway checking signatures would.
  */
 
 export interface CustomGatewayFakeOptions {
   apiKey: string;
   /** Path the gateway lives at (default `/otpgate`). */
   path?: string;
+  /** `whsec_…`: when set, every request must carry a valid Standard Webhooks signature. */
+  signingSecret?: string;
 }
 
 export type CustomGatewayFault =
@@ -40,6 +45,14 @@ export async function startCustomGatewayFake(options: CustomGatewayFakeOptions):
   const handle = (req: RecordedRequest, fault: CustomGatewayFault | undefined): FakeReply => {
     if (req.path !== path) return { status: 404, body: { error: 'not found' } };
     if (req.headers['x-api-key'] !== options.apiKey) return { status: 401, body: { error: 'invalid api key' } };
+    if (options.signingSecret !== undefined) {
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+      try {
+        new Webhook(options.signingSecret).verify(req.body, headers);
+      } catch {
+        return { status: 401, body: { error: 'invalid signature' } };
+      }
+    }
 
     if (req.method === 'GET') {
       const verification = req.headers['x-verification-key'];

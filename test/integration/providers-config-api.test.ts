@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { adminAuth, createTestApp, type TestApp } from '../helpers/app.js';
 import { startCustomGatewayFake, type CustomGatewayFake } from '../fakes/custom-gateway.js';
 import { twilioFixtures } from '../../src/providers/twilio/fixtures.js';
@@ -70,6 +71,41 @@ describe('custom gateway challenge through the API', () => {
     // A fresh key each time.
     await t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'CustomGateway', custom_gateway: { uri: gw.uri } } });
     assert.notEqual(gw.requests.at(-1)!.headers['x-verification-key'], challenge[0]!.headers['x-verification-key']);
+  });
+
+  test('a signing secret: the challenge and sends are signed, rotation signs with both, the secrets are never shown', async () => {
+    const secret = () => `whsec_${randomBytes(32).toString('base64')}`;
+    const [first, second] = [secret(), secret()];
+    const signed = await startCustomGatewayFake({ apiKey: GW_KEY, signingSecret: first, path: '/signed' });
+    try {
+      const { auth } = await t.createTenant();
+      const put = (custom_gateway: Record<string, unknown>) => t.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'CustomGateway', custom_gateway } });
+      // A gateway that checks signatures refuses the unsigned challenge: nothing saved.
+      const unsigned = await put({ uri: signed.uri, api_key: GW_KEY });
+      assert.equal(unsigned.statusCode, 422, unsigned.body);
+      assert.equal(unsigned.json<Problem>().code, 'provider.validation_failed');
+
+      assert.equal((await put({ uri: signed.uri, api_key: GW_KEY, signing_secret: first })).statusCode, 200);
+      const get = (await t.call('GET', '/cis/v1/tenantsmsproviders', { auth })).json();
+      assert.deepEqual(get.custom_gateway, { uri: signed.uri, api_key: '********', signing_secret: '********' });
+      const sent = await t.call('POST', '/v1/sms-provider/test', { auth, body: { phone_number: '+14155552671' } });
+      assert.equal(sent.statusCode, 200, sent.body);
+      const answer = sent.json<{ status: string; message_id: string }>();
+      assert.equal(answer.status, 'accepted', sent.body);
+      assert.equal(signed.requests.at(-1)?.headers['webhook-id'], answer.message_id);
+
+      // Rotation: the new secret signs beside the old one, so the gateway (still on the old one) accepts.
+      const rotating = await put({ uri: signed.uri, signing_secret: second, previous_signing_secret: first });
+      assert.equal(rotating.statusCode, 200, rotating.body);
+      assert.equal(String(signed.requests.at(-1)?.headers['webhook-signature']).split(' ').length, 2);
+      // Dropping the old one before the gateway moved to the new one fails the challenge.
+      assert.equal((await put({ uri: signed.uri, previous_signing_secret: null })).statusCode, 422);
+
+      const texts = [t.logs.text(), sqliteBytes(t), JSON.stringify(get), rotating.body];
+      for (const s of [first, second]) for (const text of texts) assert.ok(!text.includes(s.slice('whsec_'.length)), 'a signing secret leaked');
+    } finally {
+      await signed.close();
+    }
   });
 
   const failures: { name: string; arrange(): { uri: string; api_key: string } | Promise<{ uri: string; api_key: string }>; detail: RegExp; kind: string }[] = [
@@ -380,7 +416,7 @@ describe('GET /v1/provider-kinds: every kind with its form fields', () => {
       'account_id:string:optional',
       'endpoint:url:optional',
     ],
-    CustomGateway: ['uri:url:required', 'api_key:secret:required', 'sender_id:string:optional', 'endpoint:url:optional'],
+    CustomGateway: ['uri:url:required', 'api_key:secret:required', 'sender_id:string:optional', 'signing_secret:secret:optional', 'previous_signing_secret:secret:optional', 'endpoint:url:optional'],
   };
   /** The secrets column of docs/providers.md. */
   const expectedSecrets: Record<string, string[]> = {
@@ -390,7 +426,7 @@ describe('GET /v1/provider-kinds: every kind with its form fields', () => {
     Textlocal: ['api_key', 'hash'],
     InstaAlerts: ['api_key'],
     SalesforceMarketingCloud: ['client_secret'],
-    CustomGateway: ['api_key'],
+    CustomGateway: ['api_key', 'signing_secret', 'previous_signing_secret'],
   };
   /** Kinds that post delivery receipts to otpgate (PROVIDERS.md: status callbacks / reports / receipt URL). */
   const expectedReceipts = ['MessageBird', 'Textlocal', 'Twilio'];

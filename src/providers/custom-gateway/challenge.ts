@@ -3,6 +3,7 @@ import { ProviderError } from '../provider-error.js';
 import { asRecord, callProvider, constantTimeEqual, kindForHttpStatus, retryAfterOf, safeExcerpt } from '../adapter-support.js';
 import type { ProviderContext } from '../types.js';
 import { customGatewayTarget, type CustomGatewayConfig } from './config.js';
+import { signatureHeaders } from './signing.js';
 
 export const CUSTOM_GATEWAY_NAME = 'the gateway';
 /** Tells the gateway which challenge protocol this is. */
@@ -12,7 +13,8 @@ export const CHALLENGE_SCHEME = 'otpgate-v1';
  * The validation challenge (DESIGN.md "Custom gateway"): `GET {uri}` with `X-API-Key`, a fresh
  * random `X-Verification-Key` (32 bytes, base64url) and `X-Scheme: otpgate-v1`; the gateway
  * must answer 200 with JSON `{"key": <that value>}`. Throws a ProviderError saying what came
- * back otherwise (the API turns it into a 422).
+ * back otherwise (the API turns it into a 422). With a signing secret it is signed like a
+ * delivery (empty body, a fresh `chk_…` id), so a gateway may refuse every unsigned request.
  */
 export async function runGatewayChallenge(config: CustomGatewayConfig, ctx: ProviderContext): Promise<void> {
   const verificationKey = randomBytes(32).toString('base64url');
@@ -24,6 +26,7 @@ export async function runGatewayChallenge(config: CustomGatewayConfig, ctx: Prov
       'x-verification-key': verificationKey,
       'x-scheme': CHALLENGE_SCHEME,
       accept: 'application/json',
+      ...signatureHeaders([config.signing_secret, config.previous_signing_secret], `chk_${randomBytes(16).toString('hex')}`, ctx.clock.now(), ''),
     },
   });
   const excerpt = () => safeExcerpt(res.body, { redact: [config.api_key] }) || 'an empty body';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ConfigField } from '../types.js';
 import { endpointField, endpointSchema, secretSchema } from '../config-support.js';
+import { signingSecretSchema } from './signing.js';
 
 /**
  * A gateway of the tenant's own, wire-compatible with Transmit Security Mosaic's custom SMS
@@ -14,6 +15,10 @@ export const customGatewayConfigSchema = z.strictObject({
   sender_id: z.string().trim().min(1).max(20, 'sender_id is at most 20 characters').optional(),
   /** When set, replaces the scheme, host and port of `uri` (its path and query are kept). */
   endpoint: endpointSchema,
+  /** `whsec_…`: when set, every request also carries Standard Webhooks signature headers. */
+  signing_secret: signingSecretSchema,
+  /** The secret being rotated out: it signs too (a second signature) until it is removed. */
+  previous_signing_secret: signingSecretSchema,
 });
 
 export type CustomGatewayConfig = z.infer<typeof customGatewayConfigSchema>;
@@ -48,6 +53,22 @@ export const customGatewayFields: readonly ConfigField[] = [
     type: 'string',
     required: false,
     help: 'Passed to the gateway as "sender_id". Empty = the tenant\'s sender_id setting.',
+  },
+  {
+    name: 'signing_secret',
+    label: 'Signing secret (optional)',
+    type: 'secret',
+    required: false,
+    placeholder: 'whsec_…',
+    help: 'A Standard Webhooks secret you choose ("whsec_" + base64 of 24–64 random bytes). When set, every request is also signed with webhook-id, webhook-timestamp and webhook-signature headers.',
+  },
+  {
+    name: 'previous_signing_secret',
+    label: 'Previous signing secret (optional)',
+    type: 'secret',
+    required: false,
+    placeholder: 'whsec_…',
+    help: 'While rotating: the old secret, which keeps signing beside the new one until you remove it.',
   },
   endpointField('the gateway URL above'),
 ];

@@ -3,6 +3,7 @@ import { ProviderError } from '../provider-error.js';
 import { asRecord, callProvider, guardedSend, kindForHttpStatus, retryAfterOf, safeExcerpt, stringField, toE164 } from '../adapter-support.js';
 import { customGatewayConfigSchema, customGatewayFields, customGatewayTarget, type CustomGatewayConfig } from './config.js';
 import { CUSTOM_GATEWAY_NAME, runGatewayChallenge } from './challenge.js';
+import { signatureHeaders } from './signing.js';
 
 const NAME = 'CustomGateway';
 
@@ -10,6 +11,8 @@ const NAME = 'CustomGateway';
  * A tenant's own gateway: `POST {uri}` with `Content-Type: application/json`, `X-API-Key` and
  * `{"phone_number":"+…","sender_id":"…","message":"…"}`. Any 2xx is success; 401/403 auth,
  * 429 rate limited, 5xx transient, other 4xx rejected. `validate` runs the challenge.
+ * With a `signing_secret`, also Standard Webhooks headers; `webhook-id` is otpgate's message
+ * id, the same on every attempt, so a gateway can use it as its idempotency key.
  */
 export const customGatewayProvider: ProviderDescriptor<CustomGatewayConfig> = {
   id: 'CustomGateway',
@@ -23,15 +26,17 @@ export const customGatewayProvider: ProviderDescriptor<CustomGatewayConfig> = {
     return {
       send(request) {
         return guardedSend(NAME, ctx.logger, request, async (): Promise<SendResult> => {
+          const body = JSON.stringify({
+            phone_number: toE164(request.to),
+            sender_id: config.sender_id ?? request.from ?? '',
+            message: request.body,
+          });
+          const signature = signatureHeaders([config.signing_secret, config.previous_signing_secret], request.messageId, ctx.clock.now(), body);
           const res = await callProvider(ctx.http, CUSTOM_GATEWAY_NAME, {
             method: 'POST',
             url,
-            headers: { 'content-type': 'application/json', 'x-api-key': config.api_key, accept: 'application/json' },
-            body: JSON.stringify({
-              phone_number: toE164(request.to),
-              sender_id: config.sender_id ?? request.from ?? '',
-              message: request.body,
-            }),
+            headers: { 'content-type': 'application/json', 'x-api-key': config.api_key, accept: 'application/json', ...signature },
+            body,
             signal: request.signal,
           });
           if (res.status >= 200 && res.status < 300) {
