@@ -61,7 +61,8 @@ export function createEventWorker(options: EventWorkerOptions) {
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;
-  let purgedAt = 0;
+  // The first purge waits an hour: a starting node has enough to do.
+  let purgedAt = clock.now();
 
   async function attempt(d: ClaimedEventDelivery): Promise<EventAttemptOutcome> {
     const endpoint = await findEventEndpointById(store.db, d.endpoint_id);
