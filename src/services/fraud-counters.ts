@@ -37,36 +37,56 @@ export interface FraudCounters {
 /** How far back a cached country's buckets are kept: the 14 days before today and today. */
 const KEEP_MS = 15 * 86_400_000;
 
+/** Keys kept in memory at most; past it the cache starts again empty (reads fill it back). */
+const MAX_CACHED_KEYS = 50_000;
+
+type CachedKey = { from: number; rows: Map<number, CounterRow> };
+
 /**
- * The counters in the database. With `cacheCountries` (one node on the store, so every write
- * goes through this process) a country key's buckets are kept in memory once read, and this
- * process's adds keep them current: every send reads its country's last 24 hours (and once in
- * a while its 14 days), the same rows for every send to that country.
+ * The counters in the database. With `cache` (one node on the store, so every write goes
+ * through this process) each key's buckets are kept in memory once read, and this process's
+ * adds keep them current: a send then judges its country, prefix and IP without reading the
+ * table, and writes its counts only. A key with no rows is cached too (a new prefix or IP is
+ * read once). An add made in a write unit that later rolls back stays counted in memory; the
+ * send path counts last in its unit, so only a failed commit can do that, and it errs toward
+ * blocking.
  */
-export function createDbFraudCounters(options: { cacheCountries?: boolean } = {}): FraudCounters {
-  const countries = options.cacheCountries ? new Map<string, { from: number; rows: Map<number, CounterRow> }>() : undefined;
+export function createDbFraudCounters(options: { cache?: boolean } = {}): FraudCounters {
+  const cache = options.cache ? new Map<string, CachedKey>() : undefined;
   return {
     async read(db, tenantId, keys, since) {
-      if (!countries || !keys[0].startsWith('c:')) return readCounters(db, tenantId, keys, since);
-      const id = `${tenantId}|${keys[0]}`;
-      let cached = countries.get(id);
-      if (!cached || cached.from > since) {
-        const rows = await readCounters(db, tenantId, [keys[0], '', ''], since);
-        if (countries.size > 10_000) countries.clear();
-        cached = { from: since, rows: new Map(rows.map((r) => [Number(r.bucket), { ...r, bucket: Number(r.bucket) }])) };
-        countries.set(id, cached);
-      }
+      if (!cache) return readCounters(db, tenantId, keys, since);
       const out: CounterRow[] = [];
-      for (const r of cached.rows.values()) if (r.bucket >= since) out.push(r);
-      if (keys[1] !== '' || keys[2] !== '') out.push(...(await readCounters(db, tenantId, ['', keys[1], keys[2]], since)));
+      const missing: [string, string, string] = ['', '', ''];
+      let misses = 0;
+      keys.forEach((key, i) => {
+        if (key === '' || keys.indexOf(key) < i) return;
+        const cached = cache.get(`${tenantId}|${key}`);
+        if (!cached || cached.from > since) {
+          missing[i] = key;
+          misses += 1;
+          return;
+        }
+        for (const r of cached.rows.values()) if (r.bucket >= since) out.push(r);
+      });
+      if (misses === 0) return out;
+      const rows = await readCounters(db, tenantId, missing, since);
+      if (cache.size + misses > MAX_CACHED_KEYS) cache.clear();
+      for (const key of missing) {
+        if (key === '') continue;
+        const entry: CachedKey = { from: since, rows: new Map() };
+        for (const r of rows) if (r.key === key) entry.rows.set(Number(r.bucket), { ...r, bucket: Number(r.bucket) });
+        cache.set(`${tenantId}|${key}`, entry);
+        for (const r of entry.rows.values()) out.push(r);
+      }
       return out;
     },
     keysInRange,
     async add(db, tenantId, entries) {
       await addToCounters(db, tenantId, entries);
-      if (!countries) return;
+      if (!cache) return;
       for (const e of entries) {
-        const cached = countries.get(`${tenantId}|${e.key}`);
+        const cached = cache.get(`${tenantId}|${e.key}`);
         if (!cached || e.bucket < cached.from) continue;
         const row = cached.rows.get(e.bucket);
         if (row) {

@@ -175,12 +175,15 @@ const BEST_DAY_CACHE_MS = 10 * 60_000;
  */
 export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; audit: AuditService; counters?: FraudCounters }) {
   const { store, clock } = ctx;
-  const counters = deps.counters ?? createDbFraudCounters({ cacheCountries: !store.capabilities.multiNode });
+  const counters = deps.counters ?? createDbFraudCounters({ cache: !store.capabilities.multiNode });
   const bestDayCache = new Map<string, { value: number; until: number }>();
   // With one node on the store (SQLite), every decision is made and lifted by this process, so
   // a tenant's decisions in force are kept in memory instead of read on each send. With several
   // nodes each send reads them, so that a block made on one node refuses on all at once.
   const liveCache = store.capabilities.multiNode ? undefined : new Map<string, FraudDecision[]>();
+  // An IP–country pair (`x:` key) is read for its presence in an hour only: on a single node
+  // the pairs this process wrote this hour are remembered, and written once, not per send.
+  const pairsWritten = store.capabilities.multiNode ? undefined : { bucket: 0, keys: new Set<string>() };
 
   /**
    * The decisions of the keys in force, and the blocks of those keys lifted in the last 24 h
@@ -452,8 +455,16 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     // A resend costs a message but is not another code to convert; nor is a relayed code,
     // whose verification otpgate never sees.
     const delta = { sent: resend || relayed ? 0 : 1, verified: 0, segments, costMicros };
-    const entries = [keys.c, keys.p, keys.i, keys.xInBucket ? '' : keys.x].filter((k) => k !== '').map((key) => ({ key, bucket, delta }));
+    let pair = keys.xInBucket ? '' : keys.x;
+    const pairId = `${tenant.id}|${pair}`;
+    if (pair !== '' && pairsWritten) {
+      if (pairsWritten.bucket !== bucket || pairsWritten.keys.size > 100_000) pairsWritten.keys.clear();
+      pairsWritten.bucket = bucket;
+      if (pairsWritten.keys.has(pairId)) pair = '';
+    }
+    const entries = [keys.c, keys.p, keys.i, pair].filter((k) => k !== '').map((key) => ({ key, bucket, delta }));
     await counters.add(trx, tenant.id, entries);
+    if (pair !== '') pairsWritten?.keys.add(pairId);
   }
 
   /**

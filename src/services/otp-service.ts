@@ -430,10 +430,7 @@ export function createOtpService(
           const pending = await pendingCodesOf(trx, verificationId, LIVE_CODES + 1);
           for (const old of pending.slice(LIVE_CODES)) await supersedeChallenge(trx, old.id);
         }
-        if (message) {
-          await insertMessage(trx, message);
-          await deps.fraud.count(trx, tenant, fraudKeys, message.segments ?? 1, resend);
-        }
+        if (message) await insertMessage(trx, message);
         if (idempotencyKey) {
           const inserted = await insertIdempotencyKey(trx, {
             tenant_id: tenant.id,
@@ -447,6 +444,9 @@ export function createOtpService(
           });
           if (!inserted) throw new IdempotencyRace();
         }
+        // Last in the unit, so that nothing after it rolls the unit back: a single node keeps the
+        // guard's counts in memory as they are added (a budget refusal throws before any count).
+        if (message) await deps.fraud.count(trx, tenant, fraudKeys, message.segments ?? 1, resend);
         return undefined;
       });
     } catch (err) {
