@@ -79,3 +79,49 @@ export function countryOfE164(e164: string): string | undefined {
   if (typeof e164 !== 'string' || !/^\+[1-9][0-9]{1,14}$/.test(e164)) return undefined;
   return parsePhoneNumberFromString(e164)?.country;
 }
+
+/**
+ * Ranges set aside for fiction, as E.164 prefixes with the count of digits after them:
+ * NANP 555-0100 to 555-0199 in every area code, and Ofcom's drama ranges
+ * (https://www.ofcom.org.uk/phones-and-broadband/phone-numbers/numbers-for-drama). No one is
+ * ever given these numbers, which is what makes them safe as a tenant's test numbers.
+ */
+const OFCOM_DRAMA: ReadonlyArray<readonly [string, number]> = [
+  ...['113', '114', '115', '116', '117', '118', '121', '131', '141', '151', '161'].map((area) => [`+44${area}4960`, 3] as const),
+  ['+441914980', 3],
+  ['+442079460', 3],
+  ['+442896496', 3],
+  ['+442920180', 3],
+  ['+441632960', 3],
+  ['+447700900', 3],
+  ['+448081570', 3],
+  ['+449098790', 3],
+  ['+443069990', 3],
+];
+
+/**
+ * The E.164 form and country of a number in a range set aside for fiction, or undefined.
+ * libphonenumber rejects some of them (Ofcom's 07700 900xxx mobiles, 01632 960xxx), so they are
+ * recognised here, for test numbers only.
+ */
+export function fictionalNumber(input: unknown): { e164: string; country: string } | undefined {
+  if (typeof input !== 'string' || input.length > maxRawLength) return undefined;
+  let compact = input.replace(separators, '');
+  if (compact.startsWith('00')) compact = `+${compact.slice(2)}`;
+  if (/^\+1[2-9]\d{2}55501\d{2}$/.test(compact)) return { e164: compact, country: parsePhoneNumberFromString(compact)?.country ?? 'US' };
+  for (const [prefix, rest] of OFCOM_DRAMA) {
+    if (compact.startsWith(prefix) && compact.length === prefix.length + rest && /^\d+$/.test(compact.slice(1))) return { e164: compact, country: 'GB' };
+  }
+  return undefined;
+}
+
+/**
+ * A tenant's test number: any valid number (normalizePhone), or one in a fictional range even
+ * where libphonenumber does not list it as valid.
+ */
+export function normalizeTestNumber(input: unknown): PhoneResult {
+  const n = normalizePhone(input);
+  if (n.ok) return n;
+  const f = fictionalNumber(input);
+  return f ? { ok: true, ...f } : n;
+}

@@ -1,5 +1,5 @@
 import { newId } from '../domain/ids.js';
-import { normalizePhone } from '../domain/phone.js';
+import { normalizeTestNumber } from '../domain/phone.js';
 import { AppError, type FieldIssue } from '../errors/app-error.js';
 import { deleteTenant, findTenant, insertTenant, listTenants, updateTenant } from '../store/queries/tenants.js';
 import type { Tenant } from '../store/schema.js';
@@ -48,7 +48,7 @@ export function parseSettingsPatch(input: unknown): TenantSettingsPatch {
   if (patch.test_numbers) {
     const issues: FieldIssue[] = [];
     patch.test_numbers = patch.test_numbers.map((t, i) => {
-      const n = normalizePhone(t.phone_number);
+      const n = normalizeTestNumber(t.phone_number);
       if (!n.ok) {
         issues.push({ path: `settings.test_numbers.${i}.phone_number`, message: n.reason });
         return t;

@@ -166,6 +166,28 @@ for (const dialect of await testDialects()) {
       assert.equal(v.statusCode, 200);
     });
 
+    test('fictional numbers (Ofcom drama ranges libphonenumber rejects) work as test numbers, and only as test numbers', async () => {
+      const bad = await t.call('POST', '/v1/tenants', { auth: adminAuth, body: { name: 'Drama', settings: { test_numbers: [{ phone_number: '+44 1632 970001', code: '111111' }] } } });
+      assert.equal(bad.statusCode, 400, bad.body);
+      assert.equal(bad.json().code, 'tenant.invalid_settings');
+      const { auth, tenantId } = await t.createTenant({ test_numbers: [{ phone_number: '+44 7700 900123', code: '135790' }, { phone_number: '+44 1632 960001', code: '246802' }] });
+      const tenant = (await t.call('GET', `/v1/tenants/${tenantId}`, { auth: adminAuth })).json();
+      assert.deepEqual(tenant.settings.test_numbers.map((n: { phone_number: string }) => n.phone_number), ['+447700900123', '+441632960001']);
+      for (const [phone, code] of [['+44 7700 900123', '135790'], ['+441632960001', '246802']] as const) {
+        const s = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: phone } });
+        assert.equal(s.statusCode, 202, s.body);
+        assert.equal(s.json().message_id, null);
+        const v = await t.call('POST', '/v1/otp/verify', { auth, body: { phone_number: phone, code } });
+        assert.equal(v.statusCode, 200, v.body);
+      }
+      // Another number of the same fictional range is not one of the tenant's test numbers: invalid, as before.
+      const other = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: '+447700900124' } });
+      assert.equal(other.statusCode, 400);
+      assert.equal(other.json().code, 'phone.invalid');
+      await t.drainOutbox();
+      assert.equal((await t.call('GET', '/v1/inbox', { auth })).json().items.length, 0);
+    });
+
     test('code length, TTL and templates follow the tenant settings', async () => {
       const { auth } = await t.createTenant({ otp_length: 8, otp_ttl_seconds: 600, app_name: 'Zed', webotp_domain: 'zed.example', android_app_hash: 'FA+9qCX9VSu' });
       await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: PHONE } });

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { countryOfE164, normalizePhone, type PhoneResult } from '../../src/domain/phone.js';
+import { countryOfE164, fictionalNumber, normalizePhone, normalizeTestNumber, type PhoneResult } from '../../src/domain/phone.js';
 
 function ok(result: PhoneResult): { e164: string; country: string | undefined } {
   if (!result.ok) assert.fail(`expected ok, got: ${result.reason}`);
@@ -125,4 +125,29 @@ test('countryOfE164', () => {
   assert.equal(countryOfE164('14155552671'), undefined);
   assert.equal(countryOfE164('+1 415 555 2671'), undefined);
   assert.equal(countryOfE164(''), undefined);
+});
+
+describe('fictional numbers', () => {
+  test('NANP 555-0100 to 0199 and Ofcom drama ranges are recognised; their neighbours are not', () => {
+    assert.deepEqual(fictionalNumber('+1 212 555 0142'), { e164: '+12125550142', country: 'US' });
+    assert.equal(fictionalNumber('+12125550200'), undefined);
+    assert.equal(fictionalNumber('+11125550142'), undefined, 'an area code cannot start with 1');
+    assert.deepEqual(fictionalNumber('+44 7700 900999'), { e164: '+447700900999', country: 'GB' });
+    assert.deepEqual(fictionalNumber('0044 1632 960000'), { e164: '+441632960000', country: 'GB' });
+    assert.deepEqual(fictionalNumber('+44 20 7946 0123'), { e164: '+442079460123', country: 'GB' });
+    assert.deepEqual(fictionalNumber('+44 28 9649 6999'), { e164: '+442896496999', country: 'GB' });
+    assert.equal(fictionalNumber('+447700901000'), undefined);
+    assert.equal(fictionalNumber('+4477009001234'), undefined, 'one digit too many');
+    assert.equal(fictionalNumber('+44770090012'), undefined, 'one digit short');
+    assert.equal(fictionalNumber(447700900123), undefined);
+  });
+
+  test('normalizeTestNumber takes valid numbers and fictional ones, and explains the rest', () => {
+    assert.deepEqual(normalizeTestNumber('+44 7700 900123'), { ok: true, e164: '+447700900123', country: 'GB' });
+    assert.deepEqual(normalizeTestNumber('+1 415 555 2671'), { ok: true, e164: '+14155552671', country: 'US' });
+    const bad = normalizeTestNumber('+44 1632 970001');
+    assert.equal(bad.ok, false);
+    // libphonenumber alone still refuses the drama mobile range: only test numbers take it.
+    assert.equal(normalizePhone('+447700900123').ok, false);
+  });
 });
