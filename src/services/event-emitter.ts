@@ -2,6 +2,7 @@ import type { Clock } from '../domain/clock.js';
 import { endpointWants, type EventType } from '../domain/events.js';
 import { newId } from '../domain/ids.js';
 import type { Executor } from '../store/db.js';
+import type { EventDeliveriesTable } from '../store/schema.js';
 import { enabledEndpointFilters, insertEventDeliveries } from '../store/queries/events.js';
 
 /** What an event carries: ids, statuses, figures — never a code, a secret or a message body. */
@@ -21,6 +22,29 @@ export function eventPayload(type: string, at: number, data: EventData): string 
   return JSON.stringify({ type, timestamp: new Date(at).toISOString(), data });
 }
 
+/** A queued delivery of one event to one endpoint, due at once. */
+export function newDelivery(d: { id: string; eventId: string; tenantId: string; endpointId: string; type: string; payload: string; now: number }): EventDeliveriesTable {
+  return {
+    id: d.id,
+    event_id: d.eventId,
+    tenant_id: d.tenantId,
+    endpoint_id: d.endpointId,
+    type: d.type,
+    payload: d.payload,
+    status: 'queued',
+    attempts: 0,
+    next_attempt_at: d.now,
+    lease_owner: null,
+    lease_until: null,
+    last_attempt_at: null,
+    last_http_status: null,
+    last_error: null,
+    created_at: d.now,
+    updated_at: d.now,
+    delivered_at: null,
+  };
+}
+
 export function createEventEmitter(clock: Clock): EventEmitter {
   return {
     async emit(trx, tenantId, type, data) {
@@ -29,28 +53,7 @@ export function createEventEmitter(clock: Clock): EventEmitter {
       const now = clock.now();
       const eventId = newId('evt', now);
       const payload = eventPayload(type, now, data);
-      await insertEventDeliveries(
-        trx,
-        endpoints.map((e) => ({
-          id: newId('evd', now),
-          event_id: eventId,
-          tenant_id: tenantId,
-          endpoint_id: e.id,
-          type,
-          payload,
-          status: 'queued' as const,
-          attempts: 0,
-          next_attempt_at: now,
-          lease_owner: null,
-          lease_until: null,
-          last_attempt_at: null,
-          last_http_status: null,
-          last_error: null,
-          created_at: now,
-          updated_at: now,
-          delivered_at: null,
-        })),
-      );
+      await insertEventDeliveries(trx, endpoints.map((e) => newDelivery({ id: newId('evd', now), eventId, tenantId, endpointId: e.id, type, payload, now })));
     },
   };
 }

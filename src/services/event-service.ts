@@ -18,7 +18,7 @@ import {
 import type { EventDeliveryRow, EventEndpointRow } from '../store/schema.js';
 import type { AuditService } from './audit-service.js';
 import type { Actor, ServiceContext } from './context.js';
-import { eventPayload } from './event-emitter.js';
+import { eventPayload, newDelivery } from './event-emitter.js';
 import { toPage, type Page } from './pagination.js';
 import type { ActiveTenant } from './tenant-service.js';
 
@@ -242,27 +242,7 @@ export function createEventService(
       const eventId = newId('evt', now);
       const deliveryId = newId('evd', now);
       await store.writes.write((trx) =>
-        insertEventDeliveries(trx, [
-          {
-            id: deliveryId,
-            event_id: eventId,
-            tenant_id: tenant.id,
-            endpoint_id: id,
-            type: testEventType,
-            payload: eventPayload(testEventType, now, { endpoint_id: id }),
-            status: 'queued',
-            attempts: 0,
-            next_attempt_at: now,
-            lease_owner: null,
-            lease_until: null,
-            last_attempt_at: null,
-            last_http_status: null,
-            last_error: null,
-            created_at: now,
-            updated_at: now,
-            delivered_at: null,
-          },
-        ]),
+        insertEventDeliveries(trx, [newDelivery({ id: deliveryId, eventId, tenantId: tenant.id, endpointId: id, type: testEventType, payload: eventPayload(testEventType, now, { endpoint_id: id }), now })]),
       );
       return { event_id: eventId, delivery_id: deliveryId };
     },
