@@ -7,6 +7,7 @@ import { createSecretBox, parseSecretKeys } from './crypto/secret-box.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createHttpClient, type HttpClient, type OutboundPolicy } from './providers/http.js';
+import { receiptKinds } from './providers/registry.js';
 import type { ProviderContext } from './providers/types.js';
 import { createStore, type Store } from './store/db.js';
 import { createRedisFraudCounters } from './store/fraud-counters-redis.js';
@@ -159,7 +160,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const otp = createOtpService(ctx, { templates, metrics, onEnqueued, fraud, limiter: sendLimiter });
   const receipts = createReceiptService(ctx, { providers });
   const receivers = createReceiverService(ctx, { audit, templates, fraud, getTenant: (id) => tenants.getActive(id), onEnqueued });
-  const stats = createStatsService(ctx);
+  const stats = createStatsService(ctx, { receiptKinds: receiptKinds(config.publicUrl) });
   const eventEndpoints = createEventService(ctx, { audit, http, outboundPolicy });
   const eventWorker = createEventWorker({ store, clock, logger: logger.child({ component: 'events' }), secretBox, http });
   const phones = createPhoneDataService({ ...ctx, phoneKeys }, { audit, tenants });

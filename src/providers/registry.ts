@@ -27,3 +27,13 @@ export const providerRegistry: ReadonlyMap<string, ProviderDescriptor<any>> = ne
 export function getProviderDescriptor(kind: string): ProviderDescriptor<unknown> | undefined {
   return providerRegistry.get(kind) as ProviderDescriptor<unknown> | undefined;
 }
+
+/**
+ * The kinds otpgate asks for delivery receipts: their adapter takes them, and every one of them
+ * is told where to post them per message, which needs `OTPGATE_PUBLIC_URL`. Without it a
+ * message's `sent` is as far as otpgate can follow it.
+ */
+export function receiptKinds(publicUrl: string | undefined): ReadonlySet<string> {
+  if (!publicUrl) return new Set();
+  return new Set([...providerRegistry.values()].filter((d) => d.receipts !== undefined).map((d) => d.id));
+}

@@ -467,6 +467,16 @@ export function createProviderConfigService(
         latency_ms: latency,
         segments: result.segments,
         error: result.error,
+        // Whether a delivery receipt can follow, and if not why, so that no one waits for one.
+        receipt: !getProviderDescriptor(entry.kind)?.receipts
+          ? ('not_supported' as const)
+          : !callbackUrl
+            ? ('no_public_url' as const)
+            : !saved
+              ? ('unsaved_config' as const)
+              : result.accepted
+                ? ('requested' as const)
+                : ('not_sent' as const),
       };
     },
 

@@ -7,6 +7,11 @@ export interface StatsBucket {
   sends: number;
   /** Of those, accepted by a provider (sent, delivered or undelivered). */
   sent: number;
+  /**
+   * Of the accepted, those whose provider was asked for a delivery receipt: its kind takes
+   * receipts and the server has a public URL for them. The delivery rate is counted over these.
+   */
+  receipts_expected: number;
   /** Accepted, then confirmed delivered by a receipt. */
   delivered: number;
   /** Accepted, then reported not delivered by a receipt. */
@@ -25,7 +30,7 @@ export interface StatsBucket {
 export const statsWindows = { '1h': { span: 3_600_000, bucket: 300_000 }, '24h': { span: 86_400_000, bucket: 3_600_000 }, '7d': { span: 604_800_000, bucket: 21_600_000 } } as const;
 export type StatsWindow = keyof typeof statsWindows;
 
-export function createStatsService(ctx: ServiceContext) {
+export function createStatsService(ctx: ServiceContext, options: { receiptKinds: ReadonlySet<string> }) {
   return {
     /** Sends, delivery, verify conversion and provider latency per time bucket, oldest first. */
     async overview(tenantId: string, window: StatsWindow): Promise<{ window: StatsWindow; bucket_seconds: number; buckets: StatsBucket[] }> {
@@ -42,7 +47,7 @@ export function createStatsService(ctx: ServiceContext) {
       const last = Math.floor(now / bucket);
       const index = new Map<number, StatsBucket>();
       for (let b = first; b <= last; b++) {
-        const sb: StatsBucket = { start: new Date(b * bucket).toISOString(), sends: 0, sent: 0, delivered: 0, undelivered: 0, failed: 0, challenges: 0, verified: 0, attempts: 0, failed_attempts: 0, avg_provider_latency_ms: null, latency_by_provider: {} };
+        const sb: StatsBucket = { start: new Date(b * bucket).toISOString(), sends: 0, sent: 0, receipts_expected: 0, delivered: 0, undelivered: 0, failed: 0, challenges: 0, verified: 0, attempts: 0, failed_attempts: 0, avg_provider_latency_ms: null, latency_by_provider: {} };
         buckets.push(sb);
         index.set(b, sb);
       }
@@ -51,6 +56,7 @@ export function createStatsService(ctx: ServiceContext) {
         if (!sb) continue;
         const n = Number(r.n);
         sb.sends += n;
+        if ((r.status === 'sent' || r.status === 'delivered' || r.status === 'undelivered') && r.provider !== null && options.receiptKinds.has(r.provider)) sb.receipts_expected += n;
         if (r.status === 'sent') sb.sent += n;
         if (r.status === 'delivered') {
           sb.sent += n;

@@ -397,7 +397,7 @@ describe('every change is audited, without secrets', () => {
 describe('GET /v1/provider-kinds: every kind with its form fields', () => {
   // Self-contained block: its own imports, types and apps.
   type Field = { name: string; label: string; type: string; required: boolean; options?: string[]; default?: string; help?: string; placeholder?: string };
-  type Kind = { id: string; configKey: string | null; displayName: string; fields: Field[]; available: boolean; receipts: boolean };
+  type Kind = { id: string; configKey: string | null; displayName: string; fields: Field[]; available: boolean; receipts: boolean; receipts_supported: boolean; live_check: boolean };
 
   /** `name:type:required|optional`, written down from the kinds' contracts (PROVIDERS.md, DESIGN.md), not from the code. */
   const expectedFields: Record<string, string[]> = {
@@ -450,7 +450,7 @@ describe('GET /v1/provider-kinds: every kind with its form fields', () => {
 
   test('Default first, then every kind of the registry once, each with its fields as the registry describes them', async () => {
     const { providerRegistry } = await import('../../src/providers/registry.js');
-    const items = await kinds();
+    const items = await kinds({ OTPGATE_PUBLIC_URL: 'https://otp.example.com' });
     assert.deepEqual(items.map((k) => k.id), ['Default', ...providerRegistry.keys()]);
     assert.deepEqual([...providerRegistry.keys()].sort(), Object.keys(expectedFields).sort(), 'a kind was added or removed: list its fields here');
     for (const k of items.slice(1)) {
@@ -459,7 +459,10 @@ describe('GET /v1/provider-kinds: every kind with its form fields', () => {
       assert.equal(k.displayName, d.displayName, k.id);
       assert.equal(k.available, true, k.id);
       assert.equal(k.receipts, expectedReceipts.includes(k.id), `${k.id}: receipts`);
-      assert.equal(k.receipts, d.receipts !== undefined, `${k.id}: receipts = the adapter has a receipts parser`);
+      assert.equal(k.receipts_supported, d.receipts !== undefined, `${k.id}: receipts_supported = the adapter has a receipts parser`);
+      assert.equal(k.receipts, k.receipts_supported, `${k.id}: with a public URL, every kind that takes receipts is asked for them`);
+      // Only the custom gateway is checked live on save (its challenge); the others for format.
+      assert.equal(k.live_check, k.id === 'CustomGateway', `${k.id}: live_check`);
       assert.deepEqual(k.fields, JSON.parse(JSON.stringify(d.fields)), k.id);
       // Every form field is a setting the kind's schema takes, and (Inbox aside) every setting has a field.
       const shape = Object.keys((d.configSchema as unknown as { shape: Record<string, unknown> }).shape);
@@ -494,13 +497,19 @@ describe('GET /v1/provider-kinds: every kind with its form fields', () => {
     }
   });
 
+  test('without OTPGATE_PUBLIC_URL no kind is asked for receipts: providers are told where to post them per message', async () => {
+    const items = await kinds();
+    for (const k of items) assert.equal(k.receipts, false, `${k.id}: receipts without a public URL`);
+    assert.deepEqual(items.filter((k) => k.receipts_supported).map((k) => k.id).sort(), [...expectedReceipts].sort());
+  });
+
   test('Default and Inbox have no fields; Default says whether the operator configured a platform provider', async () => {
     const dev = await kinds();
     const inbox = dev.find((k) => k.id === 'Inbox')!;
     assert.deepEqual(inbox.fields, []);
     assert.equal(inbox.configKey, 'inbox');
     const devDefault = dev.find((k) => k.id === 'Default')!;
-    assert.deepEqual(devDefault, { id: 'Default', configKey: null, displayName: 'Platform default (Inbox)', fields: [], available: true, receipts: false }, 'development: Inbox stands in');
+    assert.deepEqual(devDefault, { id: 'Default', configKey: null, displayName: 'Platform default (Inbox)', fields: [], available: true, receipts_supported: false, receipts: false, live_check: false }, 'development: Inbox stands in');
 
     const explicit = (await kinds({ OTPGATE_DEFAULT_PROVIDER: 'Inbox' })).find((k) => k.id === 'Default')!;
     assert.deepEqual(explicit.fields, []);
@@ -508,10 +517,12 @@ describe('GET /v1/provider-kinds: every kind with its form fields', () => {
     assert.match(explicit.displayName, /Inbox/);
     assert.equal(explicit.receipts, false);
 
-    // Default sends receipts when the platform provider does.
-    const twilio = (await kinds({ OTPGATE_DEFAULT_PROVIDER: 'Twilio', OTPGATE_DEFAULT_PROVIDER_CONFIG: JSON.stringify(TW) })).find((k) => k.id === 'Default')!;
+    // Default sends receipts when the platform provider does, and there is a public URL for them.
+    const twilio = (await kinds({ OTPGATE_DEFAULT_PROVIDER: 'Twilio', OTPGATE_DEFAULT_PROVIDER_CONFIG: JSON.stringify(TW), OTPGATE_PUBLIC_URL: 'https://otp.example.com' })).find((k) => k.id === 'Default')!;
     assert.equal(twilio.available, true);
     assert.equal(twilio.receipts, true, 'Default follows the platform provider');
+    const noUrl = (await kinds({ OTPGATE_DEFAULT_PROVIDER: 'Twilio', OTPGATE_DEFAULT_PROVIDER_CONFIG: JSON.stringify(TW) })).find((k) => k.id === 'Default')!;
+    assert.deepEqual([noUrl.receipts_supported, noUrl.receipts], [true, false], 'no public URL: no receipts asked for');
 
     const prod = await kinds({ OTPGATE_ENV: 'production' });
     const prodDefault = prod.find((k) => k.id === 'Default')!;

@@ -173,11 +173,18 @@ for (const dialect of await testDialects()) {
       const totals = async () => {
         const buckets = (await t.call('GET', '/v1/stats?window=24h', { auth })).json().buckets as Array<Record<string, number>>;
         const sum = (k: string) => buckets.reduce((n, b) => n + (b[k] ?? 0), 0);
-        return { sends: sum('sends'), sent: sum('sent'), delivered: sum('delivered'), undelivered: sum('undelivered'), failed: sum('failed') };
+        return { sends: sum('sends'), sent: sum('sent'), receipts_expected: sum('receipts_expected'), delivered: sum('delivered'), undelivered: sum('undelivered'), failed: sum('failed') };
       };
-      assert.deepEqual(await totals(), { sends: 2, sent: 2, delivered: 1, undelivered: 1, failed: 0 });
+      assert.deepEqual(await totals(), { sends: 2, sent: 2, receipts_expected: 2, delivered: 1, undelivered: 1, failed: 0 });
       assert.equal((await deliver(t, twilio.statusCallback(sid2, 'delivered'))).statusCode, 200);
-      assert.deepEqual(await totals(), { sends: 2, sent: 2, delivered: 2, undelivered: 0, failed: 0 });
+      assert.deepEqual(await totals(), { sends: 2, sent: 2, receipts_expected: 2, delivered: 2, undelivered: 0, failed: 0 });
+      // A message through a provider that sends no receipts is accepted, and is not one whose
+      // receipt the delivery rate waits for.
+      const { auth: inboxAuth } = await t.createTenant();
+      assert.equal((await t.call('POST', '/v1/otp/send', { auth: inboxAuth, body: { phone_number: '+14155552671' } })).statusCode, 202);
+      await t.drainOutbox();
+      const inboxBuckets = (await t.call('GET', '/v1/stats?window=24h', { auth: inboxAuth })).json().buckets as Array<Record<string, number>>;
+      assert.deepEqual([inboxBuckets.reduce((n, b) => n + b.sent!, 0), inboxBuckets.reduce((n, b) => n + b.receipts_expected!, 0)], [1, 0]);
       assert.equal((await status(auth, id2)).status, 'delivered');
     });
 

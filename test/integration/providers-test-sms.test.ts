@@ -26,6 +26,7 @@ interface TestSmsAnswer {
   latency_ms: number;
   segments: number;
   error: null | { kind: string; provider_code: string | null; http_status: number | null; message: string };
+  receipt: 'requested' | 'not_supported' | 'no_public_url' | 'unsaved_config' | 'not_sent';
 }
 
 describe('test SMS', () => {
@@ -74,6 +75,27 @@ describe('test SMS', () => {
     assert.equal(m.status, 'sent');
     assert.equal(m.kind, 'test');
     assert.equal(m.provider_message_id, a.provider_message_id);
+    // This server has no OTPGATE_PUBLIC_URL: Twilio was told no callback, so no receipt will come.
+    assert.equal(a.receipt, 'no_public_url');
+    assert.equal(twilio.messages.at(-1)!.statusCallback, null);
+  });
+
+  test('whether a delivery receipt can follow, and why not: asked only through the saved configuration of a kind that sends them', async () => {
+    const pub = await createTestApp({ env: { OTPGATE_PUBLIC_URL: 'https://otp.example.com' } });
+    try {
+      const { auth, tenantId } = await pub.createTenant();
+      assert.equal((await pub.call('PUT', '/cis/v1/tenantsmsproviders', { auth, body: { provider: 'Twilio', twilio: { ...TW, endpoint: twilio.url } } })).statusCode, 200);
+      const saved = await pub.call('POST', '/v1/sms-provider/test', { auth, body: { phone_number: PHONE } });
+      assert.equal(saved.json<TestSmsAnswer>().receipt, 'requested', saved.body);
+      assert.equal(twilio.messages.at(-1)!.statusCallback, `https://otp.example.com/v1/callbacks/Twilio/${tenantId}`);
+      const unsaved = await pub.call('POST', '/v1/sms-provider/test', { auth, body: { phone_number: PHONE, config: { provider: 'Twilio', twilio: { ...TW, endpoint: twilio.url } } } });
+      assert.equal(unsaved.json<TestSmsAnswer>().receipt, 'unsaved_config', unsaved.body);
+      assert.equal(twilio.messages.at(-1)!.statusCallback, null);
+      const gateway = await pub.call('POST', '/v1/sms-provider/test', { auth, body: { phone_number: PHONE, config: { provider: 'CustomGateway', custom_gateway: { uri: gw.uri, api_key: GW_KEY } } } });
+      assert.equal(gateway.json<TestSmsAnswer>().receipt, 'not_supported', gateway.body);
+    } finally {
+      await pub.close();
+    }
   });
 
   test('through a given, unsaved configuration; nothing is saved', async () => {

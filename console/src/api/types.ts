@@ -121,8 +121,12 @@ export interface ProviderKind {
   fields: ConfigField[];
   /** False for `Default` when the operator configured no platform provider. */
   available?: boolean;
-  /** The kind sends delivery receipts (for `Default`: the platform provider does). */
+  /** otpgate asks the kind for delivery receipts: it sends them, and the server has a public URL for them (for `Default`: the platform provider). */
   receipts?: boolean;
+  /** The kind's adapter takes delivery receipts (asked for only with OTPGATE_PUBLIC_URL set). */
+  receipts_supported?: boolean;
+  /** Saving the kind contacts the provider (a custom gateway's challenge); the others are checked for format only. */
+  live_check?: boolean;
 }
 
 /** What the server masks secrets with; sending it back (or leaving the field out) keeps the stored value. */
@@ -153,6 +157,8 @@ export interface TestSmsResult {
   latency_ms: number;
   segments: number;
   error: { kind: string; provider_code: string | null; http_status: number | null; message: string } | null;
+  /** Whether a delivery receipt can follow, and if not why. */
+  receipt?: 'requested' | 'not_supported' | 'no_public_url' | 'unsaved_config' | 'not_sent';
 }
 
 // --- messages ---------------------------------------------------------------------------------
@@ -253,6 +259,8 @@ export interface StatsBucket {
   sends: number;
   /** Accepted by a provider (sent, delivered or undelivered). */
   sent: number;
+  /** Of the accepted, those whose provider was asked for a delivery receipt (the delivery rate's base). */
+  receipts_expected?: number;
   delivered: number;
   /** Accepted, then reported not delivered by a receipt. */
   undelivered: number;

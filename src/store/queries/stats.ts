@@ -10,11 +10,11 @@ export interface BucketRow {
 export async function messageCountsByBucket(db: Executor, tenantId: string, since: number, bucketMs: number) {
   return db
     .selectFrom('messages')
-    .select([sql<number>`cast(created_at / ${sql.lit(bucketMs)} as integer)`.as('bucket'), 'status', (eb) => eb.fn.countAll<number>().as('n')])
+    .select([sql<number>`cast(created_at / ${sql.lit(bucketMs)} as integer)`.as('bucket'), 'status', 'provider', (eb) => eb.fn.countAll<number>().as('n')])
     .where('tenant_id', '=', tenantId)
     .where('created_at', '>=', since)
     .where('kind', '!=', 'test')
-    .groupBy([sql`cast(created_at / ${sql.lit(bucketMs)} as integer)`, 'status'])
+    .groupBy([sql`cast(created_at / ${sql.lit(bucketMs)} as integer)`, 'status', 'provider'])
     .execute();
 }
 

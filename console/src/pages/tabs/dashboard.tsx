@@ -22,6 +22,7 @@ export function DashboardTab({ tenant }: TabProps) {
   const stats = useAsync((signal) => api.call('GET /v1/stats', { tenant: tenant.id, query: { window: win }, signal }), [api, tenant.id, win]);
   // Which providers the tenant uses, to tell "0% delivered" from "no receipts to count".
   const providerConfig = useAsync((signal) => api.call('GET /cis/v1/tenantsmsproviders', { tenant: tenant.id, signal }).catch(() => null), [api, tenant.id]);
+  const providerKinds = useAsync((signal) => api.call('GET /v1/provider-kinds', { signal }).catch(() => null), [api]);
   const base = `/tenants/${encodeURIComponent(tenant.id)}`;
 
   const buckets = stats.data?.buckets ?? [];
@@ -30,6 +31,9 @@ export function DashboardTab({ tenant }: TabProps) {
   const sends = sum((b) => b.sends);
   const sent = sum((b) => b.sent);
   const delivered = sum((b) => b.delivered);
+  // The delivery rate's base: accepted messages whose provider was asked for a receipt (a
+  // server that does not count them: every accepted message).
+  const expected = sum((b) => b.receipts_expected ?? b.sent);
   const failed = sum((b) => b.failed);
   const challenges = sum(challengesOf);
   const verified = sum((b) => b.verified);
@@ -39,8 +43,15 @@ export function DashboardTab({ tenant }: TabProps) {
   const cfg = providerConfig.data;
   const kindsInUse = [...new Set([...providers, ...(cfg ? [cfg.provider, cfg.fallback?.provider] : [])].filter((k): k is string => !!k))];
   // Receipts can arrive when a provider in use sends them (or some already did).
-  const receiptsPossible = delivered > 0 || kindsInUse.some((k) => sendsReceipts(k, receiptKinds));
+  const receiptsPossible = delivered > 0 || expected > 0 || kindsInUse.some((k) => sendsReceipts(k, receiptKinds));
   const noReceiptKinds = kindsInUse.filter((k) => k !== 'Default' && !sendsReceipts(k, receiptKinds)).join(', ');
+  // Kinds in use that send receipts, but are not asked for them: the server has no public URL.
+  const unasked = kindsInUse.filter((k) => !sendsReceipts(k, receiptKinds) && providerKinds.data?.items.find((x) => x.id === k)?.receipts_supported === true).join(', ');
+  const noReceiptsWhy = unasked
+    ? `${unasked} send${unasked.includes(',') ? '' : 's'} delivery receipts only to a callback URL, and this server has no OTPGATE_PUBLIC_URL to give`
+    : noReceiptKinds
+      ? `${noReceiptKinds} send${noReceiptKinds.includes(',') ? '' : 's'} no delivery receipts`
+      : 'the providers in use send no delivery receipts';
   const tones = ['s-blue', 's-orange', 's-purple', 's-teal'];
 
   return (
@@ -87,15 +98,16 @@ export function DashboardTab({ tenant }: TabProps) {
                 <dt>Delivery rate</dt>
                 {receiptsPossible ? (
                   <>
-                    <dd>{sent ? pct((100 * delivered) / sent) : '—'}</dd>
+                    <dd>{expected ? pct((100 * delivered) / expected) : '—'}</dd>
                     <p className="muted small">
-                      {delivered} of {sent} accepted confirmed delivered by a receipt
+                      {delivered} of {expected} accepted confirmed delivered by a receipt
+                      {sent > expected ? ` (${sent - expected} more went through providers that send none)` : ''}
                     </p>
                   </>
                 ) : (
                   <>
                     <dd className="stat-none">no receipts</dd>
-                    <p className="muted small">{noReceiptKinds ? `${noReceiptKinds} send${noReceiptKinds.includes(',') ? '' : 's'} no delivery receipts` : 'the providers in use send no delivery receipts'}</p>
+                    <p className="muted small">{noReceiptsWhy}</p>
                   </>
                 )}
               </div>
@@ -138,8 +150,8 @@ export function DashboardTab({ tenant }: TabProps) {
                 title="Delivery rate"
                 description={
                   receiptsPossible
-                    ? 'Accepted: share of the messages a provider accepted. Delivered: share of the accepted ones a delivery receipt confirmed (the Delivery rate above).'
-                    : `Share of the messages a provider accepted. No delivery rate: ${noReceiptKinds || 'the providers in use'} send${noReceiptKinds.includes(',') || !noReceiptKinds ? '' : 's'} no delivery receipts.`
+                    ? 'Accepted: share of the messages a provider accepted. Delivered: share of those asked for a receipt that a delivery receipt confirmed (the Delivery rate above).'
+                    : `Share of the messages a provider accepted. No delivery rate: ${noReceiptsWhy}.`
                 }
                 kind="lines"
                 times={times}
@@ -148,7 +160,7 @@ export function DashboardTab({ tenant }: TabProps) {
                 summary={receiptsPossible ? undefined : 'no receipts'}
                 series={[
                   { name: 'Accepted (of messages)', tone: 's-blue', values: buckets.map((b) => ratio(b.sent, b.sends)) },
-                  ...(receiptsPossible ? [{ name: 'Delivered (of accepted)', tone: 's-green', values: buckets.map((b) => ratio(b.delivered, b.sent)) }] : []),
+                  ...(receiptsPossible ? [{ name: 'Delivered (of accepted)', tone: 's-green', values: buckets.map((b) => ratio(b.delivered, b.receipts_expected ?? b.sent)) }] : []),
                 ]}
               />
               <TimeChart

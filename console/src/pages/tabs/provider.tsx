@@ -1,11 +1,12 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { SECRET_MASK, type ConfigField, type ProviderConfigPut, type ProviderKind, type ProviderSelection } from '../../api/types.js';
+import { SECRET_MASK, type ConfigField, type ProviderConfigPut, type ProviderKind, type ProviderSelection, type TestSmsResult } from '../../api/types.js';
 import { errorText, isApiError } from '../../api/client.js';
 import { useApi } from '../../session.js';
 import { useAsync } from '../../components/hooks.js';
 import { Alert, Button, ErrorState, Section, SelectField, Spinner, TextField, Time, issuesByPath } from '../../components/ui.js';
 import { Link } from '../../router.js';
 import type { TabProps } from '../tenant.js';
+import { TestResult } from './test-sms.js';
 
 type Slot = 'primary' | 'fallback';
 
@@ -137,7 +138,10 @@ export function ProviderTab({ tenant }: TabProps) {
   const [slots, setSlots] = useState<Record<Slot, SlotForm>>({ primary: emptySlot(''), fallback: emptySlot('') });
   const [clientErrors, setClientErrors] = useState<Record<Slot, Record<string, string>>>({ primary: {}, fallback: {} });
   const [saving, setSaving] = useState(false);
-  const [result, setResult] = useState<{ ok: true; at: string | null } | { ok: false; error: unknown } | null>(null);
+  const [result, setResult] = useState<{ ok: true; at: string | null; checks: string[] } | { ok: false; error: unknown } | null>(null);
+  const [tryPhone, setTryPhone] = useState('');
+  const [trying, setTrying] = useState(false);
+  const [tried, setTried] = useState<{ ok: true; result: TestSmsResult } | { ok: false; error: unknown } | null>(null);
 
   useEffect(() => {
     if (!data.data) return;
@@ -172,29 +176,69 @@ export function ProviderTab({ tenant }: TabProps) {
     });
   };
 
-  const save = async (e: FormEvent) => {
-    e.preventDefault();
+  /** The form as a PUT body, or null (with the fields marked) when it does not pass the form's own checks. */
+  const formBody = (): ProviderConfigPut | null => {
     const pk = kindOf('primary');
     const fk = kindOf('fallback');
     const errors = { primary: checkSlot(slots.primary, pk), fallback: slots.fallback.kind ? checkSlot(slots.fallback, fk) : {} };
     setClientErrors(errors);
     if (!pk) {
       setResult({ ok: false, error: new Error('Choose a provider.') });
-      return;
+      return null;
     }
     if (Object.keys(errors.primary).length + Object.keys(errors.fallback).length > 0) {
       setResult(null);
       const first = document.querySelector<HTMLElement>('[aria-invalid="true"]');
       first?.focus();
+      return null;
+    }
+    return { ...buildSelection(slots.primary, pk), fallback: fk ? buildSelection(slots.fallback, fk) : null };
+  };
+
+  /** What saving checked, per provider: a live check (the gateway's challenge) or the format only. */
+  const checksOf = (): string[] =>
+    (['primary', 'fallback'] as const).flatMap((slot) => {
+      const k = kindOf(slot);
+      if (!k) return [];
+      const what = slot === 'primary' ? 'Primary' : 'Fallback';
+      if (k.id === 'Default' || k.id === 'Inbox') return [`${what}, ${k.displayName}: nothing to check.`];
+      return k.live_check
+        ? [`${what}, ${k.displayName}: checked live — the gateway answered its challenge with the key.`]
+        : [`${what}, ${k.displayName}: format checked only — otpgate has not contacted ${k.displayName}, so the credentials are not proven yet.`];
+    });
+
+  /** Sends a test SMS through the form's settings as they are, without saving them. */
+  const tryUnsaved = async () => {
+    const body = formBody();
+    if (!body) return;
+    const phone = tryPhone.trim();
+    if (!/^\+?[\d\s().-]{6,20}$/.test(phone)) {
+      setTried({ ok: false, error: new Error('Enter a phone number in international format, such as +15551234567.') });
       return;
     }
-    const body: ProviderConfigPut = { ...buildSelection(slots.primary, pk), fallback: fk ? buildSelection(slots.fallback, fk) : null };
+    const { fallback: _fallback, ...primary } = body;
+    setTrying(true);
+    setTried(null);
+    try {
+      setTried({ ok: true, result: await api.call('POST /v1/sms-provider/test', { tenant: tenant.id, body: { phone_number: phone, config: primary as ProviderConfigPut } }) });
+    } catch (err) {
+      setTried({ ok: false, error: err });
+    } finally {
+      setTrying(false);
+    }
+  };
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    const body = formBody();
+    if (!body) return;
     setSaving(true);
     setResult(null);
     try {
+      const checks = checksOf();
       const saved = await api.call('PUT /cis/v1/tenantsmsproviders', { tenant: tenant.id, body });
       data.setData({ kinds, config: saved });
-      setResult({ ok: true, at: saved.updated_at });
+      setResult({ ok: true, at: saved.updated_at, checks });
     } catch (err) {
       setResult({ ok: false, error: err });
     } finally {
@@ -206,45 +250,74 @@ export function ProviderTab({ tenant }: TabProps) {
   const errorsFor = (slot: Slot) => ({ ...serverIssues.bySlot[slot], ...clientErrors[slot] });
 
   return (
-    <form onSubmit={(e) => void save(e)} noValidate className="provider-form">
-      <Section
-        title="SMS provider"
-        description={
-          <>
-            Messages go through the primary provider; when it fails with a configuration or provider fault, the fallback is tried.{' '}
-            {config.updated_at ? (
-              <>
-                Last saved <Time iso={config.updated_at} />.
-              </>
-            ) : (
-              'Not configured yet: the platform default is used.'
-            )}
-          </>
-        }
-      >
-        <SlotFields slot="primary" title="Primary provider" kinds={kinds} form={slots.primary} errors={errorsFor('primary')} onKind={setKind} onValue={setValue} platformDefault={config.platform_default} />
-        <SlotFields slot="fallback" title="Fallback provider" kinds={kinds} form={slots.fallback} errors={errorsFor('fallback')} onKind={setKind} onValue={setValue} platformDefault={config.platform_default} />
-      </Section>
+    <>
+      <form onSubmit={(e) => void save(e)} noValidate className="provider-form">
+        <Section
+          title="SMS provider"
+          description={
+            <>
+              Messages go through the primary provider; when it fails with a configuration or provider fault, the fallback is tried.{' '}
+              {config.updated_at ? (
+                <>
+                  Last saved <Time iso={config.updated_at} />.
+                </>
+              ) : (
+                'Not configured yet: the platform default is used.'
+              )}
+            </>
+          }
+        >
+          <SlotFields slot="primary" title="Primary provider" kinds={kinds} form={slots.primary} errors={errorsFor('primary')} onKind={setKind} onValue={setValue} platformDefault={config.platform_default} />
+          <SlotFields slot="fallback" title="Fallback provider" kinds={kinds} form={slots.fallback} errors={errorsFor('fallback')} onKind={setKind} onValue={setValue} platformDefault={config.platform_default} />
+        </Section>
 
-      <div className="form-actions sticky-actions">
-        <Button type="submit" busy={saving}>
-          {saving ? 'Validating and saving…' : 'Save provider'}
-        </Button>
-        <Button variant="secondary" onClick={() => data.reload()} disabled={saving}>
-          Discard changes
-        </Button>
-      </div>
-      <div aria-live="polite" className="save-result" data-testid="provider-result">
-        {result?.ok ? (
-          <Alert kind="success" title="Saved" onDismiss={() => setResult(null)}>
-            <p>
-              The provider passed validation and is saved. <Link to={`/tenants/${encodeURIComponent(tenant.id)}/test-sms`}>Send a test SMS</Link> to check it end to end.
-            </p>
-          </Alert>
-        ) : null}
-        {result && !result.ok ? <SaveError error={result.error} other={serverIssues.other} /> : null}
-      </div>
-    </form>
+        <div className="form-actions sticky-actions">
+          <Button type="submit" busy={saving}>
+            {saving ? 'Validating and saving…' : 'Save provider'}
+          </Button>
+          <Button variant="secondary" onClick={() => data.reload()} disabled={saving}>
+            Discard changes
+          </Button>
+        </div>
+        <div aria-live="polite" className="save-result" data-testid="provider-result">
+          {result?.ok ? (
+            <Alert kind="success" title="Saved" onDismiss={() => setResult(null)}>
+              <ul className="checks" data-testid="save-checks">
+                {result.checks.map((c) => (
+                  <li key={c}>{c}</li>
+                ))}
+              </ul>
+              <p>
+                <Link to={`/tenants/${encodeURIComponent(tenant.id)}/test-sms`}>Send a test SMS</Link> to check it end to end.
+              </p>
+            </Alert>
+          ) : null}
+          {result && !result.ok ? <SaveError error={result.error} other={serverIssues.other} /> : null}
+        </div>
+      </form>
+      <Section title="Try before saving" description="Sends a test SMS now through the primary provider as the form has it, unsaved; secrets left blank use the saved ones. Nothing is saved.">
+        <TextField
+          label="Test phone number"
+          id="provider-try-phone"
+          type="tel"
+          autoComplete="tel"
+          inputMode="tel"
+          placeholder="+15551234567"
+          value={tryPhone}
+          onChange={(e) => setTryPhone(e.target.value)}
+          help="International format with the country code."
+          addon={
+            <Button variant="secondary" onClick={() => void tryUnsaved()} busy={trying} disabled={saving}>
+              {trying ? 'Sending…' : 'Send a test SMS with these settings'}
+            </Button>
+          }
+        />
+        <div aria-live="polite" data-testid="provider-try-result">
+          {tried && !tried.ok ? <ErrorState error={tried.error} title="The test SMS was not sent" /> : null}
+          {tried?.ok ? <TestResult tenantId={tenant.id} result={tried.result} /> : null}
+        </div>
+      </Section>
+    </>
   );
 }
 

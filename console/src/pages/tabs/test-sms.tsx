@@ -75,7 +75,7 @@ export function TestSmsTab({ tenant }: TabProps) {
   );
 }
 
-function TestResult({ tenantId, result }: { tenantId: string; result: TestSmsResult }) {
+export function TestResult({ tenantId, result }: { tenantId: string; result: TestSmsResult }) {
   const accepted = result.status === 'accepted';
   const why = result.error ? errorKindText[result.error.kind] : undefined;
   return (
@@ -111,20 +111,28 @@ function TestResult({ tenantId, result }: { tenantId: string; result: TestSmsRes
           </Link>
         </dd>
       </dl>
-      {accepted ? <DeliveryStatus tenantId={tenantId} messageId={result.message_id} provider={result.provider} /> : null}
+      {accepted ? <DeliveryStatus tenantId={tenantId} messageId={result.message_id} provider={result.provider} receipt={result.receipt} /> : null}
     </Section>
   );
 }
 
+/** Why no delivery receipt will follow a test SMS, said at once (the server's `receipt`). */
+function noReceiptReason(provider: string, receipt: TestSmsResult['receipt']): string {
+  if (receipt === 'no_public_url') return `otpgate asks ${provider} for delivery receipts at its public URL (OTPGATE_PUBLIC_URL), which this server does not set, so none was asked for`;
+  if (receipt === 'unsaved_config') return 'a test through unsaved settings asks for no delivery receipt (receipts are checked with the saved settings)';
+  return `${provider} sends no delivery receipts`;
+}
+
 /**
- * The delivery status of the test SMS. For a provider that sends delivery receipts, polls the
- * message until a receipt makes it final (or we stop waiting); for one that sends none, "sent"
- * is already final and says so.
+ * The delivery status of the test SMS. When a receipt was asked for, polls the message until a
+ * receipt makes it final (or we stop waiting); otherwise "sent" is already final, and it says
+ * why at once.
  */
-function DeliveryStatus({ tenantId, messageId, provider }: { tenantId: string; messageId: string; provider: string }) {
+function DeliveryStatus({ tenantId, messageId, provider, receipt }: { tenantId: string; messageId: string; provider: string; receipt: TestSmsResult['receipt'] }) {
   const api = useApi();
   const receiptKinds = useReceiptKinds();
-  const receipts = sendsReceipts(provider, receiptKinds);
+  // A server that does not say: whether the kind is asked for receipts.
+  const receipts = receipt === undefined ? sendsReceipts(provider, receiptKinds) : receipt === 'requested';
   const [message, setMessage] = useState<MessageView | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [gaveUp, setGaveUp] = useState(false);
@@ -181,7 +189,7 @@ function DeliveryStatus({ tenantId, messageId, provider }: { tenantId: string; m
       ) : null}
       {noReceipt ? (
         <p className="final-note" data-testid="no-receipts">
-          Final: {provider} sends no delivery receipts, so “{message.status}” is as far as otpgate can follow this message. Check the phone to see it arrived.
+          Final: {noReceiptReason(provider, receipt)}, so “{message.status}” is as far as otpgate can follow this message. Check the phone to see it arrived.
         </p>
       ) : null}
       {receipts && !final && !gaveUp ? <Spinner label={`Watching for ${provider}’s delivery receipt…`} /> : null}
