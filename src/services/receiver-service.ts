@@ -62,6 +62,8 @@ export function createReceiverService(
     templates: TemplateService;
     fraud: FraudGuard;
     getTenant: (id: string) => Promise<ActiveTenant>;
+    /** Throws `provider.not_configured` when the tenant's SMS could go nowhere. */
+    requireUsableProvider: (tenantId: string) => Promise<void>;
     onEnqueued: () => void;
   },
 ) {
@@ -96,6 +98,7 @@ export function createReceiverService(
     if (s.allowed_countries.length > 0 && (!phone.country || !s.allowed_countries.includes(phone.country))) {
       throw new AppError('phone.country_blocked', `This tenant does not send to ${phone.country ?? 'this country'}.`);
     }
+    await deps.requireUsableProvider(tenant.id);
     const { text, masked, purpose } = await compose(tenant, sms);
     await deps.fraud.precheck(tenant, phone);
     const keys = deps.fraud.keysFor(tenant, phone.e164, phone.country, sms.clientIp);

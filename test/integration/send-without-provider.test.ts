@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sidOf } from '../../src/domain/twilio-sids.js';
 import { twilioFixtures } from '../../src/providers/twilio/fixtures.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/databases.js';
@@ -45,6 +46,27 @@ for (const dialect of await testDialects()) {
       assert.equal(sent.statusCode, 202, sent.body);
       assert.equal((await t.call('POST', '/v1/messages', { auth, body: { to: '+14155552672', body: 'Your parcel is on its way.' } })).statusCode, 202);
       assert.deepEqual(await rows(tenantId), { messages: 2, challenges: 1 });
+    });
+
+    test('the Twilio Verify API and a platform receiver refuse it too, each in its own error form', async () => {
+      const { auth, apiKey, tenantId } = await t.createTenant();
+      // Twilio Verify: Delivery channel disabled (60223), as for a channel otpgate does not deliver.
+      const basic = `Basic ${Buffer.from(`${sidOf(tenantId, 'ten')}:${apiKey}`).toString('base64')}`;
+      const form = (f: Record<string, string>) => new URLSearchParams(f).toString();
+      const inject = (url: string, body: string) => t.app.inject({ method: 'POST', url, headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, payload: body });
+      const service = await inject('/v2/Services', form({ FriendlyName: 'Shop' }));
+      assert.equal(service.statusCode, 201, service.body);
+      const v = await inject(`/v2/Services/${service.json().sid}/Verifications`, form({ To: PHONE, Channel: 'sms' }));
+      assert.equal(v.statusCode, 400, v.body);
+      assert.equal(v.json().code, 60223);
+      assert.match(v.json().message, /no SMS provider is configured/);
+      // Mosaic's custom gateway contract: its call is refused with 409, nothing queued.
+      const key = 'mosaic-no-provider-key-0123456789';
+      assert.equal((await t.call('PUT', '/v1/receivers/mosaic', { auth, body: { enabled: true, secrets: [key] } })).statusCode, 200);
+      const relayed = await t.app.inject({ method: 'POST', url: `/v1/receivers/mosaic/${tenantId}`, headers: { 'x-api-key': key, 'content-type': 'application/json' }, payload: JSON.stringify({ phone_number: PHONE, sender_id: 'Shop', message: 'Your code is 123456' }) });
+      assert.equal(relayed.statusCode, 409, relayed.body);
+      assert.ok(!relayed.body.includes('123456'), 'the code is not echoed');
+      assert.deepEqual(await rows(tenantId), { messages: 0, challenges: 0 });
     });
   });
 }

@@ -230,6 +230,7 @@ export function twilioVerifyRoutes(app: FastifyInstance, deps: Deps): Promise<vo
         if (isAppError(err)) {
           if (err.code === 'store.unavailable') return sendTwilioError(reply, new TwilioError(20503, 'Service unavailable: retry shortly', err.retryAfter ?? 2));
           if (err.code === 'tenant.not_found') return sendTwilioError(reply, new TwilioError(20003, 'Authenticate'));
+          if (err.code === 'provider.not_configured') return sendTwilioError(reply, new TwilioError(60223, 'Delivery channel disabled: SMS (no SMS provider is configured for this account)'));
           if (err.status < 500) return sendTwilioError(reply, new TwilioError(60200, `Invalid parameter: ${err.detail ?? err.message}`));
         }
         const mapped = fromFastify(err);
@@ -356,6 +357,7 @@ export function twilioVerifyRoutes(app: FastifyInstance, deps: Deps): Promise<vo
         if (risk !== undefined && risk !== 'enable') throw invalidParameter('RiskCheck', 'must be enable or disable');
         const tenant = requireTenant(request);
         const row = await serviceOf(request);
+        await deps.providers.requireUsable(tenant.id);
         const started = await service.startVerification(tenant, row, {
           to,
           locale: locale?.replace(/_/g, '-'),
