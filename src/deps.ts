@@ -159,7 +159,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   chargeBudgets = fraud.chargeBudgets;
   const otp = createOtpService(ctx, { templates, metrics, onEnqueued, fraud, limiter: sendLimiter });
   const receipts = createReceiptService(ctx, { providers });
-  const receivers = createReceiverService(ctx, { audit, templates, fraud, getTenant: (id) => tenants.getActive(id), requireUsableProvider: (id) => providers.requireUsable(id), onEnqueued });
+  const receivers = createReceiverService(ctx, { audit, templates, fraud, metrics, getTenant: (id) => tenants.getActive(id), requireUsableProvider: (id) => providers.requireUsable(id), onEnqueued });
   const stats = createStatsService(ctx, { receiptKinds: receiptKinds(config.publicUrl) });
   const eventEndpoints = createEventService(ctx, { audit, http, outboundPolicy });
   const eventWorker = createEventWorker({ store, clock, logger: logger.child({ component: 'events' }), secretBox, http });

@@ -61,6 +61,12 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}) {
       aggregator: 'min',
       registers: [registry],
     }),
+    receiverCalls: new Counter({
+      name: 'otpgate_receiver_calls_total',
+      help: 'Calls of the platform receivers (/v1/receivers/{platform}/{tenant_id}) by platform and outcome: accepted, not_enabled, unauthenticated, replayed, bad_request, refused (a send refusal: fraud guard, budget, country, provider).',
+      labelNames: ['platform', 'outcome'] as const,
+      registers: [registry],
+    }),
     fraudDecisions: new Counter({
       name: 'otpgate_fraud_decisions_total',
       help: 'Fraud guard decisions by rule and action (block, would_block: a new decision; refused, would_refuse: a send an active one covered).',

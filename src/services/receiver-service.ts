@@ -8,6 +8,7 @@ import { platforms, type InboundSms, type Platform, type PlatformAnswer, type Re
 import { insertMessage } from '../store/queries/messages.js';
 import { deleteReceiverConfig, findReceiverConfig, listReceiverConfigs, rememberReplayKey, upsertReceiverConfig } from '../store/queries/receivers.js';
 import type { ReceiverConfigRow } from '../store/schema.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { AuditService } from './audit-service.js';
 import type { Actor, ServiceContext } from './context.js';
 import { refusalError, type FraudGuard, type FraudRefusal } from './fraud-guard.js';
@@ -62,6 +63,7 @@ export function createReceiverService(
     templates: TemplateService;
     fraud: FraudGuard;
     getTenant: (id: string) => Promise<ActiveTenant>;
+    metrics: Metrics;
     /** Throws `provider.not_configured` when the tenant's SMS could go nowhere. */
     requireUsableProvider: (tenantId: string) => Promise<void>;
     onEnqueued: () => void;
@@ -208,7 +210,11 @@ export function createReceiverService(
     async handle(platform: string, request: ReceiverRequest, method: 'POST' | 'GET'): Promise<PlatformAnswer> {
       const d = receiverFor(platform);
       if (!d) return { status: 404, body: { error: 'not_found', message: `There is no receiver for this platform; platforms: ${platforms.join(', ')}.` } };
-      const notFound = () => d.error(404, 'This receiver is not enabled for this tenant.');
+      const count = (outcome: 'accepted' | 'not_enabled' | 'unauthenticated' | 'replayed' | 'bad_request' | 'refused') => deps.metrics.receiverCalls.inc({ platform: d.platform, outcome });
+      const notFound = () => {
+        count('not_enabled');
+        return d.error(404, 'This receiver is not enabled for this tenant.');
+      };
       let tenant: ActiveTenant;
       try {
         tenant = await deps.getTenant(request.tenantId);
@@ -227,16 +233,29 @@ export function createReceiverService(
       if (method === 'GET') return d.challenge ? d.challenge(request, secrets) : notFound();
 
       const auth = d.authenticate(request, secrets);
-      if (!auth.ok) return refuse(401, auth.reason, `Not authenticated: ${auth.reason}.`);
+      if (!auth.ok) {
+        count('unauthenticated');
+        return refuse(401, auth.reason, `Not authenticated: ${auth.reason}.`);
+      }
       const parsed = d.parse(request);
-      if (!parsed.ok) return refuse(400, parsed.reason, `The request does not match the ${d.displayName} contract: ${parsed.reason}.`);
+      if (!parsed.ok) {
+        count('bad_request');
+        return refuse(400, parsed.reason, `The request does not match the ${d.displayName} contract: ${parsed.reason}.`);
+      }
       try {
         const messageId = await accept(tenant, d.platform, auth.replayKey, parsed.sms);
         log.info({ tenant_id: tenant.id, platform: d.platform, message_id: messageId }, 'receiver accepted a message');
+        count('accepted');
         return d.accepted(messageId);
       } catch (err) {
-        if (err instanceof Replayed) return refuse(401, 'replayed', 'Not authenticated: this request was already received (replay).');
-        if (isAppError(err)) return refuse(err.status, err.code, err.detail ?? err.message, err.retryAfter, true);
+        if (err instanceof Replayed) {
+          count('replayed');
+          return refuse(401, 'replayed', 'Not authenticated: this request was already received (replay).');
+        }
+        if (isAppError(err)) {
+          count('refused');
+          return refuse(err.status, err.code, err.detail ?? err.message, err.retryAfter, true);
+        }
         throw err;
       }
     },

@@ -66,6 +66,12 @@ for (const dialect of await testDialects()) {
       const relayed = await t.app.inject({ method: 'POST', url: `/v1/receivers/mosaic/${tenantId}`, headers: { 'x-api-key': key, 'content-type': 'application/json' }, payload: JSON.stringify({ phone_number: PHONE, sender_id: 'Shop', message: 'Your code is 123456' }) });
       assert.equal(relayed.statusCode, 409, relayed.body);
       assert.ok(!relayed.body.includes('123456'), 'the code is not echoed');
+      const unsigned = await t.app.inject({ method: 'POST', url: `/v1/receivers/mosaic/${tenantId}`, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ phone_number: PHONE, sender_id: 'Shop', message: 'Your code is 123456' }) });
+      assert.equal(unsigned.statusCode, 401);
+      // Each call is counted by platform and outcome.
+      const metrics = (await t.call('GET', '/metrics')).body;
+      assert.match(metrics, /otpgate_receiver_calls_total\{platform="mosaic",outcome="refused"\} 1\b/);
+      assert.match(metrics, /otpgate_receiver_calls_total\{platform="mosaic",outcome="unauthenticated"\} 1\b/);
       assert.deepEqual(await rows(tenantId), { messages: 0, challenges: 0 });
     });
   });
