@@ -641,11 +641,15 @@ describe('admin console in a browser', { skip }, () => {
     await page.getByRole('button', { name: 'Add a test number' }).click();
     await page.getByLabel('Test number 1: phone').fill('+1 415 555 2672');
     await page.getByLabel('Test number 1: code').fill('12345678');
+    assert.equal(await page.getByLabel('A resend while the code is valid').inputValue(), 'same_code', 'the default shown');
+    await page.getByLabel('A resend while the code is valid').selectOption('new_code');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByText('Settings saved.').waitFor();
     const res = await fetch(`${otp.url}/v1/tenants/${tenantId}`, { headers: { authorization: `Bearer ${otp.adminKey}` } });
-    const t = (await res.json()) as { settings: { otp_length: number; allowed_countries: string[]; webotp_domain: string; test_numbers: { phone_number: string }[] } };
+    const t = (await res.json()) as { settings: { otp_length: number; allowed_countries: string[]; webotp_domain: string; test_numbers: { phone_number: string }[]; resend_policy: string; code_alphabet: string } };
     assert.equal(t.settings.otp_length, 8);
+    assert.equal(t.settings.resend_policy, 'new_code');
+    assert.equal(t.settings.code_alphabet, 'digits', 'unchanged');
     assert.deepEqual(t.settings.allowed_countries, ['US', 'GB']);
     assert.equal(t.settings.webotp_domain, 'shop.example.com');
     assert.equal(t.settings.test_numbers[0]?.phone_number, '+14155552672');

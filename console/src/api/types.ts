@@ -52,6 +52,10 @@ export interface TenantSettings {
   test_numbers: TestNumber[];
   max_segments: number;
   default_locale: string;
+  /** A send while the phone's code is still valid: the same code again (`same_code`) or a new one that joins it (docs/verifications.md). */
+  resend_policy: 'same_code' | 'new_code';
+  /** Codes of digits, or of letters and digits without look-alikes (docs/verifications.md). */
+  code_alphabet: 'digits' | 'alphanumeric';
   /** Fully resolved: every key and every rule's thresholds filled in. */
   fraud_guard: FraudGuardSettings;
   /** Only the limits the operator set; an absent one is no limit. */

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import type { TenantSettings, TenantSettingsPatch, TestNumber } from '../../api/types.js';
 import { errorText } from '../../api/client.js';
 import { useApi } from '../../session.js';
-import { Alert, Button, Section, TextField, issuesByPath } from '../../components/ui.js';
+import { Alert, Button, Section, SelectField, TextField, issuesByPath } from '../../components/ui.js';
 import {
   checkAppHash,
   checkCountries,
@@ -25,6 +25,8 @@ interface FormState {
   webotp_domain: string;
   android_app_hash: string;
   default_locale: string;
+  resend_policy: TenantSettings['resend_policy'];
+  code_alphabet: TenantSettings['code_alphabet'];
   test_numbers: TestNumber[];
 }
 
@@ -38,6 +40,8 @@ function toForm(name: string, s: TenantSettings): FormState {
     webotp_domain: s.webotp_domain ?? '',
     android_app_hash: s.android_app_hash ?? '',
     default_locale: s.default_locale,
+    resend_policy: s.resend_policy,
+    code_alphabet: s.code_alphabet,
     test_numbers: s.test_numbers.map((t) => ({ ...t })),
   };
 }
@@ -86,6 +90,8 @@ function diff(f: FormState, s: TenantSettings): TenantSettingsPatch {
   set('webotp_domain', f.webotp_domain.trim().toLowerCase() || null);
   set('android_app_hash', f.android_app_hash.trim() || null);
   set('default_locale', f.default_locale.trim());
+  set('resend_policy', f.resend_policy);
+  set('code_alphabet', f.code_alphabet);
   set(
     'test_numbers',
     f.test_numbers.map((t) => ({ phone_number: t.phone_number.trim(), code: t.code.trim() })),
@@ -195,6 +201,30 @@ export function SettingsTab({ tenant, onTenantChange }: TabProps) {
               required
             />
           ))}
+        </div>
+        <div className="grid-3">
+          <SelectField
+            label="A resend while the code is valid"
+            id="set-resend_policy"
+            value={form.resend_policy}
+            onChange={(e) => update({ resend_policy: e.target.value as FormState['resend_policy'] }, ['settings.resend_policy'])}
+            help="The same code again, so a late SMS still works; or a new code (the last few stay valid)."
+            error={err('settings.resend_policy')}
+          >
+            <option value="same_code">sends the same code</option>
+            <option value="new_code">sends a new code</option>
+          </SelectField>
+          <SelectField
+            label="Code characters"
+            id="set-code_alphabet"
+            value={form.code_alphabet}
+            onChange={(e) => update({ code_alphabet: e.target.value as FormState['code_alphabet'] }, ['settings.code_alphabet'])}
+            help="Letters and digits need no look-alikes (no 0/O, 1/I/L); a user types them in either case."
+            error={err('settings.code_alphabet')}
+          >
+            <option value="digits">digits</option>
+            <option value="alphanumeric">letters and digits</option>
+          </SelectField>
         </div>
       </Section>
 
