@@ -93,12 +93,16 @@ const perRound: Array<Array<Awaited<ReturnType<typeof load>> & { cpuUs: number }
 const outboxAtEnd: string[] = [];
 for (let round = 0; round < rounds; round++) {
   const results: Array<Awaited<ReturnType<typeof load>> & { cpuUs: number }> = [];
-  for (const [, script, env] of servers) {
+  // The guard's two servers swap places every other round, so that whatever the machine does
+  // at a fixed point of a round does not always fall on the same one.
+  const order = round % 2 === 0 ? [0, 1, 2] : [0, 2, 1];
+  for (const index of order) {
+    const [, script, env] = servers[index]!;
     const s = await startChild(script, env);
     await load(s.url, s.key).catch(() => undefined); // warm-up pass, discarded
     const cpu0 = cpuMsOf(s.child.pid!);
     const r = await load(s.url, s.key);
-    results.push({ ...r, cpuUs: Math.round(((cpuMsOf(s.child.pid!) - cpu0) * 1000) / Math.max(1, r.total)) });
+    results[index] = { ...r, cpuUs: Math.round(((cpuMsOf(s.child.pid!) - cpu0) * 1000) / Math.max(1, r.total)) };
     s.child.kill('SIGTERM');
     await new Promise((r) => s.child.once('exit', r));
     const outbox = /outbox (.*)/.exec(s.output())?.[1];
