@@ -96,8 +96,8 @@ export function createTenantService(ctx: ServiceContext, audit: AuditService) {
       return tenant;
     },
 
-    async list(limit: number, cursor?: string): Promise<Page<TenantView>> {
-      return toPage(await listTenants(ctx.store.db, limit + 1, cursor), limit, toView);
+    async list(limit: number, cursor?: string, search?: string): Promise<Page<TenantView>> {
+      return toPage(await listTenants(ctx.store.db, limit + 1, cursor, search), limit, toView);
     },
 
     /** Changes the name and/or merges the settings patch (a `null` value resets a setting to its default). */

@@ -9,6 +9,14 @@ import { cursorOf, listQuery } from '../schemas/common.js';
 
 const tenantParams = z.strictObject({ id: z.string().min(1).max(64) });
 const name = z.string().trim().min(1).max(100);
+const search = z
+  .string()
+  .trim()
+  .max(100)
+  // Control characters cannot be in a name or an id; refusing them keeps a stray paste from looking like "no match".
+  .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
+  .optional()
+  .describe('Only tenants whose name contains this text or whose id starts with it (case-insensitive); empty: every tenant.');
 const settings = z.record(z.string(), z.unknown()).describe('Tenant settings (see docs/configuration.md); unknown settings are rejected.');
 
 export function tenantRoutes(app: FastifyInstance, deps: Deps): void {
@@ -20,8 +28,8 @@ export function tenantRoutes(app: FastifyInstance, deps: Deps): void {
     return reply.code(201).send(t);
   });
 
-  r.get('/v1/tenants', { config: admin, schema: { tags: ['tenants'], querystring: z.strictObject(listQuery) } }, async (request) => {
-    return deps.tenants.list(request.query.limit, cursorOf(request.query.cursor, 'ten'));
+  r.get('/v1/tenants', { config: admin, schema: { tags: ['tenants'], querystring: z.strictObject({ ...listQuery, q: search }) } }, async (request) => {
+    return deps.tenants.list(request.query.limit, cursorOf(request.query.cursor, 'ten'), request.query.q || undefined);
   });
 
   r.get('/v1/tenants/:id', { config: admin, schema: { tags: ['tenants'], params: tenantParams } }, async (request) => deps.tenants.get(request.params.id));

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from '../db.js';
 import type { Tenant, TenantsTable } from '../schema.js';
 
@@ -9,10 +10,20 @@ export async function findTenant(db: Executor, id: string): Promise<Tenant | und
   return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** Tenants in id (creation) order, after `afterId` when given. */
-export async function listTenants(db: Executor, limit: number, afterId?: string): Promise<Tenant[]> {
+/**
+ * Tenants in id (creation) order, after `afterId` when given; with `search`, only those whose name
+ * contains it or whose id starts with it, ignoring case. SQLite's lower() folds A–Z only, so the
+ * text as typed is also tried: a non-ASCII letter then matches at least in the case typed.
+ */
+export async function listTenants(db: Executor, limit: number, afterId?: string, search?: string): Promise<Tenant[]> {
   let q = db.selectFrom('tenants').selectAll().orderBy('id').limit(limit);
   if (afterId) q = q.where('id', '>', afterId);
+  if (search) {
+    const escape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const lower = escape(search.toLowerCase());
+    const typed = escape(search);
+    q = q.where(sql<boolean>`(lower(name) like ${`%${lower}%`} escape '\\' or name like ${`%${typed}%`} escape '\\' or lower(id) like ${`${lower}%`} escape '\\')`);
+  }
   return q.execute();
 }
 
