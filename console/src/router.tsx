@@ -15,7 +15,21 @@ function currentPath(): string {
 const listeners = new Set<() => void>();
 window.addEventListener('popstate', () => listeners.forEach((l) => l()));
 
+let guard: (() => boolean) | null = null;
+
+/**
+ * While a page holds unsaved work, `check` runs before each in-app navigation and may refuse it.
+ * Returns the release function.
+ */
+export function setNavigationGuard(check: () => boolean): () => void {
+  guard = check;
+  return () => {
+    if (guard === check) guard = null;
+  };
+}
+
 export function navigate(to: string, opts: { replace?: boolean } = {}): void {
+  if (guard && !guard()) return;
   const url = BASE + to;
   if (opts.replace) window.history.replaceState(null, '', url);
   else window.history.pushState(null, '', url);

@@ -31,7 +31,7 @@ import type {
  * running server's /openapi.json with that method, so keep one route per line, quoted.
  */
 export interface Routes {
-  'GET /v1/tenants': { query: ListQuery; body: never; response: Page<Tenant> };
+  'GET /v1/tenants': { query: ListQuery & { q?: string }; body: never; response: Page<Tenant> };
   'POST /v1/tenants': { query: never; body: { name: string; settings?: TenantSettingsPatch }; response: Tenant };
   'GET /v1/tenants/{id}': { query: never; body: never; response: Tenant };
   'PATCH /v1/tenants/{id}': { query: never; body: { name?: string; settings?: TenantSettingsPatch }; response: Tenant };

@@ -1,4 +1,4 @@
-import { useId, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from 'react';
+import { useEffect, useId, useRef, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from 'react';
 import { errorText, isApiError } from '../api/client.js';
 
 /** A labelled control with optional help text and an inline error, wired for screen readers. */
@@ -169,34 +169,71 @@ export function Time({ iso }: { iso: string | null | undefined }) {
   );
 }
 
-/** Copies text to the clipboard, falling back to selecting it when the browser refuses. */
-export function CopyButton({ text, label = 'Copy', targetId }: { text: string; label?: string; targetId?: string }) {
-  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
-  const copy = async () => {
+/** Writes to the clipboard; where the Clipboard API is missing or refused, copies a hidden selection instead. */
+async function writeClipboard(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const area = document.createElement('textarea');
+    area.value = text;
+    area.setAttribute('readonly', '');
+    area.style.position = 'fixed';
+    area.style.opacity = '0';
+    document.body.appendChild(area);
+    area.select();
+    let ok = false;
     try {
-      await navigator.clipboard.writeText(text);
-      setState('copied');
+      ok = document.execCommand('copy');
     } catch {
-      if (targetId) {
-        const el = document.getElementById(targetId);
-        if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) {
-          el.focus();
-          el.select();
-        }
-      }
-      setState('failed');
+      ok = false;
     }
-    setTimeout(() => setState('idle'), 2500);
+    area.remove();
+    return ok;
+  }
+}
+
+/**
+ * Copies `text`. With `what` (such as "tenant id") it is a small button named "Copy <what>" that
+ * sits beside the value; otherwise a full button showing `label`. The result is announced.
+ */
+export function CopyButton({ text, label = 'Copy', targetId, what }: { text: string; label?: string; targetId?: string; what?: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  useEffect(() => () => clearTimeout(timer.current), []);
+  const copy = async () => {
+    const ok = await writeClipboard(text);
+    if (!ok && targetId) {
+      const el = document.getElementById(targetId);
+      if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) {
+        el.focus();
+        el.select();
+      }
+    }
+    setState(ok ? 'copied' : 'failed');
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => setState('idle'), 2500);
   };
+  const shown = state === 'copied' ? 'Copied' : what ? 'Copy' : label;
   return (
     <>
-      <Button variant="secondary" onClick={() => void copy()}>
-        {state === 'copied' ? 'Copied' : label}
+      <Button variant="secondary" className={what ? 'btn-copy' : undefined} onClick={() => void copy()} aria-label={what ? `Copy ${what}` : undefined} data-state={state}>
+        {shown}
       </Button>
-      <span className="sr-only" role="status">
-        {state === 'copied' ? 'Copied to the clipboard' : state === 'failed' ? 'Could not copy: the text is selected, press Ctrl+C' : ''}
+      <span className="sr-only" role="status" aria-live="polite">
+        {state === 'copied' ? `Copied${what ? ` the ${what}` : ''} to the clipboard` : state === 'failed' ? (targetId ? 'Could not copy: the text is selected, press Ctrl+C' : 'Could not copy: select the text and press Ctrl+C') : ''}
       </span>
     </>
+  );
+}
+
+/** A value (an id, a code) in monospace with its copy button beside it. */
+export function CopyableId({ value, what, className }: { value: string; what: string; className?: string }) {
+  return (
+    <span className={`copyable${className ? ` ${className}` : ''}`}>
+      <code>{value}</code>
+      <CopyButton text={value} what={what} />
+    </span>
   );
 }
 
@@ -222,4 +259,102 @@ export function issuesByPath(error: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const i of error.problem.issues) out[i.path] = out[i.path] ? `${out[i.path]}; ${i.message}` : i.message;
   return out;
+}
+
+/**
+ * A modal confirmation (a native <dialog>: focus stays inside, Escape cancels). With `confirmText`
+ * the confirm button stays disabled until that exact text is typed, for what cannot be undone.
+ */
+export function ConfirmDialog({
+  open,
+  title,
+  children,
+  confirmLabel,
+  confirmText,
+  variant = 'danger',
+  busy,
+  error,
+  onConfirm,
+  onCancel,
+}: {
+  open: boolean;
+  title: string;
+  children?: ReactNode;
+  confirmLabel: string;
+  confirmText?: string;
+  variant?: 'primary' | 'danger';
+  busy?: boolean;
+  error?: unknown;
+  onConfirm(): void;
+  onCancel(): void;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const [typed, setTyped] = useState('');
+  const ids = useFieldIds();
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) {
+      setTyped('');
+      d.showModal();
+    } else if (!open && d.open) d.close();
+  }, [open]);
+  const ready = confirmText === undefined || typed === confirmText;
+  return (
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby={`${ids.id}-title`}
+      aria-describedby={`${ids.id}-body`}
+      onCancel={(e) => {
+        e.preventDefault();
+        if (!busy) onCancel();
+      }}
+    >
+      {open ? (
+        <form
+          method="dialog"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (ready && !busy) onConfirm();
+          }}
+        >
+          <h2 id={`${ids.id}-title`} className="dialog-title">
+            {title}
+          </h2>
+          <div id={`${ids.id}-body`} className="dialog-body">
+            {children}
+          </div>
+          {confirmText !== undefined ? (
+            <TextField
+              label={
+                <>
+                  Type <strong>{confirmText}</strong> to confirm
+                </>
+              }
+              id={`${ids.id}-confirm`}
+              value={typed}
+              onChange={(e) => setTyped(e.target.value)}
+              autoComplete="off"
+              spellCheck={false}
+              autoFocus
+            />
+          ) : null}
+          {error ? (
+            <p className="field-error" role="alert">
+              {errorText(error)}
+            </p>
+          ) : null}
+          <div className="form-actions dialog-actions">
+            <Button variant="secondary" onClick={onCancel} disabled={busy} autoFocus={confirmText === undefined}>
+              Cancel
+            </Button>
+            <Button type="submit" variant={variant} busy={busy} disabled={!ready}>
+              {confirmLabel}
+            </Button>
+          </div>
+        </form>
+      ) : null}
+    </dialog>
+  );
 }

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import type { Tenant } from '../api/types.js';
 import { useApi } from '../session.js';
 import { useAsync } from '../components/hooks.js';
-import { EmptyState, ErrorState, Spinner } from '../components/ui.js';
+import { CopyableId, EmptyState, ErrorState, Spinner } from '../components/ui.js';
 import { Link } from '../router.js';
 import { isApiError } from '../api/client.js';
 import { receiptKindsOf } from '../domain/providers.js';
@@ -77,7 +77,7 @@ export function TenantPage({ id, tab }: { id: string; tab: string }) {
       <div className="page-head">
         <h1>{t.name}</h1>
         <p className="muted">
-          <code>{t.id}</code>
+          <CopyableId value={t.id} what="tenant id" />
         </p>
       </div>
       <nav aria-label="Tenant sections" className="tabs">

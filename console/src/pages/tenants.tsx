@@ -1,8 +1,8 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import type { Tenant } from '../api/types.js';
 import { useApi } from '../session.js';
 import { useAsync } from '../components/hooks.js';
-import { Button, EmptyState, ErrorState, Section, Spinner, TextField, Time, issuesByPath } from '../components/ui.js';
+import { Alert, Button, CopyableId, EmptyState, ErrorState, Section, Spinner, TextField, Time, issuesByPath } from '../components/ui.js';
 import { Link, navigate } from '../router.js';
 import { errorText } from '../api/client.js';
 
@@ -12,20 +12,34 @@ export function TenantsPage() {
   const [cursor, setCursor] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [moreError, setMoreError] = useState<unknown>(null);
+  const [search, setSearch] = useState('');
+  const [query, setQuery] = useState('');
+  // Set by the tenant's delete dialog, which comes back here; read once, then dropped from the URL.
+  const [deleted, setDeleted] = useState(() => new URLSearchParams(window.location.search).get('deleted'));
+  useEffect(() => {
+    if (deleted !== null) window.history.replaceState(null, '', window.location.pathname);
+  }, [deleted]);
+
+  // The list asks the server once typing pauses.
+  useEffect(() => {
+    const t = setTimeout(() => setQuery(search.trim()), 250);
+    return () => clearTimeout(t);
+  }, [search]);
+
   const list = useAsync(async (signal) => {
-    const page = await api.call('GET /v1/tenants', { query: { limit: 50 }, signal });
+    const page = await api.call('GET /v1/tenants', { query: { limit: 50, ...(query ? { q: query } : {}) }, signal });
     setExtra([]);
     setMoreError(null);
     setCursor(page.next_cursor);
     return page.items;
-  }, [api]);
+  }, [api, query]);
 
   const more = async () => {
     if (!cursor) return;
     setLoadingMore(true);
     setMoreError(null);
     try {
-      const page = await api.call('GET /v1/tenants', { query: { limit: 50, cursor } });
+      const page = await api.call('GET /v1/tenants', { query: { limit: 50, cursor, ...(query ? { q: query } : {}) } });
       setExtra((e) => [...e, ...page.items]);
       setCursor(page.next_cursor);
     } catch (err) {
@@ -42,11 +56,29 @@ export function TenantsPage() {
         <h1>Tenants</h1>
         <p className="muted">Each tenant has its own SMS provider, settings, templates, keys and message log.</p>
       </div>
+      {deleted !== null ? (
+        <Alert kind="success" onDismiss={() => setDeleted(null)}>
+          Tenant {deleted} deleted.
+        </Alert>
+      ) : null}
       <CreateTenant />
       <Section title="All tenants" actions={<Button variant="secondary" onClick={list.reload} busy={list.loading && list.data !== undefined}>Refresh</Button>}>
+        <form role="search" aria-label="Tenants" className="search-form" onSubmit={(e) => { e.preventDefault(); setQuery(search.trim()); }}>
+          <TextField label="Search by name or id" id="tenant-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} maxLength={100} spellCheck={false} autoComplete="off" />
+        </form>
+        <p className="sr-only" role="status" aria-live="polite">
+          {query && list.data && !list.loading ? `${tenants.length}${cursor ? ' or more' : ''} tenant${tenants.length === 1 ? '' : 's'} match ${query}` : ''}
+        </p>
         {list.error ? <ErrorState error={list.error} onRetry={list.reload} title="Could not load the tenants" /> : null}
         {list.loading && list.data === undefined ? <Spinner label="Loading tenants…" /> : null}
-        {list.data && tenants.length === 0 ? (
+        {list.data && tenants.length === 0 && query ? (
+          <EmptyState title="No tenant matches">
+            <p>
+              No tenant name contains “{query}” and no id starts with it.
+            </p>
+          </EmptyState>
+        ) : null}
+        {list.data && tenants.length === 0 && !query ? (
           <EmptyState title="No tenants yet">
             <p>Create the first tenant above: give it a name, then configure its SMS provider.</p>
           </EmptyState>
@@ -71,7 +103,7 @@ export function TenantsPage() {
                       </Link>
                     </td>
                     <td data-label="Id">
-                      <code>{t.id}</code>
+                      <CopyableId value={t.id} what={`id of ${t.name}`} />
                     </td>
                     <td data-label="Code">
                       {t.settings.otp_length} digits · {Math.round(t.settings.otp_ttl_seconds / 60)} min

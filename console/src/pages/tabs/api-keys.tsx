@@ -3,7 +3,7 @@ import { apiKeyScopes, type ApiKeyScope, type CreatedApiKey } from '../../api/ty
 import { errorText } from '../../api/client.js';
 import { useApi } from '../../session.js';
 import { useAsync } from '../../components/hooks.js';
-import { Alert, Button, CopyButton, EmptyState, ErrorState, Section, Spinner, TextField, Time } from '../../components/ui.js';
+import { Alert, Button, CopyButton, CopyableId, EmptyState, ErrorState, Section, Spinner, TextField, Time } from '../../components/ui.js';
 import type { TabProps } from '../tenant.js';
 
 /** What each scope allows, as docs/api-keys.md says it. */
@@ -116,7 +116,7 @@ export function ApiKeysTab({ tenant }: TabProps) {
               <CopyButton text={created.key} targetId="new-key" label="Copy key" />
             </div>
             <p className="small muted">
-              Key id (the OAuth client id): <code>{created.id}</code> · scopes: <span data-testid="new-api-key-scopes">{scopeSummary(created.scopes)}</span>
+              Key id (the OAuth client id): <CopyableId value={created.id} what="key id" /> · scopes: <span data-testid="new-api-key-scopes">{scopeSummary(created.scopes)}</span>
             </p>
           </Alert>
         ) : null}
@@ -148,9 +148,12 @@ export function ApiKeysTab({ tenant }: TabProps) {
                     <td data-label="Key">
                       <div className="key-cell">
                         <code>{k.prefix}…</code>
-                        <code className="muted small key-id" title={`Key id (the OAuth client id): ${k.id}`}>
-                          {k.id}
-                        </code>
+                        <span className="copyable">
+                          <code className="muted small key-id" title={`Key id (the OAuth client id): ${k.id}`}>
+                            {k.id}
+                          </code>
+                          <CopyButton text={k.id} what={`key id of ${k.name ?? k.prefix}`} />
+                        </span>
                       </div>
                     </td>
                     <td data-label="Scopes">{scopeSummary(k.scopes)}</td>

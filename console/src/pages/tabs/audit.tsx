@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { AuditRecord } from '../../api/types.js';
 import { useApi } from '../../session.js';
 import { useAsync } from '../../components/hooks.js';
-import { Button, EmptyState, ErrorState, Section, Spinner, Time } from '../../components/ui.js';
+import { Button, CopyableId, EmptyState, ErrorState, Section, Spinner, Time } from '../../components/ui.js';
 import type { TabProps } from '../tenant.js';
 
 export function AuditTab({ tenant }: TabProps) {
@@ -66,7 +66,7 @@ export function AuditTab({ tenant }: TabProps) {
                   <td data-label="What">
                     <strong>{r.action}</strong>
                   </td>
-                  <td data-label="Target">{r.target ? <code>{r.target}</code> : <span className="muted">—</span>}</td>
+                  <td data-label="Target">{r.target ? <CopyableId value={r.target} what={`target of ${r.action}`} /> : <span className="muted">—</span>}</td>
                   <td data-label="Details">
                     {Object.keys(r.details).length === 0 ? (
                       <span className="muted">—</span>

@@ -3,15 +3,17 @@ import type { InboxItem } from '../../api/types.js';
 import { errorText } from '../../api/client.js';
 import { useApi } from '../../session.js';
 import { usePoll } from '../../components/hooks.js';
-import { Button, EmptyState, Section, Spinner, TextField, Time } from '../../components/ui.js';
+import { Button, CopyButton, EmptyState, Section, Spinner, TextField, Time } from '../../components/ui.js';
 import { Link } from '../../router.js';
 import type { TabProps } from '../tenant.js';
 
 const POLL_MS = 2_000;
 
+const CODE_RUN = /(\b\d{4,10}\b)/;
+
 /** Splits a body into text and the code-like digit runs, so codes stand out. */
 function highlight(body: string) {
-  const parts = body.split(/(\b\d{4,10}\b)/);
+  const parts = body.split(CODE_RUN);
   return parts.map((p, i) => (i % 2 === 1 ? <mark key={i} className="code">{p}</mark> : <span key={i}>{p}</span>));
 }
 
@@ -108,6 +110,7 @@ export function InboxTab({ tenant }: TabProps) {
                 <Time iso={m.created_at} />
               </div>
               <p className="inbox-body">{highlight(m.body)}</p>
+              {CODE_RUN.exec(m.body) ? <CopyButton text={CODE_RUN.exec(m.body)![1]!} what={`code sent to ${m.to}`} /> : null}
             </li>
           ))}
         </ol>

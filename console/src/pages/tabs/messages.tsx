@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { messageStatuses, type MessageQuery, type MessageStatus, type MessageView } from '../../api/types.js';
 import { useApi } from '../../session.js';
 import { useAsync } from '../../components/hooks.js';
-import { Button, EmptyState, ErrorState, Section, SelectField, Spinner, StatusBadge, TextField, Time } from '../../components/ui.js';
+import { Button, CopyableId, EmptyState, ErrorState, Section, SelectField, Spinner, StatusBadge, TextField, Time } from '../../components/ui.js';
 import { builtInPurposes } from '../../domain/template.js';
 import type { TabProps } from '../tenant.js';
 import { ProviderErrorRows, ProviderMessage } from '../../components/provider-error.js';
@@ -202,6 +202,10 @@ function MessageItem({ message, initiallyOpen, tenantId }: { message: MessageVie
       </div>
       <p className="message-body">{m.body}</p>
       <dl className="kv compact message-meta">
+        <dt>Message id</dt>
+        <dd>
+          <CopyableId value={m.id} what="message id" />
+        </dd>
         <dt>Created</dt>
         <dd>
           <Time iso={m.created_at} />
@@ -279,7 +283,7 @@ function MessageItem({ message, initiallyOpen, tenantId }: { message: MessageVie
                       <>
                         <dt>Provider message id</dt>
                         <dd>
-                          <code>{a.provider_message_id}</code>
+                          <CopyableId value={a.provider_message_id} what={`provider message id of attempt ${a.attempt}`} />
                         </dd>
                       </>
                     ) : null}

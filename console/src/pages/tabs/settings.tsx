@@ -15,6 +15,7 @@ import {
   parseCountries,
 } from '../../domain/settings.js';
 import type { TabProps } from '../tenant.js';
+import { DeleteTenant } from '../../components/delete-tenant.js';
 
 interface FormState {
   name: string;
@@ -150,6 +151,7 @@ export function SettingsTab({ tenant, onTenantChange }: TabProps) {
   const err = (k: string) => errors[k] ?? errors[k.replace(/^settings\./, '')];
 
   return (
+    <>
     <form className="settings-form" onSubmit={(e) => void save(e)} noValidate>
       <Section title="General">
         <div className="grid-2">
@@ -300,6 +302,8 @@ export function SettingsTab({ tenant, onTenantChange }: TabProps) {
         {!result && Object.keys(errors).length > 0 ? <Alert kind="error">Some settings are not valid: see the fields marked above.</Alert> : null}
       </div>
     </form>
+    <DeleteTenant tenant={tenant} />
+    </>
   );
 }
 

@@ -1,31 +1,80 @@
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import type { TemplateView } from '../../api/types.js';
 import { errorText, isApiError } from '../../api/client.js';
 import { useApi } from '../../session.js';
 import { useAsync } from '../../components/hooks.js';
-import { Alert, Button, ErrorState, Section, SelectField, Spinner, TextAreaField, TextField, Time } from '../../components/ui.js';
+import { Alert, Button, ConfirmDialog, ErrorState, Section, SelectField, Spinner, TextAreaField, TextField, Time } from '../../components/ui.js';
+import { setNavigationGuard } from '../../router.js';
 import { analyzeSms } from '../../domain/encoding.js';
 import { builtInPurposes, isValidLocale, isValidPurpose, maxTemplateLength, renderPreview, templateVariables, validateTemplate } from '../../domain/template.js';
 import type { TabProps } from '../tenant.js';
 
 const purposeLabels: Record<string, string> = { login: 'Login', verification: 'Phone verification', password_reset: 'Password reset', mfa: 'Multi-factor (MFA)' };
+const LEAVE_QUESTION = 'The template text has unsaved changes. Leave and lose them?';
+
+/** The purpose and locale named in the address (`?purpose=…&locale=…`, as the list of saved templates links them). */
+function fromAddress(): { purpose?: string; locale?: string } {
+  const q = new URLSearchParams(window.location.search);
+  const purpose = q.get('purpose') ?? '';
+  const locale = q.get('locale') ?? '';
+  return { ...(isValidPurpose(purpose) ? { purpose } : {}), ...(isValidLocale(locale) ? { locale } : {}) };
+}
 
 export function TemplatesTab({ tenant }: TabProps) {
   const api = useApi();
   const list = useAsync((signal) => api.call('GET /v1/templates', { tenant: tenant.id, signal }), [api, tenant.id]);
-  const [purpose, setPurpose] = useState<string>('login');
-  const [customPurposes, setCustomPurposes] = useState<string[]>([]);
+  const [initial] = useState(fromAddress);
+  const [purpose, setPurpose] = useState<string>(initial.purpose ?? 'login');
+  const [customPurposes, setCustomPurposes] = useState<string[]>(initial.purpose && !(builtInPurposes as readonly string[]).includes(initial.purpose) ? [initial.purpose] : []);
   const [newPurpose, setNewPurpose] = useState('');
   const [newPurposeError, setNewPurposeError] = useState<string | null>(null);
-  const [locale, setLocale] = useState(tenant.settings.default_locale);
-  const [activeLocale, setActiveLocale] = useState(tenant.settings.default_locale);
+  const [locale, setLocale] = useState(initial.locale ?? tenant.settings.default_locale);
+  const [activeLocale, setActiveLocale] = useState(initial.locale ?? tenant.settings.default_locale);
+  const [dirty, setDirty] = useState(false);
+  /** A switch of purpose or locale waiting for the operator to agree to lose the edited text. */
+  const [pending, setPending] = useState<{ purpose: string; locale: string } | null>(null);
+  const editorRef = useRef<HTMLDivElement>(null);
+
+  const apply = (next: { purpose: string; locale: string }, focusEditor = false) => {
+    setPurpose(next.purpose);
+    setLocale(next.locale);
+    setActiveLocale(next.locale);
+    setDirty(false);
+    window.history.replaceState(null, '', `${window.location.pathname}?purpose=${encodeURIComponent(next.purpose)}&locale=${encodeURIComponent(next.locale)}`);
+    if (focusEditor) setTimeout(() => editorRef.current?.querySelector('textarea')?.focus(), 0);
+  };
+  /** Switches the editor, asking first when its text has unsaved changes. */
+  const choose = (next: { purpose: string; locale: string }, focusEditor = false) => {
+    if (next.purpose === purpose && next.locale === activeLocale) {
+      setLocale(next.locale);
+      if (focusEditor) editorRef.current?.querySelector('textarea')?.focus();
+      return;
+    }
+    if (dirty) setPending(next);
+    else apply(next, focusEditor);
+  };
 
   // The locale box loads a template once it holds a valid tag and typing pauses.
   useEffect(() => {
-    if (!isValidLocale(locale)) return;
-    const t = setTimeout(() => setActiveLocale(locale), 350);
+    if (!isValidLocale(locale) || locale === activeLocale) return;
+    const t = setTimeout(() => choose({ purpose, locale }), 350);
     return () => clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [locale]);
+
+  // Leaving the page (another tab of the console, or closing the browser tab) with edited text asks first.
+  useEffect(() => {
+    if (!dirty) return;
+    const onUnload = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener('beforeunload', onUnload);
+    const release = setNavigationGuard(() => window.confirm(LEAVE_QUESTION));
+    return () => {
+      window.removeEventListener('beforeunload', onUnload);
+      release();
+    };
+  }, [dirty]);
+
+  const saved = useMemo(() => [...(list.data?.items ?? [])].sort((a, b) => a.purpose.localeCompare(b.purpose) || a.locale.localeCompare(b.locale)), [list.data]);
 
   const purposes = useMemo(() => {
     const fromServer = (list.data?.items ?? []).map((i) => i.purpose);
@@ -42,7 +91,7 @@ export function TemplatesTab({ tenant }: TabProps) {
     }
     setNewPurposeError(null);
     setCustomPurposes((c) => (c.includes(p) ? c : [...c, p]));
-    setPurpose(p);
+    choose({ purpose: p, locale: activeLocale });
     setNewPurpose('');
   };
 
@@ -50,7 +99,7 @@ export function TemplatesTab({ tenant }: TabProps) {
     <div>
       <Section title="Templates" description="One message per purpose and locale. Variables: {{code}} (required), {{app_name}}, {{ttl_minutes}}, {{purpose}}.">
         <div className="grid-3 align-end">
-          <SelectField label="Purpose" id="tpl-purpose" value={purpose} onChange={(e) => setPurpose(e.target.value)}>
+          <SelectField label="Purpose" id="tpl-purpose" value={purpose} onChange={(e) => choose({ purpose: e.target.value, locale: activeLocale })}>
             {purposes.map((p) => (
               <option key={p} value={p}>
                 {purposeLabels[p] ? `${purposeLabels[p]} (${p})` : p}
@@ -91,19 +140,84 @@ export function TemplatesTab({ tenant }: TabProps) {
         </div>
         {list.error ? <p className="field-error">Could not list the saved templates: {errorText(list.error)}</p> : null}
       </Section>
-      <TemplateEditor key={`${purpose}/${activeLocale}`} tenantId={tenant.id} purpose={purpose} locale={activeLocale} tenant={tenant} onSaved={list.reload} />
+      <div ref={editorRef}>
+        <TemplateEditor key={`${purpose}/${activeLocale}`} tenantId={tenant.id} purpose={purpose} locale={activeLocale} tenant={tenant} onSaved={list.reload} onDirtyChange={setDirty} />
+      </div>
+      <Section title="Saved templates" description="The templates this tenant has stored, by purpose and locale. Any other purpose or locale uses the nearest of these, then the built-in English default." headingLevel={2}>
+        {list.data && saved.length === 0 ? <p className="muted">None yet: every send uses the built-in default.</p> : null}
+        {saved.length > 0 ? (
+          <ul className="saved-templates" aria-label="Saved templates">
+            {saved.map((t) => {
+              const current = t.purpose === purpose && t.locale === activeLocale;
+              return (
+                <li key={`${t.purpose}/${t.locale}`} className={current ? 'current' : undefined}>
+                  <a
+                    href={`${window.location.pathname}?purpose=${encodeURIComponent(t.purpose)}&locale=${encodeURIComponent(t.locale)}`}
+                    aria-current={current ? 'true' : undefined}
+                    onClick={(e) => {
+                      if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+                      e.preventDefault();
+                      choose({ purpose: t.purpose, locale: t.locale }, true);
+                    }}
+                  >
+                    <strong>{purposeLabels[t.purpose] ?? t.purpose}</strong> <code>{t.purpose}</code> · <code>{t.locale}</code>
+                  </a>
+                  <span className="muted small">
+                    {t.encoding} · {t.segments} segment{t.segments === 1 ? '' : 's'} · updated <Time iso={t.updated_at} />
+                  </span>
+                </li>
+              );
+            })}
+          </ul>
+        ) : null}
+      </Section>
+      <ConfirmDialog
+        open={pending !== null}
+        title="Discard your changes?"
+        confirmLabel="Discard changes"
+        onConfirm={() => {
+          if (pending) apply(pending, true);
+          setPending(null);
+        }}
+        onCancel={() => {
+          setLocale(activeLocale);
+          setPending(null);
+        }}
+      >
+        <p>
+          The {purposeLabels[purpose] ?? purpose} · {activeLocale} template text has unsaved changes. Opening{' '}
+          {pending ? `${purposeLabels[pending.purpose] ?? pending.purpose} · ${pending.locale}` : 'another template'} throws them away.
+        </p>
+      </ConfirmDialog>
     </div>
   );
 }
 
-function TemplateEditor({ tenantId, purpose, locale, tenant, onSaved }: { tenantId: string; purpose: string; locale: string; tenant: TabProps['tenant']; onSaved(): void }) {
+function TemplateEditor({
+  tenantId,
+  purpose,
+  locale,
+  tenant,
+  onSaved,
+  onDirtyChange,
+}: {
+  tenantId: string;
+  purpose: string;
+  locale: string;
+  tenant: TabProps['tenant'];
+  onSaved(): void;
+  onDirtyChange(dirty: boolean): void;
+}) {
   const api = useApi();
   const loaded = useAsync((signal) => api.call('GET /v1/templates/{purpose}/{locale}', { tenant: tenantId, params: { purpose, locale }, signal }), [api, tenantId, purpose, locale]);
   const [body, setBody] = useState<string | null>(null);
   const [busy, setBusy] = useState<'save' | 'reset' | null>(null);
   const [result, setResult] = useState<{ ok: true; message: string } | { ok: false; error: unknown } | null>(null);
+  const [confirm, setConfirm] = useState<'remove' | 'discard' | null>(null);
 
   const current = body ?? loaded.data?.body ?? '';
+  const dirty = body !== null && body !== (loaded.data?.body ?? '');
+  useEffect(() => onDirtyChange(dirty), [dirty, onDirtyChange]);
   const s = tenant.settings;
   const preview = useMemo(
     () =>
@@ -150,11 +264,13 @@ function TemplateEditor({ tenantId, purpose, locale, tenant, onSaved }: { tenant
     setResult(null);
     try {
       await api.call('DELETE /v1/templates/{purpose}/{locale}', { tenant: tenantId, params: { purpose, locale } });
+      setConfirm(null);
       setBody(null);
       loaded.reload();
       setResult({ ok: true, message: 'Removed: sends use the fallback template again.' });
       onSaved();
     } catch (err) {
+      setConfirm(null);
       setResult({ ok: false, error: err });
     } finally {
       setBusy(null);
@@ -164,6 +280,7 @@ function TemplateEditor({ tenantId, purpose, locale, tenant, onSaved }: { tenant
   const counterText = `${analysis.encoding} · ${analysis.segments} segment${analysis.segments === 1 ? '' : 's'} · ${analysis.units} / ${analysis.unitsPerSegment * Math.max(1, analysis.segments)} ${analysis.encoding === 'GSM-7' ? 'septets' : 'UCS-2 units'}`;
 
   return (
+    <>
     <form onSubmit={(e) => void save(e)} noValidate className="template-editor">
       <Section
         headingLevel={3}
@@ -236,12 +353,12 @@ function TemplateEditor({ tenantId, purpose, locale, tenant, onSaved }: { tenant
             Save template
           </Button>
           {body !== null ? (
-            <Button variant="secondary" onClick={() => setBody(null)} disabled={busy !== null}>
+            <Button variant="secondary" onClick={() => (dirty ? setConfirm('discard') : setBody(null))} disabled={busy !== null}>
               Discard changes
             </Button>
           ) : null}
           {exact ? (
-            <Button variant="danger" onClick={() => void reset()} busy={busy === 'reset'} disabled={busy !== null}>
+            <Button variant="danger" onClick={() => setConfirm('remove')} busy={busy === 'reset'} disabled={busy !== null}>
               Remove this template
             </Button>
           ) : null}
@@ -256,5 +373,26 @@ function TemplateEditor({ tenantId, purpose, locale, tenant, onSaved }: { tenant
         </div>
       </Section>
     </form>
+    <ConfirmDialog
+      open={confirm !== null}
+      title={confirm === 'remove' ? `Remove the ${purposeLabels[purpose] ?? purpose} · ${locale} template?` : 'Discard your changes?'}
+      confirmLabel={confirm === 'remove' ? 'Remove template' : 'Discard changes'}
+      busy={busy === 'reset'}
+      onConfirm={() => {
+        if (confirm === 'remove') void reset();
+        else {
+          setBody(null);
+          setConfirm(null);
+        }
+      }}
+      onCancel={() => setConfirm(null)}
+    >
+      {confirm === 'remove' ? (
+        <p>Sends for this purpose and locale use the fallback template again{dirty ? ', and the unsaved changes to its text are lost' : ''}. The text is not kept.</p>
+      ) : (
+        <p>The edited text goes back to the saved {exact ? 'template' : 'fallback'}; what you typed is lost.</p>
+      )}
+    </ConfirmDialog>
+    </>
   );
 }

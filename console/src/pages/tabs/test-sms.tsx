@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { MessageView, TestSmsResult } from '../../api/types.js';
 import { errorText } from '../../api/client.js';
 import { useApi } from '../../session.js';
-import { Alert, Button, ErrorState, Section, Spinner, StatusBadge, TextField, Time, issuesByPath } from '../../components/ui.js';
+import { Alert, Button, CopyButton, CopyableId, ErrorState, Section, Spinner, StatusBadge, TextField, Time, issuesByPath } from '../../components/ui.js';
 import { Link } from '../../router.js';
 import { ProviderErrorRows } from '../../components/provider-error.js';
 import { errorKindText, sendsReceipts } from '../../domain/providers.js';
@@ -98,7 +98,7 @@ export function TestResult({ tenantId, result }: { tenantId: string; result: Tes
         <dt>Provider</dt>
         <dd>{result.provider}</dd>
         <dt>Provider message id</dt>
-        <dd>{result.provider_message_id ? <code>{result.provider_message_id}</code> : <span className="muted">none returned</span>}</dd>
+        <dd>{result.provider_message_id ? <CopyableId value={result.provider_message_id} what="provider message id" /> : <span className="muted">none returned</span>}</dd>
         <dt>Latency</dt>
         <dd>{result.latency_ms} ms</dd>
         <dt>Segments</dt>
@@ -106,9 +106,12 @@ export function TestResult({ tenantId, result }: { tenantId: string; result: Tes
         {result.error ? <ProviderErrorRows kind={result.error.kind} providerCode={result.error.provider_code} httpStatus={result.error.http_status} message={result.error.message} /> : null}
         <dt>In the message log</dt>
         <dd>
-          <Link to={`/tenants/${encodeURIComponent(tenantId)}/messages?id=${encodeURIComponent(result.message_id)}`}>
-            <code>{result.message_id}</code>
-          </Link>
+          <span className="copyable">
+            <Link to={`/tenants/${encodeURIComponent(tenantId)}/messages?id=${encodeURIComponent(result.message_id)}`}>
+              <code>{result.message_id}</code>
+            </Link>
+            <CopyButton text={result.message_id} what="message id" />
+          </span>
         </dd>
       </dl>
       {accepted ? <DeliveryStatus tenantId={tenantId} messageId={result.message_id} provider={result.provider} receipt={result.receipt} /> : null}
