@@ -87,41 +87,41 @@ export function DashboardTab({ tenant }: TabProps) {
               <div className="stat">
                 <dt>Messages</dt>
                 <dd>{sends}</dd>
-                <p className="muted small">{failed} failed</p>
+                <dd className="muted small stat-note">{failed} failed</dd>
               </div>
               <div className="stat">
                 <dt>Accepted by provider</dt>
                 <dd>{sends ? pct((100 * sent) / sends) : '—'}</dd>
-                <p className="muted small">{sent} of {sends}</p>
+                <dd className="muted small stat-note">{sent} of {sends}</dd>
               </div>
               <div className="stat" data-testid="delivery-rate">
                 <dt>Delivery rate</dt>
                 {receiptsPossible ? (
                   <>
                     <dd>{expected ? pct((100 * delivered) / expected) : '—'}</dd>
-                    <p className="muted small">
+                    <dd className="muted small stat-note">
                       {delivered} of {expected} accepted confirmed delivered by a receipt
                       {sent > expected ? ` (${sent - expected} more went through providers that send none)` : ''}
-                    </p>
+                    </dd>
                   </>
                 ) : (
                   <>
                     <dd className="stat-none">no receipts</dd>
-                    <p className="muted small">{noReceiptsWhy}</p>
+                    <dd className="muted small stat-note">{noReceiptsWhy}</dd>
                   </>
                 )}
               </div>
               <div className="stat">
                 <dt>Verify conversion</dt>
                 <dd>{challenges ? pct((100 * verified) / challenges) : '—'}</dd>
-                <p className="muted small">
+                <dd className="muted small stat-note">
                   {verified} of {challenges} codes verified
-                </p>
+                </dd>
               </div>
               <div className="stat">
                 <dt>Provider latency</dt>
                 <dd>{latencyAvg === null ? '—' : ms(latencyAvg)}</dd>
-                <p className="muted small">average per attempt</p>
+                <dd className="muted small stat-note">average per attempt</dd>
               </div>
             </dl>
             {sends === 0 && challenges === 0 ? (
