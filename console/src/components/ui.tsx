@@ -197,7 +197,7 @@ async function writeClipboard(text: string): Promise<boolean> {
  * Copies `text`. With `what` (such as "tenant id") it is a small button named "Copy <what>" that
  * sits beside the value; otherwise a full button showing `label`. The result is announced.
  */
-export function CopyButton({ text, label = 'Copy', targetId, what }: { text: string; label?: string; targetId?: string; what?: string }) {
+export function CopyButton({ text, label, targetId, what }: { text: string; label?: string; targetId?: string; what?: string }) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
   useEffect(() => () => clearTimeout(timer.current), []);
@@ -214,7 +214,7 @@ export function CopyButton({ text, label = 'Copy', targetId, what }: { text: str
     clearTimeout(timer.current);
     timer.current = setTimeout(() => setState('idle'), 2500);
   };
-  const shown = state === 'copied' ? 'Copied' : what ? 'Copy' : label;
+  const shown = state === 'copied' ? 'Copied' : (label ?? 'Copy');
   return (
     <>
       <Button variant="secondary" className={what ? 'btn-copy' : undefined} onClick={() => void copy()} aria-label={what ? `Copy ${what}` : undefined} data-state={state}>

@@ -116,7 +116,7 @@ export function ApiKeysTab({ tenant }: TabProps) {
               <CopyButton text={created.key} targetId="new-key" label="Copy key" />
             </div>
             <p className="small muted">
-              Key id (the OAuth client id): <CopyableId value={created.id} what="key id" /> · scopes: <span data-testid="new-api-key-scopes">{scopeSummary(created.scopes)}</span>
+              Key id (the OAuth client id): <CopyableId value={created.id} what="id of the new key" /> · scopes: <span data-testid="new-api-key-scopes">{scopeSummary(created.scopes)}</span>
             </p>
           </Alert>
         ) : null}
@@ -152,7 +152,7 @@ export function ApiKeysTab({ tenant }: TabProps) {
                           <code className="muted small key-id" title={`Key id (the OAuth client id): ${k.id}`}>
                             {k.id}
                           </code>
-                          <CopyButton text={k.id} what={`key id of ${k.name ?? k.prefix}`} />
+                          <CopyButton text={k.id} what={`id of key ${k.name ?? k.prefix}`} />
                         </span>
                       </div>
                     </td>

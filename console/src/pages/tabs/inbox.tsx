@@ -110,7 +110,7 @@ export function InboxTab({ tenant }: TabProps) {
                 <Time iso={m.created_at} />
               </div>
               <p className="inbox-body">{highlight(m.body)}</p>
-              {CODE_RUN.exec(m.body) ? <CopyButton text={CODE_RUN.exec(m.body)![1]!} what={`code sent to ${m.to}`} /> : null}
+              {CODE_RUN.exec(m.body) ? <CopyButton text={CODE_RUN.exec(m.body)![1]!} what={`code sent to ${m.to}`} label="Copy code" /> : null}
             </li>
           ))}
         </ol>
