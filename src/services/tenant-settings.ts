@@ -52,7 +52,8 @@ export const tenantSettingsShape = {
 export const tenantSettingsPatchSchema = z.strictObject(tenantSettingsShape).partial();
 export type TenantSettingsPatch = z.infer<typeof tenantSettingsPatchSchema>;
 
-export interface TenantSettings {
+// A type, not an interface: it is also a plain JSON record (the API documents it as one).
+export type TenantSettings = {
   otp_length: number;
   otp_ttl_seconds: number;
   max_verify_attempts: number;
@@ -73,7 +74,7 @@ export interface TenantSettings {
   fraud_guard: FraudGuardSettings;
   budget: BudgetSettings;
   sms_prices: SmsPrices;
-}
+};
 
 export const defaultSettings: Readonly<TenantSettings> = Object.freeze({
   otp_length: 6,

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../deps.js';
 import type { CallbackRequest } from '../../providers/types.js';
+import { errorResponses } from '../schemas/common.js';
 
 function toCallbackRequest(request: FastifyRequest, publicUrl: string | undefined, now: number): CallbackRequest {
   const base = publicUrl ? publicUrl.replace(/\/$/, '') : `${request.protocol}://${request.host}`;
@@ -20,8 +21,15 @@ export function callbackRoutes(app: FastifyInstance, deps: Deps): void {
   const params = z.strictObject({ provider: z.string().max(64), tenant_id: z.string().max(64) });
   const handler = async (request: FastifyRequest<{ Params: { provider: string; tenant_id: string } }>) => {
     const result = await deps.receipts.handle(request.params.provider, request.params.tenant_id, toCallbackRequest(request, deps.config.publicUrl, deps.clock.now()));
-    return { ok: true, ...result };
+    return { ok: true as const, ...result };
   };
-  r.post('/v1/callbacks/:provider/:tenant_id', { config: { access: 'public' }, schema: { tags: ['callbacks'], params } }, handler);
-  r.get('/v1/callbacks/:provider/:tenant_id', { config: { access: 'public' }, schema: { tags: ['callbacks'], params } }, handler);
+  const schema = {
+    tags: ['callbacks'],
+    description: 'A provider’s delivery receipts, signed in its own scheme.',
+    security: [],
+    params,
+    response: { 200: z.object({ ok: z.literal(true), applied: z.number().describe('Receipts that changed a message'), received: z.number() }), ...errorResponses },
+  };
+  r.post('/v1/callbacks/:provider/:tenant_id', { config: { access: 'public' }, schema }, handler);
+  r.get('/v1/callbacks/:provider/:tenant_id', { config: { access: 'public' }, schema }, handler);
 }

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../deps.js';
 import { eventTypes } from '../../domain/events.js';
 import { actorOf, requireTenant } from '../plugins/auth.js';
-import { cursorOf, errorResponses, listQuery, page } from '../schemas/common.js';
+import { cursorOf, errorResponses, listQuery, noContent, page } from '../schemas/common.js';
 
 const endpointView = z.object({
   id: z.string(),
@@ -89,7 +89,7 @@ export function eventEndpointRoutes(app: FastifyInstance, deps: Deps): void {
 
   r.delete(
     '/v1/event-endpoints/:id',
-    { config: tenant, schema: { tags, description: 'Removes the endpoint and its delivery log (audited).', params: idParams } },
+    { config: tenant, schema: { tags, description: 'Removes the endpoint and its delivery log (audited).', params: idParams, response: { 204: noContent, ...errorResponses } } },
     async (request, reply) => {
       await svc.remove(requireTenant(request), request.params.id, actorOf(request));
       return reply.code(204).send();

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../deps.js';
 import { fraudStatsWindows } from '../../services/fraud-guard.js';
 import { actorOf, requireTenant } from '../plugins/auth.js';
-import { cursorOf, errorResponses, listQuery } from '../schemas/common.js';
+import { cursorOf, errorResponses, listQuery, noContent } from '../schemas/common.js';
 
 const id = z.string().min(1).max(64);
 
@@ -24,6 +24,26 @@ const decision = z.object({
   lifted_by: z.string().nullable(),
 });
 
+const statsRow = {
+  sent: z.number(),
+  verified: z.number(),
+  conversion: z.number().nullable().describe('verified ÷ sent (0–1), null when nothing was sent'),
+  segments: z.number(),
+  cost: z.number().describe('segments × `sms_prices` at the time of each send'),
+};
+const budgetUse = z.object({ messages: z.number(), spend: z.number(), start: z.string(), end: z.string() });
+const fraudStats = z.object({
+  window: z.enum(fraudStatsWindows),
+  since: z.string(),
+  countries: z.array(z.object({ country: z.string(), ...statsRow })),
+  prefixes: z.array(z.object({ prefix: z.string(), ...statsRow })),
+  budget: z.object({
+    limits: z.object({ daily_messages: z.number().optional(), monthly_messages: z.number().optional(), daily_spend: z.number().optional(), monthly_spend: z.number().optional() }),
+    day: budgetUse,
+    month: budgetUse,
+  }),
+});
+
 /** DESIGN.md "Fraud guard": blocks, decisions, conversion and cost, and verification feedback. */
 export function fraudGuardRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -40,7 +60,7 @@ export function fraudGuardRoutes(app: FastifyInstance, deps: Deps): void {
 
   r.delete(
     '/v1/fraud-guard/blocks/:id',
-    { config: tenant, schema: { tags: ['fraud guard'], description: 'Lifts a block at once, on every node (audited). The codes sent to its key up to the hour of the lift no longer count toward a new block of the key; a new block within 24 h is still escalated.', params: z.strictObject({ id }) } },
+    { config: tenant, schema: { tags: ['fraud guard'], description: 'Lifts a block at once, on every node (audited). The codes sent to its key up to the hour of the lift no longer count toward a new block of the key; a new block within 24 h is still escalated.', params: z.strictObject({ id }), response: { 204: noContent, ...errorResponses } } },
     async (request, reply) => {
       await deps.fraud.lift(requireTenant(request).id, request.params.id, actorOf(request));
       return reply.code(204).send();
@@ -73,6 +93,7 @@ export function fraudGuardRoutes(app: FastifyInstance, deps: Deps): void {
         tags: ['fraud guard'],
         description: 'Per country and per prefix: codes sent, verified, conversion, segments and cost over the window; and budget use.',
         querystring: z.strictObject({ window: z.enum(fraudStatsWindows).default('24h') }),
+        response: { 200: fraudStats, ...errorResponses },
       },
     },
     async (request) => deps.fraud.stats(requireTenant(request), request.query.window),

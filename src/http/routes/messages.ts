@@ -6,9 +6,60 @@ import { normalizePhone } from '../../domain/phone.js';
 import { AppError } from '../../errors/app-error.js';
 import { statsWindows, type StatsWindow } from '../../services/stats-service.js';
 import { requireTenant } from '../plugins/auth.js';
-import { cursorOf, listQuery } from '../schemas/common.js';
+import { cursorOf, errorResponses, listQuery, page } from '../schemas/common.js';
+import { auditRecord } from './tenants.js';
 
 const statuses = ['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed'] as const;
+
+const attemptView = z.object({
+  attempt: z.number(),
+  provider: z.string(),
+  slot: z.string(),
+  started_at: z.string(),
+  latency_ms: z.number(),
+  outcome: z.enum(['accepted', 'failed']),
+  error_kind: z.string().nullable(),
+  provider_code: z.string().nullable(),
+  http_status: z.number().nullable(),
+  error_message: z.string().nullable(),
+  provider_message_id: z.string().nullable(),
+});
+const messageView = z.object({
+  id: z.string(),
+  kind: z.enum(['otp', 'event', 'test']),
+  to: z.string(),
+  purpose: z.string().nullable(),
+  challenge_id: z.string().nullable(),
+  body: z.string().describe('The text with any passcode replaced by `*`'),
+  encoding: z.string(),
+  segments: z.number(),
+  status: z.enum(statuses),
+  attempts: z.number(),
+  provider: z.string().nullable(),
+  provider_message_id: z.string().nullable(),
+  error: z.object({ kind: z.string().nullable(), code: z.string().nullable(), message: z.string().nullable() }).nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  sent_at: z.string().nullable(),
+  delivered_at: z.string().nullable(),
+  next_attempt_at: z.string().nullable(),
+  attempt_log: z.array(attemptView).optional().describe('Each provider attempt (one message only)'),
+});
+const inboxItem = z.object({ id: z.string(), message_id: z.string(), to: z.string(), body: z.string().describe('The message as sent, code included (the Inbox provider is for development)'), created_at: z.string() });
+const statsBucket = z.object({
+  start: z.string(),
+  sends: z.number(),
+  sent: z.number(),
+  delivered: z.number(),
+  undelivered: z.number(),
+  failed: z.number(),
+  challenges: z.number(),
+  verified: z.number(),
+  attempts: z.number(),
+  failed_attempts: z.number(),
+  avg_provider_latency_ms: z.number().nullable(),
+  latency_by_provider: z.record(z.string(), z.number()),
+});
 
 export function messageRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -32,6 +83,7 @@ export function messageRoutes(app: FastifyInstance, deps: Deps): void {
           purpose: z.string().max(32).optional(),
           kind: z.enum(['otp', 'event', 'test']).optional(),
         }),
+        response: { 200: page(messageView), ...errorResponses },
       },
     },
     async (request) => {
@@ -51,7 +103,7 @@ export function messageRoutes(app: FastifyInstance, deps: Deps): void {
     },
   );
 
-  r.get('/v1/messages/:id', { config: read, schema: { tags: ['messages'], params: z.strictObject({ id: z.string().min(1).max(64) }) } }, async (request) =>
+  r.get('/v1/messages/:id', { config: read, schema: { tags: ['messages'], params: z.strictObject({ id: z.string().min(1).max(64) }), response: { 200: messageView, ...errorResponses } } }, async (request) =>
     deps.messages.get(requireTenant(request).id, request.params.id),
   );
 
@@ -66,6 +118,7 @@ export function messageRoutes(app: FastifyInstance, deps: Deps): void {
           z.strictObject({ to: z.string().max(64), body: z.string().min(1).max(1600) }),
           z.strictObject({ to: z.string().max(64), template: z.string().min(1).max(1600), variables: z.record(z.string().max(40), z.string().max(500)).optional() }),
         ]),
+        response: { 202: messageView, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -79,18 +132,18 @@ export function messageRoutes(app: FastifyInstance, deps: Deps): void {
     '/v1/inbox',
     {
       config: read,
-      schema: { tags: ['inbox'], description: 'Messages the Inbox provider captured (development), newest first, with their codes.', querystring: z.strictObject({ ...listQuery, phone_number: z.string().max(64).optional() }) },
+      schema: { tags: ['inbox'], description: 'Messages the Inbox provider captured (development), newest first, with their codes.', querystring: z.strictObject({ ...listQuery, phone_number: z.string().max(64).optional() }), response: { 200: page(inboxItem), ...errorResponses } },
     },
     async (request) => deps.messages.listInbox(requireTenant(request).id, request.query.phone_number, request.query.limit, cursorOf(request.query.cursor, 'inb')),
   );
 
   r.get(
     '/v1/stats',
-    { config: read, schema: { tags: ['messages'], description: 'Sends, delivery, verify conversion and provider latency over time.', querystring: z.strictObject({ window: z.enum(Object.keys(statsWindows) as [StatsWindow, ...StatsWindow[]]).default('24h') }) } },
+    { config: read, schema: { tags: ['messages'], description: 'Sends, delivery, verify conversion and provider latency over time.', querystring: z.strictObject({ window: z.enum(Object.keys(statsWindows) as [StatsWindow, ...StatsWindow[]]).default('24h') }), response: { 200: z.object({ window: z.enum(Object.keys(statsWindows) as [StatsWindow, ...StatsWindow[]]), bucket_seconds: z.number(), buckets: z.array(statsBucket) }), ...errorResponses } } },
     async (request) => deps.stats.overview(requireTenant(request).id, request.query.window),
   );
 
-  r.get('/v1/audit-log', { config: settings, schema: { tags: ['audit'], querystring: z.strictObject(listQuery) } }, async (request) =>
+  r.get('/v1/audit-log', { config: settings, schema: { tags: ['audit'], querystring: z.strictObject(listQuery), response: { 200: page(auditRecord), ...errorResponses } } }, async (request) =>
     deps.audit.list(requireTenant(request).id, request.query.limit, cursorOf(request.query.cursor, 'aud')),
   );
 }

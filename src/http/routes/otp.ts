@@ -48,6 +48,22 @@ const verifyBody = z.union([
   z.strictObject({ phone_number: phone, purpose: purpose.optional(), code, amount: amount.optional(), payee: payee.optional() }),
 ]);
 
+const challengeView = z.object({
+  id: z.string(),
+  verification_id: z.string().nullable(),
+  phone_number: z.string(),
+  purpose: z.string(),
+  status: z.enum(['pending', 'verified', 'expired', 'locked', 'superseded', 'canceled']),
+  attempts: z.number().describe('The verification’s wrong attempts (shared by its sends)'),
+  max_attempts: z.number(),
+  attempts_remaining: z.number(),
+  created_at: z.string(),
+  expires_at: z.string(),
+  resend_available_at: z.string(),
+  verified_at: z.string().nullable(),
+  message_id: z.string().nullable(),
+});
+
 const verificationId = z.strictObject({ id: z.string().min(1).max(64) });
 const verificationView = z.object({
   id: z.string(),
@@ -112,7 +128,7 @@ export function otpRoutes(app: FastifyInstance, deps: Deps): void {
 
   r.get(
     '/v1/otp/challenges/:id',
-    { config: tenant, schema: { tags: ['passcodes'], params: z.strictObject({ id: z.string().min(1).max(64) }) } },
+    { config: tenant, schema: { tags: ['passcodes'], description: 'One send (challenge): its status and attempts. Never the code.', params: z.strictObject({ id: z.string().min(1).max(64) }), response: { 200: challengeView, ...errorResponses } } },
     async (request) => deps.otp.getChallenge(requireTenant(request), request.params.id),
   );
 

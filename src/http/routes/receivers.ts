@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../deps.js';
 import { platforms, type PlatformAnswer, type ReceiverRequest } from '../../receivers/types.js';
 import { actorOf, requireTenant } from '../plugins/auth.js';
-import { errorResponses } from '../schemas/common.js';
+import { errorResponses, noContent } from '../schemas/common.js';
 
 const platform = z.enum(platforms).describe('The identity platform');
 
@@ -81,7 +81,7 @@ export function receiverRoutes(app: FastifyInstance, deps: Deps): void {
 
   r.delete(
     '/v1/receivers/:platform',
-    { config: tenant, schema: { tags: ['receivers'], description: 'Removes a platform receiver and its secrets (audited); its calls are answered 404 from then on.', params: z.strictObject({ platform: z.string().max(32) }) } },
+    { config: tenant, schema: { tags: ['receivers'], description: 'Removes a platform receiver and its secrets (audited); its calls are answered 404 from then on.', params: z.strictObject({ platform: z.string().max(32) }), response: { 204: noContent, ...errorResponses } } },
     async (request, reply) => {
       await deps.receivers.remove(requireTenant(request), request.params.platform, actorOf(request));
       return reply.code(204).send();
@@ -97,14 +97,16 @@ export function receiverRoutes(app: FastifyInstance, deps: Deps): void {
     const s = scope.withTypeProvider<ZodTypeProvider>();
     const handler = (method: 'POST' | 'GET') => async (request: FastifyRequest<{ Params: { platform: string; tenant_id: string } }>, reply: FastifyReply) =>
       send(reply, await deps.receivers.handle(request.params.platform, toReceiverRequest(request, request.params.tenant_id, deps.clock.now()), method));
+    // Each platform has its own answer (and error) form: documented as any JSON, not as ours.
+    const answer = { 200: z.unknown().describe('The platform’s own answer form (docs/integrations.md)') };
     s.post(
       '/v1/receivers/:platform/:tenant_id',
-      { config: { access: 'public' }, schema: { tags: ['receivers'], description: 'A platform’s SMS request, in its own form and authentication (docs/integrations.md); answered in its own form.', params } },
+      { config: { access: 'public' }, schema: { tags: ['receivers'], description: 'A platform’s SMS request, in its own form and authentication (docs/integrations.md); answered in its own form.', security: [], params, response: answer } },
       handler('POST'),
     );
     s.get(
       '/v1/receivers/:platform/:tenant_id',
-      { config: { access: 'public' }, schema: { tags: ['receivers'], description: 'Mosaic’s gateway validation challenge: `X-API-Key` and `X-Verification-Key`, answered `{"key": …}`.', params } },
+      { config: { access: 'public' }, schema: { tags: ['receivers'], description: 'Mosaic’s gateway validation challenge: `X-API-Key` and `X-Verification-Key`, answered `{"key": …}`.', security: [], params, response: answer } },
       handler('GET'),
     );
   });

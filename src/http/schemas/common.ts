@@ -24,20 +24,32 @@ export const problemSchema = z
     request_id: z.string(),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
-  .describe('RFC 9457 problem document');
+  // Some codes add their own members (docs/errors.md), e.g. attempts_remaining or required_scope.
+  .catchall(z.unknown())
+  .describe('RFC 9457 problem document')
+  // Named, so the document holds it once (components.schemas.Problem) and clients get one type.
+  .meta({ id: 'Problem' });
 
+const problem = { description: 'A problem document (docs/errors.md): `code` is the stable error code.', content: { 'application/problem+json': { schema: problemSchema } } };
+
+/** Every error a route may answer, documented as application/problem+json (what the error handler sends). */
 export const errorResponses = {
-  400: problemSchema,
-  401: problemSchema,
-  403: problemSchema,
-  404: problemSchema,
-  409: problemSchema,
-  410: problemSchema,
-  413: problemSchema,
-  415: problemSchema,
-  422: problemSchema,
-  429: problemSchema,
+  400: problem,
+  401: problem,
+  403: problem,
+  404: problem,
+  409: problem,
+  410: problem,
+  413: problem,
+  415: problem,
+  422: problem,
+  429: problem,
+  500: problem,
+  503: problem,
 };
+
+/** A 204 answer: no body. */
+export const noContent = z.undefined().describe('No content');
 
 export function page<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), next_cursor: z.string().nullable() });
