@@ -478,6 +478,8 @@ export interface paths {
                     limit?: number;
                     /** @description `next_cursor` of the previous page. */
                     cursor?: string;
+                    /** @description Only tenants whose name contains this text or whose id starts with it (case-insensitive); empty: every tenant. */
+                    q?: string;
                 };
                 header?: never;
                 path?: never;
@@ -4310,7 +4312,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Every provider kind with its configuration fields (drives the console form) and whether it sends delivery receipts. */
+        /** @description Every provider kind with its configuration fields (drives the console form), whether it sends delivery receipts, and whether saving it is checked live. */
         get: {
             parameters: {
                 query?: never;
@@ -4345,8 +4347,12 @@ export interface paths {
                                     unsent?: boolean;
                                 }[];
                                 available: boolean;
-                                /** @description The kind takes delivery receipts, so `sent` is not yet final */
+                                /** @description The kind’s adapter takes delivery receipts */
+                                receipts_supported: boolean;
+                                /** @description otpgate asks for receipts (OTPGATE_PUBLIC_URL is set), so `sent` is not yet final */
                                 receipts: boolean;
+                                /** @description Saving the kind contacts the provider (a custom gateway’s challenge); the others are checked for format only */
+                                live_check: boolean;
                             }[];
                         };
                     };
