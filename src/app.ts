@@ -9,6 +9,8 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler } fro
 import type { Deps } from './deps.js';
 import { publicPluginRoutes, registerAuth } from './http/plugins/auth.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
+import { authRoutes } from './http/routes/auth.js';
+import { operatorRoutes } from './http/routes/operators.js';
 import { callbackRoutes } from './http/routes/callbacks.js';
 import { eventEndpointRoutes } from './http/routes/event-endpoints.js';
 import { fraudGuardRoutes } from './http/routes/fraud-guard.js';
@@ -93,6 +95,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     oauthRoutes(forms, deps);
     callbackRoutes(forms, deps);
   });
+  authRoutes(app, deps);
+  operatorRoutes(app, deps);
   tenantRoutes(app, deps);
   otpRoutes(app, deps);
   messageRoutes(app, deps);

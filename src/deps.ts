@@ -28,6 +28,7 @@ import { createPhoneDataService } from './services/phone-data-service.js';
 import { createStatsService } from './services/stats-service.js';
 import { createTemplateService } from './services/template-service.js';
 import { createTenantService } from './services/tenant-service.js';
+import { createOperatorService } from './services/operator-service.js';
 import { createCircuitBreaker } from './dispatcher/circuit-breaker.js';
 import { deliverMessage } from './dispatcher/deliver.js';
 import { createDispatcher } from './dispatcher/dispatcher.js';
@@ -100,6 +101,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const audit = createAuditService(ctx);
   const tenants = createTenantService(ctx, audit);
   const apiKeys = createApiKeyService(ctx, audit);
+  const operators = createOperatorService(ctx, { audit, sessionIdleMs: config.sessionIdleMinutes * 60_000, sessionMaxMs: config.sessionMaxHours * 3_600_000 });
   const templates = createTemplateService(ctx, audit);
   // Event SMS are charged to the tenant's budgets by the fraud guard, which is built further down.
   let chargeBudgets: FraudGuard['chargeBudgets'] = async () => 0;
@@ -206,6 +208,8 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     audit,
     tenants,
     apiKeys,
+    /** Operator accounts and their console sessions (docs/operators.md). */
+    operators,
     templates,
     messages,
     providers,

@@ -128,10 +128,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const adminFile = s.dataDir !== undefined ? join(s.dataDir, 'admin-key') : undefined;
   const secretFile = s.dataDir !== undefined ? join(s.dataDir, 'secret-key') : undefined;
   if (s.env === 'production') {
-    if (!given('adminKey')) problems.push(`${envNames.adminKey}: required in production`);
+    if (!given('adminKey') && !s.adminKeyDisabled) problems.push(`${envNames.adminKey}: required in production`);
     if (!given('secretKey')) problems.push(`${envNames.secretKey}: required in production`);
   } else if (s.env === 'development') {
-    if (!given('adminKey') && adminFile) {
+    if (!given('adminKey') && adminFile && !s.adminKeyDisabled) {
       adminKey = readKeyFile(adminFile, problems);
       if (adminKey !== undefined && !configSchema.shape.adminKey.safeParse(adminKey).success) {
         problems.push(`${adminFile}: the admin key there is shorter than 24 characters (delete the file to have one generated, or set ${envNames.adminKey})`);
@@ -160,6 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0 || !parsed) throw new ConfigError(problems);
 
   try {
+    // A turned-off admin key is never accepted: an unknowable random value stands in for it.
+    if (!adminKey && parsed.adminKeyDisabled) adminKey = `adm_off_${randomBytes(24).toString('base64url')}`;
     if (!adminKey || !secretKey) mkdirSync(parsed.dataDir, { recursive: true });
     if (!adminKey && adminFile) adminKey = createKeyFile(adminFile, () => `adm_${randomBytes(24).toString('base64url')}`);
     if (!secretKey && secretFile) secretKey = createKeyFile(secretFile, () => randomBytes(32).toString('base64'));
@@ -168,5 +170,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError([`${envNames.dataDir}: cannot write the generated keys into ${parsed.dataDir} (${e.code ?? e.message})`]);
   }
   if (!adminKey || !secretKey) throw new ConfigError(['the admin key or the secret key is missing']); // unreachable: production requires both
-  return Object.freeze({ ...parsed, adminKey, secretKey, generatedAdminKey: parsed.adminKey === undefined });
+  return Object.freeze({ ...parsed, adminKey, secretKey, generatedAdminKey: parsed.adminKey === undefined && !parsed.adminKeyDisabled });
 }

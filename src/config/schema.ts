@@ -21,6 +21,12 @@ export const configSchema = z.strictObject({
   env: z.enum(['development', 'production'], { error: 'must be development or production' }).default('development'),
   /** Bearer token of the operator. Generated into the data folder in development when absent. */
   adminKey: z.string().min(24, 'must be at least 24 characters').optional(),
+  /** Refuse the admin key (operators sign in instead); production may then leave `adminKey` unset. */
+  adminKeyDisabled: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
+  /** Minutes without a request after which a console session ends. */
+  sessionIdleMinutes: wholeNumber(5, 1440, 60),
+  /** Hours after sign-in at which a console session ends whatever its use. */
+  sessionMaxHours: wholeNumber(1, 720, 12),
   /** AES-256 key(s) for sealing secrets and bodies: base64 of 32 bytes, or `id:base64,id2:base64` (first active). */
   secretKey: z.string().min(1).optional(),
   /** Public base URL of this service, used to build provider callback URLs. */
@@ -80,6 +86,9 @@ export const envNames: Record<keyof ParsedConfig, string> = {
   port: 'OTPGATE_PORT',
   env: 'OTPGATE_ENV',
   adminKey: 'OTPGATE_ADMIN_KEY',
+  adminKeyDisabled: 'OTPGATE_ADMIN_KEY_DISABLED',
+  sessionIdleMinutes: 'OTPGATE_SESSION_IDLE_MINUTES',
+  sessionMaxHours: 'OTPGATE_SESSION_MAX_HOURS',
   secretKey: 'OTPGATE_SECRET_KEY',
   publicUrl: 'OTPGATE_PUBLIC_URL',
   defaultProvider: 'OTPGATE_DEFAULT_PROVIDER',

@@ -6,11 +6,12 @@ import { pooledRandomBytes } from './random-pool.js';
  * ten tenant · key API key · chl OTP challenge · msg outbound message · att delivery attempt ·
  * tpl template · aud audit entry · pvc provider config · inb inbox item · tok access token ·
  * fgb fraud-guard decision (a block or a would-block) · ver verification (a code and its resends) ·
- * whe event endpoint · evt event (the `webhook-id`) · evd delivery of an event to one endpoint.
+ * whe event endpoint · evt event (the `webhook-id`) · evd delivery of an event to one endpoint ·
+ * opr operator (a person signing in to the console).
  */
-export type IdPrefix = 'ten' | 'key' | 'chl' | 'msg' | 'att' | 'tpl' | 'aud' | 'pvc' | 'inb' | 'tok' | 'fgb' | 'ver' | 'whe' | 'evt' | 'evd';
+export type IdPrefix = 'ten' | 'key' | 'chl' | 'msg' | 'att' | 'tpl' | 'aud' | 'pvc' | 'inb' | 'tok' | 'fgb' | 'ver' | 'whe' | 'evt' | 'evd' | 'opr';
 
-const idPrefixes: ReadonlySet<string> = new Set<IdPrefix>(['ten', 'key', 'chl', 'msg', 'att', 'tpl', 'aud', 'pvc', 'inb', 'tok', 'fgb', 'ver', 'whe', 'evt', 'evd']);
+const idPrefixes: ReadonlySet<string> = new Set<IdPrefix>(['ten', 'key', 'chl', 'msg', 'att', 'tpl', 'aud', 'pvc', 'inb', 'tok', 'fgb', 'ver', 'whe', 'evt', 'evd', 'opr']);
 
 /** Crockford base32, lowercase (no i, l, o, u). */
 const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';

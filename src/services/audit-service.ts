@@ -1,17 +1,30 @@
 import { newId } from '../domain/ids.js';
 import { insertAudit, listAudit } from '../store/queries/audit.js';
 import type { Executor } from '../store/db.js';
-import type { Actor, ServiceContext } from './context.js';
+import { actorId, type Actor, type ServiceContext } from './context.js';
 import { toPage, type Page } from './pagination.js';
 
 export interface AuditRecord {
   id: string;
   tenant_id: string | null;
+  /** The operator id, the API key id, `admin` (the admin key) or a part of the system. */
   actor: string;
+  /** `operator`, `api_key`, `admin_key` or `system`; null on entries older than operators. */
+  actor_type: ActorType | null;
+  /** The operator's email at the time, when an operator acted. */
+  actor_email: string | null;
   action: string;
   target: string | null;
   details: Record<string, unknown>;
   created_at: string;
+}
+
+export type ActorType = 'operator' | 'api_key' | 'admin_key' | 'system';
+
+export function actorTypeOf(actor: Actor): ActorType {
+  if (typeof actor !== 'string') return 'operator';
+  if (actor === 'admin') return 'admin_key';
+  return actor.startsWith('key_') ? 'api_key' : 'system';
 }
 
 /** What a test number's fixed code looks like in the audit log. */
@@ -45,7 +58,9 @@ export function createAuditService(ctx: ServiceContext) {
       await insertAudit(db, {
         id: newId('aud'),
         tenant_id: entry.tenantId,
-        actor: entry.actor,
+        actor: actorId(entry.actor),
+        actor_type: actorTypeOf(entry.actor),
+        actor_email: typeof entry.actor === 'string' ? null : entry.actor.email,
         action: entry.action,
         target: entry.target ?? null,
         details: JSON.stringify(maskAuditDetails(entry.details ?? {})),
@@ -58,6 +73,8 @@ export function createAuditService(ctx: ServiceContext) {
         id: r.id,
         tenant_id: r.tenant_id,
         actor: r.actor,
+        actor_type: (r.actor_type as ActorType | null) ?? null,
+        actor_email: r.actor_email,
         action: r.action,
         target: r.target,
         // Masked on the way out too: entries written before the mask existed hold codes.

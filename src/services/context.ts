@@ -16,5 +16,20 @@ export interface ServiceContext {
   events: EventEmitter;
 }
 
-/** Who did something, for the audit log: `admin` or the API key id. */
-export type Actor = string;
+/** An operator signed in to the console, as the audit log names them. */
+export interface OperatorActor {
+  type: 'operator';
+  id: string;
+  email: string;
+}
+
+/**
+ * Who did something, for the audit log: an operator, or a string: `admin` (the admin key), the
+ * API key id, or a part of the system (`cli`, `fraud_guard`).
+ */
+export type Actor = string | OperatorActor;
+
+/** The id an actor is recorded under (`lifted_by`, the audit log's `actor`). */
+export function actorId(actor: Actor): string {
+  return typeof actor === 'string' ? actor : actor.id;
+}

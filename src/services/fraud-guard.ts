@@ -33,7 +33,7 @@ import { findChallenge } from '../store/queries/challenges.js';
 import { findMessage } from '../store/queries/messages.js';
 import type { FraudDecision } from '../store/schema.js';
 import type { AuditService } from './audit-service.js';
-import type { Actor, ServiceContext } from './context.js';
+import { actorId, type Actor, type ServiceContext } from './context.js';
 import { createDbFraudCounters, type FraudCounters } from './fraud-counters.js';
 import { toPage, type Page } from './pagination.js';
 import type { ActiveTenant } from './tenant-service.js';
@@ -555,7 +555,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       const now = clock.now();
       const lifted = await store.writes.write(async (trx) => {
         const d = await findDecision(trx, tenantId, id);
-        if (!d || d.action !== 'block' || !(await liftDecision(trx, tenantId, id, now, actor))) return undefined;
+        if (!d || d.action !== 'block' || !(await liftDecision(trx, tenantId, id, now, actorId(actor)))) return undefined;
         decisionsChanged(tenantId);
         await deps.audit.record(trx, { tenantId, actor, action: 'fraud_guard.block_lifted', target: id, details: { rule: d.rule, kind: d.kind, key: unscoped(d.key) } });
         return d;

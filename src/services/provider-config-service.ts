@@ -13,7 +13,7 @@ import { listProviderConfigs, upsertProviderConfig, deleteProviderConfig } from 
 import { insertMessage, completeAttempt } from '../store/queries/messages.js';
 import type { ProviderSlot } from '../store/schema.js';
 import type { AuditService } from './audit-service.js';
-import type { Actor, ServiceContext } from './context.js';
+import { actorId, type Actor, type ServiceContext } from './context.js';
 import type { ActiveTenant } from './tenant-service.js';
 import type { MessageService } from './message-service.js';
 
@@ -339,7 +339,7 @@ export function createProviderConfigService(
             kind: sel.kind,
             config_sealed: secretBox.seal(JSON.stringify(sel.config), `${tenantId}:${slot}`),
             updated_at: now,
-            updated_by: actor,
+            updated_by: actorId(actor),
           });
         }
         await deps.audit.record(trx, {

@@ -162,8 +162,12 @@ export interface MessageAttemptsTable {
 export interface AuditLogTable {
   id: string;
   tenant_id: string | null;
-  /** `admin`, or the API key id that acted. */
+  /** `admin` (the admin key), the API key id, the operator id, or a system part (`cli`, `fraud_guard`). */
   actor: string;
+  /** `admin_key`, `api_key`, `operator` or `system`; null on entries written before operators existed. */
+  actor_type: string | null;
+  /** The operator's email when an operator acted (kept as it was then). */
+  actor_email: string | null;
   action: string;
   target: string | null;
   /** JSON details; never a secret. */
@@ -311,6 +315,55 @@ export interface EventDeliveriesTable {
   delivered_at: number | null;
 }
 
+/** People who sign in to the console (docs/operators.md). */
+export interface OperatorsTable {
+  id: string;
+  /** Lower-cased; unique. */
+  email: string;
+  /** Self-describing scrypt hash (src/domain/password.ts); null: no password sign-in (single sign-on only). */
+  password_hash: string | null;
+  /** `owner`, `admin`, `tenant_admin` or `viewer` (src/domain/roles.ts). */
+  role: string;
+  /** The TOTP secret in use, sealed with the secret box (AAD: the operator id); null: no second factor. */
+  totp_secret_sealed: string | null;
+  /** A secret set up but not yet confirmed with a code. */
+  totp_pending_sealed: string | null;
+  /** The last 30 s step whose code was accepted: that code and older ones are refused. */
+  totp_last_step: number | null;
+  /** 1: may not sign in, and its sessions stop working. */
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+  last_sign_in_at: number | null;
+}
+
+/** The tenants a `tenant_admin` operator acts on. */
+export interface OperatorTenantsTable {
+  operator_id: string;
+  tenant_id: string;
+}
+
+export interface OperatorSessionsTable {
+  /** sha256 hex of the cookie's random token; the token itself is never stored. */
+  id: string;
+  operator_id: string;
+  /** Sent back in X-CSRF-Token on every unsafe request of the session. */
+  csrf_token: string;
+  created_at: number;
+  /** Refreshed at most once a minute; idle expiry counts from it. */
+  last_seen_at: number;
+  /** Absolute expiry. */
+  expires_at: number;
+}
+
+/** Failed sign-ins per account (`email:…`) and per client address (`ip:…`). */
+export interface SignInThrottleTable {
+  key: string;
+  failures: number;
+  window_start: number;
+  locked_until: number | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -331,6 +384,10 @@ export interface Database {
   lifecycle_marks: LifecycleMarksTable;
   event_endpoints: EventEndpointsTable;
   event_deliveries: EventDeliveriesTable;
+  operators: OperatorsTable;
+  operator_tenants: OperatorTenantsTable;
+  operator_sessions: OperatorSessionsTable;
+  sign_in_throttle: SignInThrottleTable;
 }
 
 export type Tenant = Selectable<TenantsTable>;
@@ -353,3 +410,5 @@ export type FraudDecision = Selectable<FraudDecisionsTable>;
 export type { Generated };
 export type EventEndpointRow = Selectable<EventEndpointsTable>;
 export type EventDeliveryRow = Selectable<EventDeliveriesTable>;
+export type OperatorRow = Selectable<OperatorsTable>;
+export type OperatorSessionRow = Selectable<OperatorSessionsTable>;

@@ -13,6 +13,7 @@ import { m0011TwilioServices } from './0011-twilio-services.js';
 import { m0012FraudCountersKeyOrder } from './0012-fraud-counters-key-order.js';
 import { m0013Events } from './0013-events.js';
 import { m0014KeyScopes } from './0014-key-scopes.js';
+import { m0015Operators } from './0015-operators.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -33,6 +34,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0012-fraud-counters-key-order': m0012FraudCountersKeyOrder,
   '0013-events': m0013Events,
   '0014-key-scopes': m0014KeyScopes,
+  '0015-operators': m0015Operators,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Deps } from '../../deps.js';
+import { actorOf, checkSameOrigin, requireOperator, SESSION_COOKIE } from '../plugins/auth.js';
+
+const code = z.string().trim().max(16).describe('The 6-digit code from the authenticator app');
+
+/** Console sign-in for operators (docs/operators.md). */
+export function authRoutes(app: FastifyInstance, deps: Deps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const signedIn = { access: 'signed_in' as const };
+  const secure = deps.config.env === 'production' ? '; Secure' : '';
+
+  function setCookie(reply: FastifyReply, token: string, maxAgeSeconds: number): void {
+    reply.header('set-cookie', `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`);
+  }
+  function clearCookie(reply: FastifyReply): void {
+    reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`);
+  }
+
+  r.post(
+    '/v1/auth/sign-in',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['operators'],
+        description: 'Email and password (and `totp` when the account has an authenticator). Sets the HttpOnly session cookie; answers the CSRF token to send in X-CSRF-Token.',
+        body: z.strictObject({ email: z.string().max(320), password: z.string().max(1024), totp: code.optional() }),
+      },
+    },
+    async (request, reply) => {
+      checkSameOrigin(request);
+      const { token, session } = await deps.operators.signIn({ ...request.body, ip: request.ip });
+      setCookie(reply, token, Math.floor((session.expiresAt - deps.clock.now()) / 1000));
+      reply.header('cache-control', 'no-store');
+      return { operator: session.operator, csrf_token: session.csrfToken, expires_at: new Date(session.expiresAt).toISOString() };
+    },
+  );
+
+  r.post('/v1/auth/sign-out', { config: signedIn, schema: { tags: ['operators'], description: 'Ends this session.' } }, async (request, reply) => {
+    await deps.operators.signOut(requireOperator(request).sessionId);
+    clearCookie(reply);
+    return reply.code(204).send();
+  });
+
+  r.post('/v1/auth/sign-out-everywhere', { config: signedIn, schema: { tags: ['operators'], description: 'Ends every session of the signed-in operator, on every device.' } }, async (request, reply) => {
+    const session = requireOperator(request);
+    const ended = await deps.operators.signOutEverywhere(session.operator.id, actorOf(request));
+    clearCookie(reply);
+    return reply.send({ sessions_ended: ended });
+  });
+
+  r.get('/v1/auth/me', { config: signedIn, schema: { tags: ['operators'], description: 'Who is signed in: the operator (with the session’s CSRF token), or the admin key.' } }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const c = request.caller;
+    if (c?.kind !== 'operator') return { kind: 'admin_key', role: 'owner', operator: null, tenants: null, csrf_token: null, expires_at: null };
+    const op = c.session.operator;
+    const tenants = op.role === 'tenant_admin' ? await Promise.all(op.tenant_ids.map(async (id) => ({ id, name: (await deps.tenants.get(id)).name }))) : null;
+    return { kind: 'operator', role: op.role, operator: op, tenants, csrf_token: c.session.csrfToken, expires_at: new Date(c.session.expiresAt).toISOString() };
+  });
+
+  r.post('/v1/auth/totp/setup', { config: signedIn, schema: { tags: ['operators'], description: 'A new authenticator secret (and its otpauth:// URI for a QR code), shown once; confirm it with /v1/auth/totp/enable.' } }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return deps.operators.setupTotp(requireOperator(request).operator.id);
+  });
+
+  r.post('/v1/auth/totp/enable', { config: signedIn, schema: { tags: ['operators'], body: z.strictObject({ code }) } }, async (request) => ({
+    operator: await deps.operators.enableTotp(requireOperator(request).operator.id, request.body.code, actorOf(request)),
+  }));
+
+  r.post('/v1/auth/totp/disable', { config: signedIn, schema: { tags: ['operators'], body: z.strictObject({ code }) } }, async (request) => ({
+    operator: await deps.operators.disableTotp(requireOperator(request).operator.id, request.body.code, actorOf(request)),
+  }));
+}
