@@ -266,19 +266,19 @@ export function createOperatorService(ctx: ServiceContext, deps: { audit: AuditS
       const accountKey = `email:${email.slice(0, 254)}`;
       const ipKey = `ip:${input.ip}`;
       await checkThrottle([accountKey, ipKey], now);
-      const fail = async (code: 'auth.invalid_credentials' | 'auth.totp_invalid' | 'auth.totp_reused'): Promise<never> => {
+      const fail = async (err: AppError): Promise<never> => {
         await recordFailure(accountKey, THROTTLE_ACCOUNT_FAILURES, now);
         await recordFailure(ipKey, THROTTLE_IP_FAILURES, now);
-        throw new AppError(code);
+        throw err;
       };
       const row = await findOperatorByEmail(ctx.store.db, email);
       const passwordOk = await verifyPassword(input.password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
-      if (!row || !row.password_hash || !passwordOk || row.disabled === 1) return fail('auth.invalid_credentials');
+      if (!row || !row.password_hash || !passwordOk || row.disabled === 1) return fail(new AppError('auth.invalid_credentials', 'The email or password is not correct.'));
       if (row.totp_secret_sealed !== null) {
         if (input.totp === undefined || input.totp === '') throw new AppError('auth.totp_required', 'Enter the 6-digit code from the authenticator app.');
         const step = matchTotp(openTotp(row, row.totp_secret_sealed), input.totp, now);
-        if (step === undefined) return fail('auth.totp_invalid');
-        if (!(await advanceTotpStep(ctx.store.db, row.id, step, now))) return fail('auth.totp_reused');
+        if (step === undefined) return fail(new AppError('auth.totp_invalid'));
+        if (!(await advanceTotpStep(ctx.store.db, row.id, step, now))) return fail(new AppError('auth.totp_reused'));
       }
       await clearThrottle(ctx.store.db, accountKey);
       const token = randomBytes(32).toString('base64url');

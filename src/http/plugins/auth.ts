@@ -7,7 +7,7 @@ import { isSafeMethod } from '../../domain/roles.js';
 import type { Actor } from '../../services/context.js';
 import type { SessionPrincipal } from '../../services/operator-service.js';
 import type { ActiveTenant } from '../../services/tenant-service.js';
-import { ROLE_RULES, type RouteAccess } from '../access.js';
+import { ROLE_RULES, ROUTE_ACCESSES, type RouteAccess } from '../access.js';
 
 export type { RouteAccess } from '../access.js';
 
@@ -145,7 +145,9 @@ export function registerAuth(app: FastifyInstance, deps: Deps): void {
     routes.flatMap((r) => (Array.isArray(r.method) ? r.method : [r.method]).map((method) => ({ method, url: r.url, access: r.config?.access, scope: r.config?.scope })));
   app.decorate('declaredRoutes', declared);
   app.addHook('onReady', async () => {
-    const missing = declared().filter((r) => r.access === undefined);
+    // An access outside the role table (src/http/access.ts) would be open to no operator, or to
+    // every one: refused like a missing one.
+    const missing = declared().filter((r) => r.access === undefined || !ROUTE_ACCESSES.includes(r.access));
     if (missing.length > 0) throw new Error(`routes without config.access: ${missing.map((r) => `${r.method} ${r.url}`).join(', ')}`);
   });
 
