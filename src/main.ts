@@ -29,13 +29,19 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info({ url: server.url, store: server.deps.store.description, env: config.env, default_provider: server.deps.platform?.kind ?? null, dispatcher: server.dispatchMode }, 'otpgate is listening');
+  // With no operator yet, the way to the console is the admin key or a first owner made with the CLI.
+  const noOperators = (await server.deps.operators.count().catch(() => 1)) === 0;
+  const firstOwner = noOperators ? `  no operator yet: create the first owner with  otpgate operator create --role owner --email you@example.com\n` : '';
   if (config.generatedAdminKey) {
     // Printed to the terminal once at start, on purpose and not through the logger: the
     // operator needs it to sign in. It lives in the data folder; set OTPGATE_ADMIN_KEY to choose one.
     process.stdout.write(
-      `\n  otpgate ${config.env} — ${server.url}\n  admin console: ${server.url}/admin   API docs: ${server.url}/docs\n  admin key (from ${config.dataDir}/admin-key): ${config.adminKey}\n\n`,
+      `\n  otpgate ${config.env} — ${server.url}\n  admin console: ${server.url}/admin   API docs: ${server.url}/docs\n  admin key (from ${config.dataDir}/admin-key): ${config.adminKey}\n${firstOwner}\n`,
     );
+  } else if (noOperators) {
+    process.stdout.write(`\n${firstOwner}\n`);
   }
+  if (noOperators && config.adminKeyDisabled) logger.warn('the admin key is turned off and there is no operator: create an owner with `otpgate operator create --role owner --email …`');
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -200,6 +200,13 @@ export function createOperatorService(ctx: ServiceContext, deps: { audit: AuditS
       return view(ctx.store.db, await mustFind(ctx.store.db, id));
     },
 
+    async getByEmail(rawEmail: string): Promise<OperatorView> {
+      const email = normaliseEmail(rawEmail);
+      const row = await findOperatorByEmail(ctx.store.db, email);
+      if (!row) throw new AppError('operator.not_found', `There is no operator ${email}.`);
+      return view(ctx.store.db, row);
+    },
+
     async update(id: string, patch: OperatorPatch, actor: Actor): Promise<OperatorView> {
       const newRole = patch.role !== undefined ? parseRole(patch.role) : undefined;
       const current = await mustFind(ctx.store.db, id);

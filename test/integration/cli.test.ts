@@ -128,3 +128,33 @@ test('otpgate phone export|erase: a number\'s rows, then none; a malformed numbe
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('otpgate operator create|password|list: the password comes from the environment or stdin, never a flag, and is checked', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'otpgate-cli-'));
+  const env = { OTPGATE_DATA_DIR: dir, OTPGATE_DATABASE_URL: `sqlite:${join(dir, 'o.db')}` };
+  const withStdin = (args: string[], input: string, extra: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: processEnv({ ...env, ...extra }), input, encoding: 'utf8', timeout: 30_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  try {
+    const owner = withStdin(['operator', 'create', '--role', 'owner', '--email', 'Root@Example.com'], 'a long owner passphrase\n');
+    assert.equal(owner.code, 0, owner.stderr);
+    assert.deepEqual({ email: JSON.parse(owner.stdout).email, role: JSON.parse(owner.stdout).role }, { email: 'root@example.com', role: 'owner' });
+    const weak = withStdin(['operator', 'create', '--role', 'admin', '--email', 'b@example.com'], '', { OTPGATE_OPERATOR_PASSWORD: 'Password1234' });
+    assert.equal(weak.code, 1);
+    assert.match(weak.stderr, /operator\.weak_password/);
+    assert.doesNotMatch(weak.stderr + weak.stdout, /Password1234/);
+    const role = withStdin(['operator', 'create', '--role', 'god', '--email', 'c@example.com'], 'a long enough passphrase');
+    assert.match(role.stderr, /operator\.unknown_role/);
+    const dup = withStdin(['operator', 'create', '--role', 'viewer', '--email', 'root@example.com'], 'a long enough passphrase');
+    assert.match(dup.stderr, /operator\.email_taken/);
+    const pw = withStdin(['operator', 'password', '--email', 'root@example.com'], 'another long passphrase');
+    assert.equal(pw.code, 0, pw.stderr);
+    const list = cli(['operator', 'list'], env);
+    assert.deepEqual(JSON.parse(list.stdout).map((o: { email: string }) => o.email), ['root@example.com']);
+    assert.doesNotMatch(list.stdout, /scrypt|passphrase/);
+    assert.equal(cli(['operator', 'create', '--role', 'owner'], env).code, 2, 'no email: usage');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,9 +21,14 @@ interface Started {
  * `node src/main.ts` as `npm start` runs it, in development with no key in the environment;
  * resolves once the start banner (URL and admin key) is printed.
  */
-async function start(dataDir: string): Promise<Started> {
+/** The test runner's environment without any otpgate setting of the shell it runs in. */
+function cleanEnv(): NodeJS.ProcessEnv {
   const settings = new Set(Object.values(envNames));
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !settings.has(k)));
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !settings.has(k)));
+}
+
+async function start(dataDir: string): Promise<Started> {
+  const env = cleanEnv();
   Object.assign(env, {
     OTPGATE_DATA_DIR: dataDir,
     OTPGATE_DATABASE_URL: `sqlite:${join(dataDir, 'otpgate.db')}`,
@@ -120,12 +125,25 @@ test('development keys persist: generated into the data folder once, printed at 
       assert.equal(await first.stop(), 0);
     }
     assert.doesNotMatch(first.stdout(), new RegExp(files.secret.trim().replace(/[+/=]/g, '\\$&')), 'the secret key is never printed');
+    assert.match(first.stdout(), /no operator yet: create the first owner with {2}otpgate operator create --role owner --email/, 'a fresh install says how to make the first owner');
+
+    // The first owner, made with the CLI (password from the environment, never a flag).
+    const made = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'operator', 'create', '--role', 'owner', '--email', 'Owner@Example.com'], {
+      env: { ...cleanEnv(), OTPGATE_DATA_DIR: dir, OTPGATE_DATABASE_URL: `sqlite:${join(dir, 'otpgate.db')}`, OTPGATE_OPERATOR_PASSWORD: 'first owner passphrase' },
+      encoding: 'utf8',
+    });
+    assert.equal(made.status, 0, made.stderr);
+    assert.equal(JSON.parse(made.stdout).role, 'owner');
+    assert.doesNotMatch(made.stdout + made.stderr, /first owner passphrase/);
 
     const second = await start(dir);
     try {
       assert.deepEqual({ admin: readFileSync(adminFile, 'utf8'), secret: readFileSync(secretFile, 'utf8') }, files, 'the key files are unchanged');
       assert.equal(second.printedAdminKey, first.printedAdminKey, 'the same admin key on the second start');
       assert.equal((await call(second.url, 'GET', '/v1/tenants', first.printedAdminKey)).status, 200, 'the first admin key still signs in');
+      assert.doesNotMatch(second.stdout(), /no operator yet/);
+      const signedIn = await fetch(`${second.url}/v1/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'owner@example.com', password: 'first owner passphrase' }) });
+      assert.equal(signedIn.status, 200, 'the owner made with the CLI signs in');
       // The code's HMAC key derives from the secret key: it verifies only if the same key came back.
       const verified = await call(second.url, 'POST', '/v1/otp/verify', apiKey, { challenge_id: challengeId, code });
       assert.equal(verified.status, 200, JSON.stringify(verified.json));
