@@ -3,12 +3,14 @@ import { isSafeMethod, type OperatorRole } from '../domain/roles.js';
 /**
  * Who may call a route (`config.access`):
  * - `public`: anyone (the route checks what it needs itself);
- * - `admin`: the platform's routes (tenants, their keys, audit) — the admin key or an operator;
+ * - `admin`: the platform's routes (listing, creating and deleting tenants) — the admin key or an operator;
+ * - `tenant_record`: one tenant's record under `/v1/tenants/:id` (settings, API keys, audit log) —
+ *   the admin key or an operator; a tenant_admin for its own tenants (`:id`);
  * - `tenant`: a tenant's routes — its API key, or the admin key / an operator naming it in X-Tenant-Id;
  * - `operators`: operator accounts — the admin key or an owner;
  * - `signed_in`: the caller's own sign-in (who am I, sign out, authenticator) — the admin key or any operator.
  */
-export type RouteAccess = 'admin' | 'tenant' | 'public' | 'operators' | 'signed_in';
+export type RouteAccess = 'admin' | 'tenant_record' | 'tenant' | 'public' | 'operators' | 'signed_in';
 
 /**
  * What a role may do on a route of one access: `all` methods, `read` (GET/HEAD only),
@@ -22,6 +24,7 @@ export type RoleRule = 'all' | 'read' | 'own_tenants' | 'none';
  */
 export const ROLE_RULES: Readonly<Record<Exclude<RouteAccess, 'public'>, Readonly<Record<OperatorRole, RoleRule>>>> = Object.freeze({
   admin: { owner: 'all', admin: 'all', tenant_admin: 'none', viewer: 'read' },
+  tenant_record: { owner: 'all', admin: 'all', tenant_admin: 'own_tenants', viewer: 'read' },
   tenant: { owner: 'all', admin: 'all', tenant_admin: 'own_tenants', viewer: 'read' },
   operators: { owner: 'all', admin: 'none', tenant_admin: 'none', viewer: 'none' },
   signed_in: { owner: 'all', admin: 'all', tenant_admin: 'all', viewer: 'all' },

@@ -19,6 +19,7 @@ after(async () => t.close());
 /** What each access allows each role (docs/operators.md), written out here independently of src/http/access.ts. */
 const EXPECTED: Record<Exclude<RouteAccess, 'public'>, Record<OperatorRole, 'all' | 'read' | 'own_tenants' | 'none'>> = {
   admin: { owner: 'all', admin: 'all', tenant_admin: 'none', viewer: 'read' },
+  tenant_record: { owner: 'all', admin: 'all', tenant_admin: 'own_tenants', viewer: 'read' },
   tenant: { owner: 'all', admin: 'all', tenant_admin: 'own_tenants', viewer: 'read' },
   operators: { owner: 'all', admin: 'none', tenant_admin: 'none', viewer: 'none' },
   signed_in: { owner: 'all', admin: 'all', tenant_admin: 'all', viewer: 'all' },
@@ -29,7 +30,9 @@ function expectedAccess(r: DeclaredRoute): RouteAccess | undefined {
   if (r.url === '/v1/auth/sign-in') return 'public';
   if (r.url.startsWith('/v1/auth/')) return 'signed_in';
   if (r.url.startsWith('/v1/operators')) return 'operators';
-  if (r.url.startsWith('/v1/tenants')) return 'admin';
+  // Listing, creating and deleting tenants is the platform's; one tenant's record is that tenant's.
+  if (r.url === '/v1/tenants' || (r.url === '/v1/tenants/:id' && r.method === 'DELETE')) return 'admin';
+  if (r.url.startsWith('/v1/tenants/:id')) return 'tenant_record';
   return undefined;
 }
 
@@ -61,14 +64,15 @@ test('every role on every non-public route: allowed ones get past auth, the othe
       const safe = r.method === 'GET';
       const allowed = rule === 'all' || rule === 'own_tenants' || (rule === 'read' && safe);
       const s = sessions.get(role)!;
+      // The tenant is named in X-Tenant-Id on tenant routes, in the path on a tenant's record.
       const send = (tenantId?: string) =>
         t.app.inject({
           method: r.method as 'GET',
-          url: probeUrl(r.url),
+          url: probeUrl(access === 'tenant_record' && tenantId ? r.url.replace(':id', tenantId) : r.url),
           headers: s.headers({ ...(tenantId ? { 'x-tenant-id': tenantId } : {}), ...(safe || r.method === 'DELETE' ? {} : { 'content-type': 'application/json' }) }),
           ...(safe || r.method === 'DELETE' ? {} : { payload: '{}' }),
         });
-      const res = await send(access === 'tenant' ? mine.tenantId : undefined);
+      const res = await send(access === 'tenant' || access === 'tenant_record' ? mine.tenantId : undefined);
       probes++;
       const where = `${role} ${r.method} ${r.url}`;
       if (allowed) {
@@ -79,6 +83,8 @@ test('every role on every non-public route: allowed ones get past auth, the othe
         assert.equal(res.json().code, 'auth.forbidden', where);
       }
       // Signing out ends the session (or all of them): the next probes sign in again.
+      // A DELETE of the probe's own tenant record would remove it: none is tenant_record, but be sure.
+      assert.ok(!(access === 'tenant_record' && r.method === 'DELETE' && r.url === '/v1/tenants/:id'));
       if (r.url.startsWith('/v1/auth/sign-out')) sessions.set(role, await signIn(t, s.email));
       if (rule === 'own_tenants') {
         const other = await send(theirs.tenantId);

@@ -37,7 +37,7 @@ test('every registered route declares its access, and every non-public one answe
   const open: string[] = [];
   const closed: string[] = [];
   for (const r of routes) {
-    assert.ok(r.access === 'admin' || r.access === 'tenant' || r.access === 'public' || r.access === 'operators' || r.access === 'signed_in', `${r.method} ${r.url} declares no access (${String(r.access)})`);
+    assert.ok(r.access === 'admin' || r.access === 'tenant_record' || r.access === 'tenant' || r.access === 'public' || r.access === 'operators' || r.access === 'signed_in', `${r.method} ${r.url} declares no access (${String(r.access)})`);
     if (r.access === 'public') {
       open.push(`${r.method} ${r.url}`);
       continue;

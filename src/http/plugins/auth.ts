@@ -199,6 +199,10 @@ export function registerAuth(app: FastifyInstance, deps: Deps): void {
     const rule = ROLE_RULES[access]?.[role] ?? 'none';
     if (rule === 'none') throw new AppError('auth.forbidden', `A ${role} may not use this route.`, { extra: { role } });
     if (rule === 'read' && !isSafeMethod(request.method)) throw new AppError('auth.forbidden', `A ${role} may only read.`, { extra: { role } });
+    if (access === 'tenant_record') {
+      const tenantId = (request.params as { id?: string } | undefined)?.id;
+      if (rule === 'own_tenants' && (tenantId === undefined || !tenantIds.includes(tenantId))) throw new AppError('auth.forbidden', 'This operator does not act on that tenant.', { extra: { role } });
+    }
     if (access === 'tenant') {
       const tenantId = request.headers['x-tenant-id'];
       if (typeof tenantId !== 'string' || tenantId === '') throw new AppError('auth.tenant_required', 'Name the tenant in X-Tenant-Id.');

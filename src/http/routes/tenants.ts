@@ -39,6 +39,8 @@ export const auditRecord = z.object({
   id: z.string(),
   tenant_id: z.string().nullable(),
   actor: z.string(),
+  actor_type: z.enum(['operator', 'api_key', 'admin_key', 'system']).nullable().describe('Who acted, by kind; null on entries older than operators'),
+  actor_email: z.string().nullable().describe('The operator’s email when an operator acted'),
   action: z.string(),
   target: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
@@ -48,6 +50,8 @@ export const auditRecord = z.object({
 export function tenantRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const admin = { access: 'admin' as const };
+  // One tenant's own record: a tenant_admin reaches it for its tenants (src/http/access.ts).
+  const record = { access: 'tenant_record' as const };
 
   r.post('/v1/tenants', { config: admin, schema: { tags: ['tenants'], body: z.strictObject({ name, settings: settings.optional() }), response: { 201: tenantView, ...errorResponses } } }, async (request, reply) => {
     const t = await deps.tenants.create({ name: request.body.name, settings: request.body.settings }, actorOf(request));
@@ -58,11 +62,11 @@ export function tenantRoutes(app: FastifyInstance, deps: Deps): void {
     return deps.tenants.list(request.query.limit, cursorOf(request.query.cursor, 'ten'), request.query.q || undefined);
   });
 
-  r.get('/v1/tenants/:id', { config: admin, schema: { tags: ['tenants'], params: tenantParams, response: { 200: tenantView, ...errorResponses } } }, async (request) => deps.tenants.get(request.params.id));
+  r.get('/v1/tenants/:id', { config: record, schema: { tags: ['tenants'], params: tenantParams, response: { 200: tenantView, ...errorResponses } } }, async (request) => deps.tenants.get(request.params.id));
 
   r.patch(
     '/v1/tenants/:id',
-    { config: admin, schema: { tags: ['tenants'], params: tenantParams, body: z.strictObject({ name: name.optional(), settings: settings.optional() }), response: { 200: tenantView, ...errorResponses } } },
+    { config: record, schema: { tags: ['tenants'], params: tenantParams, body: z.strictObject({ name: name.optional(), settings: settings.optional() }), response: { 200: tenantView, ...errorResponses } } },
     async (request) => deps.tenants.update(request.params.id, { ...(request.body.name !== undefined ? { name: request.body.name } : {}), ...(request.body.settings !== undefined ? { settings: request.body.settings } : {}) }, actorOf(request)),
   );
 
@@ -74,7 +78,7 @@ export function tenantRoutes(app: FastifyInstance, deps: Deps): void {
   r.post(
     '/v1/tenants/:id/api-keys',
     {
-      config: admin,
+      config: record,
       schema: {
         tags: ['api keys'],
         params: tenantParams,
@@ -90,21 +94,21 @@ export function tenantRoutes(app: FastifyInstance, deps: Deps): void {
     async (request, reply) => reply.code(201).send(await deps.apiKeys.create(request.params.id, request.body?.name ?? null, actorOf(request), parseScopes(request.body?.scopes))),
   );
 
-  r.get('/v1/tenants/:id/api-keys', { config: admin, schema: { tags: ['api keys'], params: tenantParams, querystring: z.strictObject(listQuery), response: { 200: page(apiKeyView), ...errorResponses } } }, async (request) => {
+  r.get('/v1/tenants/:id/api-keys', { config: record, schema: { tags: ['api keys'], params: tenantParams, querystring: z.strictObject(listQuery), response: { 200: page(apiKeyView), ...errorResponses } } }, async (request) => {
     await deps.tenants.get(request.params.id);
     return deps.apiKeys.list(request.params.id, request.query.limit, cursorOf(request.query.cursor, 'key'));
   });
 
   r.delete(
     '/v1/tenants/:id/api-keys/:key_id',
-    { config: admin, schema: { tags: ['api keys'], params: z.strictObject({ id: z.string().min(1).max(64), key_id: z.string().min(1).max(64) }), response: { 204: noContent, ...errorResponses } } },
+    { config: record, schema: { tags: ['api keys'], params: z.strictObject({ id: z.string().min(1).max(64), key_id: z.string().min(1).max(64) }), response: { 204: noContent, ...errorResponses } } },
     async (request, reply) => {
       await deps.apiKeys.revoke(request.params.id, request.params.key_id, actorOf(request));
       return reply.code(204).send();
     },
   );
 
-  r.get('/v1/tenants/:id/audit-log', { config: admin, schema: { tags: ['audit'], params: tenantParams, querystring: z.strictObject(listQuery), response: { 200: page(auditRecord), ...errorResponses } } }, async (request) => {
+  r.get('/v1/tenants/:id/audit-log', { config: record, schema: { tags: ['audit'], params: tenantParams, querystring: z.strictObject(listQuery), response: { 200: page(auditRecord), ...errorResponses } } }, async (request) => {
     await deps.tenants.get(request.params.id);
     return deps.audit.list(request.params.id, request.query.limit, cursorOf(request.query.cursor, 'aud'));
   });
