@@ -1,52 +1,84 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { createApi } from './api/client.js';
+import { createApi, isApiError } from './api/client.js';
+import type { Me } from './api/types.js';
 import { Link, matchRoute, usePath } from './router.js';
-import { SessionContext, loadKey, storeKey } from './session.js';
+import { ROLE_LABELS, SessionContext, loadKey, permissionsOf, storeKey, type Session } from './session.js';
 import { SignInPage } from './pages/sign-in.js';
 import { TenantsPage } from './pages/tenants.js';
 import { TenantPage } from './pages/tenant.js';
-import { EmptyState } from './components/ui.js';
+import { OperatorsPage } from './pages/operators.js';
+import { AccountPage } from './pages/account.js';
+import { EmptyState, Spinner } from './components/ui.js';
+
+/** How the console is signed in: an operator's cookie session, or the admin key kept in this tab. */
+type Auth = { kind: 'checking' } | { kind: 'signed-out'; notice: string | null } | { kind: 'signed-in'; me: Me; key: string | null };
 
 export function App() {
-  const [key, setKey] = useState<string | null>(loadKey);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [auth, setAuth] = useState<Auth>({ kind: 'checking' });
+  const csrf = useRef<string | null>(null);
 
-  const signOut = useCallback((why?: string) => {
+  const signedOut = useCallback((notice: string | null) => {
     storeKey(null);
-    setKey(null);
-    setNotice(why ?? null);
+    csrf.current = null;
+    setAuth({ kind: 'signed-out', notice });
   }, []);
 
-  const session = useMemo(() => {
-    if (!key) return null;
-    const api = createApi({ adminKey: key, onUnauthorized: () => signOut('The server no longer accepts this admin key. Sign in again.') });
-    return { api, signOut: () => signOut('You are signed out.') };
-  }, [key, signOut]);
+  const signedIn = useCallback((me: Me, key: string | null) => {
+    if (key) storeKey(key);
+    csrf.current = me.csrf_token;
+    setAuth({ kind: 'signed-in', me, key });
+  }, []);
 
-  if (!session) {
+  // A new tab (or a reload) finds the admin key of this tab, or the operator's session cookie.
+  useEffect(() => {
+    const key = loadKey();
+    const controller = new AbortController();
+    createApi(key ? { adminKey: key } : {})
+      .call('GET /v1/auth/me', { signal: controller.signal })
+      .then((me) => signedIn(me, key))
+      .catch((err: unknown) => {
+        if (err instanceof DOMException && err.name === 'AbortError') return;
+        signedOut(key && isApiError(err) && err.status === 401 ? 'The server no longer accepts this admin key. Sign in again.' : null);
+      });
+    return () => controller.abort();
+  }, [signedIn, signedOut]);
+
+  const session = useMemo<Session | null>(() => {
+    if (auth.kind !== 'signed-in') return null;
+    const expired = auth.key ? 'The server no longer accepts this admin key. Sign in again.' : 'Your session has ended. Sign in again.';
+    const api = createApi({ adminKey: auth.key, csrfToken: () => csrf.current, onUnauthorized: () => signedOut(expired) });
+    return {
+      api,
+      me: auth.me,
+      signOut: () => {
+        if (auth.key) signedOut('You are signed out.');
+        else void api.call('POST /v1/auth/sign-out').finally(() => signedOut('You are signed out.'));
+      },
+    };
+  }, [auth, signedOut]);
+
+  if (auth.kind === 'checking') {
     return (
-      <SignInPage
-        notice={notice}
-        onSignedIn={(k) => {
-          storeKey(k);
-          setNotice(null);
-          setKey(k);
-        }}
-      />
+      <main className="signin" id="main">
+        <Spinner label="Opening the console…" />
+      </main>
     );
   }
+  if (!session) return <SignInPage notice={auth.kind === 'signed-out' ? auth.notice : null} onSignedIn={signedIn} />;
   return (
     <SessionContext.Provider value={session}>
-      <Shell onSignOut={session.signOut} />
+      <Shell session={session} />
     </SessionContext.Provider>
   );
 }
 
-function Shell({ onSignOut }: { onSignOut: () => void }) {
+function Shell({ session }: { session: Session }) {
   const path = usePath();
   const route = matchRoute(path);
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
+  const can = permissionsOf(session.me);
+  const who = session.me.operator ? session.me.operator.email : 'Admin key';
 
   // Move focus to the page on navigation so keyboard and screen-reader users land on the content.
   useEffect(() => {
@@ -73,14 +105,37 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
           <Link to="/" aria-current={route.page === 'tenants' ? 'page' : undefined}>
             Tenants
           </Link>
+          {can.operators ? (
+            <Link to="/operators" aria-current={route.page === 'operators' ? 'page' : undefined}>
+              Operators
+            </Link>
+          ) : null}
+          {session.me.operator ? (
+            <Link to="/account" aria-current={route.page === 'account' ? 'page' : undefined}>
+              Account
+            </Link>
+          ) : null}
         </nav>
-        <button type="button" className="btn btn-ghost signout" onClick={onSignOut}>
+        <p className="whoami" aria-label="Signed in as">
+          <span className="whoami-name">{who}</span> <span className="role-badge">{ROLE_LABELS[session.me.role]}</span>
+        </p>
+        <button type="button" className="btn btn-ghost signout" onClick={session.signOut}>
           Sign out
         </button>
       </header>
       <main id="main" ref={main} tabIndex={-1} className="main">
         {route.page === 'tenants' ? <TenantsPage /> : null}
         {route.page === 'tenant' ? <TenantPage id={route.id} tab={route.tab} /> : null}
+        {route.page === 'operators' ? (
+          can.operators ? (
+            <OperatorsPage />
+          ) : (
+            <EmptyState title="Only owners manage operators">
+              <Link to="/">Go to the tenants</Link>
+            </EmptyState>
+          )
+        ) : null}
+        {route.page === 'account' ? <AccountPage /> : null}
         {route.page === 'not-found' ? (
           <EmptyState title="There is no such page">
             <Link to="/">Go to the tenants</Link>

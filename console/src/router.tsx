@@ -49,13 +49,15 @@ export function usePath(): string {
   return path;
 }
 
-export type Route = { page: 'tenants' } | { page: 'tenant'; id: string; tab: string } | { page: 'not-found' };
+export type Route = { page: 'tenants' } | { page: 'tenant'; id: string; tab: string } | { page: 'operators' } | { page: 'account' } | { page: 'not-found' };
 
 export function matchRoute(path: string): Route {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) return { page: 'tenants' };
   if (parts[0] === 'tenants' && parts[1] && parts.length <= 3) return { page: 'tenant', id: parts[1], tab: parts[2] ?? 'dashboard' };
   if (parts[0] === 'tenants' && parts.length === 1) return { page: 'tenants' };
+  if (parts[0] === 'operators' && parts.length === 1) return { page: 'operators' };
+  if (parts[0] === 'account' && parts.length === 1) return { page: 'account' };
   return { page: 'not-found' };
 }
 

@@ -1,5 +1,6 @@
 import { createContext, useContext } from 'react';
 import type { Api } from './api/client.js';
+import type { Me } from './api/types.js';
 
 /** The admin key lives in sessionStorage only: gone when the tab closes, never in a URL. */
 const STORAGE_KEY = 'otpgate.admin_key';
@@ -23,6 +24,8 @@ export function storeKey(key: string | null): void {
 
 export interface Session {
   api: Api;
+  /** Who is signed in: an operator (cookie session) or the admin key. */
+  me: Me;
   signOut(): void;
 }
 
@@ -39,3 +42,24 @@ export function useSession(): Session {
   if (!s) throw new Error('useSession outside a signed-in session');
   return s;
 }
+
+/**
+ * What the signed-in role may change (docs/operators.md). The console only hides what the role
+ * cannot do; the server refuses it regardless.
+ */
+export function permissionsOf(me: Me) {
+  return {
+    /** Change a tenant's configuration (every role but viewer). */
+    write: me.role !== 'viewer',
+    /** Create and delete tenants, list every tenant. */
+    platform: me.role === 'owner' || me.role === 'admin',
+    /** Manage operators. */
+    operators: me.role === 'owner',
+  };
+}
+
+export function usePermissions() {
+  return permissionsOf(useSession().me);
+}
+
+export const ROLE_LABELS: Record<Me['role'], string> = { owner: 'Owner', admin: 'Admin', tenant_admin: 'Tenant admin', viewer: 'Viewer' };

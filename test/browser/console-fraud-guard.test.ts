@@ -226,6 +226,7 @@ describe('fraud guard tab in a browser', { skip }, () => {
     apiKey = t.key;
 
     await page.goto(`${otp.url}/admin/`);
+    await page.getByRole('button', { name: 'Use an API key instead' }).click();
     await page.getByLabel('Admin key').fill(otp.adminKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();

@@ -227,6 +227,8 @@ describe('admin console in a browser', { skip }, () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await shoot('signin');
 
+    // Email and password is the default; the admin key is one click away.
+    await page.getByRole('button', { name: 'Use an API key instead' }).click();
     await page.getByLabel('Admin key').fill('not-the-admin-key');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('This is not the admin key').waitFor();
@@ -850,9 +852,18 @@ describe('admin console in a browser', { skip }, () => {
       await p.setViewportSize({ width: 1280, height: 900 });
       await p.goto(`${otp.url}/admin/`);
       await p.getByRole('heading', { name: 'Sign in' }).waitFor();
+      let onSwitch = false;
+      for (let i = 0; i < 10 && !onSwitch; i++) {
+        await p.keyboard.press('Tab');
+        onSwitch = await inPage<boolean>(p, `document.activeElement?.textContent === 'Use an API key instead'`);
+      }
+      assert.ok(onSwitch, 'Tab reaches "Use an API key instead"');
+      await p.keyboard.press('Enter');
+      await p.getByLabel('Admin key').waitFor();
+      // Back up from the switch to the key field.
       let focused = '';
       for (let i = 0; i < 10 && focused !== 'admin-key'; i++) {
-        await p.keyboard.press('Tab');
+        await p.keyboard.press('Shift+Tab');
         focused = await inPage<string>(p, `document.activeElement?.id ?? ''`);
       }
       assert.equal(focused, 'admin-key', 'Tab reaches the admin key field');

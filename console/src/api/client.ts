@@ -9,6 +9,10 @@ import type {
   FraudStatsWindow,
   InboxItem,
   ListQuery,
+  Me,
+  Operator,
+  OperatorRole,
+  SignInAnswer,
   MessageQuery,
   MessageView,
   Page,
@@ -56,6 +60,17 @@ export interface Routes {
   'DELETE /v1/fraud-guard/blocks/{id}': { query: never; body: never; response: void };
   'GET /v1/fraud-guard/decisions': { query: DecisionQuery; body: never; response: Page<FraudDecision> };
   'GET /v1/fraud-guard/stats': { query: { window?: FraudStatsWindow }; body: never; response: FraudStats };
+  'POST /v1/auth/sign-in': { query: never; body: { email: string; password: string; totp?: string }; response: SignInAnswer };
+  'POST /v1/auth/sign-out': { query: never; body: never; response: void };
+  'POST /v1/auth/sign-out-everywhere': { query: never; body: never; response: { sessions_ended: number } };
+  'GET /v1/auth/me': { query: never; body: never; response: Me };
+  'POST /v1/auth/totp/setup': { query: never; body: never; response: { secret: string; otpauth_uri: string } };
+  'POST /v1/auth/totp/enable': { query: never; body: { code: string }; response: { operator: Operator } };
+  'POST /v1/auth/totp/disable': { query: never; body: { code: string }; response: { operator: Operator } };
+  'GET /v1/operators': { query: ListQuery; body: never; response: Page<Operator> };
+  'POST /v1/operators': { query: never; body: { email: string; role: OperatorRole; password?: string; tenant_ids?: string[] }; response: Operator };
+  'PATCH /v1/operators/{id}': { query: never; body: { role?: OperatorRole; tenant_ids?: string[]; disabled?: boolean; password?: string; reset_totp?: true }; response: Operator };
+  'DELETE /v1/operators/{id}': { query: never; body: never; response: void };
 }
 
 export type RouteKey = keyof Routes;
@@ -125,10 +140,12 @@ export interface Api {
 }
 
 /**
- * The API client: the admin key goes in the Authorization header of each call, never in a URL.
- * `onUnauthorized` runs when the server refuses the key (401), so the app can sign out.
+ * The API client. With `adminKey`, the key goes in the Authorization header of each call, never
+ * in a URL, and no cookie is sent. Without it, the operator's HttpOnly session cookie goes along
+ * (same origin only) and every unsafe call carries the session's CSRF token from `csrfToken()`.
+ * `onUnauthorized` runs when the server refuses the credential (401), so the app can sign out.
  */
-export function createApi(opts: { baseUrl?: string; adminKey: string; onUnauthorized?: () => void; fetch?: typeof fetch }): Api {
+export function createApi(opts: { baseUrl?: string; adminKey?: string | null; csrfToken?: () => string | null; onUnauthorized?: () => void; fetch?: typeof fetch }): Api {
   const base = opts.baseUrl ?? '';
   const doFetch = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   return {
@@ -137,7 +154,10 @@ export function createApi(opts: { baseUrl?: string; adminKey: string; onUnauthor
       const space = route.indexOf(' ');
       const method = route.slice(0, space);
       const path = buildPath(route.slice(space + 1), o.params) + buildQuery(o.query);
-      const headers: Record<string, string> = { authorization: `Bearer ${opts.adminKey}`, accept: 'application/json, application/problem+json' };
+      const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+      if (opts.adminKey) headers.authorization = `Bearer ${opts.adminKey}`;
+      const csrf = opts.csrfToken?.();
+      if (!opts.adminKey && csrf && method !== 'GET') headers['x-csrf-token'] = csrf;
       if (o.tenant) headers['x-tenant-id'] = o.tenant;
       let body: string | undefined;
       if (o.body !== undefined) {
@@ -146,7 +166,7 @@ export function createApi(opts: { baseUrl?: string; adminKey: string; onUnauthor
       }
       let res: Response;
       try {
-        res = await doFetch(base + path, { method, headers, body, signal: o.signal, cache: 'no-store', credentials: 'omit' });
+        res = await doFetch(base + path, { method, headers, body, signal: o.signal, cache: 'no-store', credentials: opts.adminKey ? 'omit' : 'same-origin' });
       } catch (err) {
         if (err instanceof DOMException && err.name === 'AbortError') throw err;
         throw new ApiError({ type: 'about:blank', title: 'Cannot reach otpgate', status: 0, code: 'network.unreachable', detail: 'The request did not get an answer. Is the server running?', request_id: '' });

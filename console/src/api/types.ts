@@ -250,6 +250,10 @@ export interface AuditRecord {
   id: string;
   tenant_id: string | null;
   actor: string;
+  /** `operator`, `api_key`, `admin_key` or `system`; null on entries older than operators. */
+  actor_type: 'operator' | 'api_key' | 'admin_key' | 'system' | null;
+  /** The operator's email when an operator acted. */
+  actor_email: string | null;
   action: string;
   target: string | null;
   details: Record<string, unknown>;
@@ -395,4 +399,38 @@ export interface FraudStats {
   countries: Array<{ country: string } & FraudStatsRow>;
   prefixes: Array<{ prefix: string } & FraudStatsRow>;
   budget: { limits: BudgetSettings; day: BudgetUse; month: BudgetUse };
+}
+
+export type OperatorRole = 'owner' | 'admin' | 'tenant_admin' | 'viewer';
+
+export const OPERATOR_ROLES: readonly OperatorRole[] = ['owner', 'admin', 'tenant_admin', 'viewer'];
+
+export interface Operator {
+  id: string;
+  email: string;
+  role: OperatorRole;
+  tenant_ids: string[];
+  totp_enabled: boolean;
+  has_password: boolean;
+  disabled: boolean;
+  created_at: string;
+  updated_at: string;
+  last_sign_in_at: string | null;
+}
+
+/** Who is signed in (`GET /v1/auth/me`): an operator with its session's CSRF token, or the admin key. */
+export interface Me {
+  kind: 'operator' | 'admin_key';
+  role: OperatorRole;
+  operator: Operator | null;
+  /** The tenants of a tenant_admin (id and name); null for every other role. */
+  tenants: { id: string; name: string }[] | null;
+  csrf_token: string | null;
+  expires_at: string | null;
+}
+
+export interface SignInAnswer {
+  operator: Operator;
+  csrf_token: string;
+  expires_at: string;
 }

@@ -1,8 +1,8 @@
 import { useMemo } from 'react';
 import type { Tenant } from '../api/types.js';
-import { useApi } from '../session.js';
+import { useApi, usePermissions } from '../session.js';
 import { useAsync } from '../components/hooks.js';
-import { CopyableId, EmptyState, ErrorState, Spinner } from '../components/ui.js';
+import { Alert, CopyableId, EmptyState, ErrorState, Spinner } from '../components/ui.js';
 import { Link } from '../router.js';
 import { isApiError } from '../api/client.js';
 import { receiptKindsOf } from '../domain/providers.js';
@@ -24,16 +24,17 @@ export interface TabProps {
   onTenantChange(t: Tenant): void;
 }
 
+/** `writes`: the tab is mostly forms; a viewer sees it read-only (the server refuses changes regardless). */
 export const tabs = [
   { id: 'dashboard', label: 'Dashboard', component: DashboardTab },
-  { id: 'provider', label: 'SMS provider', component: ProviderTab },
-  { id: 'test-sms', label: 'Send test SMS', component: TestSmsTab },
-  { id: 'settings', label: 'Settings', component: SettingsTab },
-  { id: 'templates', label: 'Templates', component: TemplatesTab },
+  { id: 'provider', label: 'SMS provider', component: ProviderTab, writes: true },
+  { id: 'test-sms', label: 'Send test SMS', component: TestSmsTab, writes: true },
+  { id: 'settings', label: 'Settings', component: SettingsTab, writes: true },
+  { id: 'templates', label: 'Templates', component: TemplatesTab, writes: true },
   { id: 'messages', label: 'Messages', component: MessagesTab },
   { id: 'inbox', label: 'Inbox', component: InboxTab },
   { id: 'fraud-guard', label: 'Fraud guard', component: FraudGuardTab },
-  { id: 'api-keys', label: 'API keys', component: ApiKeysTab },
+  { id: 'api-keys', label: 'API keys', component: ApiKeysTab, writes: true },
   { id: 'audit', label: 'Audit log', component: AuditTab },
 ] as const;
 
@@ -42,7 +43,9 @@ export function TenantPage({ id, tab }: { id: string; tab: string }) {
   const tenant = useAsync((signal) => api.call('GET /v1/tenants/{id}', { params: { id }, signal }), [api, id]);
   const kinds = useAsync((signal) => api.call('GET /v1/provider-kinds', { signal }), [api]);
   const receiptKinds = useMemo(() => receiptKindsOf(kinds.data?.items ?? []), [kinds.data]);
-  const current = tabs.find((t) => t.id === tab);
+  const can = usePermissions();
+  const shown = tabs.filter((x) => can.write || x.id !== 'test-sms');
+  const current = shown.find((t) => t.id === tab);
 
   if (tenant.error && tenant.data === undefined) {
     if (isApiError(tenant.error) && tenant.error.status === 404) {
@@ -82,7 +85,7 @@ export function TenantPage({ id, tab }: { id: string; tab: string }) {
       </div>
       <nav aria-label="Tenant sections" className="tabs">
         <ul>
-          {tabs.map((x) => (
+          {shown.map((x) => (
             <li key={x.id}>
               <Link to={x.id === 'dashboard' ? base : `${base}/${x.id}`} aria-current={x.id === current?.id ? 'page' : undefined} className="tab">
                 {x.label}
@@ -94,7 +97,16 @@ export function TenantPage({ id, tab }: { id: string; tab: string }) {
       <div className="tab-panel">
         {Tab ? (
           <ReceiptKindsContext.Provider value={receiptKinds}>
-            <Tab key={t.id} tenant={t} onTenantChange={(n) => tenant.setData(n)} />
+            {!can.write && 'writes' in current! ? (
+              <>
+                <Alert kind="info">You are signed in as a viewer: this section is read-only.</Alert>
+                <fieldset disabled className="readonly-panel" aria-label="Read-only">
+                  <Tab key={t.id} tenant={t} onTenantChange={(n) => tenant.setData(n)} />
+                </fieldset>
+              </>
+            ) : (
+              <Tab key={t.id} tenant={t} onTenantChange={(n) => tenant.setData(n)} />
+            )}
           </ReceiptKindsContext.Provider>
         ) : (
           <EmptyState title="There is no such section">

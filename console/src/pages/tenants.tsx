@@ -1,13 +1,58 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { Tenant } from '../api/types.js';
-import { useApi } from '../session.js';
+import { useApi, usePermissions, useSession } from '../session.js';
 import { useAsync } from '../components/hooks.js';
 import { Alert, Button, CopyableId, EmptyState, ErrorState, Section, Spinner, TextField, Time, issuesByPath } from '../components/ui.js';
 import { Link, navigate } from '../router.js';
 import { errorText } from '../api/client.js';
 
 export function TenantsPage() {
+  const { me } = useSession();
+  // A tenant_admin sees the tenants it was given (the list of every tenant is the platform's).
+  if (me.tenants) return <OwnTenants tenants={me.tenants} />;
+  return <AllTenants />;
+}
+
+function OwnTenants({ tenants }: { tenants: { id: string; name: string }[] }) {
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Your tenants</h1>
+        <p className="muted">The tenants you administer. An owner can give you others.</p>
+      </div>
+      <Section title="Tenants">
+        <div className="table-wrap">
+          <table className="table responsive" aria-label="Tenants">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Id</th>
+              </tr>
+            </thead>
+            <tbody>
+              {tenants.map((t) => (
+                <tr key={t.id}>
+                  <td data-label="Name">
+                    <Link to={`/tenants/${encodeURIComponent(t.id)}`} className="strong">
+                      {t.name}
+                    </Link>
+                  </td>
+                  <td data-label="Id">
+                    <code>{t.id}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </Section>
+    </div>
+  );
+}
+
+function AllTenants() {
   const api = useApi();
+  const can = usePermissions();
   const [extra, setExtra] = useState<Tenant[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
@@ -61,7 +106,7 @@ export function TenantsPage() {
           Tenant {deleted} deleted.
         </Alert>
       ) : null}
-      <CreateTenant />
+      {can.platform ? <CreateTenant /> : null}
       <Section title="All tenants" actions={<Button variant="secondary" onClick={list.reload} busy={list.loading && list.data !== undefined}>Refresh</Button>}>
         <form role="search" aria-label="Tenants" className="search-form" onSubmit={(e) => { e.preventDefault(); setQuery(search.trim()); }}>
           <TextField label="Search by name or id" id="tenant-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} maxLength={100} spellCheck={false} autoComplete="off" />

@@ -61,7 +61,13 @@ export function AuditTab({ tenant }: TabProps) {
                     <Time iso={r.created_at} />
                   </td>
                   <td data-label="Who">
-                    <code>{r.actor}</code>
+                    {r.actor_type === 'operator' && r.actor_email ? (
+                      <span title={r.actor}>{r.actor_email}</span>
+                    ) : r.actor_type === 'admin_key' ? (
+                      'Admin key'
+                    ) : (
+                      <code>{r.actor}</code>
+                    )}
                   </td>
                   <td data-label="What">
                     <strong>{r.action}</strong>
