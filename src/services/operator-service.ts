@@ -22,6 +22,7 @@ import {
   insertSession,
   listOperators,
   purgeSessions,
+  purgeThrottle,
   putThrottle,
   setOperatorTenants,
   tenantIdsOf,
@@ -294,7 +295,9 @@ export function createOperatorService(ctx: ServiceContext, deps: { audit: AuditS
       const expiresAt = now + sessionMaxMs;
       const actor: OperatorActor = { type: 'operator', id: row.id, email: row.email };
       const operator = await ctx.store.db.transaction().execute(async (trx) => {
+        // Ended sessions and spent throttle rows go on each sign-in: both tables stay small.
         await purgeSessions(trx, now, sessionIdleMs);
+        await purgeThrottle(trx, now, THROTTLE_WINDOW_MS);
         await insertSession(trx, { id: sessionId, operator_id: row.id, csrf_token: csrfToken, created_at: now, last_seen_at: now, expires_at: expiresAt });
         const updated = await updateOperator(trx, row.id, { last_sign_in_at: now });
         await audit.record(trx, { tenantId: null, actor, action: 'operator.signed_in', target: row.id, details: { ip: input.ip, second_factor: row.totp_secret_sealed !== null } });

@@ -192,6 +192,9 @@ for (const dialect of await testDialects()) {
       assert.equal(ipLocked.statusCode, 429);
       clock.advance(15 * 60_000 + 1);
       assert.equal((await t.call('POST', '/v1/auth/sign-in', { body: { email: 'ana@example.com', password: OPERATOR_PASSWORD } })).statusCode, 200);
+      // The sign-in also dropped every throttle row that counts nothing any more.
+      const left = await t.deps.store.db.selectFrom('sign_in_throttle').select('key').execute();
+      assert.deepEqual(left, []);
     });
 
     test('TOTP: set up, confirm, then required at sign-in; wrong and reused codes are refused', async () => {

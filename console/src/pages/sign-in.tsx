@@ -155,7 +155,7 @@ export function SignInPage({ onSignedIn, notice }: { onSignedIn: (me: Me, key: s
             )
           ) : (
             <button type="button" className="link-button" onClick={() => switchTo('password')}>
-              Sign in with email and password
+              Use email and password instead
             </button>
           )}
         </p>

@@ -112,3 +112,13 @@ export async function putThrottle(db: Executor, row: { key: string; failures: nu
 export async function clearThrottle(db: Executor, key: string): Promise<void> {
   await db.deleteFrom('sign_in_throttle').where('key', '=', key).execute();
 }
+
+/** Throttle rows whose window and lock are both over (they count nothing any more). */
+export async function purgeThrottle(db: Executor, now: number, windowMs: number): Promise<number> {
+  const r = await db
+    .deleteFrom('sign_in_throttle')
+    .where('window_start', '<=', now - windowMs)
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
