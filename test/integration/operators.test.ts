@@ -314,3 +314,30 @@ describe('the admin key turned off', () => {
     assert.equal((await t.call('POST', '/v1/otp/send', { auth: `Bearer ${key.json().key}`, body: { phone: '+14155552671' } })).json().code, 'auth.forbidden');
   });
 });
+
+describe('operators in production', () => {
+  test('the session cookie is Secure; with the admin key turned off no admin key is required', async () => {
+    const t = await createTestApp({ env: { OTPGATE_ENV: 'production' } });
+    try {
+      await createOperator(t, { email: 'prod@example.com', role: 'owner' });
+      const r = await t.call('POST', '/v1/auth/sign-in', { body: { email: 'prod@example.com', password: OPERATOR_PASSWORD } });
+      assert.equal(r.statusCode, 200, r.body);
+      assert.match(String(r.headers['set-cookie']), /; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+    } finally {
+      await t.close();
+    }
+    const { loadConfig } = await import('../../src/config/load.js');
+    const env = { OTPGATE_ENV: 'production', OTPGATE_SECRET_KEY: Buffer.alloc(32, 1).toString('base64'), OTPGATE_DEFAULT_PROVIDER: 'Twilio', OTPGATE_DEFAULT_PROVIDER_CONFIG: '{}' };
+    assert.throws(() => loadConfig(env), /OTPGATE_ADMIN_KEY: required in production/);
+    const off = (() => {
+      try {
+        return loadConfig({ ...env, OTPGATE_ADMIN_KEY_DISABLED: 'true' });
+      } catch (err) {
+        return err as Error;
+      }
+    })();
+    // Whatever else production asks of this environment, the admin key is no longer among it.
+    assert.doesNotMatch(off instanceof Error ? off.message : '', /OTPGATE_ADMIN_KEY/);
+    assert.throws(() => loadConfig({ ...env, OTPGATE_ADMIN_KEY_DISABLED: 'yes' }), /OTPGATE_ADMIN_KEY_DISABLED: must be true or false/);
+  });
+});
