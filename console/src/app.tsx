@@ -78,7 +78,6 @@ function Shell({ session }: { session: Session }) {
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
   const can = permissionsOf(session.me);
-  const who = session.me.operator ? session.me.operator.email : 'Admin key';
 
   // Move focus to the page on navigation so keyboard and screen-reader users land on the content.
   useEffect(() => {
@@ -117,7 +116,13 @@ function Shell({ session }: { session: Session }) {
           ) : null}
         </nav>
         <p className="whoami" aria-label="Signed in as">
-          <span className="whoami-name">{who}</span> <span className="role-badge">{ROLE_LABELS[session.me.role]}</span>
+          {session.me.operator ? (
+            <>
+              <span className="whoami-name">{session.me.operator.email}</span> <span className="role-badge">{ROLE_LABELS[session.me.role]}</span>
+            </>
+          ) : (
+            <span className="role-badge">Admin key</span>
+          )}
         </p>
         <button type="button" className="btn btn-ghost signout" onClick={session.signOut}>
           Sign out
