@@ -156,6 +156,7 @@ describe('console polish in a browser', { skip }, () => {
     });
 
     await page.goto(url('/'));
+    await page.getByRole('button', { name: 'Use an API key instead' }).click();
     await page.getByLabel('Admin key').fill(otp.adminKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
@@ -394,6 +395,7 @@ describe('console polish in a browser', { skip }, () => {
         await page.getByRole('heading', { name: 'Sign in' }).waitFor();
         await check('sign-in');
         if (scheme === 'dark') await shoot('dark-signin');
+        await page.getByRole('button', { name: 'Use an API key instead' }).click();
         await page.getByLabel('Admin key').fill(otp.adminKey);
         await page.getByRole('button', { name: 'Sign in' }).click();
         await page.getByRole('button', { name: 'Sign out' }).waitFor();

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { TenantSettings, TenantSettingsPatch, TestNumber } from '../../api/types.js';
 import { errorText } from '../../api/client.js';
-import { useApi } from '../../session.js';
+import { useApi, usePermissions } from '../../session.js';
 import { Alert, Button, Section, SelectField, TextField, issuesByPath } from '../../components/ui.js';
 import {
   checkAppHash,
@@ -102,6 +102,7 @@ function diff(f: FormState, s: TenantSettings): TenantSettingsPatch {
 
 export function SettingsTab({ tenant, onTenantChange }: TabProps) {
   const api = useApi();
+  const can = usePermissions();
   const [form, setForm] = useState<FormState>(() => toForm(tenant.name, tenant.settings));
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
@@ -302,7 +303,7 @@ export function SettingsTab({ tenant, onTenantChange }: TabProps) {
         {!result && Object.keys(errors).length > 0 ? <Alert kind="error">Some settings are not valid: see the fields marked above.</Alert> : null}
       </div>
     </form>
-    <DeleteTenant tenant={tenant} />
+    {can.platform ? <DeleteTenant tenant={tenant} /> : null}
     </>
   );
 }
