@@ -60,6 +60,18 @@ const SUCCESS: Record<string, number> = {
   'POST /v1/phones/erase': 200,
   'POST /v1/receivers/{platform}/{tenant_id}': 200,
   'GET /v1/receivers/{platform}/{tenant_id}': 200,
+  'POST /v1/auth/sign-in': 200,
+  'POST /v1/auth/sign-out': 204,
+  'POST /v1/auth/sign-out-everywhere': 200,
+  'GET /v1/auth/me': 200,
+  'POST /v1/auth/totp/setup': 200,
+  'POST /v1/auth/totp/enable': 200,
+  'POST /v1/auth/totp/disable': 200,
+  'POST /v1/operators': 201,
+  'GET /v1/operators': 200,
+  'GET /v1/operators/{id}': 200,
+  'PATCH /v1/operators/{id}': 200,
+  'DELETE /v1/operators/{id}': 204,
 };
 
 /** The identity platforms' own calls: answered (errors too) in each platform's form, not ours. */

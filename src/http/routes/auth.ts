@@ -2,9 +2,22 @@ import { z } from 'zod';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../deps.js';
+import { OPERATOR_ROLES } from '../../domain/roles.js';
 import { actorOf, checkSameOrigin, requireOperator, SESSION_COOKIE } from '../plugins/auth.js';
+import { errorResponses, noContent } from '../schemas/common.js';
+import { operatorView } from './operators.js';
 
 const code = z.string().trim().max(16).describe('The 6-digit code from the authenticator app');
+const signedInView = z.object({ operator: operatorView, csrf_token: z.string().describe('Send it in X-CSRF-Token on every unsafe request of the session'), expires_at: z.string() });
+const meView = z.object({
+  kind: z.enum(['operator', 'admin_key']),
+  role: z.enum(OPERATOR_ROLES),
+  operator: operatorView.nullable(),
+  tenants: z.array(z.object({ id: z.string(), name: z.string() })).nullable().describe('The tenants of a tenant_admin'),
+  csrf_token: z.string().nullable(),
+  expires_at: z.string().nullable(),
+});
+const withOperator = z.object({ operator: operatorView });
 
 /** Console sign-in for operators (docs/operators.md). */
 export function authRoutes(app: FastifyInstance, deps: Deps): void {
@@ -27,6 +40,7 @@ export function authRoutes(app: FastifyInstance, deps: Deps): void {
         tags: ['operators'],
         description: 'Email and password (and `totp` when the account has an authenticator). Sets the HttpOnly session cookie; answers the CSRF token to send in X-CSRF-Token.',
         body: z.strictObject({ email: z.string().max(320), password: z.string().max(1024), totp: code.optional() }),
+        response: { 200: signedInView, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -38,38 +52,38 @@ export function authRoutes(app: FastifyInstance, deps: Deps): void {
     },
   );
 
-  r.post('/v1/auth/sign-out', { config: signedIn, schema: { tags: ['operators'], description: 'Ends this session.' } }, async (request, reply) => {
+  r.post('/v1/auth/sign-out', { config: signedIn, schema: { tags: ['operators'], description: 'Ends this session.', response: { 204: noContent, ...errorResponses } } }, async (request, reply) => {
     await deps.operators.signOut(requireOperator(request).sessionId);
     clearCookie(reply);
     return reply.code(204).send();
   });
 
-  r.post('/v1/auth/sign-out-everywhere', { config: signedIn, schema: { tags: ['operators'], description: 'Ends every session of the signed-in operator, on every device.' } }, async (request, reply) => {
+  r.post('/v1/auth/sign-out-everywhere', { config: signedIn, schema: { tags: ['operators'], description: 'Ends every session of the signed-in operator, on every device.', response: { 200: z.object({ sessions_ended: z.number().int() }), ...errorResponses } } }, async (request, reply) => {
     const session = requireOperator(request);
     const ended = await deps.operators.signOutEverywhere(session.operator.id, actorOf(request));
     clearCookie(reply);
     return reply.send({ sessions_ended: ended });
   });
 
-  r.get('/v1/auth/me', { config: signedIn, schema: { tags: ['operators'], description: 'Who is signed in: the operator (with the session’s CSRF token), or the admin key.' } }, async (request, reply) => {
+  r.get('/v1/auth/me', { config: signedIn, schema: { tags: ['operators'], description: 'Who is signed in: the operator (with the session’s CSRF token), or the admin key.', response: { 200: meView, ...errorResponses } } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const c = request.caller;
-    if (c?.kind !== 'operator') return { kind: 'admin_key', role: 'owner', operator: null, tenants: null, csrf_token: null, expires_at: null };
+    if (c?.kind !== 'operator') return { kind: 'admin_key' as const, role: 'owner' as const, operator: null, tenants: null, csrf_token: null, expires_at: null };
     const op = c.session.operator;
     const tenants = op.role === 'tenant_admin' ? await Promise.all(op.tenant_ids.map(async (id) => ({ id, name: (await deps.tenants.get(id)).name }))) : null;
-    return { kind: 'operator', role: op.role, operator: op, tenants, csrf_token: c.session.csrfToken, expires_at: new Date(c.session.expiresAt).toISOString() };
+    return { kind: 'operator' as const, role: op.role, operator: op, tenants, csrf_token: c.session.csrfToken, expires_at: new Date(c.session.expiresAt).toISOString() };
   });
 
-  r.post('/v1/auth/totp/setup', { config: signedIn, schema: { tags: ['operators'], description: 'A new authenticator secret (and its otpauth:// URI for a QR code), shown once; confirm it with /v1/auth/totp/enable.' } }, async (request, reply) => {
+  r.post('/v1/auth/totp/setup', { config: signedIn, schema: { tags: ['operators'], description: 'A new authenticator secret (and its otpauth:// URI for a QR code), shown once; confirm it with /v1/auth/totp/enable.', response: { 200: z.object({ secret: z.string(), otpauth_uri: z.string() }), ...errorResponses } } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     return deps.operators.setupTotp(requireOperator(request).operator.id);
   });
 
-  r.post('/v1/auth/totp/enable', { config: signedIn, schema: { tags: ['operators'], body: z.strictObject({ code }) } }, async (request) => ({
+  r.post('/v1/auth/totp/enable', { config: signedIn, schema: { tags: ['operators'], body: z.strictObject({ code }), response: { 200: withOperator, ...errorResponses } } }, async (request) => ({
     operator: await deps.operators.enableTotp(requireOperator(request).operator.id, request.body.code, actorOf(request)),
   }));
 
-  r.post('/v1/auth/totp/disable', { config: signedIn, schema: { tags: ['operators'], body: z.strictObject({ code }) } }, async (request) => ({
+  r.post('/v1/auth/totp/disable', { config: signedIn, schema: { tags: ['operators'], body: z.strictObject({ code }), response: { 200: withOperator, ...errorResponses } } }, async (request) => ({
     operator: await deps.operators.disableTotp(requireOperator(request).operator.id, request.body.code, actorOf(request)),
   }));
 }
