@@ -1,6 +1,11 @@
 import type {
   ApiKey,
   ApiKeyScope,
+  CreatedEventEndpoint,
+  EventDelivery,
+  EventEndpoint,
+  EventEndpointInput,
+  RotatedSecret,
   AuditRecord,
   CreatedApiKey,
   DecisionQuery,
@@ -71,6 +76,14 @@ export interface Routes {
   'POST /v1/operators': { query: never; body: { email: string; role: OperatorRole; password?: string; tenant_ids?: string[] }; response: Operator };
   'PATCH /v1/operators/{id}': { query: never; body: { role?: OperatorRole; tenant_ids?: string[]; disabled?: boolean; password?: string; reset_totp?: true }; response: Operator };
   'DELETE /v1/operators/{id}': { query: never; body: never; response: void };
+  'GET /v1/event-endpoints': { query: ListQuery; body: never; response: Page<EventEndpoint> };
+  'POST /v1/event-endpoints': { query: never; body: EventEndpointInput & { url: string }; response: CreatedEventEndpoint };
+  'PATCH /v1/event-endpoints/{id}': { query: never; body: EventEndpointInput; response: EventEndpoint };
+  'DELETE /v1/event-endpoints/{id}': { query: never; body: never; response: void };
+  'POST /v1/event-endpoints/{id}/rotate-secret': { query: never; body: never; response: RotatedSecret };
+  'POST /v1/event-endpoints/{id}/test': { query: never; body: never; response: { event_id: string; delivery_id: string } };
+  'GET /v1/event-endpoints/{id}/deliveries': { query: ListQuery; body: never; response: Page<EventDelivery> };
+  'POST /v1/event-endpoints/{id}/deliveries/{delivery_id}/retry': { query: never; body: never; response: EventDelivery };
 }
 
 export type RouteKey = keyof Routes;

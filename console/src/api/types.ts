@@ -433,4 +433,56 @@ export interface SignInAnswer {
   operator: Operator;
   csrf_token: string;
   expires_at: string;
+// --- events (src/http/routes/event-endpoints.ts, docs/events.md) ---------------------------
+
+export interface EventEndpoint {
+  id: string;
+  url: string;
+  description: string | null;
+  /** The event types it receives; null: every type. */
+  events: string[] | null;
+  enabled: boolean;
+  /** Why otpgate turned it off (its deliveries failed for 3 days). */
+  disabled_reason: string | null;
+  failing_since: string | null;
+  /** During a rotation: until when the previous secret also signs. */
+  previous_secret_expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The create answer: `secret` is shown this once and never again. */
+export interface CreatedEventEndpoint extends EventEndpoint {
+  secret: string;
+}
+
+export interface RotatedSecret {
+  id: string;
+  secret: string;
+  previous_secret_expires_at: string;
+}
+
+export type EventDeliveryStatus = 'queued' | 'sending' | 'delivered' | 'failed';
+
+export interface EventDelivery {
+  id: string;
+  /** The `webhook-id`: the same on every retry and on "send again". */
+  event_id: string;
+  type: string;
+  status: EventDeliveryStatus;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  last_http_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  payload: unknown;
+}
+
+export interface EventEndpointInput {
+  url?: string;
+  events?: string[];
+  description?: string | null;
+  enabled?: boolean;
 }

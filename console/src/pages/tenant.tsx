@@ -17,6 +17,7 @@ import { InboxTab } from './tabs/inbox.js';
 import { ApiKeysTab } from './tabs/api-keys.js';
 import { AuditTab } from './tabs/audit.js';
 import { FraudGuardTab } from './tabs/fraud-guard.js';
+import { EventsTab } from './tabs/events.js';
 
 export interface TabProps {
   tenant: Tenant;
@@ -34,6 +35,7 @@ export const tabs = [
   { id: 'messages', label: 'Messages', component: MessagesTab },
   { id: 'inbox', label: 'Inbox', component: InboxTab },
   { id: 'fraud-guard', label: 'Fraud guard', component: FraudGuardTab },
+  { id: 'events', label: 'Events', component: EventsTab, writes: true },
   { id: 'api-keys', label: 'API keys', component: ApiKeysTab, writes: true },
   { id: 'audit', label: 'Audit log', component: AuditTab },
 ] as const;
