@@ -77,7 +77,7 @@ export interface Routes {
   'PATCH /v1/operators/{id}': { query: never; body: { role?: OperatorRole; tenant_ids?: string[]; disabled?: boolean; password?: string; reset_totp?: true }; response: Operator };
   'DELETE /v1/operators/{id}': { query: never; body: never; response: void };
   'GET /v1/event-endpoints': { query: ListQuery; body: never; response: Page<EventEndpoint> };
-  'POST /v1/event-endpoints': { query: never; body: EventEndpointInput & { url: string }; response: CreatedEventEndpoint };
+  'POST /v1/event-endpoints': { query: never; body: { url: string; events?: string[]; description?: string }; response: CreatedEventEndpoint };
   'PATCH /v1/event-endpoints/{id}': { query: never; body: EventEndpointInput; response: EventEndpoint };
   'DELETE /v1/event-endpoints/{id}': { query: never; body: never; response: void };
   'POST /v1/event-endpoints/{id}/rotate-secret': { query: never; body: never; response: RotatedSecret };
