@@ -62,6 +62,7 @@ export const errorCatalog = {
   'template.invalid': { status: 422, title: 'The template is invalid' },
   'template.too_long': { status: 422, title: 'The template renders to more segments than allowed' },
   'message.not_found': { status: 404, title: 'No such message' },
+  'message.invalid_filter': { status: 400, title: 'A message log filter is invalid' },
   'receiver.not_found': { status: 404, title: 'No such platform receiver' },
   'event_endpoint.not_found': { status: 404, title: 'No such event endpoint' },
   'event_endpoint.invalid_url': { status: 422, title: 'The event endpoint URL is not allowed' },

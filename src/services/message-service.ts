@@ -95,6 +95,64 @@ export function messageView(m: Message, attempts?: MessageAttempt[]): MessageVie
   return v;
 }
 
+function groupAttempts(attempts: MessageAttempt[]): Map<string, MessageAttempt[]> {
+  const byMessage = new Map<string, MessageAttempt[]>();
+  for (const a of attempts) {
+    const list = byMessage.get(a.message_id);
+    if (list) list.push(a);
+    else byMessage.set(a.message_id, [a]);
+  }
+  return byMessage;
+}
+
+/**
+ * A message went through failover when its attempts used more than one provider or more than
+ * one slot of the chain (a fallback of the same kind is still another account).
+ */
+export function isFailover(attempts: readonly Pick<MessageAttempt, 'provider' | 'slot'>[]): boolean {
+  return new Set(attempts.map((a) => a.provider)).size > 1 || new Set(attempts.map((a) => a.slot)).size > 1;
+}
+
+const csvColumns = ['id', 'created_at', 'kind', 'purpose', 'to', 'status', 'provider', 'attempts', 'failover', 'providers_tried', 'segments', 'encoding', 'error_kind', 'error_code', 'error_message', 'sent_at', 'delivered_at', 'body'];
+
+function csvRow(m: Message, attempts: MessageAttempt[]): (string | number | null)[] {
+  return [
+    m.id,
+    iso(m.created_at),
+    m.kind,
+    m.purpose,
+    m.to_phone,
+    m.status,
+    m.provider,
+    m.attempts,
+    isFailover(attempts) ? 'yes' : 'no',
+    [...new Set(attempts.map((a) => a.provider))].join(' '),
+    m.segments,
+    m.encoding,
+    m.error_kind,
+    m.error_code,
+    m.error_message,
+    iso(m.sent_at),
+    iso(m.delivered_at),
+    m.body_masked,
+  ];
+}
+
+/**
+ * One CSV cell (RFC 4180). A cell a spreadsheet would read as a formula (starting with = + - @,
+ * tab or CR) gets a leading `'`, so a crafted message text or error cannot run as one.
+ */
+export function csvCell(v: string | number | null): string {
+  if (v === null) return '';
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function csvLine(cells: readonly (string | number | null)[]): string {
+  return `${cells.map(csvCell).join(',')}\r\n`;
+}
+
 /**
  * A new outbox row, queued and due now: the one place the dispatch state of a fresh message
  * is spelled out. `text` is sealed with the message id as AAD; `masked` goes to the log.
@@ -231,15 +289,27 @@ export function createMessageService(
       return messageView(m, await listAttempts(store.db, [m.id]));
     },
 
+    /**
+     * The filtered log as CSV, newest first, read in pages of 500 so a large log is never held
+     * in memory. Bodies are the masked ones: a passcode never appears.
+     */
+    async *csv(tenantId: string, filter: MessageFilter): AsyncGenerator<string> {
+      yield csvLine(csvColumns);
+      let beforeId = filter.beforeId;
+      for (;;) {
+        const rows = await listMessages(store.db, tenantId, { ...filter, ...(beforeId ? { beforeId } : {}) }, 500);
+        if (rows.length === 0) return;
+        const attempts = await listAttempts(store.db, rows.map((m) => m.id));
+        const byMessage = groupAttempts(attempts);
+        yield rows.map((m) => csvLine(csvRow(m, byMessage.get(m.id) ?? []))).join('');
+        if (rows.length < 500) return;
+        beforeId = rows[rows.length - 1]!.id;
+      }
+    },
+
     async list(tenantId: string, filter: MessageFilter, limit: number): Promise<Page<MessageView>> {
       const rows = await listMessages(store.db, tenantId, filter, limit + 1);
-      const attempts = await listAttempts(store.db, rows.slice(0, limit).map((m) => m.id));
-      const byMessage = new Map<string, MessageAttempt[]>();
-      for (const a of attempts) {
-        const list = byMessage.get(a.message_id);
-        if (list) list.push(a);
-        else byMessage.set(a.message_id, [a]);
-      }
+      const byMessage = groupAttempts(await listAttempts(store.db, rows.slice(0, limit).map((m) => m.id)));
       return toPage(rows, limit, (m) => messageView(m, byMessage.get(m.id) ?? []));
     },
 

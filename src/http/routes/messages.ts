@@ -1,9 +1,12 @@
+import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../deps.js';
 import { normalizePhone } from '../../domain/phone.js';
 import { AppError } from '../../errors/app-error.js';
+import { hashPhone } from '../../crypto/hmac.js';
+import type { MessageFilter } from '../../store/queries/messages.js';
 import { statsWindows, type StatsWindow } from '../../services/stats-service.js';
 import { requireTenant } from '../plugins/auth.js';
 import { cursorOf, errorResponses, listQuery, page } from '../schemas/common.js';
@@ -60,6 +63,20 @@ const statsBucket = z.object({
   avg_provider_latency_ms: z.number().nullable(),
   latency_by_provider: z.record(z.string(), z.number()),
 });
+const isoDate = /^\d{4}-\d{2}-\d{2}$/;
+const isoDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Epoch ms of an ISO 8601 date (midnight UTC; with `endOfDay`, the next midnight) or date-time with a zone. */
+function timeOf(v: string, endOfDay: boolean): number | undefined {
+  if (isoDate.test(v)) {
+    const t = Date.parse(`${v}T00:00:00Z`);
+    if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== v) return undefined;
+    return endOfDay ? t + 86_400_000 : t;
+  }
+  if (!isoDateTime.test(v)) return undefined;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : t;
+}
 
 export function messageRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -69,37 +86,90 @@ export function messageRoutes(app: FastifyInstance, deps: Deps): void {
   const send = { access: 'tenant' as const, scope: 'otp' as const };
   const settings = { access: 'tenant' as const, scope: 'settings' as const };
 
+  const filterQuery = {
+    status: z.enum(statuses).optional(),
+    phone_number: z.string().max(64).optional().describe('The whole number (any format); also finds rows whose number is already a keyed hash'),
+    phone_prefix: z.string().max(32).optional().describe('`+` and the first digits, e.g. `+44770`; numbers already hashed never match'),
+    phone_suffix: z.string().max(15).optional().describe('The last digits, e.g. `2671`; numbers already hashed never match'),
+    purpose: z.string().max(32).optional(),
+    kind: z.enum(['otp', 'event', 'test']).optional(),
+    provider: z.string().max(64).optional().describe('The provider kind that last handled it, e.g. `Twilio`'),
+    from: z.string().max(40).optional().describe('Created at or after: ISO 8601 date (`2026-12-01`, midnight UTC) or date-time'),
+    to: z.string().max(40).optional().describe('Created before: ISO 8601 date-time; a date alone means up to the end of that day (UTC)'),
+  };
+  type FilterQuery = { [K in keyof typeof filterQuery]?: string | undefined };
+
+  /** The query's filters, checked: a bad value is 400 message.invalid_filter naming it, before any read. */
+  function filterOf(tenantId: string, q: FilterQuery): MessageFilter {
+    const bad = (path: string, message: string): never => {
+      throw new AppError('message.invalid_filter', `${path}: ${message}`, { issues: [{ path, message }] });
+    };
+    const f: MessageFilter = {};
+    if (q.status) f.status = q.status as MessageFilter['status'];
+    if (q.purpose) f.purpose = q.purpose;
+    if (q.kind) f.kind = q.kind;
+    if (q.provider) {
+      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(q.provider)) bad('provider', 'must be a provider kind name such as Twilio');
+      f.provider = q.provider;
+    }
+    if (q.phone_number !== undefined && q.phone_number !== '') {
+      const n = normalizePhone(q.phone_number);
+      if (!n.ok) throw new AppError('phone.invalid', n.reason, { issues: [{ path: 'phone_number', message: n.reason }] });
+      f.phoneForms = [n.e164, ...deps.phoneKeys.map((k) => hashPhone(k, tenantId, n.e164))];
+    }
+    if (q.phone_prefix) {
+      const p = q.phone_prefix.replace(/[\s().-]/g, '');
+      if (!/^\+\d{1,15}$/.test(p)) bad('phone_prefix', 'must be + followed by 1 to 15 digits');
+      f.phonePrefix = p;
+    }
+    if (q.phone_suffix) {
+      const p = q.phone_suffix.replace(/[\s().-]/g, '');
+      if (!/^\d{1,15}$/.test(p)) bad('phone_suffix', 'must be 1 to 15 digits');
+      f.phoneSuffix = p;
+    }
+    if (q.from) f.from = timeOf(q.from, false) ?? bad('from', 'must be an ISO 8601 date or date-time');
+    if (q.to) f.to = timeOf(q.to, true) ?? bad('to', 'must be an ISO 8601 date or date-time');
+    if (f.from !== undefined && f.to !== undefined && f.from >= f.to) bad('from', 'must be before to');
+    return f;
+  }
+
   r.get(
     '/v1/messages',
     {
       config: read,
       schema: {
         tags: ['messages'],
-        description: 'The message log, newest first. Bodies show any code masked.',
-        querystring: z.strictObject({
-          ...listQuery,
-          status: z.enum(statuses).optional(),
-          phone_number: z.string().max(64).optional(),
-          purpose: z.string().max(32).optional(),
-          kind: z.enum(['otp', 'event', 'test']).optional(),
-        }),
+        description: 'The message log, newest first, filtered (docs/operations.md, "The message log"). Bodies show any code masked.',
+        querystring: z.strictObject({ ...listQuery, ...filterQuery }),
         response: { 200: page(messageView), ...errorResponses },
       },
     },
     async (request) => {
-      const q = request.query;
-      let phone: string | undefined;
-      if (q.phone_number !== undefined) {
-        const n = normalizePhone(q.phone_number);
-        if (!n.ok) throw new AppError('phone.invalid', n.reason, { issues: [{ path: 'phone_number', message: n.reason }] });
-        phone = n.e164;
-      }
-      const beforeId = cursorOf(q.cursor, 'msg');
-      return deps.messages.list(
-        requireTenant(request).id,
-        { ...(q.status ? { status: q.status } : {}), ...(phone ? { phone } : {}), ...(q.purpose ? { purpose: q.purpose } : {}), ...(q.kind ? { kind: q.kind } : {}), ...(beforeId ? { beforeId } : {}) },
-        q.limit,
-      );
+      const tenantId = requireTenant(request).id;
+      const filter = filterOf(tenantId, request.query);
+      const beforeId = cursorOf(request.query.cursor, 'msg');
+      return deps.messages.list(tenantId, { ...filter, ...(beforeId ? { beforeId } : {}) }, request.query.limit);
+    },
+  );
+
+  r.get(
+    '/v1/messages.csv',
+    {
+      config: read,
+      schema: {
+        tags: ['messages'],
+        description: 'The filtered message log as CSV (same filters as GET /v1/messages), newest first, every page. Bodies are masked; a cell starting with = + - @ gets a leading quote.',
+        querystring: z.strictObject(filterQuery),
+      },
+    },
+    async (request, reply) => {
+      const tenantId = requireTenant(request).id;
+      const filter = filterOf(tenantId, request.query);
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="messages.csv"')
+        .header('cache-control', 'no-store')
+        .send(Readable.from(deps.messages.csv(tenantId, filter)));
     },
   );
 

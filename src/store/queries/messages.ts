@@ -27,6 +27,17 @@ export interface MessageFilter {
   phone?: string;
   purpose?: string;
   kind?: string;
+  provider?: string;
+  /** Created at or after (epoch ms). */
+  from?: number;
+  /** Created before (epoch ms). */
+  to?: number;
+  /** `+` and digits; numbers already reduced to a keyed hash never match. */
+  phonePrefix?: string;
+  /** Digits the number ends with; hashed numbers never match. */
+  phoneSuffix?: string;
+  /** The number in every stored form (E.164 and its keyed hashes): any of them matches. */
+  phoneForms?: readonly string[];
   /** Newest first: only messages with an id below this one. */
   beforeId?: string;
 }
@@ -38,6 +49,14 @@ export async function listMessages(db: Executor, tenantId: string, filter: Messa
   if (filter.phone) q = q.where('to_phone', '=', filter.phone);
   if (filter.purpose) q = q.where('purpose', '=', filter.purpose);
   if (filter.kind) q = q.where('kind', '=', filter.kind as Message['kind']);
+  if (filter.provider) q = q.where('provider', '=', filter.provider);
+  if (filter.from !== undefined) q = q.where('created_at', '>=', filter.from);
+  if (filter.to !== undefined) q = q.where('created_at', '<', filter.to);
+  if (filter.phoneForms && filter.phoneForms.length > 0) q = q.where('to_phone', 'in', [...filter.phoneForms]);
+  // The values are `+` and digits only (checked by the route), so nothing in them is a LIKE wildcard.
+  if (filter.phonePrefix) q = q.where('to_phone', 'like', `${filter.phonePrefix}%`);
+  // A keyed hash (`h:` + base64url) can end in digits too: only numbers still in E.164 match.
+  if (filter.phoneSuffix) q = q.where('to_phone', 'like', '+%').where('to_phone', 'like', `%${filter.phoneSuffix}`);
   if (filter.beforeId) q = q.where('id', '<', filter.beforeId);
   return q.orderBy('id', 'desc').limit(limit).execute();
 }
