@@ -28,13 +28,26 @@ export function setNavigationGuard(check: () => boolean): () => void {
   };
 }
 
-export function navigate(to: string, opts: { replace?: boolean } = {}): void {
+export function navigate(to: string, opts: { replace?: boolean; keepScroll?: boolean } = {}): void {
   if (guard && !guard()) return;
   const url = BASE + to;
   if (opts.replace) window.history.replaceState(null, '', url);
   else window.history.pushState(null, '', url);
   listeners.forEach((l) => l());
-  window.scrollTo(0, 0);
+  if (!opts.keepScroll) window.scrollTo(0, 0);
+}
+
+/** The query string of the address (`?status=failed`), kept current through navigations and Back. */
+export function useSearch(): string {
+  const [search, setSearch] = useState(() => window.location.search);
+  useEffect(() => {
+    const l = () => setSearch(window.location.search);
+    listeners.add(l);
+    return () => {
+      listeners.delete(l);
+    };
+  }, []);
+  return search;
 }
 
 export function usePath(): string {

@@ -403,7 +403,7 @@ describe('admin console in a browser', { skip }, () => {
 
   test('the sent message is in the log with its attempts', async () => {
     await page.goto(`${tenantUrl}/messages`);
-    const item = page.locator('li.message').filter({ hasText: PHONE }).first();
+    const item = page.locator('tbody.message-row').filter({ hasText: PHONE }).first();
     await item.waitFor();
     await item.getByRole('button', { name: /Show attempts \(1\)/ }).click();
     const timeline = item.getByRole('list', { name: `Attempts for the message to ${PHONE}` });
@@ -482,8 +482,11 @@ describe('admin console in a browser', { skip }, () => {
 
     // The message log masks the code.
     await openTab('Messages');
-    const otpItem = page.locator('li.message').filter({ hasText: 'passcode' }).first();
+    const otpItem = page.locator('tbody.message-row').filter({ hasText: 'passcode' }).first();
     await otpItem.waitFor();
+    await otpItem.getByRole('button', { name: /^Show attempts/ }).click();
+    await otpItem.locator('.message-body').waitFor();
+    assert.match(await otpItem.locator('.message-body').innerText(), /\*{4,}/, 'the body is shown, masked');
     assert.ok(!(await otpItem.innerText()).includes(digits), 'the code is never shown in the message log');
 
     // Revoke the key.
@@ -540,7 +543,7 @@ describe('admin console in a browser', { skip }, () => {
     assert.equal(verified.status, 200, JSON.stringify(verified.json));
 
     await openTab('Messages');
-    const item = page.locator(`li.message[data-message-id="${msg.id}"]`);
+    const item = page.locator(`tbody.message-row[data-message-id="${msg.id}"]`);
     await item.getByRole('button', { name: 'Show attempts (2)' }).click();
     const first = item.getByTestId('attempt-1');
     const firstText = await first.innerText();
@@ -561,10 +564,10 @@ describe('admin console in a browser', { skip }, () => {
 
     // The refused test SMS is in the log as failed, with why.
     await page.getByLabel('Status').selectOption('failed');
-    const failed = page.locator('li.message.status-failed').first();
+    const failed = page.locator('tbody.message-row.status-failed').first();
     await failed.waitFor();
-    assert.match(await failed.innerText(), /Why it failed\s+rejected/);
     await failed.getByRole('button', { name: 'Show attempts (1)' }).click();
+    assert.match(await failed.innerText(), /Why it failed\s+rejected/);
     assert.equal(await failed.getByTestId('attempt-1').getByTestId('http-status').innerText(), '400');
 
     // Twilio's delivery receipt arrives: the open message turns delivered without a reload.
@@ -574,8 +577,8 @@ describe('admin console in a browser', { skip }, () => {
     await item.getByTestId('delivery').getByText('sent', { exact: true }).waitFor();
     await twilioReceipt(msg.provider_message_id, 'delivered');
     await item.getByTestId('delivery').getByText('delivered', { exact: true }).waitFor();
-    await item.locator('.message-head').getByText('delivered', { exact: true }).waitFor();
-    if ((await failed.getByTestId('attempt-1').count()) === 0) await page.locator('li.message.status-failed').first().getByRole('button', { name: 'Show attempts (1)' }).click();
+    await item.locator('.message-summary').getByText('delivered', { exact: true }).waitFor();
+    if ((await failed.getByTestId('attempt-1').count()) === 0) await page.locator('tbody.message-row.status-failed').first().getByRole('button', { name: 'Show attempts (1)' }).click();
     await shoot('messages-failed');
   });
 

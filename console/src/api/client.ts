@@ -54,6 +54,7 @@ export interface Routes {
   'PUT /cis/v1/tenantsmsproviders': { query: never; body: ProviderConfigPut; response: ProviderConfigView };
   'POST /v1/sms-provider/test': { query: never; body: { phone_number: string; config?: ProviderConfigPut }; response: TestSmsResult };
   'GET /v1/messages': { query: MessageQuery; body: never; response: Page<MessageView> };
+  'GET /v1/messages.csv': { query: Omit<MessageQuery, 'limit' | 'cursor'>; body: never; response: string };
   'GET /v1/messages/{id}': { query: never; body: never; response: MessageView };
   'GET /v1/inbox': { query: ListQuery & { phone_number?: string }; body: never; response: Page<InboxItem> };
   'GET /v1/templates': { query: never; body: never; response: TemplateList };
@@ -186,6 +187,8 @@ export function createApi(opts: { baseUrl?: string; adminKey?: string | null; cs
       }
       if (res.status === 204) return undefined as never;
       const text = await res.text();
+      // A CSV export (text/csv) is answered as its text.
+      if (res.ok && res.headers.get('content-type')?.startsWith('text/')) return text as never;
       let json: unknown;
       try {
         json = text === '' ? undefined : JSON.parse(text);

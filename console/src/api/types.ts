@@ -211,8 +211,17 @@ export interface MessageView {
 export interface MessageQuery extends ListQuery {
   status?: MessageStatus;
   phone_number?: string;
+  /** `+` and the first digits. */
+  phone_prefix?: string;
+  /** The last digits. */
+  phone_suffix?: string;
   purpose?: string;
   kind?: 'otp' | 'event' | 'test';
+  provider?: string;
+  /** Created on or after: `YYYY-MM-DD` (UTC) or an ISO date-time. */
+  from?: string;
+  /** Created up to: `YYYY-MM-DD` (through that day, UTC) or an ISO date-time (before it). */
+  to?: string;
 }
 
 export interface InboxItem {

@@ -1,50 +1,66 @@
-import { useEffect, useState, type FormEvent } from 'react';
-import { messageStatuses, type MessageQuery, type MessageStatus, type MessageView } from '../../api/types.js';
+import { useEffect, useMemo, useState, type ChangeEvent, type FormEvent } from 'react';
+import { messageStatuses, type AttemptView, type MessageQuery, type MessageView } from '../../api/types.js';
+import { navigate, useSearch } from '../../router.js';
 import { useApi } from '../../session.js';
 import { useAsync } from '../../components/hooks.js';
-import { Button, CopyableId, EmptyState, ErrorState, Section, SelectField, Spinner, StatusBadge, TextField, Time } from '../../components/ui.js';
+import { Button, CopyableId, EmptyState, ErrorState, issuesByPath, Section, SelectField, Spinner, StatusBadge, TextField, Time } from '../../components/ui.js';
 import { builtInPurposes } from '../../domain/template.js';
 import type { TabProps } from '../tenant.js';
 import { ProviderErrorRows, ProviderMessage } from '../../components/provider-error.js';
 import { sendsReceipts } from '../../domain/providers.js';
 import { useReceiptKinds } from '../../provider-kinds.js';
 
-interface Filters {
-  status: MessageStatus | '';
-  phone_number: string;
-  purpose: string;
-  kind: MessageQuery['kind'] | '';
+/** The filters as they stand in the address (`?status=failed&from=2026-12-01`): a reload or Back keeps them. */
+const filterKeys = ['status', 'kind', 'purpose', 'provider', 'phone_prefix', 'phone_suffix', 'from', 'to'] as const;
+type Filters = Record<(typeof filterKeys)[number], string>;
+const emptyFilters: Filters = { status: '', kind: '', purpose: '', provider: '', phone_prefix: '', phone_suffix: '', from: '', to: '' };
+
+function filtersOf(search: string): Filters {
+  const q = new URLSearchParams(search);
+  const f = { ...emptyFilters };
+  for (const k of filterKeys) f[k] = q.get(k) ?? '';
+  return f;
+}
+
+function filterQuery(f: Filters): Omit<MessageQuery, 'limit' | 'cursor'> {
+  const out: Record<string, string> = {};
+  for (const k of filterKeys) if (f[k].trim()) out[k] = f[k].trim();
+  return out as Omit<MessageQuery, 'limit' | 'cursor'>;
+}
+
+/** Attempts through more than one provider, or more than one slot of the chain, are a failover (as the CSV's `failover`). */
+export function isFailover(attempts: readonly AttemptView[]): boolean {
+  return new Set(attempts.map((a) => a.provider)).size > 1 || new Set(attempts.map((a) => a.slot)).size > 1;
 }
 
 const PAGE = 25;
 
 export function MessagesTab({ tenant }: TabProps) {
   const api = useApi();
-  const focusId = new URLSearchParams(window.location.search).get('id');
-  const [draft, setDraft] = useState<Filters>({ status: '', phone_number: '', purpose: '', kind: '' });
-  const [applied, setApplied] = useState<Filters>(draft);
+  const search = useSearch();
+  const params = new URLSearchParams(search);
+  const focusId = params.get('id');
+  const applied = useMemo(() => filtersOf(search), [search]);
+  const appliedKey = JSON.stringify(applied);
+  const [draft, setDraft] = useState<Filters>(applied);
   const [more, setMore] = useState<MessageView[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [moreError, setMoreError] = useState<unknown>(null);
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<unknown>(null);
 
-  const query = (f: Filters, c?: string): MessageQuery => ({
-    limit: PAGE,
-    ...(f.status ? { status: f.status } : {}),
-    ...(f.phone_number.trim() ? { phone_number: f.phone_number.trim() } : {}),
-    ...(f.purpose.trim() ? { purpose: f.purpose.trim() } : {}),
-    ...(f.kind ? { kind: f.kind } : {}),
-    ...(c ? { cursor: c } : {}),
-  });
+  // Back and Forward change the address: the form follows it.
+  useEffect(() => setDraft(applied), [appliedKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const list = useAsync(
     async (signal) => {
-      const page = await api.call('GET /v1/messages', { tenant: tenant.id, query: query(applied), signal });
+      const page = await api.call('GET /v1/messages', { tenant: tenant.id, query: { limit: PAGE, ...filterQuery(applied) }, signal });
       setMore([]);
       setCursor(page.next_cursor);
       return page.items;
     },
-    [api, tenant.id, applied],
+    [api, tenant.id, appliedKey],
   );
 
   const loadMore = async () => {
@@ -52,7 +68,7 @@ export function MessagesTab({ tenant }: TabProps) {
     setLoadingMore(true);
     setMoreError(null);
     try {
-      const page = await api.call('GET /v1/messages', { tenant: tenant.id, query: query(applied, cursor) });
+      const page = await api.call('GET /v1/messages', { tenant: tenant.id, query: { limit: PAGE, ...filterQuery(applied), cursor } });
       setMore((m) => [...m, ...page.items]);
       setCursor(page.next_cursor);
     } catch (err) {
@@ -62,33 +78,67 @@ export function MessagesTab({ tenant }: TabProps) {
     }
   };
 
+  /** Puts the filters in the address (a new history entry, so Back returns to the previous ones). */
   const apply = (e?: FormEvent, next: Filters = draft) => {
     e?.preventDefault();
-    setApplied({ ...next });
+    const q = new URLSearchParams(filterQuery(next) as Record<string, string>).toString();
+    const path = window.location.pathname.replace(/^.*?\/tenants\//, '/tenants/');
+    if (q !== new URLSearchParams(filterQuery(applied) as Record<string, string>).toString()) navigate(`${path}${q ? `?${q}` : ''}`, { keepScroll: true });
+    else list.reload();
   };
   const clear = () => {
-    const empty: Filters = { status: '', phone_number: '', purpose: '', kind: '' };
-    setDraft(empty);
-    setApplied(empty);
+    setDraft(emptyFilters);
+    apply(undefined, emptyFilters);
+  };
+
+  const exportCsv = async () => {
+    setExporting(true);
+    setExportError(null);
+    try {
+      const csv = await api.call('GET /v1/messages.csv', { tenant: tenant.id, query: filterQuery(applied) });
+      const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv;charset=utf-8' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `messages-${tenant.id}-${new Date().toISOString().slice(0, 10)}.csv`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      setExportError(err);
+    } finally {
+      setExporting(false);
+    }
   };
 
   const messages = [...(list.data ?? []), ...more];
-  const filtered = Object.values(applied).some((v) => v !== '');
+  const filtered = filterKeys.some((k) => applied[k] !== '');
+  const issues = issuesByPath(list.error);
+  const select = (key: 'status' | 'kind', value: string) => {
+    const next = { ...draft, [key]: value };
+    setDraft(next);
+    apply(undefined, next);
+  };
+  const text = (key: (typeof filterKeys)[number]) => ({ value: draft[key], onChange: (e: ChangeEvent<HTMLInputElement>) => setDraft({ ...draft, [key]: e.target.value }), error: issues[key] });
 
   return (
     <div>
-      <Section title="Messages" description="Every SMS of this tenant, newest first, with each attempt and its delivery status. Codes are masked." actions={<Button variant="secondary" onClick={list.reload} busy={list.loading && list.data !== undefined}>Refresh</Button>}>
+      <Section
+        title="Messages"
+        description="Every SMS of this tenant, newest first, with each attempt and its delivery status. Codes are masked."
+        actions={
+          <>
+            <Button variant="secondary" onClick={() => void exportCsv()} busy={exporting}>
+              Export CSV
+            </Button>
+            <Button variant="secondary" onClick={list.reload} busy={list.loading && list.data !== undefined}>
+              Refresh
+            </Button>
+          </>
+        }
+      >
         <form className="filters" onSubmit={(e) => apply(e)} noValidate aria-label="Message filters">
-          <SelectField
-            label="Status"
-            id="msg-status"
-            value={draft.status}
-            onChange={(e) => {
-              const next = { ...draft, status: e.target.value as Filters['status'] };
-              setDraft(next);
-              apply(undefined, next);
-            }}
-          >
+          <SelectField label="Status" id="msg-status" value={draft.status} onChange={(e) => select('status', e.target.value)}>
             <option value="">Any status</option>
             {messageStatuses.map((s) => (
               <option key={s} value={s}>
@@ -96,28 +146,23 @@ export function MessagesTab({ tenant }: TabProps) {
               </option>
             ))}
           </SelectField>
-          <TextField label="Phone number" id="msg-phone" type="tel" value={draft.phone_number} onChange={(e) => setDraft({ ...draft, phone_number: e.target.value })} placeholder="+15551234567" />
-          <TextField label="Purpose" id="msg-purpose" value={draft.purpose} list="msg-purposes" onChange={(e) => setDraft({ ...draft, purpose: e.target.value })} placeholder="login" spellCheck={false} />
-          <datalist id="msg-purposes">
-            {builtInPurposes.map((p) => (
-              <option key={p} value={p} />
-            ))}
-          </datalist>
-          <SelectField
-            label="Kind"
-            id="msg-kind"
-            value={draft.kind}
-            onChange={(e) => {
-              const next = { ...draft, kind: e.target.value as Filters['kind'] };
-              setDraft(next);
-              apply(undefined, next);
-            }}
-          >
+          <SelectField label="Kind" id="msg-kind" value={draft.kind} onChange={(e) => select('kind', e.target.value)}>
             <option value="">Any kind</option>
             <option value="otp">Passcode</option>
             <option value="event">Event</option>
             <option value="test">Test</option>
           </SelectField>
+          <TextField label="Purpose" id="msg-purpose" list="msg-purposes" placeholder="login" spellCheck={false} {...text('purpose')} />
+          <datalist id="msg-purposes">
+            {builtInPurposes.map((p) => (
+              <option key={p} value={p} />
+            ))}
+          </datalist>
+          <TextField label="Provider" id="msg-provider" placeholder="Twilio" spellCheck={false} {...text('provider')} />
+          <TextField label="Number starts with" id="msg-phone-prefix" type="tel" placeholder="+4477" {...text('phone_prefix')} />
+          <TextField label="Number ends with" id="msg-phone-suffix" inputMode="numeric" placeholder="2671" {...text('phone_suffix')} />
+          <TextField label="From (UTC)" id="msg-from" type="date" {...text('from')} />
+          <TextField label="To (UTC, inclusive)" id="msg-to" type="date" {...text('to')} />
           <div className="filter-actions">
             <Button type="submit">Apply filters</Button>
             {filtered ? (
@@ -127,6 +172,7 @@ export function MessagesTab({ tenant }: TabProps) {
             ) : null}
           </div>
         </form>
+        {exportError ? <ErrorState error={exportError} title="Could not export" /> : null}
         {list.error ? <ErrorState error={list.error} onRetry={list.reload} title="Could not load the messages" /> : null}
         {list.loading && list.data === undefined ? <Spinner label="Loading messages…" /> : null}
         {list.data && messages.length === 0 ? (
@@ -134,11 +180,28 @@ export function MessagesTab({ tenant }: TabProps) {
             <p>{filtered ? 'Change or clear the filters.' : 'Send a test SMS, or call POST /v1/otp/send with one of this tenant’s API keys.'}</p>
           </EmptyState>
         ) : null}
-        <ol className="message-list" aria-label="Messages">
-          {messages.map((m) => (
-            <MessageItem key={m.id} message={m} initiallyOpen={m.id === focusId} tenantId={tenant.id} />
-          ))}
-        </ol>
+        {messages.length > 0 ? (
+          <div className="table-wrap">
+            <table className="table responsive message-table" aria-label="Messages">
+              <thead>
+                <tr>
+                  <th scope="col">Created</th>
+                  <th scope="col">To</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Provider</th>
+                  <th scope="col">Attempts</th>
+                  <th scope="col">
+                    <span className="sr-only">Details</span>
+                  </th>
+                </tr>
+              </thead>
+              {messages.map((m) => (
+                <MessageItem key={m.id} message={m} initiallyOpen={m.id === focusId} tenantId={tenant.id} />
+              ))}
+            </table>
+          </div>
+        ) : null}
         {moreError ? <ErrorState error={moreError} onRetry={() => void loadMore()} /> : null}
         {cursor ? (
           <Button variant="secondary" onClick={() => void loadMore()} busy={loadingMore}>
@@ -191,15 +254,45 @@ function MessageItem({ message, initiallyOpen, tenantId }: { message: MessageVie
 
   const attempts = m.attempt_log ?? [];
   const panelId = `msg-${m.id}-attempts`;
+  const failover = isFailover(attempts);
   return (
-    <li className={`message status-${m.status}`} data-message-id={m.id}>
-      <div className="message-head">
-        <div className="message-to">
-          <strong>{m.to}</strong>
-          <span className="muted small">{m.kind === 'otp' ? `passcode · ${m.purpose ?? ''}` : m.kind}</span>
-        </div>
-        <StatusBadge status={m.status} />
-      </div>
+    <tbody className={`message-row status-${m.status}`} data-message-id={m.id}>
+      <tr className="message-summary">
+        <td data-label="Created">
+          <Time iso={m.created_at} />
+        </td>
+        <td data-label="To">
+          <strong className="mono">{m.to}</strong>
+        </td>
+        <td data-label="Kind">{m.kind === 'otp' ? `passcode · ${m.purpose ?? ''}` : m.kind}</td>
+        <td data-label="Status">
+          <div>
+            <StatusBadge status={m.status} />
+          </div>
+        </td>
+        <td data-label="Provider">
+          <div>
+            {m.provider ?? <span className="muted">—</span>}
+            {failover ? (
+              <>
+                {' '}
+                <span className="badge badge-failover" title={`Providers tried: ${attempts.map((a) => `${a.provider} (${a.slot})`).join(' → ')}`} data-testid="failover">
+                  failover
+                </span>
+              </>
+            ) : null}
+          </div>
+        </td>
+        <td data-label="Attempts">{m.attempts}</td>
+        <td data-label="Details" className="actions-cell">
+          <Button variant="ghost" className="toggle" aria-expanded={open} aria-controls={panelId} onClick={() => setOpen(!open)}>
+            {open ? 'Hide' : 'Show'} attempts ({attempts.length})
+          </Button>
+        </td>
+      </tr>
+      {open ? (
+        <tr className="message-detail">
+          <td colSpan={7} id={panelId}>
       <p className="message-body">{m.body}</p>
       <dl className="kv compact message-meta">
         <dt>Message id</dt>
@@ -254,11 +347,7 @@ function MessageItem({ message, initiallyOpen, tenantId }: { message: MessageVie
           </>
         ) : null}
       </dl>
-      <Button variant="ghost" className="toggle" aria-expanded={open} aria-controls={panelId} onClick={() => setOpen(!open)}>
-        {open ? 'Hide' : 'Show'} attempts ({attempts.length})
-      </Button>
-      {open ? (
-        <div id={panelId} className="timeline-wrap">
+        <div className="timeline-wrap">
           {attempts.length === 0 ? (
             <p className="muted">No attempt yet: the message is {m.status}.</p>
           ) : (
@@ -314,7 +403,9 @@ function MessageItem({ message, initiallyOpen, tenantId }: { message: MessageVie
             </ol>
           )}
         </div>
+          </td>
+        </tr>
       ) : null}
-    </li>
+    </tbody>
   );
 }
