@@ -26,6 +26,7 @@ const SUCCESS: Record<string, number> = {
   'GET /v1/otp/verifications/{id}': 200,
   'PATCH /v1/otp/verifications/{id}': 200,
   'GET /v1/messages': 200,
+  'GET /v1/messages.csv': 200,
   'POST /v1/messages': 202,
   'GET /v1/messages/{id}': 200,
   'GET /v1/inbox': 200,
@@ -75,6 +76,9 @@ const SUCCESS: Record<string, number> = {
 };
 
 /** The identity platforms' own calls: answered (errors too) in each platform's form, not ours. */
+/** Operations whose success body is text of this media type, not JSON. */
+const TEXT_BODY: Record<string, string> = { 'GET /v1/messages.csv': 'text/csv' };
+
 const PLATFORM_FORM = new Set(['POST /v1/receivers/{platform}/{tenant_id}', 'GET /v1/receivers/{platform}/{tenant_id}']);
 
 /** Errors every route can answer (bad input, the store down); the rest depend on the route. */
@@ -115,6 +119,11 @@ test('every operation documents the success status it really answers, with its b
     const res = op.responses[success[0]!];
     if (SUCCESS[k] === 204) {
       assert.equal(res.content, undefined, `${k}: a 204 has no body`);
+      continue;
+    }
+    if (TEXT_BODY[k]) {
+      assert.equal(res.content?.[TEXT_BODY[k]]?.schema?.type, 'string', `${k}: no ${TEXT_BODY[k]} body for ${success[0]}`);
+      assert.equal(res.content['application/json'], undefined, `${k}: claims application/json`);
       continue;
     }
     const schema = res.content?.['application/json']?.schema;

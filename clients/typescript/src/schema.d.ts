@@ -4421,7 +4421,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The message log, newest first. Bodies show any code masked. */
+        /** @description The message log, newest first, filtered (docs/operations.md, "The message log"). Bodies show any code masked. */
         get: {
             parameters: {
                 query?: {
@@ -4430,9 +4430,20 @@ export interface paths {
                     /** @description `next_cursor` of the previous page. */
                     cursor?: string;
                     status?: "queued" | "sending" | "sent" | "delivered" | "undelivered" | "failed";
+                    /** @description The whole number (any format); also finds rows whose number is already a keyed hash */
                     phone_number?: string;
+                    /** @description `+` and the first digits, e.g. `+44770`; numbers already hashed never match */
+                    phone_prefix?: string;
+                    /** @description The last digits, e.g. `2671`; numbers already hashed never match */
+                    phone_suffix?: string;
                     purpose?: string;
                     kind?: "otp" | "event" | "test";
+                    /** @description The provider kind that last handled it, e.g. `Twilio` */
+                    provider?: string;
+                    /** @description Created at or after: ISO 8601 date (`2026-12-01`, midnight UTC) or date-time */
+                    from?: string;
+                    /** @description Created before: ISO 8601 date-time; a date alone means up to the end of that day (UTC) */
+                    to?: string;
                 };
                 header?: never;
                 path?: never;
@@ -4787,6 +4798,166 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The filtered message log as CSV (same filters as GET /v1/messages), newest first, every page. Bodies are masked; a cell starting with = + - @ gets a leading quote. */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "queued" | "sending" | "sent" | "delivered" | "undelivered" | "failed";
+                    /** @description The whole number (any format); also finds rows whose number is already a keyed hash */
+                    phone_number?: string;
+                    /** @description `+` and the first digits, e.g. `+44770`; numbers already hashed never match */
+                    phone_prefix?: string;
+                    /** @description The last digits, e.g. `2671`; numbers already hashed never match */
+                    phone_suffix?: string;
+                    purpose?: string;
+                    kind?: "otp" | "event" | "test";
+                    /** @description The provider kind that last handled it, e.g. `Twilio` */
+                    provider?: string;
+                    /** @description Created at or after: ISO 8601 date (`2026-12-01`, midnight UTC) or date-time */
+                    from?: string;
+                    /** @description Created before: ISO 8601 date-time; a date alone means up to the end of that day (UTC) */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 4180 CSV with a header line, CRLF line ends, UTF-8. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description A problem document (docs/errors.md): `code` is the stable error code. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem document (docs/errors.md): `code` is the stable error code. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem document (docs/errors.md): `code` is the stable error code. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem document (docs/errors.md): `code` is the stable error code. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem document (docs/errors.md): `code` is the stable error code. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem document (docs/errors.md): `code` is the stable error code. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem document (docs/errors.md): `code` is the stable error code. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem document (docs/errors.md): `code` is the stable error code. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem document (docs/errors.md): `code` is the stable error code. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem document (docs/errors.md): `code` is the stable error code. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem document (docs/errors.md): `code` is the stable error code. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A problem document (docs/errors.md): `code` is the stable error code. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

@@ -160,6 +160,10 @@ export function messageRoutes(app: FastifyInstance, deps: Deps): void {
         tags: ['messages'],
         description: 'The filtered message log as CSV (same filters as GET /v1/messages), newest first, every page. Bodies are masked; a cell starting with = + - @ gets a leading quote.',
         querystring: z.strictObject(filterQuery),
+        response: {
+          200: { description: 'RFC 4180 CSV with a header line, CRLF line ends, UTF-8.', content: { 'text/csv': { schema: z.string() } } },
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
