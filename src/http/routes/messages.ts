@@ -169,11 +169,13 @@ export function messageRoutes(app: FastifyInstance, deps: Deps): void {
     async (request, reply) => {
       const tenantId = requireTenant(request).id;
       const filter = filterOf(tenantId, request.query);
+      // The documented body is the CSV text; it is streamed as it is read (fastify sends a stream as is).
+      const csv = Readable.from(deps.messages.csv(tenantId, filter)) as unknown as string;
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="messages.csv"')
         .header('cache-control', 'no-store')
-        .send(Readable.from(deps.messages.csv(tenantId, filter)));
+        .send(csv);
     },
   );
 
