@@ -213,6 +213,8 @@ describe('console polish in a browser', { skip }, () => {
     await openTab('Messages');
     const messages = await api('GET', '/v1/messages', undefined, otp.adminKey, tenants[mainName]);
     const messageId = messages.json.items[0].id as string;
+    // The id is in the message's details.
+    await page.locator(`tbody.message-row[data-message-id="${messageId}"]`).getByRole('button', { name: /^Show attempts/ }).click();
     await page.getByRole('button', { name: 'Copy message id' }).first().click();
     assert.equal(await clipboard(), messageId);
 
