@@ -163,6 +163,7 @@ describe('events tab in a browser', { skip }, () => {
     tenantId = ((await t.json()) as { id: string }).id;
 
     await page.goto(`${otp.url}/admin/`);
+    await page.getByRole('button', { name: 'Use an API key instead' }).click();
     await page.getByLabel('Admin key').fill(otp.adminKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();

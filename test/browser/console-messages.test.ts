@@ -145,6 +145,7 @@ describe('message log in a browser', { skip }, () => {
     assert.deepEqual(failover.attempt_log.map((a: { provider: string; outcome: string }) => `${a.provider}:${a.outcome}`), ['CustomGateway:failed', 'Inbox:accepted']);
 
     await page.goto(`${otp.url}/admin/`);
+    await page.getByRole('button', { name: 'Use an API key instead' }).click();
     await page.getByLabel('Admin key').fill(otp.adminKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();

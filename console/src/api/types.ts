@@ -442,6 +442,8 @@ export interface SignInAnswer {
   operator: Operator;
   csrf_token: string;
   expires_at: string;
+}
+
 // --- events (src/http/routes/event-endpoints.ts, docs/events.md) ---------------------------
 
 export interface EventEndpoint {
