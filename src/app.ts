@@ -11,6 +11,9 @@ import { publicPluginRoutes, registerAuth } from './http/plugins/auth.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
 import { authRoutes } from './http/routes/auth.js';
 import { operatorRoutes } from './http/routes/operators.js';
+import { registerSecurityHeaders } from './http/plugins/security-headers.js';
+import { ERROR_PAGE_STYLE_SRC, errorPageRoutes } from './http/routes/error-pages.js';
+import { AppError } from './errors/app-error.js';
 import { callbackRoutes } from './http/routes/callbacks.js';
 import { eventEndpointRoutes } from './http/routes/event-endpoints.js';
 import { fraudGuardRoutes } from './http/routes/fraud-guard.js';
@@ -38,6 +41,17 @@ export function consoleDistDir(): string | undefined {
   return undefined;
 }
 
+const CONSOLE_ASSETS = '/admin/assets/';
+
+/**
+ * Cache-Control of a console file: the hashed assets (Vite names each after its content) never
+ * change under their name, so a year and `immutable`; index.html, which names the current
+ * ones, is revalidated on every load so an upgrade shows at once.
+ */
+export function consoleCacheControl(path: string): string {
+  return /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache';
+}
+
 /** Builds the HTTP application around its dependencies. Never listens: main.ts does. */
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -62,7 +76,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // form bodies are read only by the routes that expect them (below).
   app.removeContentTypeParser('text/plain');
 
-  registerErrorHandling(app, { isStoreUnavailable });
+  registerErrorHandling(app, { isStoreUnavailable, publicUrl: deps.config.publicUrl });
   registerAuth(app, deps);
 
   // Not in deps.ts: only the HTTP app uses them (the dispatch worker builds deps but no app).
@@ -81,9 +95,17 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
+  const production = deps.config.env === 'production';
   await app.register(async (docs) => {
     publicPluginRoutes(docs);
-    await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+    // Swagger UI sets style attributes and inline styles of its own.
+    await registerSecurityHeaders(docs, { production, styleSrc: ["'unsafe-inline'"] });
+    // No validator badge: it would load an image from validator.swagger.io.
+    await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', validatorUrl: null } });
+  });
+  await app.register(async (pages) => {
+    await registerSecurityHeaders(pages, { production, styleSrc: [ERROR_PAGE_STYLE_SRC] });
+    errorPageRoutes(pages);
   });
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
@@ -113,9 +135,27 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   if (consoleDir) {
     await app.register(async (consoleScope) => {
       publicPluginRoutes(consoleScope);
-      await consoleScope.register(fastifyStatic, { root: consoleDir, prefix: '/admin/', decorateReply: true, wildcard: false, index: ['index.html'] });
-      // Client-side routes of the console fall back to its index.html.
-      consoleScope.get('/admin/*', { config: { access: 'public' }, schema: { hide: true } }, (_req, reply) => reply.sendFile('index.html'));
+      await registerSecurityHeaders(consoleScope, { production });
+      await consoleScope.register(fastifyStatic, {
+        root: consoleDir,
+        prefix: '/admin/',
+        decorateReply: true,
+        wildcard: false,
+        index: ['index.html'],
+        // The build writes a .br and a .gz beside each asset (console/vite.config.ts): sent as
+        // the client accepts, with no compression work per request.
+        preCompressed: true,
+        cacheControl: false,
+        setHeaders: (reply, path) => {
+          reply.header('cache-control', consoleCacheControl(path));
+        },
+      });
+      // Client-side routes of the console fall back to its index.html; a missing asset (an old
+      // hash after an upgrade) is a 404, not a page that the browser would try to run as a script.
+      consoleScope.get('/admin/*', { config: { access: 'public' }, schema: { hide: true } }, (request, reply) => {
+        if (request.url.startsWith(CONSOLE_ASSETS)) throw new AppError('route.not_found', `There is no console asset ${request.url.split('?')[0]}.`);
+        return reply.sendFile('index.html');
+      });
     });
   }
   app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.redirect(consoleDir ? '/admin/' : '/docs'));

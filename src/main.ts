@@ -1,4 +1,6 @@
 import { CONFIG_ERROR_EXIT_CODE, ConfigError, loadConfig } from './config/load.js';
+import { describeUnknownVariable } from './config/unknown-variables.js';
+import { acquireInstanceLock, sqliteFileOf, type InstanceLock } from './instance-lock.js';
 import { createLogger } from './observability/logger.js';
 import { describeStartupError } from './startup-errors.js';
 import { startServer } from './server.js';
@@ -16,10 +18,16 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
+  // Refused in production by loadConfig; here (development) a warning, before anything else.
+  for (const v of config.unknownVariables) logger.warn({ variable: v.name, did_you_mean: v.nearest }, describeUnknownVariable(v));
   let server;
+  let lock: InstanceLock | undefined;
   try {
+    const sqliteFile = sqliteFileOf(config.databaseUrl);
+    if (sqliteFile) lock = acquireInstanceLock(sqliteFile);
     server = await startServer(config, logger);
   } catch (err) {
+    lock?.release();
     if (err instanceof ConfigError) {
       // Not reached with a Config from loadConfig, which checks everything createDeps reads.
       process.stderr.write(`otpgate: ${err.message}\n`);
@@ -49,7 +57,10 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'draining');
     server
       .stop()
-      .then(() => process.exit(0))
+      .then(() => {
+        lock?.release();
+        process.exit(0);
+      })
       .catch((err: unknown) => {
         logger.error({ err_message: (err as Error).message }, 'shutdown failed');
         process.exit(1);

@@ -31,6 +31,15 @@ function place(target: string | undefined): string {
   return target;
 }
 
+/** `host:port` of a failed listen (Node puts both on the error), IPv6 in brackets. */
+function listenAddress(e: { address?: string; port?: number } | undefined): string {
+  const host = e?.address;
+  const port = e?.port;
+  if (host === undefined) return port === undefined ? 'the address' : `port ${port}`;
+  const h = host.includes(':') ? `[${host}]` : host;
+  return port === undefined ? h : `${h}:${port}`;
+}
+
 /**
  * Turns a start-up failure into one clear sentence (no stack trace, no credentials). The
  * PostgreSQL cases follow the SQLSTATE codes of the server's errors.
@@ -40,7 +49,7 @@ export function describeStartupError(err: unknown): string {
   if (err instanceof ConfigError) return err.message;
   const target = err instanceof DatabaseStartupError ? err.target : undefined;
   const cause = err instanceof DatabaseStartupError ? err.cause : err;
-  const e = cause as (NodeJS.ErrnoException & { code?: string; hostname?: string }) | undefined;
+  const e = cause as (NodeJS.ErrnoException & { code?: string; hostname?: string; address?: string; port?: number }) | undefined;
   const code = e?.code ?? '';
   const msg = scrub(e?.message ?? String(cause));
   const where = place(target);
@@ -70,9 +79,12 @@ export function describeStartupError(err: unknown): string {
     case '57014':
       return `${where} cancelled a start-up statement (${msg}); another node may hold the migration lock, or OTPGATE_PG_STATEMENT_TIMEOUT_MS is too low.`;
     case 'EADDRINUSE':
-      return 'the port is already in use; set OTPGATE_PORT.';
+      return `${listenAddress(e)} is already in use (another process listens there); stop that process, or set OTPGATE_PORT to a free port.`;
     case 'EACCES':
-      return 'permission denied (the port or the data folder).';
+      if (e?.syscall === 'listen' || e?.syscall === 'bind') return `${listenAddress(e)}: permission denied (ports below 1024 need privileges); set OTPGATE_PORT to 1024 or above.`;
+      return `permission denied (${msg}); check the data folder's permissions (OTPGATE_DATA_DIR).`;
+    case 'EADDRNOTAVAIL':
+      return `${listenAddress(e)}: this machine has no such address; check OTPGATE_HOST.`;
     case 'SQLITE_CANTOPEN':
       return `${where} cannot be opened; check ${url} and the folder's permissions.`;
     default:

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { parseSecretKeys } from '../crypto/secret-box.js';
 import { resolveDefaultProvider } from './default-provider.js';
 import { configSchema, envNames, type ParsedConfig } from './schema.js';
+import { describeUnknownVariable, unknownVariables, type UnknownVariable } from './unknown-variables.js';
 
 /** The validated, frozen configuration the process runs with. */
 export type Config = Readonly<
@@ -13,6 +14,11 @@ export type Config = Readonly<
     secretKey: string;
     /** True when a key was generated into (or read back from) the data folder in development. */
     generatedAdminKey: boolean;
+    /**
+     * `OTPGATE_*` variables set in the environment that are no setting (a typo, most likely):
+     * refused in production, a warning at start otherwise.
+     */
+    unknownVariables: readonly UnknownVariable[];
   }
 >;
 
@@ -121,6 +127,12 @@ export const LEASE_MARGIN_MS = 500;
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const { parsed, settings: s, invalid, problems } = parseSettings(configInputFromEnv(env));
   const given = (key: keyof ParsedConfig) => s[key] !== undefined || invalid.has(key);
+  // A misspelt variable silently leaves its setting at the default: in production that default
+  // (a port, a pool size, a retention) can be wrong in ways found only later, so it is refused.
+  const unknown = unknownVariables(env);
+  if (s.env === 'production') {
+    for (const v of unknown) problems.push(`${v.name}: ${describeUnknownVariable(v).slice(v.name.length + 1)} (unknown variables are refused in production)`);
+  }
 
   let adminKey = s.adminKey;
   let secretKey = s.secretKey;
@@ -170,5 +182,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError([`${envNames.dataDir}: cannot write the generated keys into ${parsed.dataDir} (${e.code ?? e.message})`]);
   }
   if (!adminKey || !secretKey) throw new ConfigError(['the admin key or the secret key is missing']); // unreachable: production requires both
-  return Object.freeze({ ...parsed, adminKey, secretKey, generatedAdminKey: parsed.adminKey === undefined && !parsed.adminKeyDisabled });
+  return Object.freeze({ ...parsed, adminKey, secretKey, generatedAdminKey: parsed.adminKey === undefined && !parsed.adminKeyDisabled, unknownVariables: Object.freeze(unknown) });
 }

@@ -1,8 +1,17 @@
 import { errorCatalog, type ErrorCode } from './codes.js';
 import type { FieldIssue } from './app-error.js';
 
-/** Base of the `type` URI of every problem; each code has a section in docs/errors.md. */
-export const PROBLEM_TYPE_BASE = 'https://otpgate.dev/docs/errors#';
+/** Where the server describes each code (src/http/routes/error-pages.ts): `/errors/{code}`. */
+export const ERROR_PAGES_PATH = '/errors';
+
+/**
+ * The `type` base of this server's problems: absolute under OTPGATE_PUBLIC_URL when it is set,
+ * else the path alone, a relative reference that resolves against the URL of the request that
+ * got the problem (RFC 9457 §3.1.1): either way a page this server serves.
+ */
+export function problemTypeBase(publicUrl: string | undefined): string {
+  return `${publicUrl ? publicUrl.replace(/\/+$/, '') : ''}${ERROR_PAGES_PATH}/`;
+}
 
 /** RFC 9457 problem document, as otpgate answers it. */
 export interface ProblemDocument {
@@ -16,8 +25,8 @@ export interface ProblemDocument {
   [extra: string]: unknown;
 }
 
-export function problemTypeFor(code: ErrorCode): string {
-  return PROBLEM_TYPE_BASE + code.replace(/[._]/g, '-');
+export function problemTypeFor(code: ErrorCode, base = problemTypeBase(undefined)): string {
+  return base + code;
 }
 
 export function buildProblem(
@@ -26,11 +35,12 @@ export function buildProblem(
   detail?: string,
   issues?: FieldIssue[],
   extra?: Record<string, unknown>,
+  typeBase?: string,
 ): ProblemDocument {
   const entry = errorCatalog[code];
   const doc: ProblemDocument = {
     ...extra,
-    type: problemTypeFor(code),
+    type: problemTypeFor(code, typeBase),
     title: entry.title,
     status: entry.status,
     code,

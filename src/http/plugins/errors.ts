@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError, type FieldIssue } from '../../errors/app-error.js';
-import { buildProblem } from '../../errors/problem.js';
+import { buildProblem, problemTypeBase } from '../../errors/problem.js';
 import type { ErrorCode } from '../../errors/codes.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -10,7 +10,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: A
   return reply
     .code(err.status)
     .type(PROBLEM_CONTENT_TYPE)
-    .send(buildProblem(err.code, request.id, err.detail, err.issues, err.extra));
+    .send(buildProblem(err.code, request.id, err.detail, err.issues, err.extra, request.server.problemTypeBase));
 }
 
 /** Maps Fastify's own errors (body parsing, limits, validation) onto the catalog. */
@@ -62,6 +62,8 @@ declare module 'fastify' {
      * undefined: for route groups with an error handler of their own (the Twilio-compatible API).
      */
     storeUnavailable(err: unknown): AppError | undefined;
+    /** The `type` of this app's problems up to the code: a page it serves (src/errors/problem.ts). */
+    problemTypeBase: string;
   }
 }
 
@@ -71,6 +73,8 @@ export interface ErrorHandlingOptions {
    * by app.ts since `http` does not import `store`): answered 503 `store.unavailable`.
    */
   isStoreUnavailable?: (err: unknown) => boolean;
+  /** OTPGATE_PUBLIC_URL, when set: problem `type`s are absolute URLs under it. */
+  publicUrl?: string | undefined;
 }
 
 export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
@@ -81,6 +85,7 @@ export function registerErrorHandling(app: FastifyInstance, options: ErrorHandli
     options.isStoreUnavailable?.(err)
       ? new AppError('store.unavailable', 'The database did not answer. Retry after Retry-After, with the same Idempotency-Key for a send.', { retryAfter: STORE_RETRY_AFTER_S })
       : undefined;
+  app.decorate('problemTypeBase', problemTypeBase(options.publicUrl));
   app.decorate('storeUnavailable', (err: unknown) => {
     const away = storeUnavailable(err);
     if (away) logStoreUnavailable(app.log, err);
