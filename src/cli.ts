@@ -1,12 +1,6 @@
 #!/usr/bin/env node
-import { CONFIG_ERROR_EXIT_CODE, ConfigError, loadConfig } from './config/load.js';
-import { createDeps } from './deps.js';
-import pino from 'pino';
-import { describeUnknownVariable } from './config/unknown-variables.js';
-import { createLogger } from './observability/logger.js';
-import { parseScopes } from './services/api-key-service.js';
-import { migrateToLatest } from './store/db.js';
-import { DatabaseStartupError, describeStartupError } from './startup-errors.js';
+// The rest of otpgate is imported once the command line is read: a usage error (or `help`)
+// answers at once, without loading the providers, the stores and their drivers.
 
 const usage = `otpgate — self-hosted SMS one-time passcodes
 
@@ -218,6 +212,16 @@ async function main(argv: string[]): Promise<number> {
     await import('./main.js');
     return -1;
   }
+  const [{ loadConfig }, { createDeps }, { default: pino }, { describeUnknownVariable }, { createLogger }, { parseScopes }, { migrateToLatest }, { DatabaseStartupError }] = await Promise.all([
+    import('./config/load.js'),
+    import('./deps.js'),
+    import('pino'),
+    import('./config/unknown-variables.js'),
+    import('./observability/logger.js'),
+    import('./services/api-key-service.js'),
+    import('./store/db.js'),
+    import('./startup-errors.js'),
+  ]);
   const config = loadConfig();
   // Logs go to stderr: stdout carries the command's result alone, for jq and scripts.
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: pino.destination({ fd: 2, sync: true }) });
@@ -279,12 +283,13 @@ main(process.argv.slice(2))
   .then((code) => {
     if (code >= 0) process.exit(code);
   })
-  .catch((err: unknown) => {
-    const e = err as { code?: string; detail?: string; message?: string };
+  .catch(async (err: unknown) => {
     if (err instanceof UsageError) {
       process.stderr.write(`otpgate: ${err.message}\n\n${usage}\n`);
       process.exit(2);
     }
+    const [{ CONFIG_ERROR_EXIT_CODE, ConfigError }, { describeStartupError }] = await Promise.all([import('./config/load.js'), import('./startup-errors.js')]);
+    const e = err as { code?: string; detail?: string; message?: string };
     if (err instanceof ConfigError) {
       process.stderr.write(`otpgate: ${err.message}\n`);
       process.exit(CONFIG_ERROR_EXIT_CODE);

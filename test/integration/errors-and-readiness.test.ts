@@ -14,7 +14,7 @@ function assertOpaque500(res: { statusCode: number; headers: Record<string, unkn
   const p = res.json();
   assert.equal(p.code, 'internal', what);
   assert.equal(p.status, 500, what);
-  assert.equal(p.type, 'https://otpgate.dev/docs/errors#internal');
+  assert.equal(p.type, '/errors/internal', 'a page this server serves (relative: no OTPGATE_PUBLIC_URL)');
   assert.match(p.request_id, /^req_/);
   assert.deepEqual(Object.keys(p).sort(), ['code', 'detail', 'request_id', 'status', 'title', 'type'], `${what}: nothing but the problem members`);
   for (const re of INTERNALS) assert.doesNotMatch(res.body, re, `${what}: the answer reveals ${re}`);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { configSchema, envNames, type ParsedConfig } from '../../src/config/schema.js';
+import { COMMAND_VARIABLES, TOOLING_VARIABLES } from '../../src/config/unknown-variables.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const variable = /OTPGATE_[A-Z0-9_]+/g;
@@ -53,7 +54,7 @@ test("README's configuration table names only real settings", () => {
   for (const name of named) assert.ok(real.has(name), `README.md's configuration table names ${name}, which is not a setting (envNames)`);
 });
 
-test('no doc, README or source file names an OTPGATE_ variable that does not exist (OTPGATE_TEST_* are the test suites\')', () => {
+test('no doc, README or source file names an OTPGATE_ variable that does not exist (OTPGATE_TEST_* and TOOLING_VARIABLES are the tooling\'s)', () => {
   const files = ['README.md'];
   const walk = (dir: string, ext: RegExp) => {
     for (const name of readdirSync(join(root, dir))) {
@@ -66,9 +67,8 @@ test('no doc, README or source file names an OTPGATE_ variable that does not exi
   walk('src', /\.ts$/);
   for (const file of files) {
     for (const name of names(readFileSync(join(root, file), 'utf8'))) {
-      if (name.startsWith('OTPGATE_TEST_')) continue;
-      // Not a setting: the new password `otpgate operator create|password` reads (docs/operators.md).
-      if (name === 'OTPGATE_OPERATOR_PASSWORD') continue;
+      // Not settings: what the tooling reads, and the new password `otpgate operator create|password` reads (docs/operators.md).
+      if (name.startsWith('OTPGATE_TEST_') || TOOLING_VARIABLES.includes(name) || COMMAND_VARIABLES.includes(name)) continue;
       assert.ok(real.has(name), `${file} names ${name}, which is not a setting (src/config/schema.ts envNames)`);
     }
   }
@@ -85,4 +85,22 @@ test('docs/configuration.md: every tenant setting has a row, with the default of
     const values = (tenantSettingsShape[key] as unknown as { options: string[] }).options;
     for (const v of values) assert.ok(documented.get(key)?.[2]?.includes(`\`${v}\``), `${key}: value ${v} is not documented`);
   }
+});
+
+test('every OTPGATE_ variable that src/, test/, bench/ or scripts/ reads from process.env is known, so the start-up check reports none of them as unknown', async () => {
+  const { unknownVariables } = await import('../../src/config/unknown-variables.js');
+  const read = new Set<string>();
+  const walk = (dir: string) => {
+    for (const name of readdirSync(join(root, dir))) {
+      const path = join(dir, name);
+      if (statSync(join(root, path)).isDirectory()) walk(path);
+      else if (/\.(ts|mjs|js)$/.test(name)) {
+        for (const m of readFileSync(join(root, path), 'utf8').matchAll(/process\.env(?:\.|\[['"])(OTPGATE_[A-Z0-9_]+)/g)) read.add(m[1]!);
+      }
+    }
+  };
+  for (const dir of ['src', 'test', 'bench', 'scripts']) walk(dir);
+  assert.ok(read.has('OTPGATE_TEST_PG_URL') && read.has('OTPGATE_CHROMIUM'), `the scan finds the tooling's variables: ${[...read].join(', ')}`);
+  const env = Object.fromEntries([...read].map((name) => [name, 'x']));
+  assert.deepEqual(unknownVariables(env), [], 'read somewhere but reported as unknown at start');
 });
