@@ -182,6 +182,9 @@ describe('admin console in a browser', { skip }, () => {
     return { status: res.status, json: await res.json().catch(() => null) };
   }
 
+  /** What the Content-Security-Policy blocked during the run: nothing, checked at the end. */
+  const cspViolations: string[] = [];
+
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     gateway = await startGateway();
@@ -200,6 +203,12 @@ describe('admin console in a browser', { skip }, () => {
     context.setDefaultTimeout(15_000);
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (err) => console.error('# page error:', err.message));
+    // Chromium reports each thing the Content-Security-Policy blocks as a console error.
+    const watchCsp = (p: Page) => p.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${p.url()}: ${m.text()}`);
+    });
+    watchCsp(page);
+    context.on('page', watchCsp);
     context.on('request', (req) => {
       const u = new URL(req.url());
       if (u.origin !== new URL(otp.url).origin || !/^\/(v1|cis)\//.test(u.pathname)) return;
@@ -837,6 +846,10 @@ describe('admin console in a browser', { skip }, () => {
     } finally {
       await page.setViewportSize({ width: 1280, height: 900 });
     }
+  });
+
+  test('the Content-Security-Policy blocked nothing the console does', () => {
+    assert.deepEqual(cspViolations, []);
   });
 
   test('every request the console sent matches the request schemas of /openapi.json', async () => {
