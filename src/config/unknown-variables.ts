@@ -27,15 +27,28 @@ export function levenshtein(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The setting whose name is nearest to `name` (ties: the first in the schema's order). */
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+/**
+ * The setting whose name is nearest to `name` by edit distance; among equally near ones the
+ * one sharing the longest start (`OTPGATE_SECRET` is `OTPGATE_SECRET_KEY` cut short, not
+ * `OTPGATE_PORT` rewritten), then the first in the schema's order.
+ */
 export function nearestSetting(name: string): string {
   let best = '';
   let bestDistance = Infinity;
+  let bestPrefix = -1;
   for (const known of Object.values(envNames)) {
     const d = levenshtein(name, known);
-    if (d < bestDistance) {
+    const p = commonPrefix(name, known);
+    if (d < bestDistance || (d === bestDistance && p > bestPrefix)) {
       best = known;
       bestDistance = d;
+      bestPrefix = p;
     }
   }
   return best;
@@ -47,11 +60,14 @@ export interface UnknownVariable {
   nearest: string;
 }
 
-/** Every `OTPGATE_*` variable set in `env` that is neither a setting nor the tooling's, sorted by name. */
+/**
+ * Every `OTPGATE_*` variable set in `env` (an empty one counts as unset, as for settings) that
+ * is neither a setting nor the tooling's, sorted by name.
+ */
 export function unknownVariables(env: NodeJS.ProcessEnv): UnknownVariable[] {
   const known = new Set<string>([...Object.values(envNames), ...COMMAND_VARIABLES, ...TOOLING_VARIABLES]);
   return Object.keys(env)
-    .filter((name) => name.startsWith('OTPGATE_') && !known.has(name) && !name.startsWith(TOOLING_PREFIX))
+    .filter((name) => name.startsWith('OTPGATE_') && env[name] !== undefined && env[name] !== '' && !known.has(name) && !name.startsWith(TOOLING_PREFIX))
     .sort()
     .map((name) => ({ name, nearest: nearestSetting(name) }));
 }
