@@ -29,7 +29,7 @@ import {
   numberTypes as serverNumberTypes,
   resolveFraudGuard,
 } from '../../src/domain/fraud/settings.js';
-import { LAYOUT_PROBLEMS } from './layout.js';
+import { fullPageScreenshot, LAYOUT_PROBLEMS } from './layout.js';
 import {
   blockMinutesRule,
   budgetPayload,
@@ -188,7 +188,7 @@ describe('fraud guard tab in a browser', { skip }, () => {
       await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
       await page.waitForTimeout(250); // let the charts re-measure and the layout settle
       await assertLayout(name);
-      await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true, animations: 'disabled', style: '.topbar { position: static !important; }' });
+      await fullPageScreenshot(page, join(SHOTS, `${name}-${width}.png`));
     }
     await page.setViewportSize({ width: 1280, height: 900 });
   }

@@ -25,7 +25,7 @@ import { startTestServer } from '../helpers/server.js';
 import { startTwilioFake, type TwilioFake } from '../fakes/twilio.js';
 import { twilioFixtures } from '../../src/providers/twilio/fixtures.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { LAYOUT_PROBLEMS } from './layout.js';
+import { fullPageScreenshot, LAYOUT_PROBLEMS } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -134,7 +134,7 @@ describe('admin console in a browser', { skip }, () => {
       await p.waitForTimeout(250); // let the charts re-measure and the layout settle
       await assertLayout(name, p);
       // Full-page shots: the sticky top bar would otherwise be painted mid-page.
-      await p.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true, animations: 'disabled', style: '.topbar { position: static !important; }' });
+      await fullPageScreenshot(p, join(SHOTS, `${name}-${width}.png`));
     }
     await p.setViewportSize({ width: 1280, height: 900 });
   }

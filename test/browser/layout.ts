@@ -75,3 +75,23 @@ export const LAYOUT_PROBLEMS = `(() => {
   }
   return [...new Set(problems)];
 })()`;
+
+/**
+ * A full-page screenshot with the sticky top bar painted once, at the top. The style goes in as
+ * a constructed stylesheet: the console's Content-Security-Policy refuses the `<style>` element
+ * that Playwright's `style` option would add (and a test that needed it would hide a real
+ * violation).
+ */
+export async function fullPageScreenshot(p: import('playwright-core').Page, path: string): Promise<void> {
+  await p.evaluate(`(() => {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync('.topbar { position: static !important; }');
+    window.__screenshotSheet = sheet;
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  })()`);
+  try {
+    await p.screenshot({ path, fullPage: true, animations: 'disabled' });
+  } finally {
+    await p.evaluate(`document.adoptedStyleSheets = document.adoptedStyleSheets.filter((s) => s !== window.__screenshotSheet)`);
+  }
+}
