@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { LAYOUT_PROBLEMS } from './layout.js';
+import { fullPageScreenshot, LAYOUT_PROBLEMS } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -83,7 +83,8 @@ describe('console polish in a browser', { skip }, () => {
       await page.waitForTimeout(250); // let the charts re-measure and the layout settle
       await assertLayout(name);
       // A modal dialog is shot as the screen shows it: its backdrop covers the viewport, not the page.
-      await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage, animations: 'disabled', style: fullPage ? '.topbar { position: static !important; }' : '' });
+      if (fullPage) await fullPageScreenshot(page, join(SHOTS, `${name}-${width}.png`));
+      else await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), animations: 'disabled' });
     }
     await page.setViewportSize({ width: 1280, height: 900 });
   }
