@@ -35,8 +35,8 @@ function commonPrefix(a: string, b: string): number {
 
 /**
  * The setting whose name is nearest to `name` by edit distance; among equally near ones the
- * one sharing the longest start (`OTPGATE_SECRET` is `OTPGATE_SECRET_KEY` cut short, not
- * `OTPGATE_PORT` rewritten), then the first in the schema's order.
+ * one sharing the longest start (a name cut short after `SECRET` means the secret key, not
+ * the port rewritten), then the first in the schema's order.
  */
 export function nearestSetting(name: string): string {
   let best = '';

@@ -66,7 +66,12 @@ test('no doc, README or source file names an OTPGATE_ variable that does not exi
   walk('docs', /\.md$/);
   walk('src', /\.ts$/);
   for (const file of files) {
-    for (const name of names(readFileSync(join(root, file), 'utf8'))) {
+    // A line quoting the unknown-variable warning names a misspelt variable on purpose.
+    const text = readFileSync(join(root, file), 'utf8')
+      .split('\n')
+      .filter((line) => !line.includes('is not an otpgate setting; did you mean'))
+      .join('\n');
+    for (const name of names(text)) {
       // Not settings: what the tooling reads, and the new password `otpgate operator create|password` reads (docs/operators.md).
       if (name.startsWith('OTPGATE_TEST_') || TOOLING_VARIABLES.includes(name) || COMMAND_VARIABLES.includes(name)) continue;
       assert.ok(real.has(name), `${file} names ${name}, which is not a setting (src/config/schema.ts envNames)`);
