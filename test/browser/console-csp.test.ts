@@ -108,7 +108,7 @@ describe('the CSP in a real browser', { skip }, () => {
       s.src = 'http://127.0.0.2:9/evil.js';
       document.body.appendChild(s);
     })()`);
-    await page.waitForFunction('window.__csp.length >= 2');
+    await page.waitForFunction(() => ((globalThis as unknown as { __csp: string[] }).__csp.length >= 2));
     const seen = (await violations(page)).join('\n');
     assert.match(seen, /script-src-attr/);
     assert.match(seen, /script-src(-elem)? http:\/\/127\.0\.0\.2:9\/evil\.js/);

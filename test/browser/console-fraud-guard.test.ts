@@ -29,7 +29,7 @@ import {
   numberTypes as serverNumberTypes,
   resolveFraudGuard,
 } from '../../src/domain/fraud/settings.js';
-import { fullPageScreenshot, LAYOUT_PROBLEMS } from './layout.js';
+import { fullPageScreenshot, LAYOUT_PROBLEMS, waitForCount } from './layout.js';
 import {
   blockMinutesRule,
   budgetPayload,
@@ -175,7 +175,7 @@ describe('fraud guard tab in a browser', { skip }, () => {
   async function openTab(id = tenantId): Promise<void> {
     await page.goto(`${otp.url}/admin/tenants/${encodeURIComponent(id)}/fraud-guard`);
     await page.getByRole('heading', { name: 'Active blocks' }).waitFor();
-    await page.waitForFunction(`document.querySelectorAll('.tab-panel .loading').length === 0`);
+    await waitForCount(page, '.tab-panel .loading', 0);
   }
 
   async function assertLayout(what: string): Promise<void> {
@@ -326,7 +326,7 @@ describe('fraud guard tab in a browser', { skip }, () => {
     await row.getByRole('button', { name: `Confirm lifting the block of ${PREFIX}` }).click();
     await page.getByRole('alert').filter({ hasText: 'Not lifted' }).getByText('Service unavailable').waitFor();
     await page.unroute('**/v1/fraud-guard/blocks/*', failing);
-    await page.waitForFunction(`!document.querySelector('.tab-panel [aria-busy="true"]')`);
+    await waitForCount(page, '.tab-panel [aria-busy="true"]', 0);
     assert.equal(await row.count(), 1, 'still listed: the server did not lift it');
 
     // The real lift, held on its way: the row stays until the server's answer and the re-read list.

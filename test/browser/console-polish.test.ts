@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { fullPageScreenshot, LAYOUT_PROBLEMS } from './layout.js';
+import { fullPageScreenshot, LAYOUT_PROBLEMS, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -109,7 +109,7 @@ describe('console polish in a browser', { skip }, () => {
 
   /** Waits until nothing on the page is loading. */
   async function settled(): Promise<void> {
-    await page.waitForFunction(`document.querySelectorAll('.loading').length === 0`);
+    await waitForCount(page, '.loading', 0);
   }
 
   async function clipboard(): Promise<string> {
@@ -178,7 +178,7 @@ describe('console polish in a browser', { skip }, () => {
     const search = page.getByRole('searchbox', { name: 'Search by name or id' });
 
     await search.fill('ACME');
-    await page.waitForFunction(`document.querySelectorAll('table[aria-label="Tenants"] tbody tr').length === 2`);
+    await waitForCount(page, 'table[aria-label="Tenants"] tbody tr', 2);
     assert.deepEqual((await rowNames()).sort(), ['Acme Bank', 'Acme Shop']);
     await page.getByRole('status').filter({ hasText: '2 tenants match ACME' }).waitFor();
     assert.ok(sent.some((r) => r.url === '/v1/tenants?limit=50&q=ACME'), 'the server filters');
@@ -186,13 +186,13 @@ describe('console polish in a browser', { skip }, () => {
 
     const globex = tenants['Globex']!;
     await search.fill(globex.slice(0, -3));
-    await page.waitForFunction(`document.querySelectorAll('table[aria-label="Tenants"] tbody tr').length === 1`);
+    await waitForCount(page, 'table[aria-label="Tenants"] tbody tr', 1);
     assert.deepEqual(await rowNames(), ['Globex']);
 
     await search.fill('no such tenant');
     await page.getByText('No tenant matches').waitFor();
     await search.fill('');
-    await page.waitForFunction(`document.querySelectorAll('table[aria-label="Tenants"] tbody tr').length === 4`);
+    await waitForCount(page, 'table[aria-label="Tenants"] tbody tr', 4);
   });
 
   test('copy buttons put the exact id on the clipboard, show "Copied" and announce it', async () => {

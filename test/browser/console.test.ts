@@ -25,7 +25,7 @@ import { startTestServer } from '../helpers/server.js';
 import { startTwilioFake, type TwilioFake } from '../fakes/twilio.js';
 import { twilioFixtures } from '../../src/providers/twilio/fixtures.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { fullPageScreenshot, LAYOUT_PROBLEMS } from './layout.js';
+import { fullPageScreenshot, LAYOUT_PROBLEMS, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -827,7 +827,7 @@ describe('admin console in a browser', { skip }, () => {
       for (const tab of ['dashboard', 'provider', 'test-sms', 'settings', 'templates', 'messages', 'inbox', 'api-keys', 'audit']) {
         await page.goto(tab === 'dashboard' ? tenantUrl : `${tenantUrl}/${tab}`);
         await page.locator('.tab-panel .section').first().waitFor();
-        await page.waitForFunction(`document.querySelectorAll('.tab-panel .loading').length === 0`);
+        await waitForCount(page, '.tab-panel .loading', 0);
         if (tab === 'messages') {
           const show = page.getByRole('button', { name: /^Show attempts/ });
           while ((await show.count()) > 0) await show.first().click();

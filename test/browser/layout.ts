@@ -95,3 +95,12 @@ export async function fullPageScreenshot(p: import('playwright-core').Page, path
     await p.evaluate(`document.adoptedStyleSheets = document.adoptedStyleSheets.filter((s) => s !== window.__screenshotSheet)`);
   }
 }
+
+/**
+ * Waits until `selector` matches exactly `count` elements. A function predicate, not a string:
+ * Playwright evaluates a string predicate with `eval`, which the console's CSP forbids.
+ */
+export async function waitForCount(p: import('playwright-core').Page, selector: string, count: number): Promise<void> {
+  type Doc = { querySelectorAll(s: string): { length: number } };
+  await p.waitForFunction(([sel, n]) => (globalThis as unknown as { document: Doc }).document.querySelectorAll(sel).length === n, [selector, count] as const);
+}
