@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { totpAt } from '../../src/domain/totp.js';
 import { startTestServer } from '../helpers/server.js';
-import { LAYOUT_PROBLEMS } from './layout.js';
+import { fullPageScreenshot, LAYOUT_PROBLEMS } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -45,7 +45,7 @@ describe('operators in the admin console', { skip }, () => {
       await p.waitForTimeout(250); // let the layout settle after the resize
       const problems = await inPage<string[]>(p, LAYOUT_PROBLEMS);
       assert.deepEqual(problems, [], `${name} at ${width} px: layout problems`);
-      await p.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true, animations: 'disabled', style: '.topbar { position: static !important; }' });
+      await fullPageScreenshot(p, join(SHOTS, `${name}-${width}.png`));
     }
     await p.setViewportSize({ width: 1280, height: 900 });
   }
