@@ -23,7 +23,7 @@ import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
 import { eventTypes as serverEventTypes } from '../../src/domain/events.js';
 import { eventTypes } from '../../console/src/domain/events.js';
-import { LAYOUT_PROBLEMS } from './layout.js';
+import { fullPageScreenshot, LAYOUT_PROBLEMS, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -117,7 +117,7 @@ describe('events tab in a browser', { skip }, () => {
   async function openTab(): Promise<void> {
     await page.goto(`${otp.url}/admin/tenants/${encodeURIComponent(tenantId)}/events`);
     await page.getByRole('heading', { name: 'Add an endpoint' }).waitFor();
-    await page.waitForFunction(`document.querySelectorAll('.tab-panel .loading').length === 0`);
+    await waitForCount(page, '.tab-panel .loading', 0);
   }
 
   async function assertLayout(what: string): Promise<void> {
@@ -130,7 +130,7 @@ describe('events tab in a browser', { skip }, () => {
       await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
       await page.waitForTimeout(250); // let the layout settle
       await assertLayout(name);
-      await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true, animations: 'disabled', style: '.topbar { position: static !important; }' });
+      await fullPageScreenshot(page, join(SHOTS, `${name}-${width}.png`));
     }
     await page.setViewportSize({ width: 1280, height: 900 });
   }

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { LAYOUT_PROBLEMS } from './layout.js';
+import { fullPageScreenshot, LAYOUT_PROBLEMS, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -92,7 +92,7 @@ describe('message log in a browser', { skip }, () => {
   const shownIds = async () => (await rows().evaluateAll((els) => els.map((e) => e.getAttribute('data-message-id')))).sort();
   const idsOf = (...names: string[]) => names.map((n) => ids[n]!).sort();
   async function settledTable(): Promise<void> {
-    await page.waitForFunction(`document.querySelectorAll('.tab-panel .loading, .tab-panel [aria-busy="true"]').length === 0`);
+    await waitForCount(page, '.tab-panel .loading, .tab-panel [aria-busy="true"]', 0);
   }
 
   async function assertLayout(what: string): Promise<void> {
@@ -177,7 +177,7 @@ describe('message log in a browser', { skip }, () => {
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.waitForURL(/phone_prefix=%2B44/);
     await settledTable();
-    await page.waitForFunction(`document.querySelectorAll('tbody.message-row').length === 1`);
+    await waitForCount(page, 'tbody.message-row', 1);
     assert.deepEqual(await shownIds(), idsOf('mfaGb'));
     const url = new URL(page.url());
     assert.equal(url.searchParams.get('purpose'), 'mfa');
@@ -192,7 +192,7 @@ describe('message log in a browser', { skip }, () => {
 
     await page.goBack();
     await page.waitForURL(/\?purpose=mfa$/);
-    await page.waitForFunction(`document.querySelectorAll('tbody.message-row').length === 2`);
+    await waitForCount(page, 'tbody.message-row', 2);
     assert.deepEqual(await shownIds(), idsOf('mfaUs', 'mfaGb'));
     assert.equal(await page.getByLabel('Number starts with').inputValue(), '', 'the form follows Back');
 
@@ -203,16 +203,16 @@ describe('message log in a browser', { skip }, () => {
     assert.ok(sent.some((r) => r.url.includes('phone_suffix=12x')));
     await page.getByLabel('Number ends with').fill('2671');
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await page.waitForFunction(`document.querySelectorAll('tbody.message-row').length === 1`);
+    await waitForCount(page, 'tbody.message-row', 1);
     assert.deepEqual(await shownIds(), idsOf('mfaUs'));
     await page.getByRole('button', { name: 'Clear' }).click();
-    await page.waitForFunction(`document.querySelectorAll('tbody.message-row').length === 3`);
+    await waitForCount(page, 'tbody.message-row', 3);
     assert.equal(new URL(page.url()).search, '');
   });
 
   test('failover is marked; the details show the attempt timeline', async () => {
     await page.goto(`${base()}?provider=Inbox`);
-    await page.waitForFunction(`document.querySelectorAll('tbody.message-row').length === 3`);
+    await waitForCount(page, 'tbody.message-row', 3);
     const row = page.locator(`tbody.message-row[data-message-id="${ids.mfaGb}"]`);
     assert.equal(await row.getByTestId('failover').count(), 1);
     assert.match((await row.getByTestId('failover').getAttribute('title')) ?? '', /CustomGateway \(primary\) → Inbox \(fallback\)/);
@@ -235,14 +235,14 @@ describe('message log in a browser', { skip }, () => {
       await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
       await page.waitForTimeout(250); // let the layout settle
       await assertLayout('the message log with a message open');
-      await page.screenshot({ path: join(SHOTS, `messages-log-${width}.png`), fullPage: true, animations: 'disabled', style: '.topbar { position: static !important; }' });
+      await fullPageScreenshot(page, join(SHOTS, `messages-log-${width}.png`));
     }
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   test('Export CSV downloads the filtered rows, with codes masked', async () => {
     await page.goto(`${base()}?purpose=mfa`);
-    await page.waitForFunction(`document.querySelectorAll('tbody.message-row').length === 2`);
+    await waitForCount(page, 'tbody.message-row', 2);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
     assert.match(download.suggestedFilename(), /^messages-ten_.*\.csv$/);
     const csv = readFileSync((await download.path())!, 'utf8');
