@@ -7,15 +7,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
+import { CHROMIUM, type ConsoleBrowser, launchConsoleBrowser } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
 const skip = !existsSync(CHROMIUM)
   ? `chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) to run the CSP browser tests`
   : !existsSync(join(root, 'console/dist/index.html'))
@@ -38,31 +37,23 @@ describe('the CSP in a real browser', { skip }, () => {
   let otp: Awaited<ReturnType<typeof startTestServer>>;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
+  let browser: ConsoleBrowser | undefined;
   const consoleMessages: string[] = [];
   const violations = (p: Page) => p.evaluate<string[]>('window.__csp');
 
   before(async () => {
     otp = await startTestServer();
-    userDataDir = mkdtempSync(join(tmpdir(), 'otpgate-chromium-csp-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-      viewport: { width: 1280, height: 900 },
-    });
-    context.setDefaultTimeout(20_000);
+    browser = await launchConsoleBrowser({ timeoutMs: 20_000 });
+    ({ context, page } = browser);
     await context.addInitScript(RECORD_VIOLATIONS);
-    page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (m) => {
       if (m.type() === 'error') consoleMessages.push(m.text());
     });
   });
 
   after(async () => {
-    await context?.close().catch(() => undefined);
+    await browser?.close();
     await otp?.close().catch(() => undefined);
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   test('the console: the sign-in page, then signed in, create a tenant, open its pages: no violation', async () => {

@@ -13,20 +13,18 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
 import { eventTypes as serverEventTypes } from '../../src/domain/events.js';
 import { eventTypes } from '../../console/src/domain/events.js';
-import { fullPageScreenshot, LAYOUT_PROBLEMS, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
 const DIST_INDEX = join(root, 'console/dist/index.html');
 const SHOTS = join(root, 'docs/screenshots');
 const WIDTHS = [1280, 390] as const;
@@ -99,7 +97,7 @@ describe('events tab in a browser', { skip }, () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
+  let browser: ConsoleBrowser | undefined;
   let tenantId = '';
   let endpointId = '';
   let secret = '';
@@ -141,24 +139,9 @@ describe('events tab in a browser', { skip }, () => {
     mkdirSync(SHOTS, { recursive: true });
     otp = await startTestServer();
     receiver = await startReceiver();
-    userDataDir = mkdtempSync(join(tmpdir(), 'otpgate-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-      viewport: { width: 1280, height: 900 },
-      locale: 'en-US',
-      timezoneId: 'UTC',
-    });
-    context.setDefaultTimeout(15_000);
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (err) => console.error('# page error:', err.message));
-    context.on('request', (req) => {
-      const u = new URL(req.url());
-      if (u.origin !== new URL(otp.url).origin || !/^\/(v1|cis)\//.test(u.pathname)) return;
-      const raw = req.postData();
-      sent.push({ method: req.method(), url: u.pathname + u.search, ...(raw ? { body: JSON.parse(raw) as unknown } : {}) });
-    });
+    browser = await launchConsoleBrowser();
+    ({ context, page } = browser);
+    recordApiRequests(context, otp.url, sent);
     const t = await fetch(`${otp.url}/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${otp.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Hooks Ltd' }) });
     tenantId = ((await t.json()) as { id: string }).id;
 
@@ -170,10 +153,9 @@ describe('events tab in a browser', { skip }, () => {
   });
 
   after(async () => {
-    await context?.close().catch(() => undefined);
+    await browser?.close();
     await otp?.close().catch(() => undefined);
     await receiver?.close().catch(() => undefined);
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   test('a URL the server refuses shows its problem on the URL field, and nothing is added', async () => {

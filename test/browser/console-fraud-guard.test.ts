@@ -14,11 +14,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page, type Route } from 'playwright-core';
+import { type BrowserContext, type Page, type Route } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
 import { tenantSettingsPatchSchema } from '../../src/services/tenant-settings.js';
@@ -29,7 +28,7 @@ import {
   numberTypes as serverNumberTypes,
   resolveFraudGuard,
 } from '../../src/domain/fraud/settings.js';
-import { fullPageScreenshot, LAYOUT_PROBLEMS, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, waitForCount } from './layout.js';
 import {
   blockMinutesRule,
   budgetPayload,
@@ -54,7 +53,6 @@ import {
 } from '../../console/src/domain/fraud-guard.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
 const DIST_INDEX = join(root, 'console/dist/index.html');
 const SHOTS = join(root, 'docs/screenshots');
 const WIDTHS = [1280, 390] as const;
@@ -142,7 +140,7 @@ describe('fraud guard tab in a browser', { skip }, () => {
   let otp: Awaited<ReturnType<typeof startTestServer>>;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
+  let browser: ConsoleBrowser | undefined;
   let tenantId = '';
   let apiKey = '';
   let blockId = '';
@@ -196,24 +194,9 @@ describe('fraud guard tab in a browser', { skip }, () => {
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     otp = await startTestServer();
-    userDataDir = mkdtempSync(join(tmpdir(), 'otpgate-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-      viewport: { width: 1280, height: 900 },
-      locale: 'en-US',
-      timezoneId: 'UTC',
-    });
-    context.setDefaultTimeout(15_000);
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (err) => console.error('# page error:', err.message));
-    context.on('request', (req) => {
-      const u = new URL(req.url());
-      if (u.origin !== new URL(otp.url).origin || !/^\/(v1|cis)\//.test(u.pathname)) return;
-      const raw = req.postData();
-      sent.push({ method: req.method(), url: u.pathname + u.search, ...(raw ? { body: JSON.parse(raw) as unknown } : {}) });
-    });
+    browser = await launchConsoleBrowser();
+    ({ context, page } = browser);
+    recordApiRequests(context, otp.url, sent);
 
     const t = await newTenant('Pump Watch', {
       resend_cooldown_seconds: 0,
@@ -233,9 +216,8 @@ describe('fraud guard tab in a browser', { skip }, () => {
   });
 
   after(async () => {
-    await context?.close().catch(() => undefined);
+    await browser?.close();
     await otp?.close().catch(() => undefined);
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   test('sends pumped into one number range are blocked at the floor; the tab shows the block with its reason', async () => {

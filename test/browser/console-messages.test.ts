@@ -12,17 +12,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { fullPageScreenshot, LAYOUT_PROBLEMS, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
 const DIST_INDEX = join(root, 'console/dist/index.html');
 const SHOTS = join(root, 'docs/screenshots');
 const WIDTHS = [1280, 390] as const;
@@ -56,7 +54,7 @@ describe('message log in a browser', { skip }, () => {
   let gateway: Awaited<ReturnType<typeof startRefusingGateway>>;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
+  let browser: ConsoleBrowser | undefined;
   let tenantId = '';
   let apiKey = '';
   const ids: Record<string, string> = {};
@@ -104,25 +102,9 @@ describe('message log in a browser', { skip }, () => {
     mkdirSync(SHOTS, { recursive: true });
     otp = await startTestServer();
     gateway = await startRefusingGateway();
-    userDataDir = mkdtempSync(join(tmpdir(), 'otpgate-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-      viewport: { width: 1280, height: 900 },
-      locale: 'en-US',
-      timezoneId: 'UTC',
-      acceptDownloads: true,
-    });
-    context.setDefaultTimeout(15_000);
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (err) => console.error('# page error:', err.message));
-    context.on('request', (req) => {
-      const u = new URL(req.url());
-      if (u.origin !== new URL(otp.url).origin || !/^\/(v1|cis)\//.test(u.pathname)) return;
-      const raw = req.postData();
-      sent.push({ method: req.method(), url: u.pathname + u.search, ...(raw ? { body: JSON.parse(raw) as unknown } : {}) });
-    });
+    browser = await launchConsoleBrowser({ acceptDownloads: true });
+    ({ context, page } = browser);
+    recordApiRequests(context, otp.url, sent);
 
     const t = await apiCall('POST', '/v1/tenants', { name: 'Log Ltd', settings: { resend_cooldown_seconds: 0 } });
     tenantId = t.json.id;
@@ -152,10 +134,9 @@ describe('message log in a browser', { skip }, () => {
   });
 
   after(async () => {
-    await context?.close().catch(() => undefined);
+    await browser?.close();
     await otp?.close().catch(() => undefined);
     await gateway?.close().catch(() => undefined);
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   test('filters go into the address, survive a reload, and Back returns to the previous ones', async () => {

@@ -11,17 +11,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { fullPageScreenshot, LAYOUT_PROBLEMS, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
 const DIST_INDEX = join(root, 'console/dist/index.html');
 const AXE = join(root, 'node_modules/axe-core/axe.min.js');
 const SHOTS = join(root, 'docs/screenshots');
@@ -53,7 +51,7 @@ describe('console polish in a browser', { skip }, () => {
   let otp: Awaited<ReturnType<typeof startTestServer>>;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
+  let browser: ConsoleBrowser | undefined;
   const sent: { method: string; url: string; body?: unknown }[] = [];
   /** name → id of the tenants made through the API. */
   const tenants: Record<string, string> = {};
@@ -135,26 +133,10 @@ describe('console polish in a browser', { skip }, () => {
     const tpl = await api('PUT', '/v1/templates/mfa/fr', { body: 'Votre code {{app_name}} : {{code}}' }, otp.adminKey, main);
     assert.equal(tpl.status, 200, JSON.stringify(tpl.json));
 
-    userDataDir = mkdtempSync(join(tmpdir(), 'otpgate-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-      viewport: { width: 1280, height: 900 },
-      locale: 'en-US',
-      timezoneId: 'UTC',
-      colorScheme: 'light',
-    });
+    browser = await launchConsoleBrowser({ colorScheme: 'light' });
+    ({ context, page } = browser);
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: otp.url });
-    context.setDefaultTimeout(15_000);
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (err) => console.error('# page error:', err.message));
-    context.on('request', (req) => {
-      const u = new URL(req.url());
-      if (u.origin !== new URL(otp.url).origin || !/^\/(v1|cis)\//.test(u.pathname)) return;
-      const raw = req.postData();
-      sent.push({ method: req.method(), url: u.pathname + u.search, ...(raw ? { body: JSON.parse(raw) as unknown } : {}) });
-    });
+    recordApiRequests(context, otp.url, sent);
 
     await page.goto(url('/'));
     await page.getByRole('button', { name: 'Use an API key instead' }).click();
@@ -164,9 +146,8 @@ describe('console polish in a browser', { skip }, () => {
   });
 
   after(async () => {
-    await context?.close().catch(() => undefined);
+    await browser?.close();
     await otp?.close().catch(() => undefined);
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   const rowNames = () => page.getByRole('table', { name: 'Tenants' }).locator('tbody tr td:first-child').allInnerTexts();

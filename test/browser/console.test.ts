@@ -15,20 +15,18 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page, type Route } from 'playwright-core';
+import { type BrowserContext, type Page, type Route } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
 import { startTwilioFake, type TwilioFake } from '../fakes/twilio.js';
 import { twilioFixtures } from '../../src/providers/twilio/fixtures.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { fullPageScreenshot, LAYOUT_PROBLEMS, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
 const PUBLIC_URL = 'https://otp.example.test';
 const DIST_INDEX = join(root, 'console/dist/index.html');
 const SHOTS = join(root, 'docs/screenshots');
@@ -115,7 +113,7 @@ describe('admin console in a browser', { skip }, () => {
   const sent: { method: string; url: string; body?: unknown }[] = [];
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
+  let browser: ConsoleBrowser | undefined;
   let tenantId = '';
   let tenantUrl = '';
   let apiKey = '';
@@ -191,44 +189,22 @@ describe('admin console in a browser', { skip }, () => {
     twilio = await startTwilioFake({ accountSid: TW.account_sid, authToken: TW.auth_token });
     // A public URL, as a server behind a proxy has: providers are asked for delivery receipts there.
     otp = await startTestServer({ env: { OTPGATE_PUBLIC_URL: PUBLIC_URL } });
-    userDataDir = mkdtempSync(join(tmpdir(), 'otpgate-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-      viewport: { width: 1280, height: 900 },
-      locale: 'en-US',
-      timezoneId: 'UTC',
-    });
-    context.setDefaultTimeout(15_000);
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (err) => console.error('# page error:', err.message));
+    browser = await launchConsoleBrowser();
+    ({ context, page } = browser);
     // Chromium reports each thing the Content-Security-Policy blocks as a console error.
     const watchCsp = (p: Page) => p.on('console', (m) => {
       if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${p.url()}: ${m.text()}`);
     });
     watchCsp(page);
     context.on('page', watchCsp);
-    context.on('request', (req) => {
-      const u = new URL(req.url());
-      if (u.origin !== new URL(otp.url).origin || !/^\/(v1|cis)\//.test(u.pathname)) return;
-      const raw = req.postData();
-      let body: unknown;
-      try {
-        body = raw ? JSON.parse(raw) : undefined;
-      } catch {
-        body = raw;
-      }
-      sent.push({ method: req.method(), url: u.pathname + u.search, ...(body === undefined ? {} : { body }) });
-    });
+    recordApiRequests(context, otp.url, sent);
   });
 
   after(async () => {
-    await context?.close().catch(() => undefined);
+    await browser?.close();
     await otp?.close().catch(() => undefined);
     await gateway?.close().catch(() => undefined);
     await twilio?.close().catch(() => undefined);
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   test('sign in with the admin key (a wrong key is refused; the key never goes in the URL)', async () => {

@@ -1,3 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+/** Debian's Chromium unless OTPGATE_CHROMIUM names another. */
+export const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
+
+type LaunchOptions = NonNullable<Parameters<typeof chromium.launchPersistentContext>[1]>;
+
+export interface ConsoleBrowser {
+  context: BrowserContext;
+  /** The context's first tab. */
+  page: Page;
+  /** Closes the browser and removes its profile. */
+  close(): Promise<void>;
+}
+
+/**
+ * Headless Chromium with a profile of its own (removed by `close`), at 1280 × 900, en-US, UTC,
+ * with page errors printed. `options` adds to or overrides the context's options.
+ */
+export async function launchConsoleBrowser(options: LaunchOptions & { timeoutMs?: number } = {}): Promise<ConsoleBrowser> {
+  const { timeoutMs = 15_000, ...contextOptions } = options;
+  const userDataDir = mkdtempSync(join(tmpdir(), 'otpgate-chromium-'));
+  const removeProfile = () => rmSync(userDataDir, { recursive: true, force: true });
+  let context: BrowserContext;
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      viewport: { width: 1280, height: 900 },
+      locale: 'en-US',
+      timezoneId: 'UTC',
+      ...contextOptions,
+    });
+  } catch (err) {
+    removeProfile();
+    throw err;
+  }
+  context.setDefaultTimeout(timeoutMs);
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (err) => console.error('# page error:', err.message));
+  return {
+    context,
+    page,
+    async close() {
+      await context.close().catch(() => undefined);
+      removeProfile();
+    },
+  };
+}
+
+export interface ApiRequest {
+  method: string;
+  url: string;
+  body?: unknown;
+}
+
+/** Records every API request (`/v1/…`, `/cis/…`) the console sends to `origin`, with its body. */
+export function recordApiRequests(context: BrowserContext, origin: string, sent: ApiRequest[]): void {
+  const wanted = new URL(origin).origin;
+  context.on('request', (req) => {
+    const u = new URL(req.url());
+    if (u.origin !== wanted || !/^\/(v1|cis)\//.test(u.pathname)) return;
+    const raw = req.postData();
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      body = raw;
+    }
+    sent.push({ method: req.method(), url: u.pathname + u.search, ...(body === undefined ? {} : { body }) });
+  });
+}
+
 /**
  * Layout problems of the page as it is now: sideways scrolling, elements or text beyond their
  * card (`.section`, `.card`; the viewport outside them), scroll containers that scroll sideways

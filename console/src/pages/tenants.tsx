@@ -21,30 +21,7 @@ function OwnTenants({ tenants }: { tenants: { id: string; name: string }[] }) {
         <p className="muted">The tenants you administer. An owner can give you others.</p>
       </div>
       <Section title="Tenants">
-        <div className="table-wrap">
-          <table className="table responsive" aria-label="Tenants">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Id</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tenants.map((t) => (
-                <tr key={t.id}>
-                  <td data-label="Name">
-                    <Link to={`/tenants/${encodeURIComponent(t.id)}`} className="strong">
-                      {t.name}
-                    </Link>
-                  </td>
-                  <td data-label="Id">
-                    <code>{t.id}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <TenantTable tenants={tenants} />
       </Section>
     </div>
   );
@@ -129,38 +106,7 @@ function AllTenants() {
           </EmptyState>
         ) : null}
         {tenants.length > 0 ? (
-          <div className="table-wrap">
-            <table className="table responsive" aria-label="Tenants">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Id</th>
-                  <th scope="col">Code length · lifetime</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {tenants.map((t) => (
-                  <tr key={t.id}>
-                    <td data-label="Name">
-                      <Link to={`/tenants/${encodeURIComponent(t.id)}`} className="strong">
-                        {t.name}
-                      </Link>
-                    </td>
-                    <td data-label="Id">
-                      <CopyableId value={t.id} what={`id of ${t.name}`} />
-                    </td>
-                    <td data-label="Code">
-                      {t.settings.otp_length} digits · {Math.round(t.settings.otp_ttl_seconds / 60)} min
-                    </td>
-                    <td data-label="Created">
-                      <Time iso={t.created_at} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <TenantTable tenants={tenants} />
         ) : null}
         {moreError ? <ErrorState error={moreError} onRetry={() => void more()} title="Could not load more tenants" /> : null}
         {cursor && !moreError ? (
@@ -169,6 +115,49 @@ function AllTenants() {
           </Button>
         ) : null}
       </Section>
+    </div>
+  );
+}
+
+/** The tenants as a table; code settings and creation time when the list has them. */
+function TenantTable({ tenants }: { tenants: Array<Pick<Tenant, 'id' | 'name'> & Partial<Pick<Tenant, 'settings' | 'created_at'>>> }) {
+  const full = tenants.every((t) => t.settings !== undefined && t.created_at !== undefined);
+  return (
+    <div className="table-wrap">
+      <table className="table responsive" aria-label="Tenants">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Id</th>
+            {full ? <th scope="col">Code length · lifetime</th> : null}
+            {full ? <th scope="col">Created</th> : null}
+          </tr>
+        </thead>
+        <tbody>
+          {tenants.map((t) => (
+            <tr key={t.id}>
+              <td data-label="Name">
+                <Link to={`/tenants/${encodeURIComponent(t.id)}`} className="strong">
+                  {t.name}
+                </Link>
+              </td>
+              <td data-label="Id">
+                <CopyableId value={t.id} what={`id of ${t.name}`} />
+              </td>
+              {full && t.settings ? (
+                <td data-label="Code">
+                  {t.settings.otp_length} digits · {Math.round(t.settings.otp_ttl_seconds / 60)} min
+                </td>
+              ) : null}
+              {full && t.created_at ? (
+                <td data-label="Created">
+                  <Time iso={t.created_at} />
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }
