@@ -68,7 +68,8 @@ export function createAuditService(ctx: ServiceContext) {
       });
     },
 
-    async list(tenantId: string, limit: number, cursor?: string): Promise<Page<AuditRecord>> {
+    /** One tenant's entries, or the platform's (`null`): operators and deleted tenants. */
+    async list(tenantId: string | null, limit: number, cursor?: string): Promise<Page<AuditRecord>> {
       return toPage(await listAudit(ctx.store.db, tenantId, limit + 1, cursor), limit, (r) => ({
         id: r.id,
         tenant_id: r.tenant_id,

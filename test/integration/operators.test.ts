@@ -144,6 +144,41 @@ for (const dialect of await testDialects()) {
       assert.ok(log.some((e) => e.actor === a.keyId && e.actor_type === 'api_key'), JSON.stringify(log));
     });
 
+    test("the platform's audit log lists what belongs to no tenant: operators and deleted tenants, newest first, in pages", async () => {
+      const gone = await t.createTenant(undefined, 'Gone');
+      const kept = await t.createTenant(undefined, 'Kept');
+      const viewer = await operatorWithRole(t, 'viewer');
+      const ta = await operatorWithRole(t, 'tenant_admin', [kept.tenantId]);
+      const owner = await operatorWithRole(t, 'owner');
+      await t.app.inject({ method: 'DELETE', url: `/v1/tenants/${gone.tenantId}`, headers: owner.headers() });
+      await t.call('PUT', '/v1/templates/login/en', { auth: kept.auth, body: { body: 'Code {{code}}' } });
+
+      type Entry = { id: string; tenant_id: string | null; action: string; target: string | null; actor: string };
+      const first = await t.app.inject({ method: 'GET', url: '/v1/platform/audit-log?limit=2', headers: viewer.headers() });
+      assert.equal(first.statusCode, 200, first.body);
+      const all: Entry[] = [...first.json().items];
+      let cursor: string | null = first.json().next_cursor;
+      assert.equal(all.length, 2);
+      while (cursor) {
+        const next = await t.call('GET', `/v1/platform/audit-log?limit=2&cursor=${cursor}`, { auth: adminAuth });
+        all.push(...next.json().items);
+        cursor = next.json().next_cursor;
+      }
+      assert.ok(all.every((e) => e.tenant_id === null), JSON.stringify(all));
+      assert.deepEqual([...all].sort((x, y) => (x.id < y.id ? 1 : -1)).map((e) => e.id), all.map((e) => e.id), 'newest first');
+      const deleted = all.find((e) => e.action === 'tenant.deleted' && e.target === gone.tenantId);
+      assert.equal(deleted?.actor, owner.id);
+      for (const o of [viewer, ta, owner]) assert.ok(all.some((e) => e.action === 'operator.created' && e.target === o.id), `operator.created for ${o.email}`);
+      assert.ok(!all.some((e) => e.action === 'template.updated'), "a tenant's entry is not the platform's");
+
+      const byTa = await t.app.inject({ method: 'GET', url: '/v1/platform/audit-log', headers: ta.headers() });
+      assert.equal(byTa.statusCode, 403);
+      assert.equal(byTa.json().code, 'auth.forbidden');
+      assert.equal((await t.call('GET', '/v1/platform/audit-log', { auth: kept.auth })).json().code, 'auth.forbidden');
+      const bad = await t.call('GET', '/v1/platform/audit-log?limit=0', { auth: adminAuth });
+      assert.equal(bad.statusCode, 400);
+    });
+
     test('the last owner cannot be demoted, disabled or deleted; with another owner it can', async () => {
       // A fresh app: one owner only.
       const t2 = await createTestApp({ dialect });

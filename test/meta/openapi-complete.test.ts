@@ -20,6 +20,7 @@ const SUCCESS: Record<string, number> = {
   'GET /v1/tenants/{id}/api-keys': 200,
   'DELETE /v1/tenants/{id}/api-keys/{key_id}': 204,
   'GET /v1/tenants/{id}/audit-log': 200,
+  'GET /v1/platform/audit-log': 200,
   'POST /v1/otp/send': 202,
   'POST /v1/otp/verify': 200,
   'GET /v1/otp/challenges/{id}': 200,

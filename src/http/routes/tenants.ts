@@ -108,6 +108,15 @@ export function tenantRoutes(app: FastifyInstance, deps: Deps): void {
     },
   );
 
+  r.get(
+    '/v1/platform/audit-log',
+    {
+      config: admin,
+      schema: { tags: ['audit'], description: "The platform's own audit entries, which belong to no tenant: operators (created, changed, signed in, removed) and deleted tenants.", querystring: z.strictObject(listQuery), response: { 200: page(auditRecord), ...errorResponses } },
+    },
+    async (request) => deps.audit.list(null, request.query.limit, cursorOf(request.query.cursor, 'aud')),
+  );
+
   r.get('/v1/tenants/:id/audit-log', { config: record, schema: { tags: ['audit'], params: tenantParams, querystring: z.strictObject(listQuery), response: { 200: page(auditRecord), ...errorResponses } } }, async (request) => {
     await deps.tenants.get(request.params.id);
     return deps.audit.list(request.params.id, request.query.limit, cursorOf(request.query.cursor, 'aud'));

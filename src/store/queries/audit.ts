@@ -5,9 +5,14 @@ export async function insertAudit(db: Executor, row: AuditLogTable): Promise<voi
   await db.insertInto('audit_log').values(row).execute();
 }
 
-/** Newest first. */
-export async function listAudit(db: Executor, tenantId: string, limit: number, beforeId?: string): Promise<AuditEntry[]> {
-  let q = db.selectFrom('audit_log').selectAll().where('tenant_id', '=', tenantId).orderBy('id', 'desc').limit(limit);
+/** Newest first. A null tenant lists the platform's entries (operators, deleted tenants). */
+export async function listAudit(db: Executor, tenantId: string | null, limit: number, beforeId?: string): Promise<AuditEntry[]> {
+  let q = db
+    .selectFrom('audit_log')
+    .selectAll()
+    .where('tenant_id', tenantId === null ? 'is' : '=', tenantId)
+    .orderBy('id', 'desc')
+    .limit(limit);
   if (beforeId) q = q.where('id', '<', beforeId);
   return q.execute();
 }
