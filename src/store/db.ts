@@ -177,6 +177,9 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
     sqlite.pragma('cache_size = -65536');
     sqlite.pragma('mmap_size = 268435456');
     sqlite.pragma('temp_store = MEMORY');
+    // SQLite's own lower() folds A–Z only, so a search for "ZOË" would miss "Zoë" (tenant search).
+    // No index or stored value depends on lower(), so JavaScript's Unicode folding replaces it.
+    sqlite.function('lower', { deterministic: true }, (s: unknown) => (typeof s === 'string' ? s.toLowerCase() : s));
     const cached = withStatementCache(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
     registerSyncSqlite(db, cached);

@@ -31,6 +31,8 @@ for (const dialect of await testDialects()) {
       assert.deepEqual(await names('q=shop'), ['Acme Shop']);
       assert.deepEqual(await names(`q=${encodeURIComponent('  glob ')}`), ['Globex'], 'spaces around are ignored');
       assert.deepEqual(await names(`q=${encodeURIComponent('Café')}`), ['Zoë Café'], 'non-ASCII text as typed');
+      assert.deepEqual(await names(`q=${encodeURIComponent('ZOË CAFÉ')}`), ['Zoë Café'], 'non-ASCII letters in another case');
+      assert.deepEqual(await names(`q=${encodeURIComponent('zoë café')}`), ['Zoë Café']);
       assert.deepEqual(await names('q=nothing-like-this'), []);
     });
 

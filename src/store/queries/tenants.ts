@@ -12,8 +12,9 @@ export async function findTenant(db: Executor, id: string): Promise<Tenant | und
 
 /**
  * Tenants in id (creation) order, after `afterId` when given; with `search`, only those whose name
- * contains it or whose id starts with it, ignoring case. SQLite's lower() folds A–Z only, so the
- * text as typed is also tried: a non-ASCII letter then matches at least in the case typed.
+ * contains it or whose id starts with it, ignoring case (SQLite's lower() is Unicode-aware here:
+ * src/store/db.ts replaces it; PostgreSQL's follows the database's locale, so the text as typed
+ * is also tried).
  */
 export async function listTenants(db: Executor, limit: number, afterId?: string, search?: string): Promise<Tenant[]> {
   let q = db.selectFrom('tenants').selectAll().orderBy('id').limit(limit);
