@@ -13,9 +13,20 @@ function currentPath(): string {
 }
 
 const listeners = new Set<() => void>();
-window.addEventListener('popstate', () => listeners.forEach((l) => l()));
-
 let guard: (() => boolean) | null = null;
+/** The address the pages show now: where Back or Forward returns to when the guard refuses. */
+let shownUrl = window.location.pathname + window.location.search;
+
+// Back and Forward have already moved the address when popstate fires: a refusal puts the
+// address the pages still show back on top, so the work stays and the address tells the truth.
+window.addEventListener('popstate', () => {
+  if (guard && !guard()) {
+    window.history.pushState(null, '', shownUrl);
+    return;
+  }
+  shownUrl = window.location.pathname + window.location.search;
+  listeners.forEach((l) => l());
+});
 
 /**
  * While a page holds unsaved work, `check` runs before each in-app navigation and may refuse it.
@@ -28,11 +39,18 @@ export function setNavigationGuard(check: () => boolean): () => void {
   };
 }
 
+/** Changes the address in place (no new history entry, no page change), e.g. to keep a filter in it. */
+export function replaceAddress(url: string): void {
+  window.history.replaceState(null, '', url);
+  shownUrl = window.location.pathname + window.location.search;
+}
+
 export function navigate(to: string, opts: { replace?: boolean; keepScroll?: boolean } = {}): void {
   if (guard && !guard()) return;
   const url = BASE + to;
   if (opts.replace) window.history.replaceState(null, '', url);
   else window.history.pushState(null, '', url);
+  shownUrl = window.location.pathname + window.location.search;
   listeners.forEach((l) => l());
   if (!opts.keepScroll) window.scrollTo(0, 0);
 }

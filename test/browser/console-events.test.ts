@@ -22,7 +22,7 @@ import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
 import { eventTypes as serverEventTypes } from '../../src/domain/events.js';
 import { eventTypes } from '../../console/src/domain/events.js';
-import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST_INDEX = join(root, 'console/dist/index.html');
@@ -126,7 +126,7 @@ describe('events tab in a browser', { skip }, () => {
   async function shoot(name: string): Promise<void> {
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-      await page.waitForTimeout(250); // let the layout settle
+      await settleLayout(page);
       await assertLayout(name);
       await fullPageScreenshot(page, join(SHOTS, `${name}-${width}.png`));
     }
@@ -169,7 +169,7 @@ describe('events tab in a browser', { skip }, () => {
     assert.equal(await page.locator('#ev-new-url').getAttribute('aria-invalid'), 'true');
     await page.getByRole('alert').filter({ hasText: 'Not saved' }).waitFor();
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(100);
+    await settleLayout(page);
     await assertLayout('the events tab with a refused URL');
     await page.setViewportSize({ width: 1280, height: 900 });
     assert.deepEqual((await apiCall('GET', '/v1/event-endpoints')).json.items, [], 'nothing saved');

@@ -28,7 +28,7 @@ import {
   numberTypes as serverNumberTypes,
   resolveFraudGuard,
 } from '../../src/domain/fraud/settings.js';
-import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, waitForCount } from './layout.js';
 import {
   blockMinutesRule,
   budgetPayload,
@@ -184,7 +184,7 @@ describe('fraud guard tab in a browser', { skip }, () => {
   async function shoot(name: string): Promise<void> {
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-      await page.waitForTimeout(250); // let the charts re-measure and the layout settle
+      await settleLayout(page);
       await assertLayout(name);
       await fullPageScreenshot(page, join(SHOTS, `${name}-${width}.png`));
     }
@@ -302,7 +302,7 @@ describe('fraud guard tab in a browser', { skip }, () => {
     await row.getByRole('button', { name: `Lift the block of ${PREFIX}` }).click();
     await row.getByText(`Lift? Sends to ${PREFIX} are accepted again.`).waitFor();
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(100);
+    await settleLayout(page);
     await assertLayout('the fraud guard tab asking to confirm a lift');
     await page.setViewportSize({ width: 1280, height: 900 });
     await row.getByRole('button', { name: `Confirm lifting the block of ${PREFIX}` }).click();
@@ -364,7 +364,7 @@ describe('fraud guard tab in a browser', { skip }, () => {
     assert.equal(patches(), patchesBefore, 'no request was sent');
     assert.deepEqual(await settingsOf(), before, 'nothing saved');
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(100);
+    await settleLayout(page);
     await assertLayout('the fraud guard tab with field errors');
     await page.setViewportSize({ width: 1280, height: 900 });
 

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST_INDEX = join(root, 'console/dist/index.html');
@@ -214,7 +214,7 @@ describe('message log in a browser', { skip }, () => {
 
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-      await page.waitForTimeout(250); // let the layout settle
+      await settleLayout(page);
       await assertLayout('the message log with a message open');
       await fullPageScreenshot(page, join(SHOTS, `messages-log-${width}.png`));
     }

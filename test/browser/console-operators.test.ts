@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { totpAt } from '../../src/domain/totp.js';
 import { startTestServer } from '../helpers/server.js';
-import { fullPageScreenshot, LAYOUT_PROBLEMS } from './layout.js';
+import { fullPageScreenshot, LAYOUT_PROBLEMS, settleLayout } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.OTPGATE_CHROMIUM ?? '/usr/bin/chromium';
@@ -42,7 +42,7 @@ describe('operators in the admin console', { skip }, () => {
   async function shoot(name: string, p: Page): Promise<void> {
     for (const width of WIDTHS) {
       await p.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-      await p.waitForTimeout(250); // let the layout settle after the resize
+      await settleLayout(p);
       const problems = await inPage<string[]>(p, LAYOUT_PROBLEMS);
       assert.deepEqual(problems, [], `${name} at ${width} px: layout problems`);
       await fullPageScreenshot(p, join(SHOTS, `${name}-${width}.png`));

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST_INDEX = join(root, 'console/dist/index.html');
@@ -78,7 +78,7 @@ describe('console polish in a browser', { skip }, () => {
   async function shoot(name: string, { fullPage = true } = {}): Promise<void> {
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-      await page.waitForTimeout(250); // let the charts re-measure and the layout settle
+      await settleLayout(page);
       await assertLayout(name);
       // A modal dialog is shot as the screen shows it: its backdrop covers the viewport, not the page.
       if (fullPage) await fullPageScreenshot(page, join(SHOTS, `${name}-${width}.png`));
@@ -254,11 +254,21 @@ describe('console polish in a browser', { skip }, () => {
     assert.equal(await text.inputValue(), 'Your {{app_name}} code is {{code}} — unsaved');
 
     // Leaving the tab asks with the browser's own question; refusing stays.
-    page.once('dialog', (d) => void d.dismiss());
+    const refuseNextQuestion = () => new Promise<string>((resolve) => page.once('dialog', (d) => void d.dismiss().then(() => resolve(d.message()))));
+    const here = page.url();
+    let asked = refuseNextQuestion();
     await page.getByRole('navigation', { name: 'Tenant sections' }).getByRole('link', { name: 'Settings', exact: true }).click();
-    await page.waitForTimeout(200);
-    assert.match(new URL(page.url()).pathname, /\/templates$/);
+    assert.match(await asked, /unsaved|discard|leave/i);
+    assert.equal(page.url(), here);
     assert.equal(await text.inputValue(), 'Your {{app_name}} code is {{code}} — unsaved');
+
+    // So does the browser's Back button: refusing keeps the text, and the address comes back.
+    asked = refuseNextQuestion();
+    await page.evaluate('history.back()');
+    await asked;
+    await page.waitForFunction((url) => (globalThis as unknown as { location: { href: string } }).location.href === url, here);
+    assert.equal(await text.inputValue(), 'Your {{app_name}} code is {{code}} — unsaved');
+    await page.getByRole('heading', { name: 'Login · en' }).waitFor();
 
     // Agreeing opens the other template in the editor.
     await list.getByRole('link', { name: /mfa · fr/ }).click();
@@ -304,8 +314,10 @@ describe('console polish in a browser', { skip }, () => {
     const box = dialog.getByLabel(`Type ${name} to confirm`);
     await box.fill('initech payroll');
     assert.equal(await confirm.isDisabled(), true, 'the name exactly, case included');
+    const requestsBefore = sent.length;
     await box.press('Enter');
-    await page.waitForTimeout(200);
+    await settleLayout(page);
+    assert.deepEqual(sent.slice(requestsBefore).filter((r) => r.method === 'DELETE'), [], 'Enter with the wrong name sends no delete');
     assert.equal((await api('GET', `/v1/tenants/${tenants[name]}`)).status, 200, 'Enter with the wrong name deletes nothing');
     await box.fill(name);
     await shoot('tenant-delete-dialog', { fullPage: false });
@@ -350,11 +362,11 @@ describe('console polish in a browser', { skip }, () => {
           await page.goto(url(path));
           await page.locator('main .section').first().waitFor();
           await settled();
-          await page.waitForTimeout(150);
+          await settleLayout(page);
           await check(name);
           // The phone layout has its own colours (the current tab is a filled pill).
           await page.setViewportSize({ width: 390, height: 844 });
-          await page.waitForTimeout(100);
+          await settleLayout(page);
           await check(`${name} at 390 px`);
           await page.setViewportSize({ width: 1280, height: 900 });
           if (name === 'messages') {

@@ -24,7 +24,7 @@ import { startTestServer } from '../helpers/server.js';
 import { startTwilioFake, type TwilioFake } from '../fakes/twilio.js';
 import { twilioFixtures } from '../../src/providers/twilio/fixtures.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PUBLIC_URL = 'https://otp.example.test';
@@ -129,7 +129,7 @@ describe('admin console in a browser', { skip }, () => {
   async function shoot(name: string, p: Page = page): Promise<void> {
     for (const width of WIDTHS) {
       await p.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-      await p.waitForTimeout(250); // let the charts re-measure and the layout settle
+      await settleLayout(p);
       await assertLayout(name, p);
       // Full-page shots: the sticky top bar would otherwise be painted mid-page.
       await fullPageScreenshot(p, join(SHOTS, `${name}-${width}.png`));
@@ -453,8 +453,10 @@ describe('admin console in a browser', { skip }, () => {
 
     // The phone filter applies when Filter is pressed, not on the next live refresh.
     const filter = page.getByLabel('Phone number (optional)');
+    const nextRefresh = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/inbox');
     await filter.fill('+14155550000');
-    await page.waitForTimeout(2_600); // one live refresh later
+    await nextRefresh; // one live refresh later
+    await settleLayout(page);
     assert.equal(await page.locator('.inbox-item').count(), 1, 'typing alone does not filter');
     await page.getByRole('button', { name: 'Filter', exact: true }).click();
     await page.getByText('No message to +14155550000').waitFor();
@@ -730,7 +732,7 @@ describe('admin console in a browser', { skip }, () => {
     await page.locator('figure.chart').filter({ hasText: 'Delivery rate' }).getByText('no receipts').waitFor();
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: 844 });
-      await page.waitForTimeout(150);
+      await settleLayout(page);
       const crumb = page.getByRole('navigation', { name: 'Breadcrumb' });
       const lines = await crumb.locator('ol').evaluate((ol) => {
         const items = [...ol.children].map((li) => Math.round(li.getBoundingClientRect().top));
@@ -816,7 +818,7 @@ describe('admin console in a browser', { skip }, () => {
           const fit = await shown.evaluate((el) => ({ sw: el.scrollWidth, cw: el.clientWidth, sh: el.scrollHeight, ch: el.clientHeight }));
           assert.ok(fit.sw <= fit.cw && fit.sh <= fit.ch, `the whole key is visible: ${JSON.stringify(fit)}`);
         }
-        await page.waitForTimeout(100);
+        await settleLayout(page);
         await assertLayout(`the ${tab} tab`);
       }
     } finally {

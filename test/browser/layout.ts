@@ -181,3 +181,11 @@ export async function waitForCount(p: import('playwright-core').Page, selector: 
   type Doc = { querySelectorAll(s: string): { length: number } };
   await p.waitForFunction(([sel, n]) => (globalThis as unknown as { document: Doc }).document.querySelectorAll(sel).length === n, [selector, count] as const);
 }
+
+/**
+ * Waits until the page has laid out and painted what it holds now (two animation frames), e.g.
+ * after a viewport resize: a frame, not a guess at how long layout takes.
+ */
+export async function settleLayout(p: Page): Promise<void> {
+  await p.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(true))))');
+}

@@ -3,7 +3,7 @@ import type { Tenant } from '../api/types.js';
 import { useApi, usePermissions, useSession } from '../session.js';
 import { useAsync } from '../components/hooks.js';
 import { Alert, Button, CopyableId, EmptyState, ErrorState, Section, Spinner, TextField, Time, issuesByPath } from '../components/ui.js';
-import { Link, navigate } from '../router.js';
+import { Link, navigate, replaceAddress } from '../router.js';
 import { errorText } from '../api/client.js';
 
 export function TenantsPage() {
@@ -39,7 +39,7 @@ function AllTenants() {
   // Set by the tenant's delete dialog, which comes back here; read once, then dropped from the URL.
   const [deleted, setDeleted] = useState(() => new URLSearchParams(window.location.search).get('deleted'));
   useEffect(() => {
-    if (deleted !== null) window.history.replaceState(null, '', window.location.pathname);
+    if (deleted !== null) replaceAddress(window.location.pathname);
   }, [deleted]);
 
   // The list asks the server once typing pauses.

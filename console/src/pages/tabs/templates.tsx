@@ -4,7 +4,7 @@ import { errorText, isApiError } from '../../api/client.js';
 import { useApi } from '../../session.js';
 import { useAsync } from '../../components/hooks.js';
 import { Alert, Button, ConfirmDialog, ErrorState, Section, SelectField, Spinner, TextAreaField, TextField, Time } from '../../components/ui.js';
-import { setNavigationGuard } from '../../router.js';
+import { replaceAddress, setNavigationGuard } from '../../router.js';
 import { analyzeSms } from '../../domain/encoding.js';
 import { builtInPurposes, isValidLocale, isValidPurpose, maxTemplateLength, renderPreview, templateVariables, validateTemplate } from '../../domain/template.js';
 import type { TabProps } from '../tenant.js';
@@ -40,7 +40,7 @@ export function TemplatesTab({ tenant }: TabProps) {
     setLocale(next.locale);
     setActiveLocale(next.locale);
     setDirty(false);
-    window.history.replaceState(null, '', `${window.location.pathname}?purpose=${encodeURIComponent(next.purpose)}&locale=${encodeURIComponent(next.locale)}`);
+    replaceAddress(`${window.location.pathname}?purpose=${encodeURIComponent(next.purpose)}&locale=${encodeURIComponent(next.locale)}`);
     if (focusEditor) setTimeout(() => editorRef.current?.querySelector('textarea')?.focus(), 0);
   };
   /** Switches the editor, asking first when its text has unsaved changes. */
