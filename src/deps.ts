@@ -13,7 +13,6 @@ import { createStore, type Store } from './store/db.js';
 import { createRedisFraudCounters } from './store/fraud-counters-redis.js';
 import { createRedisBreaker } from './store/redis-breaker.js';
 import { createRedisSendLimiter, type SendLimiter } from './store/send-limits.js';
-import type { WriteLock } from './store/write-lock.js';
 import { createAuditService } from './services/audit-service.js';
 import { createApiKeyService } from './services/api-key-service.js';
 import type { ServiceContext } from './services/context.js';
@@ -35,6 +34,8 @@ import { createDispatcher } from './dispatcher/dispatcher.js';
 import { createEventWorker } from './dispatcher/event-worker.js';
 import { createEventEmitter } from './services/event-emitter.js';
 import { createEventService } from './services/event-service.js';
+import type { RemoteWriteClient } from './dispatcher/remote-writes.js';
+import { newId } from './domain/ids.js';
 
 type WorkerMetrics = Awaited<ReturnType<Metrics['registry']['getMetricsAsJSON']>>;
 
@@ -44,10 +45,12 @@ export interface DepsOverrides {
   http?: HttpClient;
   /** Poll interval of the dispatcher, ms (tests shorten it). */
   dispatchPollMs?: number;
-  /** The dispatcher claims through the group commit (the dispatch worker: src/dispatcher/dispatcher.ts). */
-  dispatchClaimInWrites?: boolean;
-  /** SQLite: the write lock shared with the dispatch worker's connection (src/store/write-lock.ts). */
-  writeLock?: WriteLock;
+  /**
+   * The dispatch worker: this process writes nothing to the store itself (its connection is
+   * read-only) and hands its claims, outcomes and Inbox rows to the main thread
+   * (src/dispatcher/remote-writes.ts).
+   */
+  remoteWrites?: RemoteWriteClient;
   /** Collect the process's own metrics (CPU, memory, event loop); false in the dispatch worker, whose process is the main thread's. */
   processMetrics?: boolean;
   /** Prefix of the Redis keys of the hourly send caps and the fraud guard's counters (tests give each file its own). */
@@ -84,7 +87,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
         up
           ? logger.info({ component: 'store', detail }, 'PostgreSQL answers again')
           : logger.warn({ component: 'store', err_message: detail }, 'PostgreSQL is not answering: requests are answered 503 store.unavailable until it does'),
-      ...(overrides.writeLock ? { writeLock: overrides.writeLock } : {}),
+      ...(overrides.remoteWrites ? { readOnly: true } : {}),
     });
   const metrics: Metrics = createMetrics({ collectDefaults: overrides.processMetrics ?? true });
   const outboundPolicy: OutboundPolicy = { allowLoopback: config.env === 'development' };
@@ -106,7 +109,17 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   // Event SMS are charged to the tenant's budgets by the fraud guard, which is built further down.
   let chargeBudgets: FraudGuard['chargeBudgets'] = async () => 0;
   const messages = createMessageService(ctx, { onEnqueued, chargeBudgets: (...args) => chargeBudgets(...args) });
-  const providerContext: ProviderContext = { http, clock, logger: logger.child({ component: 'provider' }), inbox: messages.inbox };
+  const remote = overrides.remoteWrites;
+  const inbox: ProviderContext['inbox'] = remote
+    ? {
+        async capture(m) {
+          const id = newId('inb');
+          await remote.inbox({ id, tenant_id: m.tenantId, message_id: m.messageId, to_phone: m.to, body_sealed: secretBox.seal(m.body, id), created_at: clock.now() });
+          return id;
+        },
+      }
+    : messages.inbox;
+  const providerContext: ProviderContext = { http, clock, logger: logger.child({ component: 'provider' }), inbox };
   const providers = createProviderConfigService(ctx, {
     audit,
     platform,
@@ -174,8 +187,8 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     concurrency: config.dispatchConcurrency,
     leaseMs: config.dispatchLeaseMs,
     ...(overrides.dispatchPollMs !== undefined ? { pollMs: overrides.dispatchPollMs } : {}),
-    ...(overrides.dispatchClaimInWrites ? { claimInWrites: true } : {}),
-    deliver: (owner, message) =>
+    ...(remote ? { claimVia: remote.claim, releaseBeforeRecord: true } : {}),
+    deliver: (owner, message, release) =>
       deliverMessage(
         {
           store,
@@ -190,9 +203,11 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
           providerTimeoutMs: config.providerTimeoutMs,
           drainSignal: drain.signal,
           requeued: () => wake(),
+          ...(remote ? { record: remote.complete } : {}),
         },
         owner,
         message,
+        release,
       ),
   });
   wake = () => dispatcher.wake();
@@ -221,6 +236,8 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     receipts,
     receivers,
     stats,
+    /** Queues events in the transaction of the change they report (docs/events.md). */
+    events,
     /** Event endpoints of tenants (docs/events.md). */
     eventEndpoints,
     /** Delivers the events outbox; started and stopped with the server. */

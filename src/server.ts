@@ -6,8 +6,8 @@ import { buildApp } from './app.js';
 import type { Config } from './config/load.js';
 import { createDeps, type Deps, type DepsOverrides } from './deps.js';
 import { createOutboxWakeup, type OutboxWakeup } from './dispatcher/wakeup.js';
-import { MAIN_LOCK_HOLDER, startDispatchWorker, usesDispatchWorker, type DispatchWorker } from './dispatcher/worker-host.js';
-import { createWriteLock } from './store/write-lock.js';
+import { createRemoteWriteServer } from './dispatcher/remote-writes.js';
+import { startDispatchWorker, usesDispatchWorker, type DispatchWorker } from './dispatcher/worker-host.js';
 import { DatabaseStartupError } from './startup-errors.js';
 import { migrateToLatest } from './store/db.js';
 import { notifyChannel } from './store/queries/messages.js';
@@ -64,10 +64,10 @@ function warnAboutNodeLocalKeys(deps: Deps, config: Config, logger: Logger): voi
 
 /** Migrates, builds and starts everything; used by main.ts, the CLI and the tests. */
 export async function startServer(config: Config, logger: Logger, overrides: DepsOverrides = {}): Promise<RunningServer> {
-  // With the dispatcher in a worker thread, both threads' connections write to one SQLite
-  // file: they take turns through a lock in shared memory (src/store/write-lock.ts).
-  const writeLock = usesDispatchWorker(config) && !overrides.store ? createWriteLock(MAIN_LOCK_HOLDER) : undefined;
-  const deps = createDeps(config, logger, { ...overrides, ...(writeLock ? { writeLock } : {}) });
+  // With the dispatcher in a worker thread, this thread's group commit still writes for both
+  // (src/dispatcher/remote-writes.ts): the file has one writer, and no thread waits for a lock.
+  const useWorker = usesDispatchWorker(config) && !overrides.store;
+  const deps = createDeps(config, logger, overrides);
   let wakeup: OutboxWakeup | undefined;
   // A local enqueue wakes this node's dispatcher (in this thread or the worker) and, with a
   // shared store, NOTIFYs the other nodes; their NOTIFYs wake this node's dispatcher.
@@ -102,9 +102,9 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
     localWake = () => deps.dispatcher.wake();
     deps.dispatcher.start();
   };
-  if (writeLock) {
+  if (useWorker) {
     try {
-      worker = await startDispatchWorker(config, logger, writeLock, (err) => {
+      worker = await startDispatchWorker(config, logger, createRemoteWriteServer(deps.store, deps.events), (err) => {
         if (stopped) return;
         // Nothing accepted is lost: the main thread takes over, and the worker's claims come
         // back when their leases run out.
@@ -117,7 +117,6 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
       deps.setProvidersChanged((tenantId) => worker?.providersChanged(tenantId));
     } catch (err) {
       logger.error({ err_message: (err as Error).message }, 'the dispatch worker could not start; dispatching in the main thread');
-      writeLock.disable();
       inProcess();
     }
   } else deps.dispatcher.start();

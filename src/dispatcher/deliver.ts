@@ -8,13 +8,13 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { Metrics } from '../observability/metrics.js';
 import { isProviderError, ProviderError } from '../providers/provider-error.js';
 import type { Store } from '../store/db.js';
-import { completeAttempt, type ClaimedMessage } from '../store/queries/messages.js';
-import type { MessageUpdate } from '../store/schema.js';
+import type { ClaimedMessage } from '../store/queries/messages.js';
+import type { MessageUpdate, NewMessageAttempt } from '../store/schema.js';
 import type { ChainEntry } from '../services/provider-config-service.js';
 import type { EventEmitter } from '../services/event-emitter.js';
-import type { Executor } from '../store/db.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { decide } from './outcome.js';
+import { applyOutcome, type OutcomeRecord } from './remote-writes.js';
 
 export interface DeliverDeps {
   store: Store;
@@ -36,6 +36,11 @@ export interface DeliverDeps {
   drainSignal: AbortSignal;
   /** Called when a message went back to the queue due now (failover), to claim it again at once. */
   requeued(): void;
+  /**
+   * Records an outcome somewhere else than `store.writes` (the dispatch worker: through the
+   * main thread, src/dispatcher/remote-writes.ts); resolves false when the lease was lost.
+   */
+  record?: (outcome: OutcomeRecord) => Promise<boolean>;
 }
 
 /**
@@ -52,25 +57,20 @@ export type DeliveryOutcome = 'sent' | 'retry' | 'failover' | 'failed' | 'requeu
  * process dies between the provider accepting it and this function recording that, or if a
  * shutdown aborts the call after the provider accepted it.
  */
-export async function deliverMessage(deps: DeliverDeps, owner: string, msg: ClaimedMessage): Promise<DeliveryOutcome> {
+export async function deliverMessage(deps: DeliverDeps, owner: string, msg: ClaimedMessage, release?: () => void): Promise<DeliveryOutcome> {
   const { clock, store } = deps;
   const now = clock.now();
   const finalUpdate = (u: MessageUpdate): MessageUpdate => ({ ...u, lease_owner: null, lease_until: null, updated_at: clock.now() });
-  // A final outcome is an event for the tenant's endpoints, written with it (docs/events.md).
-  const complete = async (trx: Executor, u: MessageUpdate, a: Parameters<typeof completeAttempt>[4]): Promise<boolean> => {
-    if (!(await completeAttempt(trx, msg.id, owner, u, a))) return false;
-    if (u.status === 'sent' || u.status === 'failed') {
-      await deps.events.emit(trx, msg.tenant_id, u.status === 'sent' ? 'message.sent' : 'message.failed', {
-        message_id: msg.id,
-        provider: u.provider ?? null,
-        ...(u.status === 'sent' ? { provider_message_id: u.provider_message_id ?? null } : { error_kind: u.error_kind ?? null, error_code: u.error_code ?? null, error_message: u.error_message ?? null }),
-      });
-    }
-    return true;
+  // The message's new state, its attempt, and (when final) the tenant's event, in one unit.
+  const record = (update: MessageUpdate, attempt: NewMessageAttempt | undefined): Promise<boolean> => {
+    // The provider call is over: the caller may start another while this one is recorded.
+    release?.();
+    const o: OutcomeRecord = { messageId: msg.id, tenantId: msg.tenant_id, owner, update, attempt };
+    return deps.record ? deps.record(o) : store.writes.write((trx) => applyOutcome(trx, deps.events, o));
   };
 
   const fail = async (kind: string, message: string, code: string | null = null): Promise<DeliveryOutcome> => {
-    const ok = await store.writes.write((trx) => complete(trx, finalUpdate({ status: 'failed', body_sealed: null, error_kind: kind, error_code: code, error_message: message }), undefined));
+    const ok = await record(finalUpdate({ status: 'failed', body_sealed: null, error_kind: kind, error_code: code, error_message: message }), undefined);
     if (ok) deps.metrics.messagesFinal.inc({ status: 'failed' });
     return ok ? 'failed' : 'lost_lease';
   };
@@ -95,7 +95,7 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
     // Every provider is cooling down: try again shortly, within the expiry.
     const at = now + 5_000;
     if (at >= msg.expires_at) return fail('circuit_open', 'Every provider of this tenant is failing; the message expired waiting for one.');
-    const ok = await store.writes.write((trx) => complete(trx, finalUpdate({ status: 'queued', next_attempt_at: at, chain_index: 0, chain_attempts: 0 }), undefined));
+    const ok = await record(finalUpdate({ status: 'queued', next_attempt_at: at, chain_index: 0, chain_attempts: 0 }), undefined);
     return ok ? 'retry' : 'lost_lease';
   }
   const entry = chain[index]!;
@@ -148,9 +148,7 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
 
   if (!error) {
     deps.breaker.success(entry.breakerKey);
-    const ok = await store.writes.write((trx) =>
-      complete(
-        trx,
+    const ok = await record(
         finalUpdate({
           status: 'sent',
           body_sealed: null,
@@ -165,7 +163,6 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
           sent_at: clock.now(),
         }),
         attempt,
-      ),
     );
     if (ok) {
       deps.metrics.messagesFinal.inc({ status: 'sent' });
@@ -179,9 +176,7 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
     // the same provider, not counted against it (nor against its circuit). The provider may
     // have accepted it already; the next attempt can send it twice (at-least-once).
     const abortedAttempt = { ...attempt, error_message: 'Aborted: otpgate shut down during the provider call; the message is queued again (the provider may have received it).' };
-    const ok = await store.writes.write((trx) =>
-      complete(
-        trx,
+    const ok = await record(
         finalUpdate({
           status: 'queued',
           attempts: attemptNo,
@@ -194,7 +189,6 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
           provider: entry.kind,
         }),
         abortedAttempt,
-      ),
     );
     if (ok) deps.logger.info({ message_id: msg.id, provider: entry.kind }, 'delivery aborted by the shutdown; the message is queued again');
     return ok ? 'requeued' : 'lost_lease';
@@ -233,7 +227,7 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
       outcome = 'failed';
       break;
   }
-  const ok = await store.writes.write((trx) => complete(trx, finalUpdate(update), attempt));
+  const ok = await record(finalUpdate(update), attempt);
   if (!ok) return 'lost_lease';
   if (outcome === 'failed') deps.metrics.messagesFinal.inc({ status: 'failed' });
   if (outcome === 'failover') deps.requeued();

@@ -14,15 +14,20 @@ export interface DispatcherOptions {
   /** How long a claim holds, ms; a dispatcher that dies lets its claims go after this. */
   leaseMs: number;
   /**
-   * Claim through `store.writes` (in the same group commit as the deliveries' bookkeeping)
-   * instead of a statement of its own. For the dispatch worker, whose group commit holds only
-   * its own units: one turn at the shared write lock then does both. In the main thread a
-   * claim would wait behind the sends' batch.
+   * Claims through this instead of a statement on `store` (the dispatch worker: through the
+   * main thread, which writes for it: src/dispatcher/remote-writes.ts).
    */
-  claimInWrites?: boolean;
+  claimVia?: (claim: { owner: string; now: number; leaseUntil: number; limit: number; expiredLeases: boolean }) => Promise<ClaimedMessage[]>;
+  /**
+   * A delivery frees its place once its provider call is over (it calls `release`), before its
+   * outcome is recorded: the next claim then travels with that outcome (the dispatch worker,
+   * whose writes take a trip to the main thread). The provider still sees at most
+   * `concurrency` calls at once.
+   */
+  releaseBeforeRecord?: boolean;
   /** Longest sleep between looks at the outbox when nothing wakes it, ms. Default 1000. */
   pollMs?: number;
-  deliver(owner: string, message: ClaimedMessage): Promise<DeliveryOutcome>;
+  deliver(owner: string, message: ClaimedMessage, release?: () => void): Promise<DeliveryOutcome>;
 }
 
 /**
@@ -42,7 +47,10 @@ export function createDispatcher(options: DispatcherOptions) {
   const owner = `dsp_${randomBytes(6).toString('hex')}`;
   const pollMs = options.pollMs ?? 1000;
   let running = false;
+  /** Deliveries holding a place (their provider call not over yet). */
   let inflight = 0;
+  /** Deliveries that gave their place back and are recording their outcome. */
+  let recording = 0;
   /** The look at the outbox under way; another wake meanwhile sets `again`. */
   let current: Promise<void> | undefined;
   let again = false;
@@ -50,7 +58,7 @@ export function createDispatcher(options: DispatcherOptions) {
   let leasesCheckedAt = 0;
   /** Told whenever a look or a delivery ends (stop() waits for both to be over). */
   const settledWaiters: Array<() => void> = [];
-  const settled = () => current === undefined && inflight === 0;
+  const settled = () => current === undefined && inflight === 0 && recording === 0;
   const notifySettled = () => {
     if (settled()) for (const w of settledWaiters.splice(0)) w();
   };
@@ -74,7 +82,7 @@ export function createDispatcher(options: DispatcherOptions) {
 
   function claim(now: number, limit: number, expiredLeases = false) {
     const leaseUntil = now + options.leaseMs;
-    if (options.claimInWrites) return store.writes.write((trx) => claimDueMessages(trx, store.capabilities, owner, now, leaseUntil, limit, expiredLeases));
+    if (options.claimVia) return options.claimVia({ owner, now, leaseUntil, limit, expiredLeases });
     return store.exclusive(() => claimDueMessages(store.db, store.capabilities, owner, now, leaseUntil, limit, expiredLeases));
   }
 
@@ -115,11 +123,20 @@ export function createDispatcher(options: DispatcherOptions) {
         // (stop() waits for this look, then for these deliveries).
         for (const m of claimed) {
           inflight += 1;
+          let released = false;
+          const release = () => {
+            if (released) return;
+            released = true;
+            inflight -= 1;
+            recording += 1;
+            void tick();
+          };
           options
-            .deliver(owner, m)
+            .deliver(owner, m, options.releaseBeforeRecord ? release : undefined)
             .catch((err: unknown) => logger.error({ message_id: m.id, err_name: (err as Error)?.name, err_message: (err as Error)?.message }, 'delivery failed unexpectedly'))
             .finally(() => {
-              inflight -= 1;
+              if (released) recording -= 1;
+              else inflight -= 1;
               notifySettled();
               void tick();
             });
@@ -129,7 +146,7 @@ export function createDispatcher(options: DispatcherOptions) {
       if (!running) return;
       // While deliveries are in flight, each one's end looks again; only an idle dispatcher
       // needs to know when the next message falls due.
-      if (inflight > 0) schedule(pollMs);
+      if (inflight + recording > 0) schedule(pollMs);
       else {
         const due = await nextDueAt(store.db);
         schedule(due === undefined ? pollMs : due - clock.now());
@@ -154,7 +171,7 @@ export function createDispatcher(options: DispatcherOptions) {
       else setImmediate(() => void tick());
     },
     get inflight() {
-      return inflight;
+      return inflight + recording;
     },
     /** Resolves true once no look at the outbox and no delivery is under way, false after `ms`. */
     whenIdle: waitSettled,
@@ -180,10 +197,10 @@ export function createDispatcher(options: DispatcherOptions) {
       if (timer) clearTimeout(timer);
       if (await waitSettled(graceMs)) return;
       if (!abort) return;
-      logger.warn({ inflight, grace_ms: graceMs }, 'shutdown grace period over: aborting the provider calls in flight; their messages go back to the queue');
+      logger.warn({ inflight: inflight + recording, grace_ms: graceMs }, 'shutdown grace period over: aborting the provider calls in flight; their messages go back to the queue');
       abort();
       if (await waitSettled(ABORT_SETTLE_MS)) return;
-      logger.error({ inflight }, 'deliveries still in flight after being aborted; their messages come back when their leases end');
+      logger.error({ inflight: inflight + recording }, 'deliveries still in flight after being aborted; their messages come back when their leases end');
     },
   };
 }

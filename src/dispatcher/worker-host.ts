@@ -5,17 +5,12 @@ import pino from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Config } from '../config/load.js';
 import { capabilitiesForUrl } from '../store/db.js';
-import type { WriteLock } from '../store/write-lock.js';
 import { ABORT_SETTLE_MS } from './dispatcher.js';
-
-/** Write-lock holder ids of the two threads (src/store/write-lock.ts). */
-export const MAIN_LOCK_HOLDER = 1;
-export const WORKER_LOCK_HOLDER = 2;
+import type { RemoteWrite, RemoteWritesReply, RemoteWritesRequest } from './remote-writes.js';
 
 /** What the worker thread starts from. */
 export interface DispatchWorkerData {
   config: Config;
-  lockBuffer: SharedArrayBuffer;
   /** The dispatcher's poll interval, ms (DepsOverrides.dispatchPollMs; tests). */
   pollMs?: number;
 }
@@ -28,12 +23,14 @@ export interface DispatchWorkerOptions {
 
 export type HostMessage =
   | { type: 'wake' }
+  | RemoteWritesReply
   | { type: 'providers-changed'; tenantId: string }
   | { type: 'metrics'; id: number }
   | { type: 'stop'; graceMs: number };
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'log'; line: string }
+  | RemoteWritesRequest
   | { type: 'metrics'; id: number; metrics: Array<MetricObjectWithValues<MetricValue<string>>> }
   | { type: 'stopped' };
 
@@ -55,8 +52,9 @@ export interface DispatchWorker {
 /**
  * Whether this configuration runs the dispatcher in a worker thread: `on`/`off` as set;
  * `auto` (the default) for a SQLite database file. With SQLite one event loop otherwise does
- * both the HTTP work and every delivery; a worker with its own connection moves delivery to a
- * second core (docs/architecture.md). PostgreSQL nodes scale out instead, and an in-memory
+ * both the HTTP work and every delivery; a worker moves the deliveries (provider calls,
+ * sealing, reads) to a second core, while the main thread's group commit stays the file's
+ * only writer (docs/architecture.md). PostgreSQL nodes scale out instead, and an in-memory
  * SQLite database cannot be opened twice.
  */
 export function usesDispatchWorker(config: Config): boolean {
@@ -83,23 +81,25 @@ function newWorkerThread(workerData: unknown): Worker {
 
 /**
  * Starts the dispatch worker and resolves once its dispatcher runs. Its log lines go to this
- * process's logger destination as they are (already redacted by the worker's logger).
- * `onExit` is called if the thread ends without being asked to stop.
+ * process's logger destination as they are (already redacted by the worker's logger); its
+ * writes are run by `writes` (src/dispatcher/remote-writes.ts: the main thread's group
+ * commit). `onExit` is called if the thread ends without being asked to stop.
  */
 export function startDispatchWorker(
   config: Config,
   logger: Logger,
-  lock: WriteLock,
+  writes: (batch: RemoteWrite[]) => Promise<RemoteWritesReply['results']>,
   onExit: (err: Error | undefined) => void,
   options: DispatchWorkerOptions = {},
 ): Promise<DispatchWorker> {
   const destination = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym];
-  const data: DispatchWorkerData = { config, lockBuffer: lock.buffer, ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}) };
+  const data: DispatchWorkerData = { config, ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}) };
   const thread = newWorkerThread(data);
   const pending = new Map<number, (m: Array<MetricObjectWithValues<MetricValue<string>>>) => void>();
   let nextId = 1;
   let stopping: (() => void) | undefined;
   let exited = false;
+  let wakePosted = false;
 
   return new Promise<DispatchWorker>((resolve, reject) => {
     let ready = false;
@@ -111,6 +111,11 @@ export function startDispatchWorker(
           break;
         case 'log':
           destination?.write(m.line);
+          break;
+        case 'writes':
+          void writes(m.writes).then((results) => {
+            if (!exited) thread.postMessage({ type: 'write-results', batch: m.batch, results } satisfies HostMessage);
+          });
           break;
         case 'metrics':
           pending.get(m.id)?.(m.metrics);
@@ -127,8 +132,6 @@ export function startDispatchWorker(
     });
     thread.on('exit', (code) => {
       exited = true;
-      // It may have died holding the lock or waiting in line; the main thread writes alone now.
-      lock.disable();
       for (const [, done] of pending) done([]);
       pending.clear();
       stopping?.();
@@ -139,7 +142,13 @@ export function startDispatchWorker(
     const host: DispatchWorker = {
       thread,
       wake() {
-        if (!exited && !stopping) thread.postMessage({ type: 'wake' } satisfies HostMessage);
+        // A burst of sends wakes the worker once: its dispatcher claims all that is due.
+        if (exited || stopping || wakePosted) return;
+        wakePosted = true;
+        setImmediate(() => {
+          wakePosted = false;
+        });
+        thread.postMessage({ type: 'wake' } satisfies HostMessage);
       },
       providersChanged(tenantId) {
         if (!exited) thread.postMessage({ type: 'providers-changed', tenantId } satisfies HostMessage);

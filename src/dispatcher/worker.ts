@@ -1,24 +1,25 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createDeps } from '../deps.js';
 import { createLogger } from '../observability/logger.js';
-import { createWriteLock } from '../store/write-lock.js';
-import { WORKER_LOCK_HOLDER, type DispatchWorkerData, type HostMessage, type WorkerMessage } from './worker-host.js';
+import { createRemoteWriteClient } from './remote-writes.js';
+import type { DispatchWorkerData, HostMessage, WorkerMessage } from './worker-host.js';
 
 /**
  * The dispatcher in a worker thread (SQLite: see worker-host.ts). It builds the same services
- * as the main thread over its own connection to the database file, runs only the dispatcher,
- * and sends its log lines and metrics to the main thread.
+ * as the main thread over its own read-only connection to the database file, runs only the
+ * dispatcher, hands every write (claims, outcomes, Inbox rows) to the main thread, and sends
+ * its log lines and metrics there too.
  */
 const port = parentPort;
 if (!port) throw new Error('src/dispatcher/worker.ts runs only as a worker thread');
 const post = (m: WorkerMessage) => port.postMessage(m);
 
-const { config, lockBuffer, pollMs } = workerData as DispatchWorkerData;
+const { config, pollMs } = workerData as DispatchWorkerData;
+const remoteWrites = createRemoteWriteClient((m) => post(m));
 const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => post({ type: 'log', line }) } }).child({ thread: 'dispatch-worker' });
 const deps = createDeps(config, logger, {
   processMetrics: false,
-  dispatchClaimInWrites: true,
-  writeLock: createWriteLock(WORKER_LOCK_HOLDER, lockBuffer),
+  remoteWrites,
   ...(pollMs !== undefined ? { dispatchPollMs: pollMs } : {}),
 });
 deps.dispatcher.start();
@@ -27,6 +28,9 @@ port.on('message', (m: HostMessage) => {
   switch (m.type) {
     case 'wake':
       deps.dispatcher.wake();
+      break;
+    case 'write-results':
+      remoteWrites.settle(m);
       break;
     case 'providers-changed':
       deps.providers.forgetChain(m.tenantId);
@@ -43,6 +47,7 @@ port.on('message', (m: HostMessage) => {
         // its attempt and requeues its message before the connection closes.
         await deps.dispatcher.stop(m.graceMs, () => deps.drain.abort());
         deps.drain.abort();
+        remoteWrites.close();
         await deps.store.close().catch(() => undefined);
         post({ type: 'stopped' });
         port.close();

@@ -8,7 +8,6 @@ import type { Database } from './schema.js';
 import { registerSyncSqlite } from './prepared.js';
 import { createGroupCommit, createTransactionPerUnit, type WriteRunner } from './group-commit.js';
 import { staticMigrationProvider } from './migrations/index.js';
-import type { WriteLock } from './write-lock.js';
 import { guardPgPool } from './pg-pool.js';
 
 /**
@@ -85,8 +84,9 @@ export interface Store {
   /** Atomic units of work: group-committed on SQLite, a transaction each on PostgreSQL. */
   writes: WriteRunner;
   /**
-   * Runs a write outside `writes` (the dispatcher's claim) under the write lock shared with
-   * another thread's connection to the same SQLite file, when there is one (src/store/write-lock.ts).
+   * Runs a write outside `writes` (the dispatchers' claims): as it is, as this store's
+   * connection is the only one of this process that writes (the dispatch worker's is
+   * read-only and hands its writes to the main thread: src/dispatcher/remote-writes.ts).
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** A readable name of the engine and location, without credentials. */
@@ -118,8 +118,11 @@ export interface StoreOptions {
   pgQueryTimeoutMs?: number;
   /** PostgreSQL: told once when the database stops answering, and once when it answers again. */
   onAvailability?: (available: boolean, detail: string) => void;
-  /** SQLite: the lock shared with the other thread writing to the same file (the dispatch worker). */
-  writeLock?: WriteLock;
+  /**
+   * SQLite: a connection that cannot write (the dispatch worker's; the main thread writes for
+   * it). A write through it fails at once instead of taking the file's write lock.
+   */
+  readOnly?: boolean;
 }
 
 /** Defaults of the PostgreSQL deadlines when the caller gives none (the config's defaults). */
@@ -180,14 +183,15 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
     // SQLite's own lower() folds A–Z only, so a search for "ZOË" would miss "Zoë" (tenant search).
     // No index or stored value depends on lower(), so JavaScript's Unicode folding replaces it.
     sqlite.function('lower', { deterministic: true }, (s: unknown) => (typeof s === 'string' ? s.toLowerCase() : s));
+    if (options.readOnly) sqlite.pragma('query_only = ON');
     const cached = withStatementCache(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
     registerSyncSqlite(db, cached);
     return {
       db,
       capabilities: capabilitiesForUrl(url),
-      writes: createGroupCommit(db, { connection: cached, ...(options.writeLock ? { lock: options.writeLock } : {}) }),
-      exclusive: (fn) => (options.writeLock ? options.writeLock.run(fn) : fn()),
+      writes: createGroupCommit(db, { connection: cached }),
+      exclusive: (fn) => fn(),
       description: `sqlite ${file}`,
       close: () => db.destroy(),
     };

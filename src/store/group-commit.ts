@@ -1,7 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from './schema.js';
-import type { WriteLock } from './write-lock.js';
 
 /** One unit of work: the statements of one request (or one delivery), run in a transaction. */
 export type WriteUnit<T> = (trx: Transaction<Database>) => Promise<T>;
@@ -24,7 +23,7 @@ export function createTransactionPerUnit(db: Kysely<Database>): WriteRunner {
  * SQLite runs one writer at a time anyway, so batching loses no parallelism and saves a
  * commit (and its WAL write) per unit.
  */
-export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: number; connection?: BetterSqlite3.Database; lock?: WriteLock } = {}): WriteRunner {
+export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: number; connection?: BetterSqlite3.Database } = {}): WriteRunner {
   const maxBatch = options.maxBatch ?? 256;
   // Savepoints run on the connection Kysely's transaction holds, synchronously: through
   // Kysely each one costs a query build, a compile and a driver round trip, and a send or a
@@ -40,7 +39,6 @@ export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: nu
 
   /** Commits the units queued now as one transaction, and settles their promises. */
   async function commitQueued(): Promise<void> {
-    // Taken after the write lock (when there is one): units that came while waiting join.
     const batch = queue.length > maxBatch ? queue.splice(0, maxBatch) : queue.splice(0);
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
@@ -73,7 +71,7 @@ export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: nu
   async function flush(): Promise<void> {
     running = true;
     try {
-      while (queue.length > 0) await (options.lock ? options.lock.run(commitQueued) : commitQueued());
+      while (queue.length > 0) await commitQueued();
     } finally {
       running = false;
     }

@@ -1,0 +1,148 @@
+import type { Store, Executor } from '../store/db.js';
+import { claimDueMessages, completeAttempt, type ClaimedMessage } from '../store/queries/messages.js';
+import { insertInboxMessage } from '../store/queries/inbox.js';
+import type { InboxMessagesTable, MessageUpdate, NewMessageAttempt } from '../store/schema.js';
+import type { EventEmitter } from '../services/event-emitter.js';
+
+/**
+ * The dispatch worker's writes, as data: on a SQLite file the worker writes nothing itself
+ * (its connection is read-only); it hands these to the main thread, whose group commit is the
+ * file's only writer. No lock is shared between the threads, so the main thread never waits
+ * for one, and a batch of the worker's writes costs one unit of the main thread's commit.
+ */
+export type RemoteWrite =
+  | { kind: 'claim'; owner: string; now: number; leaseUntil: number; limit: number; expiredLeases: boolean }
+  | { kind: 'complete'; outcome: OutcomeRecord }
+  | { kind: 'inbox'; row: InboxMessagesTable };
+
+/** A delivery's bookkeeping: the message's new state, its attempt, and the tenant's event when final. */
+export interface OutcomeRecord {
+  messageId: string;
+  tenantId: string;
+  owner: string;
+  update: MessageUpdate;
+  attempt: NewMessageAttempt | undefined;
+}
+
+type Result = { ok: true; value: unknown } | { ok: false; error: string };
+
+/** Worker → main: writes to run; main → worker: their results, in the same order. */
+export type RemoteWritesRequest = { type: 'writes'; batch: number; writes: RemoteWrite[] };
+export type RemoteWritesReply = { type: 'write-results'; batch: number; results: Result[] };
+
+/**
+ * Records an outcome in `trx`, only while `owner` still holds the message's lease. A final
+ * outcome is an event for the tenant's endpoints, written with it (docs/events.md).
+ */
+export async function applyOutcome(trx: Executor, events: EventEmitter, o: OutcomeRecord): Promise<boolean> {
+  if (!(await completeAttempt(trx, o.messageId, o.owner, o.update, o.attempt))) return false;
+  const u = o.update;
+  if (u.status === 'sent' || u.status === 'failed') {
+    await events.emit(trx, o.tenantId, u.status === 'sent' ? 'message.sent' : 'message.failed', {
+      message_id: o.messageId,
+      provider: u.provider ?? null,
+      ...(u.status === 'sent' ? { provider_message_id: u.provider_message_id ?? null } : { error_kind: u.error_kind ?? null, error_code: u.error_code ?? null, error_message: u.error_message ?? null }),
+    });
+  }
+  return true;
+}
+
+async function applyOne(trx: Executor, store: Store, events: EventEmitter, w: RemoteWrite): Promise<unknown> {
+  switch (w.kind) {
+    case 'claim':
+      return claimDueMessages(trx, store.capabilities, w.owner, w.now, w.leaseUntil, w.limit, w.expiredLeases);
+    case 'complete':
+      return applyOutcome(trx, events, w.outcome);
+    case 'inbox':
+      await insertInboxMessage(trx, w.row);
+      return undefined;
+  }
+}
+
+/**
+ * The main thread's side: runs a batch of the worker's writes as ONE unit of its group commit
+ * (one claim statement for the batch's claims, one savepoint for all its outcomes). If that
+ * unit fails, each write is tried again as a unit of its own, so one bad write fails alone.
+ */
+export function createRemoteWriteServer(store: Store, events: EventEmitter) {
+  return async function run(writes: RemoteWrite[]): Promise<Result[]> {
+    try {
+      const values = await store.writes.write(async (trx) => {
+        const out: unknown[] = [];
+        for (const w of writes) out.push(await applyOne(trx, store, events, w));
+        return out;
+      });
+      return values.map((value) => ({ ok: true, value }));
+    } catch (error) {
+      if (writes.length === 1) return [{ ok: false, error: (error as Error)?.message ?? String(error) }];
+    }
+    return Promise.all(
+      writes.map((w) =>
+        store.writes.write((trx) => applyOne(trx, store, events, w)).then(
+          (value): Result => ({ ok: true, value }),
+          (error: unknown): Result => ({ ok: false, error: (error as Error)?.message ?? String(error) }),
+        ),
+      ),
+    );
+  };
+}
+
+/**
+ * The worker's side: writes asked for during one event-loop turn go to the main thread as one
+ * message, and each promise settles with its own result once the main thread committed.
+ */
+export function createRemoteWriteClient(post: (m: RemoteWritesRequest) => void) {
+  let queue: Array<{ write: RemoteWrite; resolve(v: unknown): void; reject(e: unknown): void }> = [];
+  const inFlight = new Map<number, typeof queue>();
+  let nextBatch = 1;
+  let scheduled = false;
+  let closed = false;
+
+  function flush() {
+    scheduled = false;
+    if (queue.length === 0) return;
+    const items = queue;
+    queue = [];
+    const batch = nextBatch++;
+    inFlight.set(batch, items);
+    post({ type: 'writes', batch, writes: items.map((i) => i.write) });
+  }
+
+  function call<T>(write: RemoteWrite): Promise<T> {
+    if (closed) return Promise.reject(new Error('the main thread no longer takes writes'));
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ write, resolve: resolve as (v: unknown) => void, reject });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
+  }
+
+  return {
+    claim: (w: Omit<Extract<RemoteWrite, { kind: 'claim' }>, 'kind'>) => call<ClaimedMessage[]>({ kind: 'claim', ...w }),
+    complete: (outcome: OutcomeRecord) => call<boolean>({ kind: 'complete', outcome }),
+    inbox: (row: InboxMessagesTable) => call<void>({ kind: 'inbox', row }),
+    /** The main thread's answer to a batch. */
+    settle(reply: RemoteWritesReply) {
+      const items = inFlight.get(reply.batch);
+      if (!items) return;
+      inFlight.delete(reply.batch);
+      items.forEach((item, i) => {
+        const r = reply.results[i];
+        if (r?.ok) item.resolve(r.value);
+        else item.reject(new Error(r ? r.error : 'no result from the main thread'));
+      });
+    },
+    /** Fails every write not yet answered (the main thread is going away). */
+    close() {
+      closed = true;
+      const err = new Error('the main thread no longer takes writes');
+      for (const items of inFlight.values()) for (const i of items) i.reject(err);
+      inFlight.clear();
+      for (const i of queue.splice(0)) i.reject(err);
+    },
+  };
+}
+
+export type RemoteWriteClient = ReturnType<typeof createRemoteWriteClient>;
