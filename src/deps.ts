@@ -112,10 +112,15 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const remote = overrides.remoteWrites;
   const inbox: ProviderContext['inbox'] = remote
     ? {
-        async capture(m) {
+        // Not waited for: the row goes to the main thread before the delivery's outcome, and
+        // writes from this thread are committed in order, so it is committed no later than the
+        // outcome (and a crash before that loses both, and the message is delivered again).
+        capture(m) {
           const id = newId('inb');
-          await remote.inbox({ id, tenant_id: m.tenantId, message_id: m.messageId, to_phone: m.to, body_sealed: secretBox.seal(m.body, id), created_at: clock.now() });
-          return id;
+          remote
+            .inbox({ id, tenant_id: m.tenantId, message_id: m.messageId, to_phone: m.to, body_sealed: secretBox.seal(m.body, id), created_at: clock.now() })
+            .catch((err: unknown) => logger.error({ message_id: m.messageId, err_message: (err as Error)?.message }, 'could not write an Inbox message'));
+          return Promise.resolve(id);
         },
       }
     : messages.inbox;
@@ -187,7 +192,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     concurrency: config.dispatchConcurrency,
     leaseMs: config.dispatchLeaseMs,
     ...(overrides.dispatchPollMs !== undefined ? { pollMs: overrides.dispatchPollMs } : {}),
-    ...(remote ? { claimVia: remote.claim, releaseBeforeRecord: true } : {}),
+    ...(remote ? { claimVia: remote.claim, releaseBeforeRecord: true, prefetch: 4 * config.dispatchConcurrency } : {}),
     deliver: (owner, message, release) =>
       deliverMessage(
         {

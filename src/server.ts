@@ -99,6 +99,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
   let worker: DispatchWorker | undefined;
   const inProcess = () => {
     worker = undefined;
+    deps.store.wal?.autoCheckpoint(1000);
     localWake = () => deps.dispatcher.wake();
     deps.dispatcher.start();
   };
@@ -112,6 +113,8 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
         inProcess();
       }, overrides.dispatchPollMs !== undefined ? { pollMs: overrides.dispatchPollMs } : {});
       const w = worker;
+      // The worker checkpoints the log (src/dispatcher/worker.ts).
+      deps.store.wal?.autoCheckpoint(0);
       localWake = () => w.wake();
       deps.setWorkerMetrics(() => (worker ? worker.metrics() : Promise.resolve([])));
       deps.setProvidersChanged((tenantId) => worker?.providersChanged(tenantId));

@@ -25,6 +25,11 @@ export interface DispatcherOptions {
    * `concurrency` calls at once.
    */
   releaseBeforeRecord?: boolean;
+  /**
+   * Messages claimed ahead, beyond `concurrency`, waiting here for a place: when a claim takes
+   * a trip to another thread, the places do not stay empty during the trip. Default 0.
+   */
+  prefetch?: number;
   /** Longest sleep between looks at the outbox when nothing wakes it, ms. Default 1000. */
   pollMs?: number;
   deliver(owner: string, message: ClaimedMessage, release?: () => void): Promise<DeliveryOutcome>;
@@ -51,6 +56,10 @@ export function createDispatcher(options: DispatcherOptions) {
   let inflight = 0;
   /** Deliveries that gave their place back and are recording their outcome. */
   let recording = 0;
+  /** Claimed (leased to this dispatcher), waiting for a place. */
+  const waiting: ClaimedMessage[] = [];
+  const prefetch = options.prefetch ?? 0;
+  let lookSoon = false;
   /** The look at the outbox under way; another wake meanwhile sets `again`. */
   let current: Promise<void> | undefined;
   let again = false;
@@ -58,7 +67,7 @@ export function createDispatcher(options: DispatcherOptions) {
   let leasesCheckedAt = 0;
   /** Told whenever a look or a delivery ends (stop() waits for both to be over). */
   const settledWaiters: Array<() => void> = [];
-  const settled = () => current === undefined && inflight === 0 && recording === 0;
+  const settled = () => current === undefined && inflight === 0 && recording === 0 && waiting.length === 0;
   const notifySettled = () => {
     if (settled()) for (const w of settledWaiters.splice(0)) w();
   };
@@ -106,11 +115,47 @@ export function createDispatcher(options: DispatcherOptions) {
     return current;
   }
 
+  /** Starts waiting deliveries while there are places. */
+  function startWaiting() {
+    while (inflight < options.concurrency && waiting.length > 0) start(waiting.shift()!);
+  }
+
+  function start(m: ClaimedMessage) {
+    inflight += 1;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      inflight -= 1;
+      recording += 1;
+      startWaiting();
+      // Once the deliveries ending in this turn have all given their places back: one claim
+      // for all of them, which travels with their outcomes.
+      if (!lookSoon) {
+        lookSoon = true;
+        setImmediate(() => {
+          lookSoon = false;
+          void tick();
+        });
+      }
+    };
+    options
+      .deliver(owner, m, options.releaseBeforeRecord ? release : undefined)
+      .catch((err: unknown) => logger.error({ message_id: m.id, err_name: (err as Error)?.name, err_message: (err as Error)?.message }, 'delivery failed unexpectedly'))
+      .finally(() => {
+        if (released) recording -= 1;
+        else inflight -= 1;
+        startWaiting();
+        notifySettled();
+        void tick();
+      });
+  }
+
   async function look(): Promise<void> {
     try {
       do {
         again = false;
-        const room = options.concurrency - inflight;
+        const room = options.concurrency + prefetch - inflight - waiting.length;
         if (room <= 0) break;
         const now = clock.now();
         const claimed = await claim(now, room);
@@ -121,32 +166,14 @@ export function createDispatcher(options: DispatcherOptions) {
         }
         // Claimed is leased to this dispatcher: deliver it even if stop() began meanwhile
         // (stop() waits for this look, then for these deliveries).
-        for (const m of claimed) {
-          inflight += 1;
-          let released = false;
-          const release = () => {
-            if (released) return;
-            released = true;
-            inflight -= 1;
-            recording += 1;
-            void tick();
-          };
-          options
-            .deliver(owner, m, options.releaseBeforeRecord ? release : undefined)
-            .catch((err: unknown) => logger.error({ message_id: m.id, err_name: (err as Error)?.name, err_message: (err as Error)?.message }, 'delivery failed unexpectedly'))
-            .finally(() => {
-              if (released) recording -= 1;
-              else inflight -= 1;
-              notifySettled();
-              void tick();
-            });
-        }
+        waiting.push(...claimed);
+        startWaiting();
         if (claimed.length === room) again = true;
       } while (again && running);
       if (!running) return;
       // While deliveries are in flight, each one's end looks again; only an idle dispatcher
       // needs to know when the next message falls due.
-      if (inflight + recording > 0) schedule(pollMs);
+      if (inflight + recording + waiting.length > 0) schedule(pollMs);
       else {
         const due = await nextDueAt(store.db);
         schedule(due === undefined ? pollMs : due - clock.now());
@@ -171,7 +198,7 @@ export function createDispatcher(options: DispatcherOptions) {
       else setImmediate(() => void tick());
     },
     get inflight() {
-      return inflight + recording;
+      return inflight + recording + waiting.length;
     },
     /** Resolves true once no look at the outbox and no delivery is under way, false after `ms`. */
     whenIdle: waitSettled,
@@ -197,10 +224,10 @@ export function createDispatcher(options: DispatcherOptions) {
       if (timer) clearTimeout(timer);
       if (await waitSettled(graceMs)) return;
       if (!abort) return;
-      logger.warn({ inflight: inflight + recording, grace_ms: graceMs }, 'shutdown grace period over: aborting the provider calls in flight; their messages go back to the queue');
+      logger.warn({ inflight: inflight + recording + waiting.length, grace_ms: graceMs }, 'shutdown grace period over: aborting the provider calls in flight; their messages go back to the queue');
       abort();
       if (await waitSettled(ABORT_SETTLE_MS)) return;
-      logger.error({ inflight: inflight + recording }, 'deliveries still in flight after being aborted; their messages come back when their leases end');
+      logger.error({ inflight: inflight + recording + waiting.length }, 'deliveries still in flight after being aborted; their messages come back when their leases end');
     },
   };
 }

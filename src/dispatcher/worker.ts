@@ -10,6 +10,8 @@ import type { DispatchWorkerData, HostMessage, WorkerMessage } from './worker-ho
  * dispatcher, hands every write (claims, outcomes, Inbox rows) to the main thread, and sends
  * its log lines and metrics there too.
  */
+/** How often the worker checkpoints the main thread's writes into the database file, ms. */
+const CHECKPOINT_EVERY_MS = 200;
 const port = parentPort;
 if (!port) throw new Error('src/dispatcher/worker.ts runs only as a worker thread');
 const post = (m: WorkerMessage) => port.postMessage(m);
@@ -23,6 +25,16 @@ const deps = createDeps(config, logger, {
   ...(pollMs !== undefined ? { dispatchPollMs: pollMs } : {}),
 });
 deps.dispatcher.start();
+// The main thread writes with its automatic checkpoints off; this thread checkpoints for it.
+// A passive checkpoint with nothing new in the log costs little; one that copies takes this
+// thread's time, not the request thread's.
+const checkpoints = setInterval(() => {
+  try {
+    deps.store.wal?.checkpoint();
+  } catch (err) {
+    logger.warn({ err_message: (err as Error)?.message }, 'WAL checkpoint failed; trying again');
+  }
+}, CHECKPOINT_EVERY_MS);
 
 port.on('message', (m: HostMessage) => {
   switch (m.type) {
@@ -46,6 +58,7 @@ port.on('message', (m: HostMessage) => {
         // Past the grace period the provider calls are aborted, and each delivery still records
         // its attempt and requeues its message before the connection closes.
         await deps.dispatcher.stop(m.graceMs, () => deps.drain.abort());
+        clearInterval(checkpoints);
         deps.drain.abort();
         remoteWrites.close();
         await deps.store.close().catch(() => undefined);

@@ -91,6 +91,13 @@ export interface Store {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** A readable name of the engine and location, without credentials. */
   description: string;
+  /**
+   * SQLite: control of the write-ahead log's checkpoints. With the dispatch worker the main
+   * thread turns its automatic checkpoints off (0) and the worker runs them (a checkpoint
+   * copies pages into the file and syncs it: time the request thread need not spend), passive,
+   * so they never hold up a writer. 1000 pages is SQLite's default.
+   */
+  wal?: { autoCheckpoint(pages: number): void; checkpoint(): void };
   /** `pg.Pool` behind the store (PostgreSQL only). */
   pgPool?: pg.Pool;
   /**
@@ -192,6 +199,10 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
       capabilities: capabilitiesForUrl(url),
       writes: createGroupCommit(db, { connection: cached }),
       exclusive: (fn) => fn(),
+      wal: {
+        autoCheckpoint: (pages) => void sqlite.pragma(`wal_autocheckpoint = ${Math.max(0, Math.trunc(pages))}`),
+        checkpoint: () => void sqlite.pragma('wal_checkpoint(PASSIVE)'),
+      },
       description: `sqlite ${file}`,
       close: () => db.destroy(),
     };
