@@ -11,7 +11,7 @@ import type { DispatchWorkerData, HostMessage, WorkerMessage } from './worker-ho
  * its log lines and metrics there too.
  */
 /** How often the worker checkpoints the main thread's writes into the database file, ms. */
-const CHECKPOINT_EVERY_MS = 200;
+const CHECKPOINT_EVERY_MS = 1000;
 const port = parentPort;
 if (!port) throw new Error('src/dispatcher/worker.ts runs only as a worker thread');
 const post = (m: WorkerMessage) => port.postMessage(m);
