@@ -113,6 +113,9 @@ export function startDispatchWorker(
           destination?.write(m.line);
           break;
         case 'writes':
+          // A claim on its way sees every message committed before it runs: no wake needed
+          // for those.
+          if (m.writes.some((w) => w.kind === 'claim')) wakePosted = false;
           void writes(m.writes).then((results) => {
             if (!exited) thread.postMessage({ type: 'write-results', batch: m.batch, results } satisfies HostMessage);
           });
@@ -142,12 +145,10 @@ export function startDispatchWorker(
     const host: DispatchWorker = {
       thread,
       wake() {
-        // A burst of sends wakes the worker once: its dispatcher claims all that is due.
+        // One wake until the worker next asks for a claim: that claim takes every message
+        // due by then, and a busy worker claims again on its own as its deliveries end.
         if (exited || stopping || wakePosted) return;
         wakePosted = true;
-        setImmediate(() => {
-          wakePosted = false;
-        });
         thread.postMessage({ type: 'wake' } satisfies HostMessage);
       },
       providersChanged(tenantId) {
