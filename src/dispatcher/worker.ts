@@ -4,14 +4,15 @@ import { createLogger } from '../observability/logger.js';
 import { createRemoteWriteClient } from './remote-writes.js';
 import type { DispatchWorkerData, HostMessage, WorkerMessage } from './worker-host.js';
 
+/** How often the worker checkpoints the main thread's writes into the database file, ms. */
+const CHECKPOINT_EVERY_MS = 1000;
+
 /**
  * The dispatcher in a worker thread (SQLite: see worker-host.ts). It builds the same services
  * as the main thread over its own read-only connection to the database file, runs only the
  * dispatcher, hands every write (claims, outcomes, Inbox rows) to the main thread, and sends
  * its log lines and metrics there too.
  */
-/** How often the worker checkpoints the main thread's writes into the database file, ms. */
-const CHECKPOINT_EVERY_MS = 1000;
 const port = parentPort;
 if (!port) throw new Error('src/dispatcher/worker.ts runs only as a worker thread');
 const post = (m: WorkerMessage) => port.postMessage(m);
