@@ -28,6 +28,7 @@ import { createStatsService } from './services/stats-service.js';
 import { createTemplateService } from './services/template-service.js';
 import { createTenantService } from './services/tenant-service.js';
 import { createOperatorService } from './services/operator-service.js';
+import { createSsoService, parseRoleMap } from './services/sso-service.js';
 import { createCircuitBreaker } from './dispatcher/circuit-breaker.js';
 import { deliverMessage } from './dispatcher/deliver.js';
 import { createDispatcher } from './dispatcher/dispatcher.js';
@@ -105,6 +106,24 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const tenants = createTenantService(ctx, audit);
   const apiKeys = createApiKeyService(ctx, audit);
   const operators = createOperatorService(ctx, { audit, sessionIdleMs: config.sessionIdleMinutes * 60_000, sessionMaxMs: config.sessionMaxHours * 3_600_000 });
+  const sso =
+    config.oidcIssuer && config.oidcClientId && config.oidcClientSecret && config.publicUrl
+      ? createSsoService(
+          {
+            issuer: config.oidcIssuer,
+            clientId: config.oidcClientId,
+            clientSecret: config.oidcClientSecret,
+            scopes: config.oidcScopes,
+            allowedDomains: (config.oidcAllowedDomains ?? '').split(',').map((d) => d.trim().toLowerCase()).filter(Boolean),
+            groupsClaim: config.oidcGroupsClaim,
+            roleMap: parseRoleMap(config.oidcRoleMap),
+            defaultRole: config.oidcDefaultRole,
+            redirectUri: `${config.publicUrl.replace(/\/$/, '')}/v1/auth/oidc/callback`,
+            allowHttp: config.env !== 'production',
+          },
+          { secretBox, operators, logger: logger.child({ component: 'sso' }), now: () => clock.now() },
+        )
+      : undefined;
   const templates = createTemplateService(ctx, audit);
   // Event SMS are charged to the tenant's budgets by the fraud guard, which is built further down.
   let chargeBudgets: FraudGuard['chargeBudgets'] = async () => 0;
@@ -230,6 +249,8 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     apiKeys,
     /** Operator accounts and their console sessions (docs/operators.md). */
     operators,
+    /** OpenID Connect single sign-on for operators, when configured. */
+    sso,
     templates,
     messages,
     providers,

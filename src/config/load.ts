@@ -167,6 +167,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push(`${envNames.dispatchLeaseMs}: must be at least ${envNames.providerTimeoutMs} + ${LEASE_MARGIN_MS} ms (${timeout + LEASE_MARGIN_MS}), else a lease can run out during a provider call and the message be sent twice`);
     }
   }
+  // Single sign-on needs the issuer, the client and a public URL for its callback, or none of them.
+  const oidc = (['oidcIssuer', 'oidcClientId', 'oidcClientSecret'] as const).filter((k) => given(k));
+  if (oidc.length > 0) {
+    for (const k of ['oidcIssuer', 'oidcClientId', 'oidcClientSecret'] as const) if (!given(k)) problems.push(`${envNames[k]}: required with ${oidc.map((o) => envNames[o]).join(' and ')} (single sign-on)`);
+    if (!given('publicUrl')) problems.push(`${envNames.publicUrl}: required for single sign-on (the provider sends the user back to <public URL>/v1/auth/oidc/callback)`);
+    if (!given('oidcAllowedDomains') && !given('oidcRoleMap')) problems.push(`${envNames.oidcAllowedDomains} or ${envNames.oidcRoleMap}: single sign-on needs one, else nobody new may sign in`);
+    if (s.env === 'production' && typeof s.oidcIssuer === 'string' && !s.oidcIssuer.startsWith('https://')) problems.push(`${envNames.oidcIssuer}: must be https in production`);
+  } else {
+    for (const k of ['oidcAllowedDomains', 'oidcRoleMap', 'oidcDefaultRole'] as const) if (given(k)) problems.push(`${envNames[k]}: only with ${envNames.oidcIssuer} (single sign-on)`);
+  }
   // With OTPGATE_ENV itself bad, the provider is still checked (the production-only rule is not).
   problems.push(...resolveDefaultProvider({ ...s, env: s.env ?? 'development' }).problems);
   if (problems.length > 0 || !parsed) throw new ConfigError(problems);

@@ -27,6 +27,30 @@ export const configSchema = z.strictObject({
   sessionIdleMinutes: wholeNumber(5, 1440, 60),
   /** Hours after sign-in at which a console session ends whatever its use. */
   sessionMaxHours: wholeNumber(1, 720, 12),
+  /** OpenID Connect single sign-on for operators (docs/operators.md): the provider's issuer URL. */
+  oidcIssuer: z.url({ protocol: /^https?$/, error: 'must be the absolute http(s) URL of the OpenID provider (its issuer)' }).optional(),
+  oidcClientId: z.string().min(1).max(512).optional(),
+  oidcClientSecret: z.string().min(1).max(4096).optional(),
+  /** Space-separated scopes asked for; `openid` is required. */
+  oidcScopes: z
+    .string()
+    .regex(/^(\S+ )*\S+$/, 'must be scopes separated by single spaces')
+    .refine((v) => v.split(' ').includes('openid'), 'must include openid')
+    .default('openid email profile'),
+  /** Comma-separated email domains whose users may sign in with the default role. */
+  oidcAllowedDomains: z
+    .string()
+    .regex(/^\s*[a-z0-9.-]+\.[a-z]{2,}\s*(,\s*[a-z0-9.-]+\.[a-z]{2,}\s*)*$/i, 'must be email domains separated by commas, e.g. example.com,example.org')
+    .optional(),
+  /** The ID token or userinfo claim holding the user's groups. */
+  oidcGroupsClaim: z.string().regex(/^[A-Za-z0-9_:./-]{1,100}$/, 'must be a claim name').default('groups'),
+  /** `group:role` pairs, comma-separated; roles owner, admin or viewer. */
+  oidcRoleMap: z
+    .string()
+    .regex(/^\s*[^,:\s][^,:]*:\s*(owner|admin|viewer)\s*(,\s*[^,:\s][^,:]*:\s*(owner|admin|viewer)\s*)*$/, 'must be group:role pairs separated by commas, roles owner, admin or viewer (e.g. otpgate-admins:admin)')
+    .optional(),
+  /** Role of a new operator from an allowed domain with no mapped group; unset: only existing operators and mapped groups. */
+  oidcDefaultRole: z.enum(['admin', 'viewer'], { error: 'must be admin or viewer' }).optional(),
   /** AES-256 key(s) for sealing secrets and bodies: base64 of 32 bytes, or `id:base64,id2:base64` (first active). */
   secretKey: z.string().min(1).optional(),
   /** Public base URL of this service, used to build provider callback URLs. */
@@ -90,6 +114,14 @@ export const envNames: Record<keyof ParsedConfig, string> = {
   sessionIdleMinutes: 'OTPGATE_SESSION_IDLE_MINUTES',
   sessionMaxHours: 'OTPGATE_SESSION_MAX_HOURS',
   secretKey: 'OTPGATE_SECRET_KEY',
+  oidcIssuer: 'OTPGATE_OIDC_ISSUER',
+  oidcClientId: 'OTPGATE_OIDC_CLIENT_ID',
+  oidcClientSecret: 'OTPGATE_OIDC_CLIENT_SECRET',
+  oidcScopes: 'OTPGATE_OIDC_SCOPES',
+  oidcAllowedDomains: 'OTPGATE_OIDC_ALLOWED_DOMAINS',
+  oidcGroupsClaim: 'OTPGATE_OIDC_GROUPS_CLAIM',
+  oidcRoleMap: 'OTPGATE_OIDC_ROLE_MAP',
+  oidcDefaultRole: 'OTPGATE_OIDC_DEFAULT_ROLE',
   publicUrl: 'OTPGATE_PUBLIC_URL',
   defaultProvider: 'OTPGATE_DEFAULT_PROVIDER',
   defaultProviderConfig: 'OTPGATE_DEFAULT_PROVIDER_CONFIG',

@@ -158,6 +158,22 @@ export function createOperatorService(ctx: ServiceContext, deps: { audit: AuditS
     return ctx.secretBox.open(sealed, row.id);
   }
 
+  /** A new session for `row`: the token is returned once, for the cookie; only its hash is kept. */
+  async function openSession(trx: Executor, row: OperatorRow, now: number, details: Record<string, unknown>): Promise<{ token: string; session: SessionPrincipal }> {
+    const token = randomBytes(32).toString('base64url');
+    const sessionId = sha256Hex(token);
+    const csrfToken = randomBytes(24).toString('base64url');
+    const expiresAt = now + sessionMaxMs;
+    const actor: OperatorActor = { type: 'operator', id: row.id, email: row.email };
+    // Ended sessions and spent throttle rows go on each sign-in: both tables stay small.
+    await purgeSessions(trx, now, sessionIdleMs);
+    await purgeThrottle(trx, now, THROTTLE_WINDOW_MS);
+    await insertSession(trx, { id: sessionId, operator_id: row.id, csrf_token: csrfToken, created_at: now, last_seen_at: now, expires_at: expiresAt });
+    const updated = await updateOperator(trx, row.id, { last_sign_in_at: now });
+    await audit.record(trx, { tenantId: null, actor, action: 'operator.signed_in', target: row.id, details });
+    return { token, session: { sessionId, csrfToken, expiresAt, operator: await view(trx, updated!) } };
+  }
+
   return {
     async count(): Promise<number> {
       return countOperators(ctx.store.db);
@@ -289,21 +305,38 @@ export function createOperatorService(ctx: ServiceContext, deps: { audit: AuditS
         if (!(await advanceTotpStep(ctx.store.db, row.id, step, now))) return fail(new AppError('auth.totp_reused'));
       }
       await clearThrottle(ctx.store.db, accountKey);
-      const token = randomBytes(32).toString('base64url');
-      const sessionId = sha256Hex(token);
-      const csrfToken = randomBytes(24).toString('base64url');
-      const expiresAt = now + sessionMaxMs;
-      const actor: OperatorActor = { type: 'operator', id: row.id, email: row.email };
-      const operator = await ctx.store.db.transaction().execute(async (trx) => {
-        // Ended sessions and spent throttle rows go on each sign-in: both tables stay small.
-        await purgeSessions(trx, now, sessionIdleMs);
-        await purgeThrottle(trx, now, THROTTLE_WINDOW_MS);
-        await insertSession(trx, { id: sessionId, operator_id: row.id, csrf_token: csrfToken, created_at: now, last_seen_at: now, expires_at: expiresAt });
-        const updated = await updateOperator(trx, row.id, { last_sign_in_at: now });
-        await audit.record(trx, { tenantId: null, actor, action: 'operator.signed_in', target: row.id, details: { ip: input.ip, second_factor: row.totp_secret_sealed !== null } });
-        return view(trx, updated!);
+      return ctx.store.db.transaction().execute((trx) => openSession(trx, row, now, { ip: input.ip, second_factor: row.totp_secret_sealed !== null }));
+    },
+
+    /**
+     * Single sign-on (src/services/sso-service.ts has checked the provider's answer): the
+     * operator with this email, created with `newRole` when there is none, or given
+     * `groupRole` when the provider's groups name one — except that the last active owner keeps
+     * owner. A disabled operator is refused. Opens a session as `signIn` does.
+     */
+    async signInWithSso(input: { email: string; groupRole?: OperatorRole | undefined; newRole?: OperatorRole | undefined; ip: string; issuer: string }): Promise<{ token: string; session: SessionPrincipal }> {
+      const email = normaliseEmail(input.email);
+      const now = ctx.clock.now();
+      const system = 'sso' as const;
+      return ctx.store.db.transaction().execute(async (trx) => {
+        let row = await findOperatorByEmail(trx, email);
+        if (row?.disabled === 1) throw new AppError('auth.sso_not_allowed', 'This operator is disabled.');
+        if (!row) {
+          const role = input.groupRole ?? input.newRole;
+          if (!role) throw new AppError('auth.sso_not_allowed', `There is no operator ${email}, and single sign-on gives no role to create one.`);
+          row = { id: newId('opr'), email, password_hash: null, role, totp_secret_sealed: null, totp_pending_sealed: null, totp_last_step: null, disabled: 0, created_at: now, updated_at: now, last_sign_in_at: null };
+          await insertOperator(trx, row, []);
+          await audit.record(trx, { tenantId: null, actor: system, action: 'operator.created', target: row.id, details: { email, role, tenant_ids: [], via: 'sso', issuer: input.issuer } });
+        } else if (input.groupRole && input.groupRole !== row.role) {
+          const lastOwner = row.role === 'owner' && (await countActiveOwners(trx, row.id)) === 0;
+          if (!lastOwner) {
+            await setOperatorTenants(trx, row.id, []);
+            row = (await updateOperator(trx, row.id, { role: input.groupRole, updated_at: now }))!;
+            await audit.record(trx, { tenantId: null, actor: system, action: 'operator.updated', target: row.id, details: { role: input.groupRole, tenant_ids: [], via: 'sso' } });
+          }
+        }
+        return openSession(trx, row, now, { ip: input.ip, second_factor: false, via: 'sso', issuer: input.issuer });
       });
-      return { token, session: { sessionId, csrfToken, expiresAt, operator } };
     },
 
     /** The session a cookie's token names, or `auth.session_expired` when it has ended. */

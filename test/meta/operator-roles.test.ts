@@ -27,7 +27,7 @@ const EXPECTED: Record<Exclude<RouteAccess, 'public'>, Record<OperatorRole, 'all
 
 /** The access a path calls for: a route under one of these prefixes must declare it. */
 function expectedAccess(r: DeclaredRoute): RouteAccess | undefined {
-  if (r.url === '/v1/auth/sign-in') return 'public';
+  if (r.url === '/v1/auth/sign-in' || r.url === '/v1/auth/options' || r.url.startsWith('/v1/auth/oidc/')) return 'public';
   if (r.url.startsWith('/v1/auth/')) return 'signed_in';
   if (r.url.startsWith('/v1/operators')) return 'operators';
   // Listing, creating and deleting tenants is the platform's; one tenant's record is that tenant's.

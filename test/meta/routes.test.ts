@@ -50,7 +50,7 @@ test('every registered route declares its access, and every non-public one answe
   }
   assert.ok(closed.length >= 30, `only ${closed.length} non-public routes found`);
   // What is public on purpose; a new public route must be added here knowingly.
-  const allowedOpen = [/^(GET|HEAD) \/(healthz|readyz|metrics|openapi\.json)?$/, /^(GET|HEAD) \/docs(\/|$)/, /^(GET|HEAD) \/errors(\/:code)?$/, /^(GET|HEAD) \/admin\//, /^POST \/oauth2\/token$/, /^POST \/v1\/auth\/sign-in$/, /^(GET|HEAD) \/v1\/provider-kinds$/, /^(GET|HEAD|POST) \/v1\/callbacks\/:provider\/:tenant_id$/, /^(GET|HEAD|POST) \/v1\/receivers\/:platform\/:tenant_id$/, /^(GET|HEAD|POST|DELETE) \/v2\/Services(\/|$)/];
+  const allowedOpen = [/^(GET|HEAD) \/(healthz|readyz|metrics|openapi\.json)?$/, /^(GET|HEAD) \/docs(\/|$)/, /^(GET|HEAD) \/errors(\/:code)?$/, /^(GET|HEAD) \/admin\//, /^POST \/oauth2\/token$/, /^POST \/v1\/auth\/sign-in$/, /^(GET|HEAD) \/v1\/auth\/(options|oidc\/start|oidc\/callback)$/, /^(GET|HEAD) \/v1\/provider-kinds$/, /^(GET|HEAD|POST) \/v1\/callbacks\/:provider\/:tenant_id$/, /^(GET|HEAD|POST) \/v1\/receivers\/:platform\/:tenant_id$/, /^(GET|HEAD|POST|DELETE) \/v2\/Services(\/|$)/];
   // /v2 (the Twilio Verify–compatible API) is public to the bearer check only: it authenticates
   // with HTTP Basic itself (test/integration/twilio-verify-http.test.ts).
   for (const o of open) assert.ok(allowedOpen.some((re) => re.test(o)), `${o} is public`);

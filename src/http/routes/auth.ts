@@ -5,6 +5,8 @@ import type { Deps } from '../../deps.js';
 import { OPERATOR_ROLES } from '../../domain/roles.js';
 import { actorOf, checkSameOrigin, requireOperator, SESSION_COOKIE } from '../plugins/auth.js';
 import { errorResponses, noContent } from '../schemas/common.js';
+import { AppError } from '../../errors/app-error.js';
+import { SSO_PENDING_MS } from '../../services/sso-service.js';
 import { operatorView } from './operators.js';
 
 const code = z.string().trim().max(16).describe('The 6-digit code from the authenticator app');
@@ -49,6 +51,76 @@ export function authRoutes(app: FastifyInstance, deps: Deps): void {
       setCookie(reply, token, Math.floor((session.expiresAt - deps.clock.now()) / 1000));
       reply.header('cache-control', 'no-store');
       return { operator: session.operator, csrf_token: session.csrfToken, expires_at: new Date(session.expiresAt).toISOString() };
+    },
+  );
+
+  const SSO_COOKIE = 'otpgate_sso';
+  // Lax, not Strict: the provider sends the browser back with a top-level navigation from its own
+  // site, which a Strict cookie would not come with. It holds no session, only the sealed
+  // state, nonce and PKCE verifier of one sign-in, for 10 minutes.
+  const ssoCookie = (value: string, maxAge: number) => `${SSO_COOKIE}=${value}; Path=/v1/auth/oidc; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure}`;
+  const readCookie = (header: string | undefined, name: string) =>
+    header
+      ?.split(';')
+      .map((c) => c.trim())
+      .find((c) => c.startsWith(`${name}=`))
+      ?.slice(name.length + 1);
+
+  r.get(
+    '/v1/auth/options',
+    { config: { access: 'public' }, schema: { tags: ['operators'], description: 'How operators may sign in here: the console shows "Sign in with SSO" when `sso` is true.', response: { 200: z.object({ password: z.literal(true), sso: z.boolean() }), ...errorResponses } } },
+    async () => ({ password: true as const, sso: deps.sso !== undefined }),
+  );
+
+  r.get(
+    '/v1/auth/oidc/start',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['operators'],
+        description: "Starts single sign-on: redirects to the identity provider (Authorization Code with PKCE), and keeps this sign-in's state in an HttpOnly cookie for 10 minutes.",
+        response: { 302: z.null().describe('To the identity provider'), ...errorResponses },
+      },
+    },
+    async (_request, reply) => {
+      if (!deps.sso) throw new AppError('auth.sso_disabled');
+      const { url, pending } = await deps.sso.start();
+      reply.header('set-cookie', ssoCookie(pending, Math.floor(SSO_PENDING_MS / 1000)));
+      reply.header('cache-control', 'no-store');
+      return reply.redirect(url, 302);
+    },
+  );
+
+  r.get(
+    '/v1/auth/oidc/callback',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['operators'],
+        description:
+          'Where the identity provider sends the browser back. Signed in: the session cookie is set and the answer redirects to the console. Refused: it redirects to the console with `sso_error` set to the problem code (nothing is changed).',
+        querystring: z.object({}).passthrough(),
+        response: { 302: z.null().describe('To the console'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+      const consoleUrl = '/admin/';
+      // The sign-in cookie is spent whatever happens: a callback works once.
+      const cookies = [ssoCookie('', 0)];
+      reply.header('cache-control', 'no-store');
+      try {
+        if (!deps.sso) throw new AppError('auth.sso_disabled');
+        const { token, session } = await deps.sso.finish(query, readCookie(request.headers.cookie, SSO_COOKIE), request.ip);
+        cookies.push(`${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((session.expiresAt - deps.clock.now()) / 1000)}${secure}`);
+        reply.header('set-cookie', cookies);
+        return reply.redirect(consoleUrl, 302);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        request.log.info({ code: err.code }, 'single sign-on refused');
+        reply.header('set-cookie', cookies);
+        return reply.redirect(`${consoleUrl}?sso_error=${encodeURIComponent(err.code)}`, 302);
+      }
     },
   );
 
