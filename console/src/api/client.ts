@@ -70,6 +70,7 @@ export interface Routes {
   'POST /v1/auth/sign-out': { query: never; body: never; response: void };
   'POST /v1/auth/sign-out-everywhere': { query: never; body: never; response: { sessions_ended: number } };
   'GET /v1/auth/me': { query: never; body: never; response: Me };
+  'GET /v1/auth/options': { query: never; body: never; response: { password: true; sso: boolean } };
   'POST /v1/auth/totp/setup': { query: never; body: never; response: { secret: string; otpauth_uri: string } };
   'POST /v1/auth/totp/enable': { query: never; body: { code: string }; response: { operator: Operator } };
   'POST /v1/auth/totp/disable': { query: never; body: { code: string }; response: { operator: Operator } };

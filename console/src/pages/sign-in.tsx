@@ -1,7 +1,18 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { createApi, errorText, isApiError } from '../api/client.js';
 import type { Me } from '../api/types.js';
 import { Alert, Button, TextField } from '../components/ui.js';
+import { replaceAddress } from '../router.js';
+
+/** Why a single sign-on came back refused (`/admin/?sso_error=<code>`), in the user's words. */
+const SSO_ERRORS: Record<string, string> = {
+  'auth.sso_state_invalid': 'The single sign-on took too long or was started in another tab. Try again.',
+  'auth.sso_denied': 'The identity provider did not sign you in (cancelled or refused). Try again.',
+  'auth.sso_failed': "The identity provider's answer could not be verified, so you were not signed in. Try again, or ask an owner to check the single sign-on settings.",
+  'auth.sso_not_allowed': 'This account may not sign in to this console. Ask an owner to add you, or to give your group a role.',
+  'auth.sso_unavailable': 'The identity provider cannot be reached right now. Try again in a moment.',
+  'auth.sso_disabled': 'Single sign-on is not set up on this server.',
+};
 
 type Mode = 'password' | 'key';
 
@@ -19,6 +30,21 @@ export function SignInPage({ onSignedIn, notice }: { onSignedIn: (me: Me, key: s
   const [key, setKey] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [sso, setSso] = useState(false);
+  // A refused single sign-on comes back here with its code in the address; shown once, then dropped.
+  const [ssoError] = useState(() => {
+    const code = new URLSearchParams(window.location.search).get('sso_error');
+    return code === null ? null : (SSO_ERRORS[code] ?? 'Single sign-on did not sign you in. Try again.');
+  });
+  useEffect(() => {
+    if (ssoError !== null) replaceAddress(window.location.pathname);
+    const ask = new AbortController();
+    createApi({})
+      .call('GET /v1/auth/options', { signal: ask.signal })
+      .then((o) => setSso(o.sso))
+      .catch(() => setSso(false));
+    return () => ask.abort();
+  }, [ssoError]);
 
   const submitPassword = async () => {
     if (email.trim() === '' || password === '') {
@@ -91,6 +117,7 @@ export function SignInPage({ onSignedIn, notice }: { onSignedIn: (me: Me, key: s
         </p>
         <h1 id="signin-title">{needsTotp ? 'Two-step verification' : 'Sign in'}</h1>
         {notice ? <Alert kind="info">{notice}</Alert> : null}
+        {ssoError ? <Alert kind="error">{ssoError}</Alert> : null}
         {mode === 'password' && !needsTotp ? (
           <>
             <TextField label="Email" id="email" type="email" name="email" autoComplete="username" spellCheck={false} value={email} onChange={(e) => setEmail(e.target.value)} required />
@@ -142,6 +169,17 @@ export function SignInPage({ onSignedIn, notice }: { onSignedIn: (me: Me, key: s
         <Button type="submit" busy={busy} className="btn-block">
           {busy ? 'Signing in…' : needsTotp ? 'Verify' : 'Sign in'}
         </Button>
+        {sso && mode === 'password' && !needsTotp ? (
+          <>
+            <p className="signin-or" aria-hidden="true">
+              or
+            </p>
+            {/* A full navigation: the provider's pages are not the console's. */}
+            <a className="btn btn-secondary btn-block" href="/v1/auth/oidc/start">
+              Sign in with SSO
+            </a>
+          </>
+        ) : null}
         <p className="signin-switch">
           {mode === 'password' ? (
             needsTotp ? (
