@@ -17,6 +17,12 @@ export interface HousekeepingOptions {
   maxBatchesPerRun?: number;
   /** Fraud counter rows walked per write unit (default 10 × batchSize; see purgeFraudCounters). */
   counterScan?: number;
+  /**
+   * After each write unit, housekeeping waits this many times as long as the unit took before
+   * the next one (default 9): it holds the store at most a tenth of the time, so a purge of a
+   * large backlog does not crowd out the requests (on SQLite its units share the one writer).
+   */
+  restFactor?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -68,15 +74,29 @@ export function createHousekeeping(
   const maxBatches = options.maxBatchesPerRun ?? 20;
   // A short walk of the primary key: about a millisecond for 5,000 rows on SQLite.
   const counterScan = options.counterScan ?? batchSize * 10;
+  const restFactor = options.restFactor ?? 9;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<unknown> | undefined;
+  let stopping = false;
+
+  /**
+   * Runs one write unit, then rests in proportion to how long it took (real time: the clock
+   * may be a test's). False once stop() was called: the remaining units wait for the next run.
+   */
+  async function paced<T>(unit: (trx: Executor) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const result = await ctx.store.writes.write(unit);
+    const rest = (performance.now() - started) * restFactor;
+    if (rest >= 1 && !stopping) await new Promise((resolve) => setTimeout(resolve, rest));
+    return result;
+  }
 
   /** Runs `purge` in bounded write units until a batch comes back short; returns how many rows went. */
   async function inBatches(purge: (trx: Executor, now: number) => Promise<number>): Promise<number> {
     let total = 0;
-    for (let i = 0; i < maxBatches; i++) {
+    for (let i = 0; i < maxBatches && !stopping; i++) {
       const now = ctx.clock.now();
-      const n = await ctx.store.writes.write((trx) => purge(trx, now));
+      const n = await paced((trx) => purge(trx, now));
       total += n;
       if (n < batchSize) break;
     }
@@ -90,9 +110,9 @@ export function createHousekeeping(
   let counterCursor: CounterCursor | undefined;
   async function purgeFraudCounters(): Promise<number> {
     let total = 0;
-    for (let i = 0; i < maxBatches; i++) {
+    for (let i = 0; i < maxBatches && !stopping; i++) {
       const now = ctx.clock.now();
-      const { deleted, next } = await ctx.store.writes.write((trx) => purgeCountersChunk(trx, now - FRAUD_COUNTERS_KEEP_MS, counterScan, counterCursor));
+      const { deleted, next } = await paced((trx) => purgeCountersChunk(trx, now - FRAUD_COUNTERS_KEEP_MS, counterScan, counterCursor));
       total += deleted;
       counterCursor = next;
       if (!next) break;
@@ -160,6 +180,7 @@ export function createHousekeeping(
     purgeIdempotencyKeys,
     start(): void {
       if (timer) return;
+      stopping = false;
       timer = setInterval(() => {
         if (!inFlight) inFlight = runOnce().finally(() => (inFlight = undefined));
       }, intervalMs);
@@ -167,6 +188,7 @@ export function createHousekeeping(
     },
     /** Stops the timer and waits for a run in progress. */
     async stop(): Promise<void> {
+      stopping = true;
       if (timer) clearInterval(timer);
       timer = undefined;
       await inFlight;
