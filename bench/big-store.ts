@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -185,7 +185,60 @@ async function stop(child: ChildProcess): Promise<void> {
 
 // ---------------------------------------------------------------- load
 
+// ---------------------------------------------------------------- CPU and disk (Linux /proc)
+
+/** CPU ms (user + system) and bytes read from disk so far by these processes. */
+function usage(pids: number[]): { cpuMs: number; readBytes: number } {
+  let cpuMs = 0;
+  let readBytes = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpuMs += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      readBytes += Number(/read_bytes: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone, or not Linux
+    }
+  }
+  return { cpuMs, readBytes };
+}
+
+/** Every PostgreSQL server process on this machine (backends included). */
+function postgresPids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return [];
+  }
+}
+
+/** `fn`'s result with the CPU ms and disk KiB read per request by the server and by PostgreSQL. */
+async function measured(serverPid: number, fn: () => Promise<Omit<LoadResult, 'cpu' | 'readKib'>>): Promise<LoadResult> {
+  const pgBefore = postgresPids();
+  const s0 = usage([serverPid]);
+  const p0 = usage(pgBefore);
+  const r = await fn();
+  const s1 = usage([serverPid]);
+  const p1 = usage([...new Set([...pgBefore, ...postgresPids()])]);
+  const per = (x: number) => Math.round((x * 100) / Math.max(1, r.total)) / 100;
+  return { ...r, cpu: [per(s1.cpuMs - s0.cpuMs), per(p1.cpuMs - p0.cpuMs)], readKib: [per((s1.readBytes - s0.readBytes) / 1024), per((p1.readBytes - p0.readBytes) / 1024)] };
+}
+
 interface LoadResult {
+  /** CPU ms per request: the otpgate process, PostgreSQL's processes. */
+  cpu: [number, number];
+  /** KiB read from disk per request (page cache misses): the otpgate process, PostgreSQL's. */
+  readKib: [number, number];
   rps: number;
   p50: number;
   p99: number;
@@ -208,6 +261,10 @@ function sendBodies(phase: number, n: number): Array<Record<string, unknown>> {
 
 /** Sends `bodies` once each with 50 connections, stopping early after `maxSeconds` or when `until` settles. */
 async function load(node: Node, path: string, bodies: Array<Record<string, unknown>>, opts: { onOk?: (sent: Record<string, unknown>, answer: string) => void; until?: Promise<unknown> } = {}): Promise<LoadResult> {
+  return measured(node.child.pid!, () => loadOnly(node, path, bodies, opts));
+}
+
+async function loadOnly(node: Node, path: string, bodies: Array<Record<string, unknown>>, opts: { onOk?: (sent: Record<string, unknown>, answer: string) => void; until?: Promise<unknown> }): Promise<Omit<LoadResult, 'cpu' | 'readKib'>> {
   const started = Date.now();
   let next = 0;
   const sentOn = new Map<object, Record<string, unknown>>();
@@ -337,6 +394,8 @@ for (const r of results) {
     `| ${r.engine} | ${r.store} | ${r.send.rps} | ${r.send.p99} | ${r.verify.rps} | ${r.verify.p99} | ${f(r.send.rps, e.send.rps)} | ${f(r.send.p99, e.send.p99)} | ${f(r.verify.rps, e.verify.rps)} | ${f(r.verify.p99, e.verify.p99)} | ${r.send.non2xx + r.verify.non2xx} | ${r.send.errors + r.verify.errors} |\n`,
   );
 }
+out.write('\nCost per request: CPU ms and KiB read from disk, otpgate / PostgreSQL (PostgreSQL counts every process of the server, the machine is shared):\n\n| engine | store | send CPU ms | send KiB read | verify CPU ms | verify KiB read |\n|---|---|---|---|---|---|\n');
+for (const r of results) out.write(`| ${r.engine} | ${r.store} | ${r.send.cpu.join(' / ')} | ${r.send.readKib.join(' / ')} | ${r.verify.cpu.join(' / ')} | ${r.verify.readKib.join(' / ')} |\n`);
 out.write('\n| engine | send before purge: req/s, p99 ms | send during purge: req/s, p99 ms (load s) | p99 ratio during/before | rows purged while the load ran | write units, ms inside them | purge finished |\n|---|---|---|---|---|---|---|\n');
 for (const r of results.filter((x) => x.duringPurge)) {
   const b = r.beforePurge!;
