@@ -11,15 +11,23 @@ import { createPhoneHashing } from './phone-hashing.js';
 export interface HousekeepingOptions {
   /** Time between runs, ms (default 10 minutes). The first run comes one interval after start. */
   intervalMs?: number;
-  /** Rows deleted per write unit (default 500): one unit never holds the writer for long. */
+  /** Rows deleted per write unit at most (default 500; fewer when a unit takes long, see inBatches). */
   batchSize?: number;
   /** Write units per run at most, per task (default 20); what is left waits for the next run. */
   maxBatchesPerRun?: number;
   /** Fraud counter rows walked per write unit (default 10 × batchSize; see purgeFraudCounters). */
   counterScan?: number;
+  /**
+   * After each write unit, housekeeping waits this many times as long as the unit took before
+   * the next one (default 9): it holds the store at most a tenth of the time, so a purge of a
+   * large backlog does not crowd out the requests (on SQLite its units share the one writer).
+   */
+  restFactor?: number;
 }
 
 const DAY_MS = 86_400_000;
+/** How long one purge unit should hold the store, ms (see inBatches). */
+const UNIT_TARGET_MS = 10;
 /**
  * How long the fraud guard's data is kept. Counter buckets: the longest window read (the 30-day
  * stats) and a day more. Budget use: the current and the two previous months. Decisions: 90 days
@@ -68,40 +76,68 @@ export function createHousekeeping(
   const maxBatches = options.maxBatchesPerRun ?? 20;
   // A short walk of the primary key: about a millisecond for 5,000 rows on SQLite.
   const counterScan = options.counterScan ?? batchSize * 10;
+  const restFactor = options.restFactor ?? 9;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<unknown> | undefined;
+  let stopping = false;
 
-  /** Runs `purge` in bounded write units until a batch comes back short; returns how many rows went. */
-  async function inBatches(purge: (trx: Executor, now: number) => Promise<number>): Promise<number> {
+  /**
+   * Runs one write unit, then rests `restFactor` times as long as the unit's statements took
+   * (real time: the clock may be a test's), unless stop() was called.
+   */
+  async function paced<T>(unit: (trx: Executor) => Promise<T>): Promise<{ result: T; ms: number }> {
+    let ms = 0;
+    const result = await ctx.store.writes.write(async (trx) => {
+      const started = performance.now();
+      const r = await unit(trx);
+      ms = performance.now() - started;
+      return r;
+    });
+    const rest = ms * restFactor;
+    if (rest >= 1 && !stopping) await new Promise((resolve) => setTimeout(resolve, rest));
+    return { result, ms };
+  }
+
+  /**
+   * Runs `purge` in bounded write units until a batch comes back short; returns how many rows
+   * went. A unit's size adapts to how long the last one took, between 1 row and `batchSize`,
+   * so that one unit holds the store about UNIT_TARGET_MS whatever the table: a row whose
+   * indexes are keyed by phone costs a random page write in each (on a large store, far more
+   * than a row of a table ordered by time).
+   */
+  async function inBatches(purge: (trx: Executor, now: number, limit: number) => Promise<number>): Promise<number> {
     let total = 0;
-    for (let i = 0; i < maxBatches; i++) {
+    let limit = batchSize;
+    for (let i = 0; i < maxBatches && !stopping; i++) {
       const now = ctx.clock.now();
-      const n = await ctx.store.writes.write((trx) => purge(trx, now));
+      const { result: n, ms } = await paced((trx) => purge(trx, now, limit));
       total += n;
-      if (n < batchSize) break;
+      if (n < limit) break;
+      if (ms > UNIT_TARGET_MS) limit = Math.max(1, Math.floor(limit / 2));
+      else if (ms < UNIT_TARGET_MS / 2) limit = Math.min(batchSize, limit * 2);
     }
     return total;
   }
 
   /** Deletes expired idempotency keys in bounded batches; returns how many went. */
-  const purgeIdempotencyKeys = () => inBatches((trx, now) => purgeExpiredIdempotencyKeys(trx, now, batchSize));
+  const purgeIdempotencyKeys = () => inBatches((trx, now, limit) => purgeExpiredIdempotencyKeys(trx, now, limit));
   // Counter buckets have no index on their time: each run walks on from where the last one
   // stopped, `counterScan` rows of the key order per write unit, and starts over at the end.
   let counterCursor: CounterCursor | undefined;
   async function purgeFraudCounters(): Promise<number> {
     let total = 0;
-    for (let i = 0; i < maxBatches; i++) {
+    for (let i = 0; i < maxBatches && !stopping; i++) {
       const now = ctx.clock.now();
-      const { deleted, next } = await ctx.store.writes.write((trx) => purgeCountersChunk(trx, now - FRAUD_COUNTERS_KEEP_MS, counterScan, counterCursor));
+      const { deleted, next } = (await paced((trx) => purgeCountersChunk(trx, now - FRAUD_COUNTERS_KEEP_MS, counterScan, counterCursor))).result;
       total += deleted;
       counterCursor = next;
       if (!next) break;
     }
     return total;
   }
-  const purgeBudget = () => inBatches((trx, now) => purgeBudgetUsage(trx, now - BUDGET_USAGE_KEEP_MS, batchSize));
-  const purgeFraudDecisions = () => inBatches((trx, now) => purgeDecisions(trx, now - FRAUD_DECISIONS_KEEP_MS, batchSize));
-  const endExpiredVerifications = () => inBatches((trx, now) => expireVerifications(trx, now, batchSize));
+  const purgeBudget = () => inBatches((trx, now, limit) => purgeBudgetUsage(trx, now - BUDGET_USAGE_KEEP_MS, limit));
+  const purgeFraudDecisions = () => inBatches((trx, now, limit) => purgeDecisions(trx, now - FRAUD_DECISIONS_KEEP_MS, limit));
+  const endExpiredVerifications = () => inBatches((trx, now, limit) => expireVerifications(trx, now, limit));
 
   // Retention: a row goes once its own time is past, whole batches at a time. Each table's
   // old rows sit below one id (src/store/queries/lifecycle.ts idBoundary), so every statement
@@ -110,19 +146,19 @@ export function createHousekeeping(
   const messageKeepMs = retention.messageRetentionDays * DAY_MS;
   const auditKeepMs = retention.auditRetentionDays * DAY_MS;
   /** Purges `table` below its boundary for `cutoff` with `purge`. */
-  async function purgeBelow(table: TimedTable, prefix: IdPrefix, keepMs: number, purge: (trx: Executor, beforeId: string, cutoff: number) => Promise<number>): Promise<number> {
+  async function purgeBelow(table: TimedTable, prefix: IdPrefix, keepMs: number, purge: (trx: Executor, beforeId: string, cutoff: number, limit: number) => Promise<number>): Promise<number> {
     const cutoff = ctx.clock.now() - keepMs;
     const boundary = await idBoundary(ctx.store.db, table, cutoff, (t) => idFloor(prefix, t));
-    return inBatches((trx) => purge(trx, boundary, cutoff));
+    return inBatches((trx, _now, limit) => purge(trx, boundary, cutoff, limit));
   }
   const purgeCodes = async () =>
-    (await purgeBelow('challenges', 'chl', codeKeepMs, (trx, id, cutoff) => purgeChallenges(trx, id, cutoff, batchSize))) +
-    (await purgeBelow('verifications', 'ver', codeKeepMs, (trx, id, cutoff) => purgeVerifications(trx, id, cutoff, batchSize)));
+    (await purgeBelow('challenges', 'chl', codeKeepMs, (trx, id, cutoff, limit) => purgeChallenges(trx, id, cutoff, limit))) +
+    (await purgeBelow('verifications', 'ver', codeKeepMs, (trx, id, cutoff, limit) => purgeVerifications(trx, id, cutoff, limit)));
   const purgeOldMessages = async () =>
-    (await purgeBelow('message_attempts', 'att', messageKeepMs, (trx, id, cutoff) => purgeAttempts(trx, id, cutoff, batchSize))) +
-    (await purgeBelow('messages', 'msg', messageKeepMs, (trx, id, cutoff) => purgeMessages(trx, id, cutoff, batchSize))) +
-    (await purgeBelow('inbox_messages', 'inb', messageKeepMs, (trx, id, cutoff) => purgeInbox(trx, id, cutoff, batchSize)));
-  const purgeOldAudit = () => purgeBelow('audit_log', 'aud', auditKeepMs, (trx, id, cutoff) => purgeAudit(trx, id, cutoff, batchSize));
+    (await purgeBelow('message_attempts', 'att', messageKeepMs, (trx, id, cutoff, limit) => purgeAttempts(trx, id, cutoff, limit))) +
+    (await purgeBelow('messages', 'msg', messageKeepMs, (trx, id, cutoff, limit) => purgeMessages(trx, id, cutoff, limit))) +
+    (await purgeBelow('inbox_messages', 'inb', messageKeepMs, (trx, id, cutoff, limit) => purgeInbox(trx, id, cutoff, limit)));
+  const purgeOldAudit = () => purgeBelow('audit_log', 'aud', auditKeepMs, (trx, id, cutoff, limit) => purgeAudit(trx, id, cutoff, limit));
   const phoneHashing =
     retention.phoneRetentionDays !== undefined && ctx.phoneKeys?.[0]
       ? createPhoneHashing(ctx, { key: ctx.phoneKeys[0], keepMs: retention.phoneRetentionDays * DAY_MS, batchSize, maxBatches })
@@ -160,6 +196,7 @@ export function createHousekeeping(
     purgeIdempotencyKeys,
     start(): void {
       if (timer) return;
+      stopping = false;
       timer = setInterval(() => {
         if (!inFlight) inFlight = runOnce().finally(() => (inFlight = undefined));
       }, intervalMs);
@@ -167,6 +204,7 @@ export function createHousekeeping(
     },
     /** Stops the timer and waits for a run in progress. */
     async stop(): Promise<void> {
+      stopping = true;
       if (timer) clearInterval(timer);
       timer = undefined;
       await inFlight;

@@ -1,4 +1,5 @@
 import { attemptLatencyByBucket, challengeCountsByBucket, messageCountsByBucket } from '../store/queries/stats.js';
+import { idFloor } from '../domain/ids.js';
 import type { ServiceContext } from './context.js';
 
 export interface StatsBucket {
@@ -38,9 +39,12 @@ export function createStatsService(ctx: ServiceContext, options: { receiptKinds:
       const now = ctx.clock.now();
       const first = Math.floor((now - span) / bucket) + 1;
       const since = first * bucket;
+      // Ids carry the wall-clock time they were made at (newId), which a test's clock may not
+      // follow: the id bound reaches back as far on both clocks.
+      const scanFrom = Math.min(since, Date.now() - (now - since));
       const [msgs, chls, atts] = await Promise.all([
-        messageCountsByBucket(ctx.store.db, tenantId, since, bucket),
-        challengeCountsByBucket(ctx.store.db, tenantId, since, bucket),
+        messageCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloor('msg', scanFrom)),
+        challengeCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloor('chl', scanFrom)),
         attemptLatencyByBucket(ctx.store.db, tenantId, since, bucket),
       ]);
       const buckets: StatsBucket[] = [];

@@ -1,0 +1,406 @@
+// Cost as data grows: send and verify on an empty store against a store that already holds
+// `rows` challenges, verifications, messages and delivery attempts, same run, same request
+// bodies, on SQLite and PostgreSQL; then the p99 of sends while housekeeping purges a day of
+// expired rows against the p99 of the same load just before.
+//
+// Usage: npx tsx bench/big-store.ts [--rows 10000000] [--engines sqlite,postgres] [--rebuild]
+//          [--requests 20000] [--seconds 30] [--build-only]      (npm run bench:big -- …)
+//   OTPGATE_BENCH_PG_URL  server for the PostgreSQL stores (default postgres://postgres@127.0.0.1:5432/test)
+//   OTPGATE_BENCH_BIG_DIR where the SQLite store is kept (default /tmp/otpgate-big)
+//
+// The big stores are built once (bench/big-store/build.ts) and reused by later runs until
+// --rebuild; each run's purge removes the store's oldest day of messages and codes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { pgNodeEnv } from './servers/node-env.js';
+import { benchTenantId, buildPostgres, buildSqlite, phoneOf, phonePool, type BuiltStore } from './big-store/build.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '10000000' },
+    engines: { type: 'string', default: 'sqlite,postgres' },
+    rebuild: { type: 'boolean', default: false },
+    requests: { type: 'string', default: '20000' },
+    seconds: { type: 'string', default: '30' },
+    'build-only': { type: 'boolean', default: false },
+  },
+});
+const rows = Number(args.rows);
+const engines = args.engines!.split(',') as Array<'sqlite' | 'postgres'>;
+const requests = Number(args.requests);
+const maxSeconds = Number(args.seconds);
+const connections = 50;
+const pgUrl = process.env.OTPGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const bigDir = process.env.OTPGATE_BENCH_BIG_DIR ?? '/tmp/otpgate-big';
+const adminKey = `adm_bench_${randomBytes(12).toString('hex')}`;
+const secretKey = randomBytes(32).toString('base64');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
+
+// ---------------------------------------------------------------- stores
+
+const built: Partial<Record<'sqlite' | 'postgres', BuiltStore>> = {};
+for (const engine of engines) {
+  log(`${engine}: big store of ${rows} rows per table…`);
+  built[engine] = engine === 'sqlite' ? await buildSqlite(rows, { dir: bigDir, rebuild: args.rebuild! }) : await buildPostgres(rows, { serverUrl: pgUrl, rebuild: args.rebuild! });
+  const b = built[engine]!;
+  log(`${engine}: ${b.reused ? 'reused' : 'built'} in ${b.buildSeconds} s, ${(b.bytes / 2 ** 30).toFixed(2)} GiB`);
+}
+if (args['build-only']) process.exit(0);
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: pgUrl });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A store with nothing in it, and how to be rid of it. */
+async function emptyStore(engine: 'sqlite' | 'postgres'): Promise<{ url: string; drop(): Promise<void> }> {
+  if (engine === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'otpgate-big-empty-'));
+    return { url: `sqlite:${join(dir, 'otpgate.db')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `otpgate_bench_${randomBytes(5).toString('hex')}`;
+  await admin((c) => c.query(`create database ${name}`));
+  const u = new URL(pgUrl);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), drop: () => admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined) };
+}
+
+// ---------------------------------------------------------------- gateway
+
+/** A custom gateway that answers at once and keeps the code each phone received last. */
+async function startGateway(apiKey: string) {
+  const codes = new Map<string, string>();
+  let received = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.headers['x-api-key'] !== apiKey) return void res.writeHead(401).end();
+      if (req.method === 'GET') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ key: req.headers['x-verification-key'] }));
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { phone_number: string; message: string };
+      const code = /\b(\d{4,10})\b/.exec(body.message)?.[1];
+      if (code) codes.set(body.phone_number, code);
+      received += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`{"id":"gw_${received}"}`);
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    uri: `http://127.0.0.1:${port}/sms`,
+    codes,
+    get received() {
+      return received;
+    },
+    reset() {
+      codes.clear();
+      received = 0;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+// ---------------------------------------------------------------- server
+
+interface Node {
+  child: ChildProcess;
+  url: string;
+  key: string;
+  /** Runs housekeeping's purge of a day in the server; resolves with what it reports. */
+  purge(): Promise<Record<string, number>>;
+  /** What the purge has done so far. */
+  progress(): Promise<{ rows: number; units: number; busyMs: number; done: boolean }>;
+}
+
+async function startNode(dbUrl: string, gatewayUri: string, gatewayKey: string, tenantId?: string): Promise<Node> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'otpgate-big-node-'));
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTPGATE_')) env[k] = v;
+  Object.assign(env, pgNodeEnv({ dbUrl, adminKey, secretKey, dataDir, gatewayUri, gatewayKey, logLevel: 'warn' }), tenantId ? { BENCH_TENANT_ID: tenantId } : {});
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/otpgate-big.ts'], { stdio: ['pipe', 'pipe', 'inherit'], env });
+  child.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+  let buf = '';
+  const waiters: Array<(line: string) => boolean> = [];
+  child.stdout!.on('data', (c: Buffer) => {
+    buf += c.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const i = waiters.findIndex((w) => w(line));
+      if (i >= 0) waiters.splice(i, 1);
+    }
+  });
+  const next = (prefix: string, timeoutMs: number) =>
+    new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no "${prefix}" from the server in ${timeoutMs} ms`)), timeoutMs);
+      waiters.push((line) => {
+        if (!line.startsWith(prefix)) return false;
+        clearTimeout(t);
+        resolve(line.slice(prefix.length));
+        return true;
+      });
+    });
+  const [url, key] = (await next('listening ', 300_000)).split(' ') as [string, string];
+  return {
+    child,
+    url,
+    key,
+    purge: () => {
+      const answer = next('purged ', 3_600_000);
+      child.stdin!.write('purge\n');
+      return answer.then((j) => JSON.parse(j) as Record<string, number>);
+    },
+    progress: () => {
+      const answer = next('progress ', 60_000);
+      child.stdin!.write('progress\n');
+      return answer.then((j) => JSON.parse(j) as { rows: number; units: number; busyMs: number; done: boolean });
+    },
+  };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(t);
+}
+
+// ---------------------------------------------------------------- load
+
+// ---------------------------------------------------------------- CPU and disk (Linux /proc)
+
+/** CPU ms (user + system) and bytes read from disk so far by these processes. */
+function usage(pids: number[]): { cpuMs: number; readBytes: number } {
+  let cpuMs = 0;
+  let readBytes = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpuMs += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      readBytes += Number(/read_bytes: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone, or not Linux
+    }
+  }
+  return { cpuMs, readBytes };
+}
+
+/** Every PostgreSQL server process on this machine (backends included). */
+function postgresPids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return [];
+  }
+}
+
+/** `fn`'s result with the CPU ms and disk KiB read per request by the server and by PostgreSQL. */
+async function measured(serverPid: number, fn: () => Promise<Omit<LoadResult, 'cpu' | 'readKib'>>): Promise<LoadResult> {
+  const pgBefore = postgresPids();
+  const s0 = usage([serverPid]);
+  const p0 = usage(pgBefore);
+  const r = await fn();
+  const s1 = usage([serverPid]);
+  const p1 = usage([...new Set([...pgBefore, ...postgresPids()])]);
+  const per = (x: number) => Math.round((x * 100) / Math.max(1, r.total)) / 100;
+  return { ...r, cpu: [per(s1.cpuMs - s0.cpuMs), per(p1.cpuMs - p0.cpuMs)], readKib: [per((s1.readBytes - s0.readBytes) / 1024), per((p1.readBytes - p0.readBytes) / 1024)] };
+}
+
+interface LoadResult {
+  /** CPU ms per request: the otpgate process, PostgreSQL's processes. */
+  cpu: [number, number];
+  /** KiB read from disk per request (page cache misses): the otpgate process, PostgreSQL's. */
+  readKib: [number, number];
+  rps: number;
+  p50: number;
+  p99: number;
+  total: number;
+  non2xx: number;
+  errors: number;
+  seconds: number;
+}
+
+/**
+ * The send bodies of a phase: numbers of the big store's pool (so that on the big store each
+ * already has codes and messages, as a returning user's has), the same list for every store.
+ */
+function sendBodies(phase: number, n: number): Array<Record<string, unknown>> {
+  const pool = phonePool(rows);
+  let seed = 1000 + phase;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  return Array.from({ length: n }, (_, k) => ({ phone_number: phoneOf(Math.floor(rand() * pool)), client_ip: `203.0.${Math.floor(k / 250) % 8}.${k % 250}` }));
+}
+
+/** Sends `bodies` once each with 50 connections, stopping early after `maxSeconds` or when `until` settles. */
+async function load(node: Node, path: string, bodies: Array<Record<string, unknown>>, opts: { onOk?: (sent: Record<string, unknown>, answer: string) => void; until?: Promise<unknown> } = {}): Promise<LoadResult> {
+  return measured(node.child.pid!, () => loadOnly(node, path, bodies, opts));
+}
+
+async function loadOnly(node: Node, path: string, bodies: Array<Record<string, unknown>>, opts: { onOk?: (sent: Record<string, unknown>, answer: string) => void; until?: Promise<unknown> }): Promise<Omit<LoadResult, 'cpu' | 'readKib'>> {
+  const started = Date.now();
+  let next = 0;
+  const sentOn = new Map<object, Record<string, unknown>>();
+  let finished!: (r: autocannon.Result) => void;
+  let failed!: (e: unknown) => void;
+  const done = new Promise<autocannon.Result>((resolve, reject) => ((finished = resolve), (failed = reject)));
+  const instance = autocannon(
+    {
+    url: `${node.url}${path}`,
+    connections,
+    amount: bodies.length,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${node.key}` },
+    requests: [
+      {
+        setupRequest: (req, context) => {
+          const body = bodies[next++ % bodies.length]!;
+          sentOn.set(context, body);
+          return { ...req, body: JSON.stringify(body) };
+        },
+        onResponse: (status, body, context) => {
+          const sent = sentOn.get(context);
+          if (status < 300 && sent) opts.onOk?.(sent, body);
+        },
+      },
+    ],
+    },
+    (err, result) => (err ? failed(err) : finished(result)),
+  );
+  const cap = setTimeout(() => instance.stop(), maxSeconds * 1000);
+  void opts.until?.then(() => instance.stop());
+  const r = await done;
+  clearTimeout(cap);
+  const seconds = (Date.now() - started) / 1000;
+  return { rps: Math.round(r.requests.total / seconds), p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, non2xx: r.non2xx, errors: r.errors, seconds };
+}
+
+// ---------------------------------------------------------------- runs
+
+interface Row {
+  engine: string;
+  store: string;
+  send: LoadResult;
+  verify: LoadResult;
+  /** The same send load again just before the purge, and while it runs (big store only). */
+  beforePurge?: LoadResult;
+  duringPurge?: LoadResult;
+  /** How far the purge got while the load ran (it may go on after: a day of a large store takes long). */
+  purge?: { rows: number; units: number; busyMs: number; done: boolean };
+}
+
+const gatewayKey = `gw_${randomBytes(12).toString('hex')}`;
+const gateway = await startGateway(gatewayKey);
+
+async function runStore(engine: 'sqlite' | 'postgres', store: 'empty' | 'big', url: string): Promise<Row> {
+  const node = await startNode(url, gateway.uri, gatewayKey, store === 'big' ? benchTenantId : undefined);
+  try {
+    log(`${engine} ${store}: warm-up`);
+    await load(node, '/v1/otp/send', sendBodies(0, 5000));
+    while (gateway.received < 1) await sleep(50);
+    await sleep(1000);
+    gateway.reset();
+    log(`${engine} ${store}: send`);
+    const challenges = new Map<string, string>();
+    const send = await load(node, '/v1/otp/send', sendBodies(1, requests), {
+      onOk: (_sent, answer) => {
+        const a = JSON.parse(answer) as { challenge_id: string; phone_number: string };
+        challenges.set(a.phone_number, a.challenge_id);
+      },
+    });
+    // Each phone's newest code: a number sent to twice in the phase has its first code superseded.
+    const deadline = Date.now() + 120_000;
+    const phones = [...challenges.keys()];
+    while (!phones.every((phone) => gateway.codes.has(phone)) && Date.now() < deadline) await sleep(100);
+    await sleep(500);
+    const pairs: Array<Record<string, unknown>> = [];
+    for (const [phone, id] of challenges) {
+      const code = gateway.codes.get(phone);
+      if (code) pairs.push({ challenge_id: id, code });
+    }
+    log(`${engine} ${store}: verify ${pairs.length}`);
+    const verify = await load(node, '/v1/otp/verify', pairs);
+    const row: Row = { engine, store, send, verify };
+    if (store === 'big') {
+      log(`${engine} ${store}: send before the purge`);
+      row.beforePurge = await load(node, '/v1/otp/send', sendBodies(2, requests));
+      log(`${engine} ${store}: send during the purge`);
+      const purging = node.purge();
+      const purgeStarted = Date.now();
+      row.duringPurge = await load(node, '/v1/otp/send', sendBodies(3, requests * 10), { until: purging });
+      row.purge = { ...(await node.progress()), ms: Date.now() - purgeStarted } as Row['purge'];
+      log(`${engine} ${store}: purge while the load ran ${JSON.stringify(row.purge)}`);
+    }
+    return row;
+  } finally {
+    await stop(node.child);
+  }
+}
+
+const results: Row[] = [];
+for (const engine of engines) {
+  const empty = await emptyStore(engine);
+  try {
+    results.push(await runStore(engine, 'empty', empty.url));
+  } finally {
+    await empty.drop();
+  }
+  results.push(await runStore(engine, 'big', built[engine]!.url));
+}
+await gateway.close();
+
+const cpu = cpus();
+const out = process.stdout;
+const pgVersion = engines.includes('postgres') ? await admin(async (c) => (await c.query<{ server_version: string }>('show server_version')).rows[0]!.server_version) : undefined;
+out.write(`\n${connections} connections; send: ${requests} requests (at most ${maxSeconds} s), verify: each phone's newest code once; big store: ${rows} challenges, verifications, messages and attempts\n`);
+out.write(`Node ${process.version}${pgVersion ? `, PostgreSQL ${pgVersion}` : ''}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, everything on this one machine\n\n`);
+for (const engine of engines) {
+  const b = built[engine]!;
+  out.write(`${engine} big store: ${b.reused ? 'reused, ' : ''}built in ${b.buildSeconds} s, ${(b.bytes / 2 ** 30).toFixed(2)} GiB\n`);
+}
+out.write('\n| engine | store | send req/s | send p99 ms | verify req/s | verify p99 ms | send ratio big/empty | send p99 ratio | verify ratio | verify p99 ratio | non-2xx | errors |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n');
+for (const r of results) {
+  const e = results.find((x) => x.engine === r.engine && x.store === 'empty')!;
+  const big = r.store === 'big';
+  const f = (a: number, b: number) => (big ? (a / b).toFixed(2) : '–');
+  out.write(
+    `| ${r.engine} | ${r.store} | ${r.send.rps} | ${r.send.p99} | ${r.verify.rps} | ${r.verify.p99} | ${f(r.send.rps, e.send.rps)} | ${f(r.send.p99, e.send.p99)} | ${f(r.verify.rps, e.verify.rps)} | ${f(r.verify.p99, e.verify.p99)} | ${r.send.non2xx + r.verify.non2xx} | ${r.send.errors + r.verify.errors} |\n`,
+  );
+}
+out.write('\nCost per request: CPU ms and KiB read from disk, otpgate / PostgreSQL (PostgreSQL counts every process of the server, the machine is shared):\n\n| engine | store | send CPU ms | send KiB read | verify CPU ms | verify KiB read |\n|---|---|---|---|---|---|\n');
+for (const r of results) out.write(`| ${r.engine} | ${r.store} | ${r.send.cpu.join(' / ')} | ${r.send.readKib.join(' / ')} | ${r.verify.cpu.join(' / ')} | ${r.verify.readKib.join(' / ')} |\n`);
+out.write('\n| engine | send before purge: req/s, p99 ms | send during purge: req/s, p99 ms (load s) | p99 ratio during/before | rows purged while the load ran | write units, ms inside them | purge finished |\n|---|---|---|---|---|---|---|\n');
+for (const r of results.filter((x) => x.duringPurge)) {
+  const b = r.beforePurge!;
+  const d = r.duringPurge!;
+  const p = r.purge!;
+  out.write(`| ${r.engine} | ${b.rps}, ${b.p99} | ${d.rps}, ${d.p99} (${d.seconds.toFixed(1)} s) | ${(d.p99 / b.p99).toFixed(2)} | ${p.rows} | ${p.units}, ${p.busyMs} | ${p.done ? 'yes' : 'no'} |\n`);
+}
+out.write(`\n${JSON.stringify({ rows, built, results })}\n`);
