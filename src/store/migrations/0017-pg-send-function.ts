@@ -19,7 +19,9 @@ export const m0017PgSendFunction = {
     if (db.getExecutor().adapter instanceof SqliteAdapter) return;
     await sql`
 create or replace function otpgate_send(p jsonb) returns jsonb
-language plpgsql as $fn$
+-- Volatile (the default): each statement sees what committed before it, so the reads after
+-- the lock see the send that held it.
+language plpgsql volatile as $fn$
 declare
   v_tenant text := p->>'tenant_id';
   v_phone text := p->>'phone';
@@ -54,9 +56,13 @@ begin
    where tenant_id = v_tenant and phone = v_phone and purpose = v_purpose
    order by created_at desc, id desc limit 1;
 
-  -- The time after the lock, on the caller's clock: another send may have just committed.
+  -- The time after the lock: another send, from a request that came later, may have just
+  -- committed. With a wall clock it is read again here (the caller's now plus the wait, or the
+  -- server's clock if later); a test's clock stands still.
   v_locked_at := case when (p->>'live_clock')::boolean
-    then v_now + greatest(0, floor(extract(epoch from clock_timestamp() - statement_timestamp()) * 1000))::bigint
+    then greatest(
+      v_now + floor(extract(epoch from clock_timestamp() - statement_timestamp()) * 1000)::bigint,
+      floor(extract(epoch from clock_timestamp()) * 1000)::bigint)
     else v_now end;
   if v_latest.id is not null and v_latest.status = 'pending'
      and v_latest.resend_available_at > v_locked_at and v_latest.expires_at > v_locked_at then
