@@ -42,12 +42,12 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+async function freshDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `otpgate_bench_${randomBytes(5).toString('hex')}`;
   await admin((c) => c.query(`create database ${name}`));
   const u = new URL(pgUrl);
   u.pathname = `/${name}`;
-  return { url: u.toString(), drop: () => admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined) };
+  return { name, url: u.toString(), drop: () => admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined) };
 }
 
 // ---------------------------------------------------------------- gateway (the outside world)
@@ -177,15 +177,22 @@ function cpuSeconds(pids: number[]): number {
   return ticks / 100;
 }
 
-/** Every PostgreSQL server process on this machine (backends included). */
-function postgresPids(): number[] {
+/**
+ * The PostgreSQL processes that work for this run: the server's own (WAL writer, checkpointer
+ * …) and the backends of `database`. Backends and autovacuum workers of other databases (other
+ * work on a shared server) are left out; their titles name their database.
+ */
+function postgresPids(database: string): number[] {
   try {
     return readdirSync('/proc')
       .filter((d) => /^\d+$/.test(d))
       .map(Number)
       .filter((pid) => {
         try {
-          return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+          if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') return false;
+          const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+          const ofADatabase = /\(\d+\)|\[local\]|autovacuum worker/.test(title);
+          return !ofADatabase || title.includes(` ${database} `);
         } catch {
           return false;
         }
@@ -196,14 +203,14 @@ function postgresPids(): number[] {
 }
 
 /** CPU ms per request spent in the servers under test and in PostgreSQL over `fn`. */
-async function measureCpu<T extends { total: number }>(serverPids: number[], fn: () => Promise<T>): Promise<T & { cpuServerMs: number; cpuPostgresMs: number }> {
-  const pgBefore = postgresPids();
+async function measureCpu<T extends { total: number }>(serverPids: number[], database: string, fn: () => Promise<T>): Promise<T & { cpuServerMs: number; cpuPostgresMs: number }> {
+  const pgBefore = postgresPids(database);
   const s0 = cpuSeconds(serverPids);
   const p0 = cpuSeconds(pgBefore);
   const r = await fn();
   const s1 = cpuSeconds(serverPids);
   // Backends that started during the run count from zero.
-  const pgAfter = postgresPids();
+  const pgAfter = postgresPids(database);
   const p1 = cpuSeconds(pgBefore) + cpuSeconds(pgAfter.filter((p) => !pgBefore.includes(p)));
   const per = (sec: number) => Math.round((sec * 1000 * 100) / Math.max(1, r.total)) / 100;
   return { ...r, cpuServerMs: per(s1 - s0), cpuPostgresMs: per(p1 - p0) };
@@ -295,7 +302,7 @@ async function runBaseline(): Promise<Row> {
     await load(target, '/v1/otp/send', { duration: warmupSeconds, body: () => ({ phone_number: nextPhone() }) });
     const pairs: Array<Record<string, unknown>> = [];
     const pids = [base.child.pid!];
-    const send = await measureCpu(pids, () =>
+    const send = await measureCpu(pids, db.name, () =>
       load(target, '/v1/otp/send', {
         body: () => ({ phone_number: nextPhone() }),
         onOk: (_sent, answer) => {
@@ -304,7 +311,7 @@ async function runBaseline(): Promise<Row> {
         },
       }),
     );
-    const verify = await measureCpu(pids, () => load(target, '/v1/otp/verify', { bodies: pairs }));
+    const verify = await measureCpu(pids, db.name, () => load(target, '/v1/otp/verify', { bodies: pairs }));
     return { name: 'baseline: Fastify + pg, the 2 inserts in 1 transaction / read + update', send, verify };
   } finally {
     await stop(base.child);
@@ -337,7 +344,7 @@ async function runOtpgate(nodes: number, gateway: Awaited<ReturnType<typeof star
     let sendEnded = 0;
     const pids = procs.map((p) => p.pid!);
     // The send phase's CPU includes the dispatch of what was sent (the drain after the load).
-    const send = await measureCpu(pids, async () => {
+    const send = await measureCpu(pids, db.name, async () => {
       const r = await load(targets, '/v1/otp/send', {
         body: () => ({ phone_number: nextPhone() }),
         onOk: (_sent, answer) => {
@@ -356,7 +363,7 @@ async function runOtpgate(nodes: number, gateway: Awaited<ReturnType<typeof star
       const code = gateway.codes.get(phone);
       if (code) pairs.push({ challenge_id: id, code });
     }
-    const verify = await measureCpu(pids, () => load(targets, '/v1/otp/verify', { bodies: pairs }));
+    const verify = await measureCpu(pids, db.name, () => load(targets, '/v1/otp/verify', { bodies: pairs }));
     return {
       name: `otpgate, ${nodes} node${nodes === 1 ? '' : 's'}`,
       send,

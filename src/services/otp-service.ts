@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { systemClock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
 import { fictionalNumber, normalizePhone } from '../domain/phone.js';
 import { codeProblem, generateCode, normalizeCode } from '../domain/otp.js';
@@ -31,6 +32,7 @@ import {
 } from '../store/queries/verifications.js';
 import { findIdempotencyKey, insertIdempotencyKey } from '../store/queries/idempotency.js';
 import { insertMessage } from '../store/queries/messages.js';
+import { IDEMPOTENCY_TAKEN, sendInOneCall as callSendFunction } from '../store/queries/send.js';
 import type { Challenge, Verification, VerificationStatus } from '../store/schema.js';
 import type { Reservation, SendLimiter, SendWindow } from '../store/send-limits.js';
 import type { ServiceContext } from './context.js';
@@ -202,6 +204,174 @@ export function createOtpService(
   /** The sealed `same_code` code is bound to its verification, so it opens nowhere else. */
   const sealAad = (verificationId: string) => `verification:${verificationId}`;
 
+  /**
+   * A send that `otpgate_send` can make in one statement: one whose fraud guard is off and
+   * whose tenant has no budget (both read and write counters in the send's unit, with rules
+   * kept in this process). Test numbers, which deliver nothing, keep the transaction too.
+   */
+  function oneCallFits(s: ActiveTenant['settings']): boolean {
+    const b = s.budget;
+    return (
+      s.fraud_guard.mode === 'off' &&
+      b.daily_messages === undefined &&
+      b.monthly_messages === undefined &&
+      b.daily_spend === undefined &&
+      b.monthly_spend === undefined
+    );
+  }
+
+  /**
+   * The send as one call of `otpgate_send` (PostgreSQL): the code, the sealed text and every row
+   * are made here first, then the function takes the locks, checks and writes in one statement.
+   * Answers as the transaction below would, or undefined when the send must take it after all
+   * (a `same_code` resend). Throws IdempotencyRace when another request stored the key meanwhile.
+   */
+  async function sendInOneCall(
+    tenant: ActiveTenant,
+    input: SendOtpInput,
+    a: {
+      phone: string;
+      purpose: string;
+      now: number;
+      template: string;
+      challengeId: string;
+      messageId: string;
+      resendAt: number;
+      customCode: string | undefined;
+      binding: { amount: string | null; payee: string | null };
+      countInStore: boolean;
+      idempotencyKey: string | undefined;
+      requestHash: string;
+    },
+  ): Promise<{ status: number; body: SendOtpResult } | undefined> {
+    const s = tenant.settings;
+    const { now } = a;
+    const code = a.customCode ?? generateCode(s.otp_length, s.code_alphabet);
+    const verificationId = newId('ver');
+    const expiresAt = now + s.otp_ttl_seconds * 1000;
+    const text = composeOtpMessage({
+      template: a.template,
+      vars: { code, app_name: s.app_name ?? tenant.name, ttl_minutes: Math.ceil(s.otp_ttl_seconds / 60), purpose: a.purpose, amount: input.amount, payee: input.payee },
+      webotpDomain: s.webotp_domain,
+      androidAppHash: s.android_app_hash,
+    });
+    const message = newOutboxRow(secretBox, {
+      id: a.messageId,
+      tenantId: tenant.id,
+      kind: 'otp',
+      challengeId: a.challengeId,
+      purpose: a.purpose,
+      to: a.phone,
+      text,
+      masked: maskCode(text, code),
+      senderId: s.sender_id,
+      now,
+      expiresAt,
+    });
+    const result: SendOtpResult = {
+      challenge_id: a.challengeId,
+      verification_id: verificationId,
+      phone_number: a.phone,
+      purpose: a.purpose,
+      expires_at: iso(expiresAt),
+      resend_available_at: iso(a.resendAt),
+      message_id: a.messageId,
+    };
+    let answer;
+    try {
+      answer = await callSendFunction(store.db, {
+        tenant_id: tenant.id,
+        phone: a.phone,
+        purpose: a.purpose,
+        now,
+        live_clock: clock === systemClock,
+        client_ip: input.client_ip ?? null,
+        amount: a.binding.amount,
+        payee: a.binding.payee,
+        resend_policy: s.resend_policy,
+        count_caps: a.countInStore,
+        max_per_phone: s.max_sends_per_phone_per_hour,
+        max_per_ip: s.max_sends_per_ip_per_hour,
+        live_codes: LIVE_CODES,
+        idempotency_key: a.idempotencyKey ?? null,
+        challenge: {
+          id: a.challengeId,
+          tenant_id: tenant.id,
+          phone: a.phone,
+          purpose: a.purpose,
+          code_hash: hmacCode(codeKey, a.challengeId, code, codeBinding(a.binding)),
+          status: 'pending',
+          attempts: 0,
+          max_attempts: s.max_verify_attempts,
+          client_ip: input.client_ip ?? null,
+          is_test: 0,
+          message_id: a.messageId,
+          created_at: now,
+          expires_at: expiresAt,
+          resend_available_at: a.resendAt,
+          verified_at: null,
+        },
+        verification: {
+          id: verificationId,
+          tenant_id: tenant.id,
+          phone: a.phone,
+          purpose: a.purpose,
+          status: 'pending',
+          attempts: 0,
+          max_attempts: s.max_verify_attempts,
+          code_sealed: s.resend_policy === 'same_code' ? secretBox.seal(code, sealAad(verificationId)) : null,
+          amount: a.binding.amount,
+          payee: a.binding.payee,
+          created_at: now,
+          updated_at: now,
+          expires_at: expiresAt,
+          approved_at: null,
+        },
+        message,
+        idempotency: a.idempotencyKey
+          ? {
+              tenant_id: tenant.id,
+              key: a.idempotencyKey,
+              route: 'otp.send',
+              request_hash: a.requestHash,
+              status_code: 202,
+              response: JSON.stringify(result),
+              created_at: now,
+              expires_at: now + IDEMPOTENCY_TTL_MS,
+            }
+          : null,
+      });
+    } catch (err) {
+      if ((err as { code?: unknown }).code === IDEMPOTENCY_TAKEN) throw new IdempotencyRace();
+      throw err;
+    }
+    switch (answer.outcome) {
+      case 'fallback':
+        return undefined;
+      case 'race':
+        throw new IdempotencyRace();
+      case 'cooldown': {
+        deps.metrics.otpSends.inc({ outcome: 'cooldown' });
+        const wait = Math.max(1, Math.ceil((answer.resend_available_at - clock.now()) / 1000));
+        throw new AppError('otp.resend_cooldown', `A code was sent to this phone moments ago; a new one can be sent in ${wait} s.`, {
+          retryAfter: wait,
+          extra: { resend_available_at: iso(answer.resend_available_at) },
+        });
+      }
+      case 'phone_cap':
+      case 'ip_cap': {
+        deps.metrics.otpSends.inc({ outcome: 'rate_limited' });
+        const by = answer.outcome === 'phone_cap' ? 'phone' : 'ip';
+        throw rateLimited(by, by === 'phone' ? s.max_sends_per_phone_per_hour : s.max_sends_per_ip_per_hour, (answer.oldest ?? now) + HOUR_MS - now);
+      }
+      case 'accepted':
+        result.verification_id = answer.verification_id;
+        deps.metrics.otpSends.inc({ outcome: 'accepted' });
+        deps.onEnqueued();
+        return { status: 202, body: result };
+    }
+  }
+
   async function send(tenant: ActiveTenant, input: SendOtpInput, idempotencyKey?: string): Promise<{ status: number; body: SendOtpResult }> {
     const s = tenant.settings;
     const now = clock.now();
@@ -278,6 +448,21 @@ export function createOtpService(
       }
     }
     const countInStore = !testNumber && reservation?.ok !== true;
+
+    if (template !== undefined && messageId !== null && store.capabilities.sendFunction && oneCallFits(s)) {
+      let answered: { status: number; body: SendOtpResult } | undefined;
+      try {
+        answered = await sendInOneCall(tenant, input, {
+          phone: phone.e164, purpose, now, template, challengeId, messageId, resendAt, customCode, binding, countInStore, idempotencyKey, requestHash,
+        });
+      } catch (err) {
+        if (reservation?.ok === true) await reservation.release();
+        if (err instanceof IdempotencyRace && idempotencyKey) return idempotencyRaceAnswer(tenant.id, idempotencyKey, requestHash, now);
+        throw err;
+      }
+      // Undefined: a `same_code` resend, which only this process can word (it opens the sealed code).
+      if (answered) return answered;
+    }
 
     let refusal: FraudRefusal | undefined;
     let resend = false;
@@ -457,11 +642,7 @@ export function createOtpService(
       });
     } catch (err) {
       if (reservation?.ok === true) await reservation.release();
-      if (err instanceof IdempotencyRace && idempotencyKey) {
-        const prior = await findIdempotencyKey(store.db, tenant.id, idempotencyKey, now);
-        if (prior) return replay(prior.request_hash, requestHash, prior.status_code, prior.response);
-        throw new AppError('request.idempotency_in_progress', 'Retry the request in a moment.', { retryAfter: 1 });
-      }
+      if (err instanceof IdempotencyRace && idempotencyKey) return idempotencyRaceAnswer(tenant.id, idempotencyKey, requestHash, now);
       if (err instanceof AppError && err.code === 'budget.exhausted') deps.metrics.otpSends.inc({ outcome: 'budget_exhausted' });
       throw err;
     }
@@ -473,6 +654,13 @@ export function createOtpService(
     deps.metrics.otpSends.inc({ outcome: testNumber ? 'test_number' : 'accepted' });
     if (message) deps.onEnqueued();
     return { status: 202, body: result! };
+  }
+
+  /** The answer of a request that lost the race for its idempotency key: the winner's, once it is stored. */
+  async function idempotencyRaceAnswer(tenantId: string, key: string, requestHash: string, now: number): Promise<{ status: number; body: SendOtpResult }> {
+    const prior = await findIdempotencyKey(store.db, tenantId, key, now);
+    if (prior) return replay(prior.request_hash, requestHash, prior.status_code, prior.response);
+    throw new AppError('request.idempotency_in_progress', 'Retry the request in a moment.', { retryAfter: 1 });
   }
 
   function rateLimited(by: 'phone' | 'ip', limit: number, retryAfterMs: number): AppError {

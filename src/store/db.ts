@@ -40,6 +40,11 @@ export interface StoreCapabilities {
    * for an in-memory SQLite database, which lives only in the connection that made it.
    */
   sharedConnections: boolean;
+  /**
+   * A passcode send can be made by one call of the `otpgate_send` function (migration 0017):
+   * lock, checks and inserts in one statement instead of a transaction of round trips.
+   */
+  sendFunction: boolean;
 }
 
 const SQLITE_FILE: StoreCapabilities = {
@@ -50,6 +55,7 @@ const SQLITE_FILE: StoreCapabilities = {
   singleWriter: true,
   advisoryLocks: false,
   sharedConnections: true,
+  sendFunction: false,
 };
 const POSTGRES: StoreCapabilities = {
   skipLocked: true,
@@ -59,6 +65,7 @@ const POSTGRES: StoreCapabilities = {
   singleWriter: false,
   advisoryLocks: true,
   sharedConnections: true,
+  sendFunction: true,
 };
 
 const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.test(url);

@@ -14,6 +14,7 @@ import { m0012FraudCountersKeyOrder } from './0012-fraud-counters-key-order.js';
 import { m0013Events } from './0013-events.js';
 import { m0014KeyScopes } from './0014-key-scopes.js';
 import { m0015Operators } from './0015-operators.js';
+import { m0017PgSendFunction } from './0017-pg-send-function.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -35,6 +36,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0013-events': m0013Events,
   '0014-key-scopes': m0014KeyScopes,
   '0015-operators': m0015Operators,
+  '0017-pg-send-function': m0017PgSendFunction,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -1,0 +1,50 @@
+import { sql } from 'kysely';
+import type { Executor } from '../db.js';
+import type { IdempotencyKeysTable, NewChallenge, NewMessage, Verification } from '../schema.js';
+
+/** What `otpgate_send` is given: the send's decisions' inputs and every row it may write, precomputed. */
+export interface OneCallSend {
+  tenant_id: string;
+  phone: string;
+  purpose: string;
+  now: number;
+  /** The caller's clock is the wall clock: the time after the lock is `now` plus the wait. */
+  live_clock: boolean;
+  client_ip: string | null;
+  amount: string | null;
+  payee: string | null;
+  resend_policy: 'new_code' | 'same_code';
+  /** Count the hourly caps in the store (no Redis reservation was made). */
+  count_caps: boolean;
+  max_per_phone: number;
+  max_per_ip: number;
+  /** How many of a verification's newest codes still verify. */
+  live_codes: number;
+  idempotency_key: string | null;
+  /** Without `verification_id`: the function sets it (the new verification's or the one joined). */
+  challenge: Omit<NewChallenge, 'verification_id'>;
+  /** The verification to insert when the send starts one. */
+  verification: Verification;
+  message: NewMessage;
+  /** Its `response` names `verification.id`; the function puts the joined verification's id in its place. */
+  idempotency: IdempotencyKeysTable | null;
+}
+
+export type OneCallAnswer =
+  | { outcome: 'accepted'; verification_id: string }
+  | { outcome: 'cooldown'; resend_available_at: number }
+  | { outcome: 'phone_cap' | 'ip_cap'; oldest: number | null }
+  | { outcome: 'race' }
+  | { outcome: 'fallback' };
+
+/** SQLSTATE of `otpgate_send` when the idempotency key was inserted by another request meanwhile (the send rolled back). */
+export const IDEMPOTENCY_TAKEN = 'OG001';
+
+/**
+ * A passcode send in one statement (PostgreSQL, `sendFunction`): run outside any transaction,
+ * it is its own, so the send costs one round trip. See migration 0017 for what it decides.
+ */
+export async function sendInOneCall(db: Executor, args: OneCallSend): Promise<OneCallAnswer> {
+  const r = await sql<{ r: OneCallAnswer }>`select otpgate_send(${JSON.stringify(args)}::jsonb) as r`.execute(db);
+  return r.rows[0]!.r;
+}
