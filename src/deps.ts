@@ -29,6 +29,7 @@ import { createTemplateService } from './services/template-service.js';
 import { createTenantService } from './services/tenant-service.js';
 import { createOperatorService } from './services/operator-service.js';
 import { createSsoService, parseRoleMap } from './services/sso-service.js';
+import { createOutcomeBatcher } from './dispatcher/outcome-batcher.js';
 import { createCircuitBreaker } from './dispatcher/circuit-breaker.js';
 import { deliverMessage } from './dispatcher/deliver.js';
 import { createDispatcher } from './dispatcher/dispatcher.js';
@@ -204,6 +205,8 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const eventWorker = createEventWorker({ store, clock, logger: logger.child({ component: 'events' }), secretBox, http });
   const phones = createPhoneDataService({ ...ctx, phoneKeys }, { audit, tenants });
   const breaker = createCircuitBreaker(clock);
+  // PostgreSQL: deliveries' outcomes are committed in batches (src/dispatcher/outcome-batcher.ts).
+  const outcomes = !remote && !store.capabilities.singleWriter ? createOutcomeBatcher(store, events) : undefined;
   const dispatcher = createDispatcher({
     store,
     clock,
@@ -227,7 +230,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
           providerTimeoutMs: config.providerTimeoutMs,
           drainSignal: drain.signal,
           requeued: () => wake(),
-          ...(remote ? { record: remote.complete } : {}),
+          ...(remote ? { record: remote.complete } : outcomes ? { record: outcomes.record } : {}),
         },
         owner,
         message,

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createOutcomeBatcher } from '../../src/dispatcher/outcome-batcher.js';
+import { createRemoteWriteServer } from '../../src/dispatcher/remote-writes.js';
+import type { Store } from '../../src/store/db.js';
+import type { ClaimedMessage } from '../../src/store/queries/messages.js';
+import { postgresSkipReason } from './support.js';
+
+const skip = await postgresSkipReason('delivery outcomes in batches');
+
+// src/dispatcher/outcome-batcher.ts: on PostgreSQL the dispatcher's outcomes share transactions.
+describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => {
+  let t: TestApp;
+  let auth: string;
+  let tenantId: string;
+  let units = 0;
+  let counted: Store;
+
+  before(async () => {
+    t = await createTestApp({ dialect: 'postgres' });
+    ({ auth, tenantId } = await t.createTenant({ resend_cooldown_seconds: 0, max_sends_per_phone_per_hour: 1000 }));
+    const store = t.deps.store;
+    // The same store, counting its write units (each one a transaction on PostgreSQL).
+    counted = { ...store, writes: { write: (unit) => ((units += 1), store.writes.write(unit)) } };
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  async function claimed(phones: string[], owner: string): Promise<string[]> {
+    const ids: string[] = [];
+    for (const phone of phones) {
+      const r = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: phone } });
+      assert.equal(r.statusCode, 202, r.body);
+      ids.push(r.json().message_id);
+    }
+    const now = Date.now();
+    const [claim] = await createRemoteWriteServer(t.deps.store, t.deps.events)([{ kind: 'claim', owner, now, leaseUntil: now + 60_000, limit: 100, expiredLeases: false }]);
+    assert.ok(claim?.ok);
+    const got = (claim.value as ClaimedMessage[]).map((m) => m.id);
+    for (const id of ids) assert.ok(got.includes(id), `${id} claimed`);
+    return ids;
+  }
+
+  const sentBy = (id: string, owner: string) => {
+    const now = Date.now();
+    return { messageId: id, tenantId, owner, update: { status: 'sent' as const, lease_owner: null, lease_until: null, updated_at: now, sent_at: now }, attempt: undefined };
+  };
+
+  test('the outcomes of one turn go in one transaction, and each settles with its own answer', async () => {
+    const ids = await claimed(['+14155550141', '+14155550142', '+14155550143'], 'dsp_batch');
+    const batcher = createOutcomeBatcher(counted, t.deps.events);
+    units = 0;
+    const answers = await Promise.all([...ids.map((id) => batcher.record(sentBy(id, 'dsp_batch'))), batcher.record(sentBy(ids[0]!, 'dsp_someone_else'))]);
+    assert.deepEqual(answers, [true, true, true, false], 'the last one holds no lease');
+    assert.equal(units, 1, 'one transaction for the four');
+    const rows = await t.deps.store.db.selectFrom('messages').select(['id', 'status', 'lease_owner']).where('id', 'in', ids).orderBy('id').execute();
+    assert.deepEqual(rows.map((r) => [r.status, r.lease_owner]), ids.map(() => ['sent', null]));
+  });
+
+  test('an outcome that fails does not undo the others of its batch', async () => {
+    const [good] = await claimed(['+14155550144'], 'dsp_fail');
+    const batcher = createOutcomeBatcher(counted, t.deps.events);
+    units = 0;
+    const now = Date.now();
+    // An attempt naming a message that does not exist: its insert breaks the foreign key.
+    const bad = {
+      ...sentBy(good!, 'dsp_fail'),
+      attempt: { id: 'att_batch_bad', message_id: 'msg_does_not_exist', tenant_id: tenantId, attempt_no: 1, provider: 'Inbox', slot: 'primary', started_at: now, latency_ms: 1, outcome: 'accepted' as const, error_kind: null, provider_code: null, http_status: null, error_message: null, provider_message_id: null },
+    };
+    const [badAnswer, goodAnswer] = await Promise.allSettled([batcher.record(bad), batcher.record(sentBy(good!, 'dsp_fail'))]);
+    assert.equal(badAnswer.status, 'rejected');
+    assert.deepEqual(goodAnswer, { status: 'fulfilled', value: true });
+    assert.equal(units, 3, 'the batch, then each outcome alone');
+    const row = await t.deps.store.db.selectFrom('messages').select('status').where('id', '=', good!).executeTakeFirstOrThrow();
+    assert.equal(row.status, 'sent');
+  });
+});
