@@ -523,6 +523,17 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    * A code was verified here, or reported used elsewhere: counts it as converted under the
    * keys of its send, in the bucket it was sent in. Counts once per challenge.
    */
+  /**
+   * `converted` inside the caller's write unit (the verification's approval), when the tenant's
+   * guard is off and the count is only the challenge's mark: one write unit per verify, not two.
+   * Answers false when the guard is on, and the caller counts with `converted` after its commit.
+   */
+  async function convertedWithoutGuard(trx: Executor, tenant: ActiveTenant, challenge: { id: string; is_test: number }): Promise<boolean> {
+    if (active(tenant)) return false;
+    if (challenge.is_test !== 1) await markConverted(trx, challenge.id, clock.now());
+    return true;
+  }
+
   async function converted(tenant: ActiveTenant, challenge: { id: string; phone: string; client_ip: string | null; created_at: number; is_test: number }): Promise<boolean> {
     if (challenge.is_test === 1) return false;
     const g = active(tenant);
@@ -543,6 +554,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     count,
     chargeBudgets,
     converted,
+    convertedWithoutGuard,
     keysFor(tenant: ActiveTenant, e164: string, country: string | undefined, ip: string | undefined): SendKeys {
       return sendKeys(e164, country, ip, tenant.settings.fraud_guard.prefix_digits);
     },

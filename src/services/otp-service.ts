@@ -764,17 +764,19 @@ export function createOtpService(
       if (constantTimeEqual(hmacCode(codeKey, c.id, code, binding), c.code_hash) && !match) match = c;
     }
     if (match) {
+      const matched = match;
+      let countedHere = false;
       const approved = await store.writes.write(async (trx) => {
         if (!(await approveVerification(trx, v.id, now))) return false;
         await closeCodesOf(trx, v.id, 'verified', now);
-        await ctx.events.emit(trx, tenant.id, 'verification.approved', { verification_id: v.id, challenge_id: match.id, purpose: v.purpose, approved_at: new Date(now).toISOString() });
+        await ctx.events.emit(trx, tenant.id, 'verification.approved', { verification_id: v.id, challenge_id: matched.id, purpose: v.purpose, approved_at: new Date(now).toISOString() });
+        countedHere = await deps.fraud.convertedWithoutGuard(trx, tenant, matched);
         return true;
       });
       if (approved) {
-        // The code is verified whatever happens to the count: a failure to count only leaves
-        // the fraud guard one conversion short.
-        const matched = match;
-        await deps.fraud.converted(tenant, matched).catch((err: unknown) => {
+        // With the guard on, the code is verified whatever happens to the count: a failure to
+        // count only leaves the fraud guard one conversion short.
+        if (!countedHere) await deps.fraud.converted(tenant, matched).catch((err: unknown) => {
           ctx.logger.warn({ err_message: (err as Error)?.message, challenge_id: matched.id }, 'could not count a verified code for the fraud guard');
         });
         outcome('verified');

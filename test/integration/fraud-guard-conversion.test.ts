@@ -137,6 +137,19 @@ for (const dialect of await testDialects()) {
       assert.deepEqual(await counters(t, tenantId), {}, 'the guard is off: no counters');
     });
 
+    test('with the guard off, a verified code is marked converted in the same write as its approval', async () => {
+      const { auth, tenantId } = await t.createTenant({ fraud_guard: { mode: 'off' } });
+      const s = await accepted(t, auth, gb(5));
+      const code = await codeFor(t, auth, gb(5));
+      assert.equal((await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: s.challenge_id, code } })).statusCode, 200);
+      const row = await t.deps.store.db.selectFrom('challenges').select(['status', 'converted_at', 'verified_at']).where('id', '=', s.challenge_id).executeTakeFirstOrThrow();
+      assert.equal(row.status, 'verified');
+      assert.equal(Number(row.converted_at), Number(row.verified_at));
+      assert.deepEqual(await counters(t, tenantId), {}, 'the guard is off: no counters');
+      // Feedback afterwards finds it counted already.
+      assert.equal((await feedback(t, auth, s.message_id)).json().counted, false);
+    });
+
     test('IP signals: too many destination countries from one IP block it; other IPs and sends without client_ip go on', async () => {
       const { auth } = await t.createTenant({ fraud_guard: guard({ ip_countries: { max: 2 } }) });
       const ip = '203.0.113.7';
