@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../deps.js';
 import { OPERATOR_ROLES } from '../../domain/roles.js';
-import { actorOf, checkSameOrigin, requireOperator, SESSION_COOKIE } from '../plugins/auth.js';
+import { actorOf, checkSameOrigin, cookieOf, requireOperator, SESSION_COOKIE } from '../plugins/auth.js';
 import { errorResponses, noContent } from '../schemas/common.js';
 import { AppError } from '../../errors/app-error.js';
 import { SSO_PENDING_MS } from '../../services/sso-service.js';
@@ -27,11 +27,11 @@ export function authRoutes(app: FastifyInstance, deps: Deps): void {
   const signedIn = { access: 'signed_in' as const };
   const secure = deps.config.env === 'production' ? '; Secure' : '';
 
-  function setCookie(reply: FastifyReply, token: string, maxAgeSeconds: number): void {
-    reply.header('set-cookie', `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`);
-  }
+  const sessionCookie = (token: string, maxAgeSeconds: number) => `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`;
+  /** The session cookie for a new session, living as long as the session may. */
+  const newSessionCookie = (token: string, expiresAt: number) => sessionCookie(token, Math.floor((expiresAt - deps.clock.now()) / 1000));
   function clearCookie(reply: FastifyReply): void {
-    reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`);
+    reply.header('set-cookie', sessionCookie('', 0));
   }
 
   r.post(
@@ -48,7 +48,7 @@ export function authRoutes(app: FastifyInstance, deps: Deps): void {
     async (request, reply) => {
       checkSameOrigin(request);
       const { token, session } = await deps.operators.signIn({ ...request.body, ip: request.ip });
-      setCookie(reply, token, Math.floor((session.expiresAt - deps.clock.now()) / 1000));
+      reply.header('set-cookie', newSessionCookie(token, session.expiresAt));
       reply.header('cache-control', 'no-store');
       return { operator: session.operator, csrf_token: session.csrfToken, expires_at: new Date(session.expiresAt).toISOString() };
     },
@@ -59,12 +59,6 @@ export function authRoutes(app: FastifyInstance, deps: Deps): void {
   // site, which a Strict cookie would not come with. It holds no session, only the sealed
   // state, nonce and PKCE verifier of one sign-in, for 10 minutes.
   const ssoCookie = (value: string, maxAge: number) => `${SSO_COOKIE}=${value}; Path=/v1/auth/oidc; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure}`;
-  const readCookie = (header: string | undefined, name: string) =>
-    header
-      ?.split(';')
-      .map((c) => c.trim())
-      .find((c) => c.startsWith(`${name}=`))
-      ?.slice(name.length + 1);
 
   r.get(
     '/v1/auth/options',
@@ -111,8 +105,8 @@ export function authRoutes(app: FastifyInstance, deps: Deps): void {
       reply.header('cache-control', 'no-store');
       try {
         if (!deps.sso) throw new AppError('auth.sso_disabled');
-        const { token, session } = await deps.sso.finish(query, readCookie(request.headers.cookie, SSO_COOKIE), request.ip);
-        cookies.push(`${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((session.expiresAt - deps.clock.now()) / 1000)}${secure}`);
+        const { token, session } = await deps.sso.finish(query, cookieOf(request, SSO_COOKIE), request.ip);
+        cookies.push(newSessionCookie(token, session.expiresAt));
         reply.header('set-cookie', cookies);
         return reply.redirect(consoleUrl, 302);
       } catch (err) {
