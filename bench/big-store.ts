@@ -12,8 +12,6 @@
 // --rebuild; each run's purge removes the store's oldest day of messages and codes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +19,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { pgNodeEnv } from './servers/node-env.js';
+import { startGateway, stopChild, withPgClient } from './servers/bench-support.js';
 import { benchTenantId, buildPostgres, buildSqlite, phoneOf, phonePool, type BuiltStore } from './big-store/build.js';
 
 const { values: args } = parseArgs({
@@ -56,15 +55,7 @@ for (const engine of engines) {
 }
 if (args['build-only']) process.exit(0);
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: pgUrl });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const admin = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => withPgClient(pgUrl, fn);
 
 /** A store with nothing in it, and how to be rid of it. */
 async function emptyStore(engine: 'sqlite' | 'postgres'): Promise<{ url: string; drop(): Promise<void> }> {
@@ -77,42 +68,6 @@ async function emptyStore(engine: 'sqlite' | 'postgres'): Promise<{ url: string;
   const u = new URL(pgUrl);
   u.pathname = `/${name}`;
   return { url: u.toString(), drop: () => admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined) };
-}
-
-// ---------------------------------------------------------------- gateway
-
-/** A custom gateway that answers at once and keeps the code each phone received last. */
-async function startGateway(apiKey: string) {
-  const codes = new Map<string, string>();
-  let received = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.headers['x-api-key'] !== apiKey) return void res.writeHead(401).end();
-      if (req.method === 'GET') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ key: req.headers['x-verification-key'] }));
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { phone_number: string; message: string };
-      const code = /\b(\d{4,10})\b/.exec(body.message)?.[1];
-      if (code) codes.set(body.phone_number, code);
-      received += 1;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(`{"id":"gw_${received}"}`);
-    });
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    uri: `http://127.0.0.1:${port}/sms`,
-    codes,
-    get received() {
-      return received;
-    },
-    reset() {
-      codes.clear();
-      received = 0;
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
 }
 
 // ---------------------------------------------------------------- server
@@ -174,14 +129,7 @@ async function startNode(dbUrl: string, gatewayUri: string, gatewayKey: string, 
   };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(t);
-}
+const stop = (child: ChildProcess): Promise<void> => stopChild(child, 30_000);
 
 // ---------------------------------------------------------------- load
 

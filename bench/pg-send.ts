@@ -13,14 +13,13 @@
 // the verify phase then verifies every code the gateway received, once.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { pgNodeEnv } from './servers/node-env.js';
+import { startGateway, stopChild, withPgClient, type Gateway } from './servers/bench-support.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const connections = 50;
@@ -32,15 +31,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- databases
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: pgUrl });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const admin = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => withPgClient(pgUrl, fn);
 
 async function freshDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `otpgate_bench_${randomBytes(5).toString('hex')}`;
@@ -48,47 +39,6 @@ async function freshDatabase(): Promise<{ name: string; url: string; drop(): Pro
   const u = new URL(pgUrl);
   u.pathname = `/${name}`;
   return { name, url: u.toString(), drop: () => admin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined) };
-}
-
-// ---------------------------------------------------------------- gateway (the outside world)
-
-/** A custom gateway that answers at once and keeps the code each phone received. */
-async function startGateway(apiKey: string) {
-  const codes = new Map<string, string>();
-  let received = 0;
-  let last = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.headers['x-api-key'] !== apiKey) return void res.writeHead(401).end();
-      if (req.method === 'GET') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ key: req.headers['x-verification-key'] }));
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { phone_number: string; message: string };
-      const code = /\b(\d{4,10})\b/.exec(body.message)?.[1];
-      if (code) codes.set(body.phone_number, code);
-      received += 1;
-      last = Date.now();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(`{"id":"gw_${received}"}`);
-    });
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    uri: `http://127.0.0.1:${port}/sms`,
-    codes,
-    get received() {
-      return received;
-    },
-    get lastAt() {
-      return last;
-    },
-    reset() {
-      codes.clear();
-      received = 0;
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
 }
 
 // ---------------------------------------------------------------- processes
@@ -144,14 +94,7 @@ async function startNode(dbUrl: string, gatewayUri: string, gatewayKey: string) 
   return { child, url };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(t);
-}
+const stop = (child: ChildProcess): Promise<void> => stopChild(child, 15_000);
 
 async function json(url: string, method: string, auth: string, body: unknown): Promise<Record<string, unknown>> {
   const r = await fetch(url, { method, headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -319,7 +262,7 @@ async function runBaseline(): Promise<Row> {
   }
 }
 
-async function runOtpgate(nodes: number, gateway: Awaited<ReturnType<typeof startGateway>>, gatewayKey: string): Promise<Row> {
+async function runOtpgate(nodes: number, gateway: Gateway, gatewayKey: string): Promise<Row> {
   const db = await freshDatabase();
   const procs: ChildProcess[] = [];
   try {

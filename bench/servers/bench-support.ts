@@ -1,0 +1,67 @@
+// Pieces the PostgreSQL benches share (bench/pg-send.ts, bench/big-store.ts).
+import type { ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+
+/** Runs `fn` on a connection of its own to `url` (creating and dropping bench databases). */
+export async function withPgClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Stops a server process: SIGTERM, then SIGKILL if it has not exited after `killAfterMs`. */
+export async function stopChild(child: ChildProcess, killAfterMs: number): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  await exited;
+  clearTimeout(t);
+}
+
+/** A custom gateway (the outside world) that answers at once and keeps the code each phone received last. */
+export async function startGateway(apiKey: string) {
+  const codes = new Map<string, string>();
+  let received = 0;
+  let last = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.headers['x-api-key'] !== apiKey) return void res.writeHead(401).end();
+      if (req.method === 'GET') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ key: req.headers['x-verification-key'] }));
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { phone_number: string; message: string };
+      const code = /\b(\d{4,10})\b/.exec(body.message)?.[1];
+      if (code) codes.set(body.phone_number, code);
+      received += 1;
+      last = Date.now();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`{"id":"gw_${received}"}`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    uri: `http://127.0.0.1:${port}/sms`,
+    codes,
+    get received() {
+      return received;
+    },
+    /** When the last message arrived (ms since the epoch; 0 before any). */
+    get lastAt() {
+      return last;
+    },
+    reset() {
+      codes.clear();
+      received = 0;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+export type Gateway = Awaited<ReturnType<typeof startGateway>>;
