@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
-import { CHROMIUM, type ConsoleBrowser, launchConsoleBrowser } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, launchConsoleBrowser, signInWithAdminKey } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const skip = !existsSync(CHROMIUM)
@@ -57,12 +57,7 @@ describe('the CSP in a real browser', { skip }, () => {
   });
 
   test('the console: the sign-in page, then signed in, create a tenant, open its pages: no violation', async () => {
-    await page.goto(`${otp.url}/admin/`);
-    // Email and password is the default; the admin key is one click away.
-    await page.getByRole('button', { name: 'Use an API key instead' }).click();
-    await page.getByLabel('Admin key').fill(otp.adminKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
+    await signInWithAdminKey(page, `${otp.url}/admin/`, otp.adminKey);
     await page.getByLabel('Tenant name').fill('Acme Shop');
     await page.getByRole('button', { name: 'Create tenant' }).click();
     await page.getByRole('heading', { name: 'Acme Shop', level: 1 }).waitFor();

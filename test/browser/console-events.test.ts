@@ -22,7 +22,7 @@ import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
 import { eventTypes as serverEventTypes } from '../../src/domain/events.js';
 import { eventTypes } from '../../console/src/domain/events.js';
-import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, signInWithAdminKey, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST_INDEX = join(root, 'console/dist/index.html');
@@ -145,11 +145,7 @@ describe('events tab in a browser', { skip }, () => {
     const t = await fetch(`${otp.url}/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${otp.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Hooks Ltd' }) });
     tenantId = ((await t.json()) as { id: string }).id;
 
-    await page.goto(`${otp.url}/admin/`);
-    await page.getByRole('button', { name: 'Use an API key instead' }).click();
-    await page.getByLabel('Admin key').fill(otp.adminKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
+    await signInWithAdminKey(page, `${otp.url}/admin/`, otp.adminKey);
   });
 
   after(async () => {

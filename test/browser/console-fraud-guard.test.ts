@@ -28,7 +28,7 @@ import {
   numberTypes as serverNumberTypes,
   resolveFraudGuard,
 } from '../../src/domain/fraud/settings.js';
-import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, signInWithAdminKey, waitForCount } from './layout.js';
 import {
   blockMinutesRule,
   budgetPayload,
@@ -208,11 +208,7 @@ describe('fraud guard tab in a browser', { skip }, () => {
     tenantId = t.id;
     apiKey = t.key;
 
-    await page.goto(`${otp.url}/admin/`);
-    await page.getByRole('button', { name: 'Use an API key instead' }).click();
-    await page.getByLabel('Admin key').fill(otp.adminKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
+    await signInWithAdminKey(page, `${otp.url}/admin/`, otp.adminKey);
   });
 
   after(async () => {

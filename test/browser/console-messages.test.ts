@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, signInWithAdminKey, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST_INDEX = join(root, 'console/dist/index.html');
@@ -126,11 +126,7 @@ describe('message log in a browser', { skip }, () => {
     assert.equal(failover.status, 'sent');
     assert.deepEqual(failover.attempt_log.map((a: { provider: string; outcome: string }) => `${a.provider}:${a.outcome}`), ['CustomGateway:failed', 'Inbox:accepted']);
 
-    await page.goto(`${otp.url}/admin/`);
-    await page.getByRole('button', { name: 'Use an API key instead' }).click();
-    await page.getByLabel('Admin key').fill(otp.adminKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
+    await signInWithAdminKey(page, `${otp.url}/admin/`, otp.adminKey);
   });
 
   after(async () => {

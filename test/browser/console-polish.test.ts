@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server.js';
 import { checkRequest, fetchSpec } from '../../console/scripts/check-openapi.mjs';
-import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, waitForCount } from './layout.js';
+import { CHROMIUM, type ConsoleBrowser, fullPageScreenshot, launchConsoleBrowser, LAYOUT_PROBLEMS, recordApiRequests, settleLayout, signInWithAdminKey, waitForCount } from './layout.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST_INDEX = join(root, 'console/dist/index.html');
@@ -138,11 +138,7 @@ describe('console polish in a browser', { skip }, () => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: otp.url });
     recordApiRequests(context, otp.url, sent);
 
-    await page.goto(url('/'));
-    await page.getByRole('button', { name: 'Use an API key instead' }).click();
-    await page.getByLabel('Admin key').fill(otp.adminKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
+    await signInWithAdminKey(page, url('/'), otp.adminKey);
   });
 
   after(async () => {

@@ -189,3 +189,13 @@ export async function waitForCount(p: import('playwright-core').Page, selector: 
 export async function settleLayout(p: Page): Promise<void> {
   await p.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(true))))');
 }
+
+/** Opens the console at `consoleUrl` and signs in with the admin key, up to the Tenants page. */
+export async function signInWithAdminKey(p: Page, consoleUrl: string, adminKey: string): Promise<void> {
+  await p.goto(consoleUrl);
+  // Email and password is the default; the admin key is one click away.
+  await p.getByRole('button', { name: 'Use an API key instead' }).click();
+  await p.getByLabel('Admin key').fill(adminKey);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
+}
