@@ -186,7 +186,11 @@ for (const dialect of await testDialects()) {
       const clear = await t.deps.store.db.selectFrom('messages').select('to_phone').where('to_phone', 'like', '+%').execute();
       assert.deepEqual(clear, []);
       clock.advance(30 * DAY);
-      assert.deepEqual(await parallel(), { hashed: 0, codes: 2 * n, messages: 3 * n });
+      const purged = await parallel();
+      assert.deepEqual({ ...purged, messages: undefined }, { hashed: 0, codes: 2 * n, messages: undefined });
+      // A message's delete cascades to its attempts: when one run deletes messages while another
+      // still walks the attempts, those attempts go uncounted. Never more than once, though.
+      assert.ok(purged.messages >= 2 * n && purged.messages <= 3 * n, `messages, attempts and inbox items purged: ${purged.messages}`);
       for (const table of ['challenges', 'verifications', 'messages', 'message_attempts', 'inbox_messages'] as const) assert.equal(await count(t, table), 0, table);
       assert.doesNotMatch(t.logs.text(), /housekeeping could not/);
     });
