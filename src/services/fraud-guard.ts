@@ -520,10 +520,6 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   }
 
   /**
-   * A code was verified here, or reported used elsewhere: counts it as converted under the
-   * keys of its send, in the bucket it was sent in. Counts once per challenge.
-   */
-  /**
    * `converted` inside the caller's write unit (the verification's approval), when the tenant's
    * guard is off and the count is only the challenge's mark: one write unit per verify, not two.
    * Answers false when the guard is on, and the caller counts with `converted` after its commit.
@@ -534,18 +530,36 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     return true;
   }
 
-  async function converted(tenant: ActiveTenant, challenge: { id: string; phone: string; client_ip: string | null; created_at: number; is_test: number }): Promise<boolean> {
+  type Converted = { id: string; phone: string; client_ip: string | null; created_at: number; is_test: number };
+
+  /** One verified code under the keys of its send, in the bucket it was sent in. */
+  function conversionEntries(g: FraudGuardSettings, challenge: Converted) {
+    const keys = sendKeys(challenge.phone, countryOfE164(challenge.phone), challenge.client_ip ?? undefined, g.prefix_digits);
+    const delta = { sent: 0, verified: 1, segments: 0, costMicros: 0 };
+    return [keys.c, keys.p, keys.i].filter((k) => k !== '').map((key) => ({ key, bucket: bucketOf(challenge.created_at), delta }));
+  }
+
+  /**
+   * A code was verified here, or reported used elsewhere: counts it as converted under the
+   * keys of its send, in the bucket it was sent in. Counts once per challenge.
+   */
+  async function converted(tenant: ActiveTenant, challenge: Converted): Promise<boolean> {
     if (challenge.is_test === 1) return false;
     const g = active(tenant);
     return store.writes.write(async (trx) => {
       if (!(await markConverted(trx, challenge.id, clock.now()))) return false;
-      if (!g) return true;
-      const keys = sendKeys(challenge.phone, countryOfE164(challenge.phone), challenge.client_ip ?? undefined, g.prefix_digits);
-      const bucket = bucketOf(challenge.created_at);
-      const delta = { sent: 0, verified: 1, segments: 0, costMicros: 0 };
-      await counters.add(trx, tenant.id, [keys.c, keys.p, keys.i].filter((k) => k !== '').map((key) => ({ key, bucket, delta })));
+      if (g) await counters.add(trx, tenant.id, conversionEntries(g, challenge));
       return true;
     });
+  }
+
+  /**
+   * Counts a verified code whose conversion mark `otpgate_verify_approve` already wrote; nothing
+   * with the guard off. One statement on its own: it has nothing to be atomic with.
+   */
+  async function countConversion(tenant: ActiveTenant, challenge: Converted): Promise<void> {
+    const g = active(tenant);
+    if (g && challenge.is_test !== 1) await counters.add(store.db, tenant.id, conversionEntries(g, challenge));
   }
 
   return {
@@ -555,6 +569,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     chargeBudgets,
     converted,
     convertedWithoutGuard,
+    countConversion,
     keysFor(tenant: ActiveTenant, e164: string, country: string | undefined, ip: string | undefined): SendKeys {
       return sendKeys(e164, country, ip, tenant.settings.fraud_guard.prefix_digits);
     },

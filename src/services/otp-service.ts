@@ -33,10 +33,12 @@ import {
 import { findIdempotencyKey, insertIdempotencyKey } from '../store/queries/idempotency.js';
 import { insertMessage } from '../store/queries/messages.js';
 import { IDEMPOTENCY_TAKEN, sendInOneCall as callSendFunction } from '../store/queries/send.js';
+import { approveInOneCall as callVerifyApprove, readForVerify as callVerifyRead, TOO_MANY_ENDPOINTS } from '../store/queries/verify.js';
 import type { Challenge, Verification, VerificationStatus } from '../store/schema.js';
 import type { Reservation, SendLimiter, SendWindow } from '../store/send-limits.js';
 import type { ServiceContext } from './context.js';
 import { refusalError, type FraudGuard, type FraudRefusal } from './fraud-guard.js';
+import { eventPayload } from './event-emitter.js';
 import { newOutboxRow } from './message-service.js';
 import type { TemplateService } from './template-service.js';
 import type { ActiveTenant } from './tenant-service.js';
@@ -46,6 +48,8 @@ const HOUR_MS = 3_600_000;
 export const IDEMPOTENCY_TTL_MS = 24 * HOUR_MS;
 /** `new_code`: how many of a verification's newest codes still verify. */
 export const LIVE_CODES = 3;
+/** Delivery ids handed to `otpgate_verify_approve`: enough for a tenant's usual endpoints. */
+const APPROVE_DELIVERY_IDS = 4;
 
 export interface SendOtpInput {
   phone_number: string;
@@ -711,6 +715,70 @@ export function createOtpService(
     });
   }
 
+  /**
+   * The challenge a verify names, its verification and (on PostgreSQL, while the verification
+   * is pending) its newest pending codes: one call of `otpgate_verify_read` where the store has
+   * it, else a read each.
+   */
+  async function readForVerify(
+    tenantId: string,
+    by: { challengeId: string } | { phone: string; purpose: string },
+  ): Promise<{ challenge: Challenge; verification?: Verification; codes?: Challenge[] } | undefined> {
+    if (store.capabilities.verifyFunctions) return callVerifyRead(store.db, tenantId, by, LIVE_CODES);
+    const challenge = 'challengeId' in by ? await findChallenge(store.db, tenantId, by.challengeId) : await findLatestChallenge(store.db, tenantId, by.phone, by.purpose);
+    if (!challenge) return undefined;
+    const verification = challenge.verification_id ? await findVerification(store.db, tenantId, challenge.verification_id) : undefined;
+    return { challenge, verification };
+  }
+
+  /**
+   * Approves `v` for its right code `matched`: closes its codes, queues `verification.approved`
+   * and counts the conversion for the fraud guard. False when another request approved (or
+   * locked) it first.
+   */
+  async function approveMatched(tenant: ActiveTenant, v: Verification, matched: Challenge, now: number): Promise<boolean> {
+    const data = { verification_id: v.id, challenge_id: matched.id, purpose: v.purpose, approved_at: new Date(now).toISOString() };
+    if (store.capabilities.verifyFunctions) {
+      let answer: { approved: boolean; converted: boolean } | undefined;
+      try {
+        answer = await callVerifyApprove(store.db, {
+          tenant_id: tenant.id,
+          verification_id: v.id,
+          challenge_id: matched.id,
+          now,
+          mark_converted: matched.is_test !== 1,
+          event_type: 'verification.approved',
+          event_id: newId('evt', now),
+          payload: eventPayload('verification.approved', now, data),
+          delivery_ids: Array.from({ length: APPROVE_DELIVERY_IDS }, () => newId('evd', now)),
+        });
+      } catch (err) {
+        // More endpoints want the event than ids were given: nothing was written; the transaction below queues them all.
+        if ((err as { code?: unknown }).code !== TOO_MANY_ENDPOINTS) throw err;
+      }
+      if (answer) {
+        if (answer.converted) await deps.fraud.countConversion(tenant, matched).catch((err: unknown) => conversionNotCounted(err, matched.id));
+        return answer.approved;
+      }
+    }
+    let countedHere = false;
+    const approved = await store.writes.write(async (trx) => {
+      if (!(await approveVerification(trx, v.id, now))) return false;
+      await closeCodesOf(trx, v.id, 'verified', now);
+      await ctx.events.emit(trx, tenant.id, 'verification.approved', data);
+      countedHere = await deps.fraud.convertedWithoutGuard(trx, tenant, matched);
+      return true;
+    });
+    // With the guard on, the code is verified whatever happens to the count: a failure to
+    // count only leaves the fraud guard one conversion short.
+    if (approved && !countedHere) await deps.fraud.converted(tenant, matched).catch((err: unknown) => conversionNotCounted(err, matched.id));
+    return approved;
+  }
+
+  function conversionNotCounted(err: unknown, challengeId: string): void {
+    ctx.logger.warn({ err_message: (err as Error)?.message, challenge_id: challengeId }, 'could not count a verified code for the fraud guard');
+  }
+
   async function verify(tenant: ActiveTenant, input: VerifyOtpInput): Promise<VerifyOtpResult> {
     const now = clock.now();
     const alphabet = tenant.settings.code_alphabet;
@@ -722,19 +790,16 @@ export function createOtpService(
     const problems = transactionProblems(input);
     if (problems.length > 0) throw badInput('The amount or payee is not usable.', problems);
 
-    let challenge: Challenge | undefined;
-    if ('challenge_id' in input) {
-      challenge = await findChallenge(store.db, tenant.id, input.challenge_id);
-    } else {
-      const phone = phoneOrThrow(input.phone_number, tenant.settings.test_numbers);
-      challenge = await findLatestChallenge(store.db, tenant.id, phone.e164, input.purpose ?? 'login');
-    }
-    if (!challenge) {
+    const by = 'challenge_id' in input
+      ? { challengeId: input.challenge_id }
+      : { phone: phoneOrThrow(input.phone_number, tenant.settings.test_numbers).e164, purpose: input.purpose ?? 'login' };
+    const read = await readForVerify(tenant.id, by);
+    if (!read) {
       deps.metrics.otpVerifies.inc({ outcome: 'not_found' });
       throw new AppError('otp.challenge_not_found', 'There is no such challenge for this tenant.');
     }
+    const { challenge, verification: v } = read;
     const outcome = (name: string) => deps.metrics.otpVerifies.inc({ outcome: name });
-    const v = challenge.verification_id ? await findVerification(store.db, tenant.id, challenge.verification_id) : undefined;
     if (!v) {
       // A code that had ended before verifications existed answers from its own status.
       switch (challenge.status) {
@@ -757,7 +822,7 @@ export function createOtpService(
     }
     // Every unexpired code among the newest of the verification verifies (under `same_code`
     // they are one code); each is checked, so the time taken does not tell which matched.
-    const candidates = (await pendingCodesOf(store.db, v.id, LIVE_CODES)).filter((c) => c.expires_at > now);
+    const candidates = (read.codes ?? (await pendingCodesOf(store.db, v.id, LIVE_CODES))).filter((c) => c.expires_at > now);
     const binding = codeBinding(bindingOf(input));
     let match: Challenge | undefined;
     for (const c of candidates) {
@@ -765,20 +830,8 @@ export function createOtpService(
     }
     if (match) {
       const matched = match;
-      let countedHere = false;
-      const approved = await store.writes.write(async (trx) => {
-        if (!(await approveVerification(trx, v.id, now))) return false;
-        await closeCodesOf(trx, v.id, 'verified', now);
-        await ctx.events.emit(trx, tenant.id, 'verification.approved', { verification_id: v.id, challenge_id: matched.id, purpose: v.purpose, approved_at: new Date(now).toISOString() });
-        countedHere = await deps.fraud.convertedWithoutGuard(trx, tenant, matched);
-        return true;
-      });
+      const approved = await approveMatched(tenant, v, matched, now);
       if (approved) {
-        // With the guard on, the code is verified whatever happens to the count: a failure to
-        // count only leaves the fraud guard one conversion short.
-        if (!countedHere) await deps.fraud.converted(tenant, matched).catch((err: unknown) => {
-          ctx.logger.warn({ err_message: (err as Error)?.message, challenge_id: matched.id }, 'could not count a verified code for the fraud guard');
-        });
         outcome('verified');
         return { verified: true, challenge_id: matched.id, verification_id: v.id, phone_number: v.phone, purpose: v.purpose };
       }

@@ -45,6 +45,11 @@ export interface StoreCapabilities {
    * lock, checks and inserts in one statement instead of a transaction of round trips.
    */
   sendFunction: boolean;
+  /**
+   * A passcode verify reads by one call of `otpgate_verify_read` and approves by one of
+   * `otpgate_verify_approve` (migration 0018) instead of a transaction of round trips.
+   */
+  verifyFunctions: boolean;
 }
 
 const SQLITE_FILE: StoreCapabilities = {
@@ -56,6 +61,7 @@ const SQLITE_FILE: StoreCapabilities = {
   advisoryLocks: false,
   sharedConnections: true,
   sendFunction: false,
+  verifyFunctions: false,
 };
 const POSTGRES: StoreCapabilities = {
   skipLocked: true,
@@ -66,6 +72,7 @@ const POSTGRES: StoreCapabilities = {
   advisoryLocks: true,
   sharedConnections: true,
   sendFunction: true,
+  verifyFunctions: true,
 };
 
 const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.test(url);

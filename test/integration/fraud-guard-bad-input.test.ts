@@ -229,8 +229,9 @@ for (const dialect of await testDialects()) {
         // all the same), and a route that fails unexpectedly. The capture must have seen them,
         // else "nothing in the logs" proves nothing.
         const fraud = logged.deps.fraud;
-        const { converted, stats } = fraud;
-        fraud.converted = async () => {
+        const { converted, countConversion, stats } = fraud;
+        // PostgreSQL marks the conversion in the approval and counts it with countConversion.
+        fraud.converted = fraud.countConversion = async () => {
           throw new Error('counter store unavailable');
         };
         fraud.stats = async () => {
@@ -254,6 +255,7 @@ for (const dialect of await testDialects()) {
           assert.ok(lines.some((l) => l.msg === 'unhandled error' && l.err_message === 'stats store unavailable'), logged.logs.text().slice(0, 500));
         } finally {
           fraud.converted = converted;
+          fraud.countConversion = countConversion;
           fraud.stats = stats;
         }
         const all = answers.join('\n');

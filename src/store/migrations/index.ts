@@ -15,6 +15,7 @@ import { m0013Events } from './0013-events.js';
 import { m0014KeyScopes } from './0014-key-scopes.js';
 import { m0015Operators } from './0015-operators.js';
 import { m0017PgSendFunction } from './0017-pg-send-function.js';
+import { m0018PgVerifyFunctions } from './0018-pg-verify-functions.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -37,6 +38,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0014-key-scopes': m0014KeyScopes,
   '0015-operators': m0015Operators,
   '0017-pg-send-function': m0017PgSendFunction,
+  '0018-pg-verify-functions': m0018PgVerifyFunctions,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -1,0 +1,54 @@
+import { sql } from 'kysely';
+import type { Executor } from '../db.js';
+import type { Challenge, Verification } from '../schema.js';
+
+/** What a verify reads before it checks the code (`otpgate_verify_read`). */
+export interface VerifyRead {
+  challenge: Challenge;
+  verification?: Verification;
+  /** The verification's newest pending codes, newest first; empty unless it is pending. */
+  codes: Challenge[];
+}
+
+/**
+ * The challenge by id, or the newest for a phone and purpose, with its verification and its
+ * pending codes, in one statement (PostgreSQL, `verifyFunctions`; migration 0018).
+ */
+export async function readForVerify(
+  db: Executor,
+  tenantId: string,
+  by: { challengeId: string } | { phone: string; purpose: string },
+  liveCodes: number,
+): Promise<VerifyRead | undefined> {
+  const challengeId = 'challengeId' in by ? by.challengeId : null;
+  const phone = 'phone' in by ? by.phone : null;
+  const purpose = 'purpose' in by ? by.purpose : null;
+  const r = await sql<{ r: { challenge: Challenge; verification?: Verification; codes?: Challenge[] } | null }>`
+    select otpgate_verify_read(${tenantId}, ${challengeId}, ${phone}, ${purpose}, ${liveCodes}::int) as r`.execute(db);
+  const row = r.rows[0]?.r;
+  return row ? { challenge: row.challenge, verification: row.verification, codes: row.codes ?? [] } : undefined;
+}
+
+export interface ApproveCall {
+  tenant_id: string;
+  verification_id: string;
+  challenge_id: string;
+  now: number;
+  /** Mark the matched code converted (not for a test number's code). */
+  mark_converted: boolean;
+  event_type: string;
+  event_id: string;
+  payload: string;
+  /** One per endpoint that may want the event; more endpoints than these raise OG002. */
+  delivery_ids: string[];
+}
+
+/** SQLSTATE of `otpgate_verify_approve` when the tenant has more endpoints for the event than delivery ids were given (nothing written). */
+export const TOO_MANY_ENDPOINTS = 'OG002';
+
+/** Approves, closes the codes, marks the conversion and queues the event in one statement (migration 0018). */
+export async function approveInOneCall(db: Executor, args: ApproveCall): Promise<{ approved: boolean; converted: boolean }> {
+  const r = await sql<{ r: { approved: boolean; converted?: boolean } }>`select otpgate_verify_approve(${JSON.stringify(args)}::jsonb) as r`.execute(db);
+  const answer = r.rows[0]!.r;
+  return { approved: answer.approved, converted: answer.converted === true };
+}

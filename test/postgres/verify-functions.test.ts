@@ -1,0 +1,172 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { sql } from 'kysely';
+import { createManualClock } from '../../src/domain/clock.js';
+import { newId } from '../../src/domain/ids.js';
+import { approveInOneCall } from '../../src/store/queries/verify.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { isPostgresReachable } from '../helpers/databases.js';
+
+/**
+ * The verify in two statements on PostgreSQL (migration 0018): `otpgate_verify_read` reads the
+ * challenge, its verification and its pending codes; `otpgate_verify_approve` approves, closes
+ * the codes, marks the conversion and queues the event. The verify suites run on both engines
+ * for the answers; these check what only this path can get wrong.
+ */
+
+const reachable = await isPostgresReachable();
+if (!reachable && process.env.CI === 'true') throw new Error('PostgreSQL is required in CI');
+
+/** Every statement this process sends to PostgreSQL while `fn` runs. */
+async function statementsOf(fn: () => Promise<unknown>): Promise<string[]> {
+  const seen: string[] = [];
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const q = args[0];
+    seen.push(typeof q === 'string' ? q : ((q as { text?: string })?.text ?? ''));
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  try {
+    await fn();
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+  return seen;
+}
+
+let phoneSeq = 0;
+const nextPhone = () => `+1415555${String(7000 + phoneSeq++).padStart(4, '0')}`;
+
+describe('the verify in two statements (postgres)', { skip: !reachable && 'PostgreSQL does not answer' }, () => {
+  const clock = createManualClock(Date.UTC(2026, 11, 4, 9));
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ dialect: 'postgres', clock });
+  });
+  after(async () => t?.close());
+
+  /** Sends a code to a new phone and returns its challenge, message and the code from the inbox. */
+  async function sent(auth: string): Promise<{ phone: string; challengeId: string; messageId: string; code: string }> {
+    const phone = nextPhone();
+    const s = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: phone } });
+    assert.equal(s.statusCode, 202, s.body);
+    await t.drainOutbox();
+    const inbox = (await t.call('GET', `/v1/inbox?phone_number=${encodeURIComponent(phone)}`, { auth })).json<{ items: Array<{ body: string }> }>();
+    const code = /\b(\d{6})\b/.exec(inbox.items[0]!.body)![1]!;
+    return { phone, challengeId: s.json().challenge_id, messageId: s.json().message_id, code };
+  }
+
+  async function addEndpoint(auth: string, events?: string[]): Promise<string> {
+    const r = await t.call('POST', '/v1/event-endpoints', { auth, body: { url: 'http://127.0.0.1:9/hook', ...(events ? { events } : {}) } });
+    assert.equal(r.statusCode, 201, r.body);
+    return r.json().id;
+  }
+
+  const deliveriesOf = (tenantId: string) =>
+    t.deps.store.db.selectFrom('event_deliveries').select(['endpoint_id', 'event_id', 'type', 'payload']).where('tenant_id', '=', tenantId).where('type', '=', 'verification.approved').execute();
+
+  test('a right code is two statements with the guard off, three with it on (the count)', async () => {
+    for (const [mode, expected] of [['off', 2], ['enforce', 3]] as const) {
+      const { auth } = await t.createTenant({ fraud_guard: { mode } });
+      const warm = await sent(auth);
+      await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: warm.challengeId, code: warm.code } });
+      const s = await sent(auth);
+      let status = 0;
+      const statements = await statementsOf(async () => {
+        status = (await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: s.challengeId, code: s.code } })).statusCode;
+      });
+      assert.equal(status, 200);
+      assert.equal(statements.length, expected, `${mode}:\n${statements.join('\n')}`);
+      assert.match(statements[0]!, /otpgate_verify_read/);
+      assert.match(statements[1]!, /otpgate_verify_approve/);
+      const row = await t.deps.store.db.selectFrom('challenges').select(['status', 'verified_at', 'converted_at', 'verification_id']).where('id', '=', s.challengeId).executeTakeFirstOrThrow();
+      assert.deepEqual({ ...row, verification_id: undefined }, { status: 'verified', verified_at: clock.now(), converted_at: clock.now(), verification_id: undefined });
+      const v = await t.deps.store.db.selectFrom('verifications').select(['status', 'approved_at', 'code_sealed']).where('id', '=', row.verification_id!).executeTakeFirstOrThrow();
+      assert.deepEqual(v, { status: 'approved', approved_at: clock.now(), code_sealed: null });
+    }
+  });
+
+  test('by phone and purpose, the newest challenge; another tenant’s challenge is not found', async () => {
+    const a = await t.createTenant();
+    const b = await t.createTenant();
+    const s = await sent(a.auth);
+    const other = await t.call('POST', '/v1/otp/verify', { auth: b.auth, body: { challenge_id: s.challengeId, code: s.code } });
+    assert.equal(other.statusCode, 404);
+    assert.equal(other.json().code, 'otp.challenge_not_found');
+    const byPhone = await t.call('POST', '/v1/otp/verify', { auth: a.auth, body: { phone_number: s.phone, code: s.code } });
+    assert.equal(byPhone.statusCode, 200, byPhone.body);
+    assert.equal(byPhone.json().challenge_id, s.challengeId);
+    const again = await t.call('POST', '/v1/otp/verify', { auth: a.auth, body: { phone_number: s.phone, code: s.code } });
+    assert.equal(again.json().code, 'otp.already_verified');
+  });
+
+  test('the event: one delivery per endpoint that wants it; more endpoints than the call carries ids go through the transaction', async () => {
+    const few = await t.createTenant();
+    const every = await addEndpoint(few.auth);
+    const approvedOnly = await addEndpoint(few.auth, ['verification.approved']);
+    await addEndpoint(few.auth, ['message.sent']);
+    const s = await sent(few.auth);
+    assert.equal((await t.call('POST', '/v1/otp/verify', { auth: few.auth, body: { challenge_id: s.challengeId, code: s.code } })).statusCode, 200);
+    const rows = await deliveriesOf(few.tenantId);
+    assert.deepEqual(rows.map((r) => r.endpoint_id).sort(), [every, approvedOnly].sort());
+    assert.equal(new Set(rows.map((r) => r.event_id)).size, 1, 'one event, the same webhook id at each endpoint');
+    const payload = JSON.parse(rows[0]!.payload) as { type: string; data: Record<string, unknown> };
+    assert.equal(payload.type, 'verification.approved');
+    assert.equal(payload.data.challenge_id, s.challengeId);
+    assert.equal(payload.data.approved_at, new Date(clock.now()).toISOString());
+
+    const many = await t.createTenant();
+    const endpoints: string[] = [];
+    for (let i = 0; i < 6; i++) endpoints.push(await addEndpoint(many.auth));
+    const m = await sent(many.auth);
+    let status = 0;
+    const statements = await statementsOf(async () => {
+      status = (await t.call('POST', '/v1/otp/verify', { auth: many.auth, body: { challenge_id: m.challengeId, code: m.code } })).statusCode;
+    });
+    assert.equal(status, 200);
+    assert.ok(statements.some((q) => /^begin/i.test(q)), `the transaction path was taken:\n${statements.join('\n')}`);
+    const manyRows = await deliveriesOf(many.tenantId);
+    assert.deepEqual(manyRows.map((r) => r.endpoint_id).sort(), endpoints.sort());
+    assert.equal(new Set(manyRows.map((r) => r.event_id)).size, 1);
+  });
+
+  test('a code first reported used by feedback counts once for the fraud guard', async () => {
+    const { auth, tenantId } = await t.createTenant({ fraud_guard: { mode: 'enforce' } });
+    const s = await sent(auth);
+    const fb = await t.call('POST', `/v1/messages/${s.messageId}/feedback`, { auth, body: { outcome: 'verified' } });
+    assert.equal(fb.statusCode, 200, fb.body);
+    assert.equal(fb.json().counted, true);
+    const reportedAt = clock.now();
+    clock.advance(1000);
+    assert.equal((await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: s.challengeId, code: s.code } })).statusCode, 200);
+    const verified = await t.deps.store.db.selectFrom('fraud_counters').select(sql<number>`sum(verified)`.as('n')).where('tenant_id', '=', tenantId).where('key', 'like', 'c:%').executeTakeFirstOrThrow();
+    assert.equal(Number(verified.n), 1);
+    const row = await t.deps.store.db.selectFrom('challenges').select(['status', 'converted_at']).where('id', '=', s.challengeId).executeTakeFirstOrThrow();
+    assert.deepEqual(row, { status: 'verified', converted_at: reportedAt });
+  });
+
+  test('approve: exactly once; a matched code superseded after the check is still marked converted', async () => {
+    const { auth, tenantId } = await t.createTenant();
+    const s = await sent(auth);
+    const c = await t.deps.store.db.selectFrom('challenges').select(['verification_id']).where('id', '=', s.challengeId).executeTakeFirstOrThrow();
+    // As a resend would between the verify's read and its approval.
+    await t.deps.store.db.updateTable('challenges').set({ status: 'superseded' }).where('id', '=', s.challengeId).execute();
+    const call = () =>
+      approveInOneCall(t.deps.store.db, {
+        tenant_id: tenantId,
+        verification_id: c.verification_id!,
+        challenge_id: s.challengeId,
+        now: clock.now(),
+        mark_converted: true,
+        event_type: 'verification.approved',
+        event_id: newId('evt', clock.now()),
+        payload: '{}',
+        delivery_ids: [newId('evd', clock.now())],
+      });
+    const [first, second] = await Promise.all([call(), call()]);
+    assert.deepEqual([first, second].sort((x, y) => Number(y.approved) - Number(x.approved)), [{ approved: true, converted: true }, { approved: false, converted: false }]);
+    const row = await t.deps.store.db.selectFrom('challenges').select(['status', 'converted_at']).where('id', '=', s.challengeId).executeTakeFirstOrThrow();
+    assert.deepEqual(row, { status: 'superseded', converted_at: clock.now() });
+  });
+});
