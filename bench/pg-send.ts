@@ -4,6 +4,7 @@
 //
 // Usage: npx tsx bench/pg-send.ts [seconds=10]
 //   OTPGATE_BENCH_PG_URL  server to create the bench databases on (default postgres://postgres@127.0.0.1:5432/test)
+//   OTPGATE_BENCH_PROFILE_DIR  write a CPU profile of each otpgate node there (node --cpu-prof)
 //
 // Every server runs in its own process(es) on this machine, against the same PostgreSQL;
 // autocannon drives 50 connections (split evenly across the nodes). otpgate runs as in
@@ -77,7 +78,8 @@ async function startNode(dbUrl: string, gatewayUri: string, gatewayKey: string) 
   // The nodes' pool size may be set for a run (OTPGATE_PG_POOL_SIZE); no other OTPGATE_ setting leaks in.
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTPGATE_') || k === 'OTPGATE_PG_POOL_SIZE') env[k] = v;
   Object.assign(env, pgNodeEnv({ dbUrl, adminKey, secretKey, dataDir, gatewayUri, gatewayKey, logLevel: 'info' }));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const profile = process.env.OTPGATE_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.OTPGATE_BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   child.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const url = await waitForLine(
     child,

@@ -33,7 +33,13 @@ import {
 import { findIdempotencyKey, insertIdempotencyKey } from '../store/queries/idempotency.js';
 import { insertMessage } from '../store/queries/messages.js';
 import { IDEMPOTENCY_TAKEN, sendInOneCall as callSendFunction } from '../store/queries/send.js';
-import { approveInOneCall as callVerifyApprove, readForVerify as callVerifyRead, TOO_MANY_ENDPOINTS } from '../store/queries/verify.js';
+import {
+  approveInOneCall as callVerifyApprove,
+  readForVerify as callVerifyRead,
+  TOO_MANY_ENDPOINTS,
+  verifyNamedInOneCall as callVerifyNamed,
+  type NamedAnswer,
+} from '../store/queries/verify.js';
 import type { Challenge, Verification, VerificationStatus } from '../store/schema.js';
 import type { Reservation, SendLimiter, SendWindow } from '../store/send-limits.js';
 import type { ServiceContext } from './context.js';
@@ -775,6 +781,33 @@ export function createOtpService(
     return approved;
   }
 
+  /**
+   * A verify naming its challenge, in one call of `otpgate_verify_named`: approved there when
+   * the named code is the one entered; else its answer is the read the verify goes on with.
+   * 'fallback' when the tenant has more event endpoints than the call carries delivery ids.
+   */
+  async function verifyNamed(tenant: ActiveTenant, challengeId: string, code: string, binding: CodeBinding, now: number): Promise<NamedAnswer | undefined | 'fallback'> {
+    let answer: NamedAnswer | undefined;
+    try {
+      answer = await callVerifyNamed(store.db, {
+        tenant_id: tenant.id,
+        challenge_id: challengeId,
+        code_hash: hmacCode(codeKey, challengeId, code, binding),
+        now,
+        live_codes: LIVE_CODES,
+        event_type: 'verification.approved',
+        event_id: newId('evt', now),
+        payload: eventPayload('verification.approved', now, { verification_id: '@verification_id@', challenge_id: challengeId, purpose: '@purpose@', approved_at: new Date(now).toISOString() }),
+        delivery_ids: Array.from({ length: APPROVE_DELIVERY_IDS }, () => newId('evd', now)),
+      });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== TOO_MANY_ENDPOINTS) throw err;
+      return 'fallback';
+    }
+    if (answer?.approved && answer.converted) await deps.fraud.countConversion(tenant, answer.challenge).catch((err: unknown) => conversionNotCounted(err, challengeId));
+    return answer;
+  }
+
   function conversionNotCounted(err: unknown, challengeId: string): void {
     ctx.logger.warn({ err_message: (err as Error)?.message, challenge_id: challengeId }, 'could not count a verified code for the fraud guard');
   }
@@ -790,16 +823,28 @@ export function createOtpService(
     const problems = transactionProblems(input);
     if (problems.length > 0) throw badInput('The amount or payee is not usable.', problems);
 
-    const by = 'challenge_id' in input
-      ? { challengeId: input.challenge_id }
-      : { phone: phoneOrThrow(input.phone_number, tenant.settings.test_numbers).e164, purpose: input.purpose ?? 'login' };
-    const read = await readForVerify(tenant.id, by);
+    const binding = codeBinding(bindingOf(input));
+    const outcome = (name: string) => deps.metrics.otpVerifies.inc({ outcome: name });
+    let read: Awaited<ReturnType<typeof readForVerify>>;
+    if (store.capabilities.verifyFunctions && 'challenge_id' in input) {
+      const named = await verifyNamed(tenant, input.challenge_id, code, binding, now);
+      if (named !== 'fallback' && named?.approved) {
+        outcome('verified');
+        const nv = named.verification;
+        return { verified: true, challenge_id: named.challenge.id, verification_id: nv.id, phone_number: nv.phone, purpose: nv.purpose };
+      }
+      read = named === 'fallback' ? await readForVerify(tenant.id, { challengeId: input.challenge_id }) : named;
+    } else {
+      const by = 'challenge_id' in input
+        ? { challengeId: input.challenge_id }
+        : { phone: phoneOrThrow(input.phone_number, tenant.settings.test_numbers).e164, purpose: input.purpose ?? 'login' };
+      read = await readForVerify(tenant.id, by);
+    }
     if (!read) {
       deps.metrics.otpVerifies.inc({ outcome: 'not_found' });
       throw new AppError('otp.challenge_not_found', 'There is no such challenge for this tenant.');
     }
     const { challenge, verification: v } = read;
-    const outcome = (name: string) => deps.metrics.otpVerifies.inc({ outcome: name });
     if (!v) {
       // A code that had ended before verifications existed answers from its own status.
       switch (challenge.status) {
@@ -823,7 +868,6 @@ export function createOtpService(
     // Every unexpired code among the newest of the verification verifies (under `same_code`
     // they are one code); each is checked, so the time taken does not tell which matched.
     const candidates = (read.codes ?? (await pendingCodesOf(store.db, v.id, LIVE_CODES))).filter((c) => c.expires_at > now);
-    const binding = codeBinding(bindingOf(input));
     let match: Challenge | undefined;
     for (const c of candidates) {
       if (constantTimeEqual(hmacCode(codeKey, c.id, code, binding), c.code_hash) && !match) match = c;

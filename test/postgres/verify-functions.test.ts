@@ -9,10 +9,11 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { isPostgresReachable } from '../helpers/databases.js';
 
 /**
- * The verify in two statements on PostgreSQL (migration 0018): `otpgate_verify_read` reads the
- * challenge, its verification and its pending codes; `otpgate_verify_approve` approves, closes
- * the codes, marks the conversion and queues the event. The verify suites run on both engines
- * for the answers; these check what only this path can get wrong.
+ * The verify in one or two statements on PostgreSQL (migration 0018): `otpgate_verify_named`
+ * approves a right code for the named challenge at once, else reads as `otpgate_verify_read`
+ * does (the challenge, its verification and its pending codes); `otpgate_verify_approve`
+ * approves, closes the codes, marks the conversion and queues the event. The verify suites run
+ * on both engines for the answers; these check what only this path can get wrong.
  */
 
 const reachable = await isPostgresReachable();
@@ -38,7 +39,7 @@ async function statementsOf(fn: () => Promise<unknown>): Promise<string[]> {
 let phoneSeq = 0;
 const nextPhone = () => `+1415555${String(7000 + phoneSeq++).padStart(4, '0')}`;
 
-describe('the verify in two statements (postgres)', { skip: !reachable && 'PostgreSQL does not answer' }, () => {
+describe('the verify in one or two statements (postgres)', { skip: !reachable && 'PostgreSQL does not answer' }, () => {
   const clock = createManualClock(Date.UTC(2026, 11, 4, 9));
   let t: TestApp;
   before(async () => {
@@ -66,25 +67,60 @@ describe('the verify in two statements (postgres)', { skip: !reachable && 'Postg
   const deliveriesOf = (tenantId: string) =>
     t.deps.store.db.selectFrom('event_deliveries').select(['endpoint_id', 'event_id', 'type', 'payload']).where('tenant_id', '=', tenantId).where('type', '=', 'verification.approved').execute();
 
-  test('a right code is two statements with the guard off, three with it on (the count)', async () => {
-    for (const [mode, expected] of [['off', 2], ['enforce', 3]] as const) {
+  test('a right code for the named challenge is one statement with the guard off, two with it on (the count)', async () => {
+    for (const [mode, expected] of [['off', 1], ['enforce', 2]] as const) {
       const { auth } = await t.createTenant({ fraud_guard: { mode } });
       const warm = await sent(auth);
       await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: warm.challengeId, code: warm.code } });
       const s = await sent(auth);
-      let status = 0;
+      let answer: Record<string, unknown> = {};
       const statements = await statementsOf(async () => {
-        status = (await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: s.challengeId, code: s.code } })).statusCode;
+        const r = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: s.challengeId, code: s.code } });
+        assert.equal(r.statusCode, 200, r.body);
+        answer = r.json();
       });
-      assert.equal(status, 200);
       assert.equal(statements.length, expected, `${mode}:\n${statements.join('\n')}`);
-      assert.match(statements[0]!, /otpgate_verify_read/);
-      assert.match(statements[1]!, /otpgate_verify_approve/);
+      assert.match(statements[0]!, /otpgate_verify_named/);
       const row = await t.deps.store.db.selectFrom('challenges').select(['status', 'verified_at', 'converted_at', 'verification_id']).where('id', '=', s.challengeId).executeTakeFirstOrThrow();
       assert.deepEqual({ ...row, verification_id: undefined }, { status: 'verified', verified_at: clock.now(), converted_at: clock.now(), verification_id: undefined });
+      assert.deepEqual(answer, { verified: true, challenge_id: s.challengeId, verification_id: row.verification_id, phone_number: s.phone, purpose: 'login' });
       const v = await t.deps.store.db.selectFrom('verifications').select(['status', 'approved_at', 'code_sealed']).where('id', '=', row.verification_id!).executeTakeFirstOrThrow();
       assert.deepEqual(v, { status: 'approved', approved_at: clock.now(), code_sealed: null });
     }
+  });
+
+  test('a resend’s code entered against the first challenge, by phone, and a wrong code: read, then checked here', async () => {
+    const { auth } = await t.createTenant({ resend_cooldown_seconds: 0, resend_policy: 'new_code' });
+    const first = await sent(auth);
+    clock.advance(1000);
+    const again = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: first.phone } });
+    assert.equal(again.statusCode, 202, again.body);
+    await t.drainOutbox();
+    const inbox = (await t.call('GET', `/v1/inbox?phone_number=${encodeURIComponent(first.phone)}`, { auth })).json<{ items: Array<{ body: string }> }>();
+    const codes = inbox.items.map((i) => /\b(\d{6})\b/.exec(i.body)![1]!);
+    const newest = codes.find((c) => c !== first.code)!;
+    assert.ok(newest, 'the resend has a code of its own');
+    const wrong = ['000000', '111111', '222222'].find((c) => !codes.includes(c))!;
+    let status = 0;
+    let statements = await statementsOf(async () => {
+      status = (await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: first.challengeId, code: wrong } })).statusCode;
+    });
+    assert.equal(status, 400);
+    assert.match(statements[0]!, /otpgate_verify_named/);
+    assert.ok(statements.some((q) => /^update "verifications"/.test(q)), `the wrong attempt counted:\n${statements.join('\n')}`);
+    statements = await statementsOf(async () => {
+      const r = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: first.challengeId, code: newest } });
+      status = r.statusCode;
+      assert.equal(r.json().challenge_id, again.json().challenge_id, 'the code that matched');
+    });
+    assert.equal(status, 200);
+    assert.deepEqual(statements.map((q) => /otpgate_verify_\w+/.exec(q)?.[0]), ['otpgate_verify_named', 'otpgate_verify_approve']);
+    const other = await sent(auth);
+    statements = await statementsOf(async () => {
+      status = (await t.call('POST', '/v1/otp/verify', { auth, body: { phone_number: other.phone, code: other.code } })).statusCode;
+    });
+    assert.equal(status, 200);
+    assert.deepEqual(statements.map((q) => /otpgate_verify_\w+/.exec(q)?.[0]), ['otpgate_verify_read', 'otpgate_verify_approve']);
   });
 
   test('by phone and purpose, the newest challenge; another tenant’s challenge is not found', async () => {
@@ -113,8 +149,8 @@ describe('the verify in two statements (postgres)', { skip: !reachable && 'Postg
     assert.equal(new Set(rows.map((r) => r.event_id)).size, 1, 'one event, the same webhook id at each endpoint');
     const payload = JSON.parse(rows[0]!.payload) as { type: string; data: Record<string, unknown> };
     assert.equal(payload.type, 'verification.approved');
-    assert.equal(payload.data.challenge_id, s.challengeId);
-    assert.equal(payload.data.approved_at, new Date(clock.now()).toISOString());
+    const c = await t.deps.store.db.selectFrom('challenges').select('verification_id').where('id', '=', s.challengeId).executeTakeFirstOrThrow();
+    assert.deepEqual(payload.data, { verification_id: c.verification_id, challenge_id: s.challengeId, purpose: 'login', approved_at: new Date(clock.now()).toISOString() });
 
     const many = await t.createTenant();
     const endpoints: string[] = [];

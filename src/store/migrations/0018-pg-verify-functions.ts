@@ -1,10 +1,17 @@
 import { sql, SqliteAdapter, type Kysely } from 'kysely';
 
 /**
- * PostgreSQL only: a passcode verify in two statements instead of nine (docs/architecture.md
- * "The verify on PostgreSQL"). The code is checked in the application between the two, since
- * only it holds the key of the code's HMAC.
+ * PostgreSQL only: a passcode verify in one or two statements instead of nine
+ * (docs/architecture.md "The verify on PostgreSQL"). The application holds the key of the
+ * codes' HMACs, so it either names the challenge and sends the code's HMAC for it, or reads
+ * the candidates first and checks them itself.
  *
+ * - `otpgate_verify_named(p jsonb) returns jsonb`: a verify that names its challenge. When that
+ *   code is pending, unexpired and its hash is `p.code_hash`, approves as below and answers
+ *   `{"approved": true, "converted", "challenge", "verification"}`; otherwise (another code of
+ *   the verification, a wrong code, an ended one, a lost race) answers what
+ *   `otpgate_verify_read` would, and the application decides from it. The event body carries
+ *   `"@verification_id@"` and `"@purpose@"`, filled in here.
  * - `otpgate_verify_read(tenant, challenge_id, phone, purpose, live_codes) returns jsonb`: the
  *   challenge (by id, or the newest for phone and purpose), its verification and, while that is
  *   pending, its newest `live_codes` pending codes: `{challenge, verification, codes}`, or null
@@ -107,9 +114,41 @@ begin
   return jsonb_build_object('approved', true, 'converted', v_converted);
 end
 $fn$`.execute(db);
+    await sql`
+create or replace function otpgate_verify_named(p jsonb) returns jsonb
+language plpgsql volatile as $fn$
+declare
+  v_tenant text := p->>'tenant_id';
+  v_cid text := p->>'challenge_id';
+  v_now bigint := (p->>'now')::bigint;
+  c challenges%rowtype;
+  v verifications%rowtype;
+  v_answer jsonb;
+begin
+  select * into c from challenges where tenant_id = v_tenant and id = v_cid;
+  -- The named code, pending, unexpired and matching: approve now. A pending code is one of its
+  -- verification's newest (older ones are superseded when a resend comes).
+  if c.id is not null and c.verification_id is not null and c.status = 'pending' and c.expires_at > v_now
+     and c.code_hash = p->>'code_hash' then
+    select * into v from verifications where tenant_id = v_tenant and id = c.verification_id;
+    if v.id is not null then
+      v_answer := otpgate_verify_approve(p || jsonb_build_object(
+        'verification_id', v.id,
+        'mark_converted', c.is_test <> 1,
+        -- The caller could not know these two: it named only the challenge.
+        'payload', replace(replace(p->>'payload', '"@verification_id@"', to_json(v.id)::text), '"@purpose@"', to_json(v.purpose)::text)));
+      if (v_answer->>'approved')::boolean then
+        return v_answer || jsonb_build_object('challenge', to_jsonb(c), 'verification', to_jsonb(v));
+      end if;
+    end if;
+  end if;
+  return otpgate_verify_read(v_tenant, v_cid, null, null, (p->>'live_codes')::int);
+end
+$fn$`.execute(db);
   },
   async down(db: Kysely<unknown>): Promise<void> {
     if (db.getExecutor().adapter instanceof SqliteAdapter) return;
+    await sql`drop function if exists otpgate_verify_named(jsonb)`.execute(db);
     await sql`drop function if exists otpgate_verify_approve(jsonb)`.execute(db);
     await sql`drop function if exists otpgate_verify_read(text, text, text, text, int)`.execute(db);
   },

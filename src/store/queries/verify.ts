@@ -52,3 +52,34 @@ export async function approveInOneCall(db: Executor, args: ApproveCall): Promise
   const answer = r.rows[0]!.r;
   return { approved: answer.approved, converted: answer.converted === true };
 }
+
+export interface NamedCall {
+  tenant_id: string;
+  challenge_id: string;
+  /** The entered code's HMAC for the named challenge. */
+  code_hash: string;
+  now: number;
+  live_codes: number;
+  event_type: string;
+  event_id: string;
+  /** The event body with `"@verification_id@"` and `"@purpose@"` where their values go. */
+  payload: string;
+  delivery_ids: string[];
+}
+
+export type NamedAnswer =
+  | { approved: true; converted: boolean; challenge: Challenge; verification: Verification }
+  | (VerifyRead & { approved?: undefined });
+
+/**
+ * A verify that names its challenge, in one statement (`otpgate_verify_named`, migration
+ * 0018): approved at once when the named code is the entered one, else what `readForVerify`
+ * reads; undefined when there is no such challenge.
+ */
+export async function verifyNamedInOneCall(db: Executor, args: NamedCall): Promise<NamedAnswer | undefined> {
+  const r = await sql<{ r: (Partial<NamedAnswer> & { challenge: Challenge; codes?: Challenge[] }) | null }>`select otpgate_verify_named(${JSON.stringify(args)}::jsonb) as r`.execute(db);
+  const row = r.rows[0]?.r;
+  if (!row) return undefined;
+  if (row.approved === true) return row as NamedAnswer;
+  return { challenge: row.challenge, verification: row.verification, codes: row.codes ?? [] };
+}
