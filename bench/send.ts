@@ -1,5 +1,6 @@
 // Send throughput and latency: otpgate vs the same-run baseline, autocannon with 50 connections.
 // Usage: npm run bench [-- seconds]   (default 10 s per server). Prints a Markdown table.
+//   OTPGATE_BENCH_PROFILE_DIR  write a CPU profile of each server there (node --cpu-prof)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
@@ -9,7 +10,8 @@ const connections = 50;
 
 function startChild(script: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; key?: string; output(): string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    const profile = process.env.OTPGATE_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.OTPGATE_BENCH_PROFILE_DIR}`] : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000);
     child.stdout!.on('data', (c: Buffer) => {
