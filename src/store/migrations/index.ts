@@ -16,6 +16,7 @@ import { m0014KeyScopes } from './0014-key-scopes.js';
 import { m0015Operators } from './0015-operators.js';
 import { m0017PgSendFunction } from './0017-pg-send-function.js';
 import { m0018PgVerifyFunctions } from './0018-pg-verify-functions.js';
+import { m0019ChallengesPhoneIndex } from './0019-challenges-phone-index.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -39,6 +40,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0015-operators': m0015Operators,
   '0017-pg-send-function': m0017PgSendFunction,
   '0018-pg-verify-functions': m0018PgVerifyFunctions,
+  '0019-challenges-phone-index': m0019ChallengesPhoneIndex,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

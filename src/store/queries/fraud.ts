@@ -105,7 +105,7 @@ export async function recentNumbersOfPrefix(db: Executor, tenantId: string, pref
 
 /**
  * The codes sent to a number since `since`, newest first, at most `limit`: whether each was
- * verified. A range on `challenges_phone`, read only when the number's latest code went unverified.
+ * verified. A range on `challenges_latest`, read only when the number's latest code went unverified.
  */
 export async function codesOfNumber(db: Executor, tenantId: string, phone: string, since: number, limit: number): Promise<Array<{ verified_at: number | null }>> {
   return (await q.codesOfNumber.execute(db, { tenant: tenantId, phone, since, limit })).rows;
