@@ -833,6 +833,10 @@ export function createOtpService(
         const nv = named.verification;
         return { verified: true, challenge_id: named.challenge.id, verification_id: nv.id, phone_number: nv.phone, purpose: nv.purpose };
       }
+      if (named !== 'fallback' && named?.wrong) {
+        outcome('invalid');
+        throw invalidCode(named.max_attempts - named.attempts);
+      }
       read = named === 'fallback' ? await readForVerify(tenant.id, { challengeId: input.challenge_id }) : named;
     } else {
       const by = 'challenge_id' in input
@@ -903,7 +907,11 @@ export function createOtpService(
       throw exhausted();
     }
     outcome('invalid');
-    throw new AppError('otp.invalid', `The code is not correct; ${remaining} attempt${remaining === 1 ? '' : 's'} left.`, { extra: { attempts_remaining: remaining } });
+    throw invalidCode(remaining);
+  }
+
+  function invalidCode(remaining: number): AppError {
+    return new AppError('otp.invalid', `The code is not correct; ${remaining} attempt${remaining === 1 ? '' : 's'} left.`, { extra: { attempts_remaining: remaining } });
   }
 
   async function getChallenge(tenant: ActiveTenant, id: string): Promise<ChallengeView> {

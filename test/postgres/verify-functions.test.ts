@@ -123,6 +123,35 @@ describe('the verify in one or two statements (postgres)', { skip: !reachable &&
     assert.deepEqual(statements.map((q) => /otpgate_verify_\w+/.exec(q)?.[0]), ['otpgate_verify_read', 'otpgate_verify_approve']);
   });
 
+  test('a wrong code for the only live code is one statement, up to the last attempt, which the transaction ends', async () => {
+    const { auth, tenantId } = await t.createTenant({ max_verify_attempts: 3 });
+    await addEndpoint(auth, ['verification.failed']);
+    const s = await sent(auth);
+    const wrong = s.code === '000000' ? '111111' : '000000';
+    for (const remaining of [2, 1]) {
+      let r: Awaited<ReturnType<TestApp['call']>> | undefined;
+      const statements = await statementsOf(async () => {
+        r = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: s.challengeId, code: wrong } });
+      });
+      assert.equal(r!.statusCode, 400, r!.body);
+      assert.equal(r!.json().code, 'otp.invalid');
+      assert.equal(r!.json().attempts_remaining, remaining);
+      assert.equal(statements.length, 1, statements.join('\n'));
+    }
+    const last = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: s.challengeId, code: wrong } });
+    assert.equal(last.statusCode, 429, last.body);
+    assert.equal(last.json().code, 'otp.attempts_exhausted');
+    const c = await t.deps.store.db.selectFrom('challenges').select(['status', 'verification_id']).where('id', '=', s.challengeId).executeTakeFirstOrThrow();
+    assert.equal(c.status, 'locked');
+    const v = await t.deps.store.db.selectFrom('verifications').select(['status', 'attempts']).where('id', '=', c.verification_id!).executeTakeFirstOrThrow();
+    assert.deepEqual(v, { status: 'max_attempts_reached', attempts: 3 });
+    const failed = await t.deps.store.db.selectFrom('event_deliveries').select('payload').where('tenant_id', '=', tenantId).where('type', '=', 'verification.failed').execute();
+    assert.equal(failed.length, 1);
+    assert.equal(JSON.parse(failed[0]!.payload).data.attempts, 3);
+    const right = await t.call('POST', '/v1/otp/verify', { auth, body: { challenge_id: s.challengeId, code: s.code } });
+    assert.equal(right.json().code, 'otp.attempts_exhausted', 'the right code after the last attempt');
+  });
+
   test('by phone and purpose, the newest challenge; another tenant’s challenge is not found', async () => {
     const a = await t.createTenant();
     const b = await t.createTenant();
@@ -215,7 +244,7 @@ describe('the verify in one or two statements (postgres)', { skip: !reachable &&
       phone: `+1415556${String(i).padStart(4, '0')}`,
       purpose: 'login',
       code_hash: 'h'.repeat(43),
-      status: 'pending',
+      status: 'pending' as const,
       attempts: 0,
       max_attempts: 5,
       client_ip: '198.51.100.7',

@@ -8,8 +8,10 @@ import { sql, SqliteAdapter, type Kysely } from 'kysely';
  *
  * - `otpgate_verify_named(p jsonb) returns jsonb`: a verify that names its challenge. When that
  *   code is pending, unexpired and its hash is `p.code_hash`, approves as below and answers
- *   `{"approved": true, "converted", "challenge", "verification"}`; otherwise (another code of
- *   the verification, a wrong code, an ended one, a lost race) answers what
+ *   `{"approved": true, "converted", "challenge", "verification"}`. A wrong code for the
+ *   verification's only live code is counted at once, unless it is the last attempt:
+ *   `{"wrong": true, "attempts", "max_attempts"}`. Otherwise (another code of the verification,
+ *   the last attempt, an ended one, a lost race) it answers what
  *   `otpgate_verify_read` would, and the application decides from it. The event body carries
  *   `"@verification_id@"` and `"@purpose@"`, filled in here.
  * - `otpgate_verify_read(tenant, challenge_id, phone, purpose, live_codes) returns jsonb`: the
@@ -124,6 +126,8 @@ declare
   c challenges%rowtype;
   v verifications%rowtype;
   v_answer jsonb;
+  v_attempts int;
+  v_max int;
 begin
   select * into c from challenges where tenant_id = v_tenant and id = v_cid;
   -- The named code, pending, unexpired and matching: approve now. A pending code is one of its
@@ -140,6 +144,19 @@ begin
       if (v_answer->>'approved')::boolean then
         return v_answer || jsonb_build_object('challenge', to_jsonb(c), 'verification', to_jsonb(v));
       end if;
+    end if;
+  elsif c.id is not null and c.verification_id is not null and c.status = 'pending' and c.expires_at > v_now
+     and not exists (select 1 from challenges o where o.verification_id = c.verification_id and o.status = 'pending'
+                      and o.expires_at > v_now and o.id <> c.id) then
+    -- A wrong code, and the named code is its verification's only live one (no other could
+    -- match): counted here, short of the last attempt, whose ending (codes locked, event) the
+    -- application writes.
+    update verifications set attempts = attempts + 1, updated_at = v_now
+     where tenant_id = v_tenant and id = c.verification_id and status = 'pending' and expires_at > v_now
+       and attempts + 1 < max_attempts
+     returning attempts, max_attempts into v_attempts, v_max;
+    if found then
+      return jsonb_build_object('wrong', true, 'attempts', v_attempts, 'max_attempts', v_max);
     end if;
   end if;
   return otpgate_verify_read(v_tenant, v_cid, null, null, (p->>'live_codes')::int);

@@ -68,18 +68,20 @@ export interface NamedCall {
 }
 
 export type NamedAnswer =
-  | { approved: true; converted: boolean; challenge: Challenge; verification: Verification }
-  | (VerifyRead & { approved?: undefined });
+  | { approved: true; converted: boolean; challenge: Challenge; verification: Verification; wrong?: undefined }
+  | { wrong: true; attempts: number; max_attempts: number; approved?: undefined }
+  | (VerifyRead & { approved?: undefined; wrong?: undefined });
 
 /**
  * A verify that names its challenge, in one statement (`otpgate_verify_named`, migration
- * 0018): approved at once when the named code is the entered one, else what `readForVerify`
- * reads; undefined when there is no such challenge.
+ * 0018): approved at once when the named code is the entered one, a wrong attempt counted at
+ * once when no other code could match, else what `readForVerify` reads; undefined when there
+ * is no such challenge.
  */
 export async function verifyNamedInOneCall(db: Executor, args: NamedCall): Promise<NamedAnswer | undefined> {
-  const r = await sql<{ r: (Partial<NamedAnswer> & { challenge: Challenge; codes?: Challenge[] }) | null }>`select otpgate_verify_named(${JSON.stringify(args)}::jsonb) as r`.execute(db);
+  const r = await sql<{ r: { approved?: boolean; wrong?: boolean; challenge: Challenge; verification?: Verification; codes?: Challenge[] } | null }>`select otpgate_verify_named(${JSON.stringify(args)}::jsonb) as r`.execute(db);
   const row = r.rows[0]?.r;
   if (!row) return undefined;
-  if (row.approved === true) return row as NamedAnswer;
+  if (row.approved === true || row.wrong === true) return row as unknown as NamedAnswer;
   return { challenge: row.challenge, verification: row.verification, codes: row.codes ?? [] };
 }
