@@ -11,7 +11,7 @@ export const COMMAND_VARIABLES: readonly string[] = ['OTPGATE_OPERATOR_PASSWORD'
  * (the browser tests' Chromium, the benchmarks' PostgreSQL); `OTPGATE_TEST_*` are all the
  * test suites'. They are not reported as unknown.
  */
-export const TOOLING_VARIABLES: readonly string[] = ['OTPGATE_CHROMIUM', 'OTPGATE_BENCH_PG_URL', 'OTPGATE_BENCH_BIG_DIR'];
+export const TOOLING_VARIABLES: readonly string[] = ['OTPGATE_CHROMIUM', 'OTPGATE_BENCH_PG_URL', 'OTPGATE_BENCH_BIG_DIR', 'OTPGATE_BENCH_PROFILE_DIR'];
 const TOOLING_PREFIX = 'OTPGATE_TEST_';
 
 /** Edit distance (insertions, deletions, substitutions) between two strings. */
