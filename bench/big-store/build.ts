@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
+import { withPgClient } from '../servers/bench-support.js';
 import SqliteDatabase from '../../src/store/sqlite-driver.js';
 import { createStore, migrateToLatest } from '../../src/store/db.js';
 
@@ -216,16 +216,6 @@ function dbUrl(serverUrl: string, name: string): string {
   return u.toString();
 }
 
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
 /** COPY … FROM STDIN through psql, fed from the row functions. */
 function copyRows(url: string, spec: TableRows, rows: number): Promise<void> {
   const esc = (v: Value) => (v === null ? '\\N' : String(v));
@@ -250,16 +240,16 @@ function copyRows(url: string, spec: TableRows, rows: number): Promise<void> {
 export async function buildPostgres(rows: number, opts: { serverUrl: string; rebuild: boolean }): Promise<BuiltStore> {
   const name = `otpgate_big_${rows}`;
   const url = dbUrl(opts.serverUrl, name);
-  const bytesOf = () => withClient(opts.serverUrl, async (c) => Number((await c.query<{ n: string }>('select pg_database_size($1) as n', [name])).rows[0]!.n));
+  const bytesOf = () => withPgClient(opts.serverUrl, async (c) => Number((await c.query<{ n: string }>('select pg_database_size($1) as n', [name])).rows[0]!.n));
   // The comment on the database says it was built to the end (and when).
-  const meta = await withClient(opts.serverUrl, async (c) => {
+  const meta = await withPgClient(opts.serverUrl, async (c) => {
     const r = await c.query<{ d: string | null }>(`select shobj_description(oid, 'pg_database') as d from pg_database where datname = $1`, [name]);
     return r.rows[0]?.d ? (JSON.parse(r.rows[0].d) as { builtAt: number; buildSeconds: number }) : undefined;
   });
   if (meta && !opts.rebuild) return { url, rows, ...meta, bytes: await bytesOf(), reused: true };
 
   const started = Date.now();
-  await withClient(opts.serverUrl, async (c) => {
+  await withPgClient(opts.serverUrl, async (c) => {
     await c.query(`drop database if exists ${name} with (force)`);
     await c.query(`create database ${name}`);
   });
@@ -267,11 +257,11 @@ export async function buildPostgres(rows: number, opts: { serverUrl: string; reb
   await migrateToLatest(store);
   await store.close();
   const t0 = Date.now();
-  await withClient(url, async (c) => {
+  await withPgClient(url, async (c) => {
     for (const t of tenants) await c.query('insert into tenants (id, name, settings, created_at, updated_at) values ($1, $2, $3, $4, $4)', [t.id, `Big ${t.id.slice(-1)}`, JSON.stringify(benchSettings), t0 - 400 * DAY_MS]);
   });
   for (const spec of tableRows(rows, t0)) {
-    const indexes = await withClient(url, async (c) => {
+    const indexes = await withPgClient(url, async (c) => {
       const r = await c.query<{ indexname: string; indexdef: string }>(
         `select indexname, indexdef from pg_indexes where tablename = $1 and indexname not in (select conname from pg_constraint where conrelid = $1::regclass)`,
         [spec.table],
@@ -283,15 +273,15 @@ export async function buildPostgres(rows: number, opts: { serverUrl: string; reb
     await copyRows(url, spec, rows);
     log(`postgres ${spec.table}: ${rows} rows in ${((Date.now() - tableStarted) / 1000).toFixed(0)} s`);
     const ixStarted = Date.now();
-    await withClient(url, async (c) => {
+    await withPgClient(url, async (c) => {
       await c.query(`set maintenance_work_mem = '512MB'`);
       for (const ix of indexes) await c.query(ix.indexdef);
     });
     log(`postgres ${spec.table}: ${indexes.length} indexes in ${((Date.now() - ixStarted) / 1000).toFixed(0)} s`);
   }
   // Autovacuum would analyze tables this size soon after; the bench should not race it.
-  await withClient(url, (c) => c.query('vacuum analyze'));
+  await withPgClient(url, (c) => c.query('vacuum analyze'));
   const buildSeconds = Math.round((Date.now() - started) / 1000);
-  await withClient(opts.serverUrl, (c) => c.query(`comment on database ${name} is '${JSON.stringify({ builtAt: t0, buildSeconds })}'`));
+  await withPgClient(opts.serverUrl, (c) => c.query(`comment on database ${name} is '${JSON.stringify({ builtAt: t0, buildSeconds })}'`));
   return { url, rows, builtAt: t0, buildSeconds, bytes: await bytesOf(), reused: false };
 }

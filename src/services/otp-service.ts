@@ -44,7 +44,7 @@ import type { Challenge, Verification, VerificationStatus } from '../store/schem
 import type { Reservation, SendLimiter, SendWindow } from '../store/send-limits.js';
 import type { ServiceContext } from './context.js';
 import { refusalError, type FraudGuard, type FraudRefusal } from './fraud-guard.js';
-import { eventPayload } from './event-emitter.js';
+import { eventPayload, type EventData } from './event-emitter.js';
 import { newOutboxRow } from './message-service.js';
 import type { TemplateService } from './template-service.js';
 import type { ActiveTenant } from './tenant-service.js';
@@ -737,6 +737,16 @@ export function createOtpService(
     return { challenge, verification };
   }
 
+  /** The `verification.approved` event as the verify functions queue it: its id, body and delivery ids. */
+  function approvedEvent(now: number, data: EventData) {
+    return {
+      event_type: 'verification.approved',
+      event_id: newId('evt', now),
+      payload: eventPayload('verification.approved', now, data),
+      delivery_ids: Array.from({ length: APPROVE_DELIVERY_IDS }, () => newId('evd', now)),
+    };
+  }
+
   /**
    * Approves `v` for its right code `matched`: closes its codes, queues `verification.approved`
    * and counts the conversion for the fraud guard. False when another request approved (or
@@ -753,10 +763,7 @@ export function createOtpService(
           challenge_id: matched.id,
           now,
           mark_converted: matched.is_test !== 1,
-          event_type: 'verification.approved',
-          event_id: newId('evt', now),
-          payload: eventPayload('verification.approved', now, data),
-          delivery_ids: Array.from({ length: APPROVE_DELIVERY_IDS }, () => newId('evd', now)),
+          ...approvedEvent(now, data),
         });
       } catch (err) {
         // More endpoints want the event than ids were given: nothing was written; the transaction below queues them all.
@@ -795,10 +802,7 @@ export function createOtpService(
         code_hash: hmacCode(codeKey, challengeId, code, binding),
         now,
         live_codes: LIVE_CODES,
-        event_type: 'verification.approved',
-        event_id: newId('evt', now),
-        payload: eventPayload('verification.approved', now, { verification_id: '@verification_id@', challenge_id: challengeId, purpose: '@purpose@', approved_at: new Date(now).toISOString() }),
-        delivery_ids: Array.from({ length: APPROVE_DELIVERY_IDS }, () => newId('evd', now)),
+        ...approvedEvent(now, { verification_id: '@verification_id@', challenge_id: challengeId, purpose: '@purpose@', approved_at: new Date(now).toISOString() }),
       });
     } catch (err) {
       if ((err as { code?: unknown }).code !== TOO_MANY_ENDPOINTS) throw err;

@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { createManualClock } from '../../src/domain/clock.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { isPostgresReachable } from '../helpers/databases.js';
+import { statementsOf } from './support.js';
 
 /**
  * The send in one statement on PostgreSQL (`otpgate_send`, migration 0017): taken when the
@@ -15,23 +15,6 @@ import { isPostgresReachable } from '../helpers/databases.js';
 
 const reachable = await isPostgresReachable();
 if (!reachable && process.env.CI === 'true') throw new Error('PostgreSQL is required in CI');
-
-/** Every statement this process sends to PostgreSQL while `fn` runs. */
-async function statementsOf(fn: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
-  const original = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const q = args[0];
-    seen.push(typeof q === 'string' ? q : ((q as { text?: string })?.text ?? ''));
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-  try {
-    await fn();
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-  return seen;
-}
 
 let phoneSeq = 0;
 const nextPhone = () => `+1415555${String(6000 + phoneSeq++).padStart(4, '0')}`;

@@ -34,6 +34,23 @@ export async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<
   }
 }
 
+/** Every statement this process sends to PostgreSQL while `fn` runs (node-postgres clients). */
+export async function statementsOf(fn: () => Promise<unknown>): Promise<string[]> {
+  const seen: string[] = [];
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const q = args[0];
+    seen.push(typeof q === 'string' ? q : ((q as { text?: string })?.text ?? ''));
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  try {
+    await fn();
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+  return seen;
+}
+
 /** Polls `check` every `everyMs` until it returns true, or throws after `timeoutMs` saying what it waited for. */
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 20): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,12 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { sql } from 'kysely';
 import { createManualClock } from '../../src/domain/clock.js';
 import { newId } from '../../src/domain/ids.js';
 import { approveInOneCall } from '../../src/store/queries/verify.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { isPostgresReachable } from '../helpers/databases.js';
+import { postgresSkipReason, statementsOf, withPg } from './support.js';
 
 /**
  * The verify in one or two statements on PostgreSQL (migration 0018): `otpgate_verify_named`
@@ -16,30 +15,12 @@ import { isPostgresReachable } from '../helpers/databases.js';
  * on both engines for the answers; these check what only this path can get wrong.
  */
 
-const reachable = await isPostgresReachable();
-if (!reachable && process.env.CI === 'true') throw new Error('PostgreSQL is required in CI');
-
-/** Every statement this process sends to PostgreSQL while `fn` runs. */
-async function statementsOf(fn: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
-  const original = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const q = args[0];
-    seen.push(typeof q === 'string' ? q : ((q as { text?: string })?.text ?? ''));
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-  try {
-    await fn();
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-  return seen;
-}
+const skip = await postgresSkipReason('verify functions');
 
 let phoneSeq = 0;
 const nextPhone = () => `+1415555${String(7000 + phoneSeq++).padStart(4, '0')}`;
 
-describe('the verify in one or two statements (postgres)', { skip: !reachable && 'PostgreSQL does not answer' }, () => {
+describe('the verify in one or two statements (postgres)', { skip }, () => {
   const clock = createManualClock(Date.UTC(2026, 11, 4, 9));
   let t: TestApp;
   before(async () => {
@@ -257,9 +238,7 @@ describe('the verify in one or two statements (postgres)', { skip: !reachable &&
       verification_id: newId('ver', now + i),
     }));
     await t.deps.store.db.insertInto('challenges').values(rows).execute();
-    const client = new pg.Client({ connectionString: t.dbUrl });
-    await client.connect();
-    try {
+    await withPg(t.dbUrl, async (client) => {
       await client.query('begin');
       // Each row closed once, as verifies do; within one transaction nothing is pruned, so only
       // the room left free on each page can hold the new versions.
@@ -268,8 +247,6 @@ describe('the verify in one or two statements (postgres)', { skip: !reachable &&
       // About 67 here with the room (a few of the 300 fit on each page), 2 without it.
       assert.ok(Number(hot.rows[0]!.n) >= 40, `heap-only updates: ${hot.rows[0]!.n} of ${rows.length}`);
       await client.query('rollback');
-    } finally {
-      await client.end();
-    }
+    });
   });
 });
