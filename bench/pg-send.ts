@@ -2,7 +2,7 @@
 // one database, against a same-run baseline (bench/pg-baseline.ts: Fastify + pg doing just the
 // inserts of a send in one transaction, and the read + update of a verify).
 //
-// Usage: npx tsx bench/pg-send.ts [seconds=10]
+// Usage: npx tsx bench/pg-send.ts [seconds=10] [fraud guard: off|enforce, default off]
 //   OTPGATE_BENCH_PG_URL  server to create the bench databases on (default postgres://postgres@127.0.0.1:5432/test)
 //   OTPGATE_BENCH_PROFILE_DIR  write a CPU profile of each otpgate node there (node --cpu-prof)
 //
@@ -20,9 +20,12 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { pgNodeEnv } from './servers/node-env.js';
-import { startGateway, stopChild, withPgClient, type Gateway } from './servers/bench-support.js';
+import { benchFraudGuard, startGateway, stopChild, withPgClient, type Gateway } from './servers/bench-support.js';
 
 const seconds = Number(process.argv[2] ?? 10);
+// `enforce`: every rule of the fraud guard judged on each send, none trips (bench-support.ts).
+const guard = process.argv[3] ?? 'off';
+if (guard !== 'off' && guard !== 'enforce') throw new Error('the fraud guard is off or enforce');
 const connections = 50;
 const warmupSeconds = 2;
 const pgUrl = process.env.OTPGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -276,7 +279,7 @@ async function runOtpgate(nodes: number, gateway: Gateway, gatewayKey: string): 
     }
     const first = started[0]!.url;
     const adminAuth = `Bearer ${adminKey}`;
-    const tenant = await json(`${first}/v1/tenants`, 'POST', adminAuth, { name: 'Bench', settings: { max_sends_per_phone_per_hour: 100_000, resend_cooldown_seconds: 0, fraud_guard: { mode: 'off' } } });
+    const tenant = await json(`${first}/v1/tenants`, 'POST', adminAuth, { name: 'Bench', settings: { max_sends_per_phone_per_hour: 100_000, resend_cooldown_seconds: 0, fraud_guard: benchFraudGuard(guard) } });
     const key = await json(`${first}/v1/tenants/${tenant['id'] as string}/api-keys`, 'POST', adminAuth, { name: 'bench' });
     const targets = started.map((n) => ({ url: n.url, auth: `Bearer ${key['key'] as string}` }));
 
@@ -334,7 +337,7 @@ await gateway.close();
 const cpu = cpus();
 const base = rows[0]!;
 const out = process.stdout;
-out.write(`\n${connections} connections, ${seconds} s send phase per server (after ${warmupSeconds} s warm-up), verify until every code is used\n`);
+out.write(`\n${connections} connections, ${seconds} s send phase per server (after ${warmupSeconds} s warm-up), verify until every code is used; otpgate's fraud guard ${guard}\n`);
 out.write(`Node ${process.version}, PostgreSQL ${pgVersion}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, everything on this one machine\n\n`);
 out.write('| server | send req/s | p50 ms | p99 ms | ratio | verify req/s | p50 ms | p99 ms | ratio | delivered/s | drain s | non-2xx | errors |\n');
 out.write('|---|---|---|---|---|---|---|---|---|---|---|---|---|\n');

@@ -65,3 +65,26 @@ export async function startGateway(apiKey: string) {
 }
 
 export type Gateway = Awaited<ReturnType<typeof startGateway>>;
+
+/**
+ * A bench tenant's fraud guard. `enforce` runs every rule of the guard on each send, with
+ * thresholds out of reach so that nothing is refused (the cost of judging, not of refusing);
+ * anything else is off.
+ */
+export function benchFraudGuard(mode: string | undefined): Record<string, unknown> {
+  if (mode !== 'enforce') return { mode: 'off' };
+  return {
+    mode: 'enforce',
+    thresholds: {
+      country_day: { floor: 1_000_000 },
+      country_hour: { floor: 1_000_000 },
+      prefix_hour: { floor: 100_000 },
+      prefix_day: { floor: 1_000_000 },
+      prefix_velocity: { numbers: 100, span: 1 },
+      // The default limit (10): the benches send to US numbers only, so it cannot trip, but a
+      // busy IP's countries are read as they would be.
+      ip_day: { floor: 1_000_000 },
+      number_day: { max: 1000 },
+    },
+  };
+}

@@ -34,7 +34,7 @@ import { findMessage } from '../store/queries/messages.js';
 import type { FraudDecision } from '../store/schema.js';
 import type { AuditService } from './audit-service.js';
 import { actorId, type Actor, type ServiceContext } from './context.js';
-import { createDbFraudCounters, type FraudCounters } from './fraud-counters.js';
+import { createDbFraudCounters, type CounterEntry, type FraudCounters } from './fraud-counters.js';
 import { toPage, type Page } from './pagination.js';
 import type { ActiveTenant } from './tenant-service.js';
 
@@ -296,6 +296,62 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     return value;
   }
 
+  /** What the guard finds of a send, before it writes anything (see `evaluate`). */
+  interface Assessment {
+    /** An enforced block in force that covers the send: it is refused, nothing else is judged. */
+    block?: FraudDecision;
+    /** record_only: would-blocks in force that cover the send, each counted a hit. */
+    hits: FraudDecision[];
+    /** Tripwires the send trips, in the order they are decided, keys already covered left out. */
+    trips: Array<{ trip: Trip; key: string }>;
+  }
+
+  /**
+   * The reads of `evaluate`, with no write. `ahead`: judged outside the send's lock, where the
+   * number rule (which counts the phone's own codes, ordered by that lock) cannot be read;
+   * answers undefined when it would have to be.
+   */
+  async function assess(
+    db: Executor,
+    tenantId: string,
+    g: FraudGuardSettings,
+    e164: string,
+    keys: SendKeys,
+    latest: LatestCode | undefined,
+    resend: boolean,
+    relayed: boolean,
+    now: number,
+    ahead: boolean,
+  ): Promise<Assessment | undefined> {
+    const enforce = g.mode === 'enforce';
+    const covered = new Set<string>();
+    const hits: FraudDecision[] = [];
+    // Keys an operator lifted a block of: their traffic up to the lift's hour is not held against them again.
+    const countFrom = new Map<string, number>();
+    for (const d of await decisionsFor(db, tenantId, [keys.n, keys.c, keys.p, keys.i], now)) {
+      if (d.lifted_at !== null) {
+        countFrom.set(d.key, Math.max(countFrom.get(d.key) ?? 0, d.lifted_at));
+        continue;
+      }
+      // blocked_countries is judged by precheck, before the send's transaction.
+      if (d.rule === 'country_policy') continue;
+      if (d.action === 'block' && enforce) return { block: d, hits, trips: [] };
+      if (d.action === 'would_block' && !enforce) {
+        covered.add(d.key);
+        hits.push(d);
+      }
+    }
+    if (ahead && numberRuleReads(latest, now)) return undefined;
+    // Every send to a number counts toward its own rule, resends included: bombing a victim
+    // is a stream of resends.
+    const trips: Array<{ trip: Trip; key: string }> = [];
+    const numberTrip = await numberTripwire(db, tenantId, g, e164, latest, now, countFrom.get(keys.n));
+    if (numberTrip) trips.push({ trip: numberTrip, key: keys.n });
+    // A resend adds no unverified code to the wider keys (see count), so it trips none of their rules.
+    if (!resend) trips.push(...(await tripwires(db, tenantId, g, e164, keys, now, countFrom, relayed)));
+    return { hits, trips: trips.filter((t) => !covered.has(t.key)) };
+  }
+
   /**
    * Inside the send's transaction, before anything is written: refuses a send that an active
    * block covers, or that trips a rule (and blocks its key). Answers the refusal, or null to
@@ -316,41 +372,43 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     if (isSafe(g, e164)) return null;
     const now = clock.now();
     const enforce = g.mode === 'enforce';
-    const covered = new Set<string>();
-    // Keys an operator lifted a block of: their traffic up to the lift's hour is not held against them again.
-    const countFrom = new Map<string, number>();
-    for (const d of await decisionsFor(trx, tenant.id, [keys.n, keys.c, keys.p, keys.i], now)) {
-      if (d.lifted_at !== null) {
-        countFrom.set(d.key, Math.max(countFrom.get(d.key) ?? 0, d.lifted_at));
-        continue;
-      }
-      // blocked_countries is judged by precheck, before the send's transaction.
-      if (d.rule === 'country_policy') continue;
-      if (d.action === 'block' && enforce) {
-        await countHit(trx, d.id);
-        deps.metrics.fraudDecisions.inc({ rule: d.rule, action: 'refused' });
-        return { decision: d };
-      }
-      if (d.action === 'would_block' && !enforce) {
-        covered.add(d.key);
-        await countHit(trx, d.id);
-        deps.metrics.fraudDecisions.inc({ rule: d.rule, action: 'would_refuse' });
-      }
+    const a = (await assess(trx, tenant.id, g, e164, keys, latest, resend, relayed, now, false))!;
+    if (a.block) {
+      await countHit(trx, a.block.id);
+      deps.metrics.fraudDecisions.inc({ rule: a.block.rule, action: 'refused' });
+      return { decision: a.block };
     }
-    // Every send to a number counts toward its own rule, resends included: bombing a victim
-    // is a stream of resends.
-    const trips: Array<{ trip: Trip; key: string }> = [];
-    const numberTrip = await numberTripwire(trx, tenant.id, g, e164, latest, now, countFrom.get(keys.n));
-    if (numberTrip) trips.push({ trip: numberTrip, key: keys.n });
-    // A resend adds no unverified code to the wider keys (see count), so it trips none of their rules.
-    if (!resend) trips.push(...(await tripwires(trx, tenant.id, g, e164, keys, now, countFrom, relayed)));
-    for (const { trip, key } of trips) {
-      if (covered.has(key)) continue;
+    for (const d of a.hits) {
+      await countHit(trx, d.id);
+      deps.metrics.fraudDecisions.inc({ rule: d.rule, action: 'would_refuse' });
+    }
+    const decided = new Set<string>();
+    for (const { trip, key } of a.trips) {
+      if (decided.has(key)) continue;
       const decision = await decide(trx, tenant.id, g, trip, key, enforce ? 'block' : 'would_block', now);
       if (enforce) return { decision };
-      covered.add(key);
+      decided.add(key);
     }
     return null;
+  }
+
+  /**
+   * A first code's send judged before its one-statement write (`otpgate_send_guarded`), from
+   * reads made outside any lock: true when the guard lets it through and writes nothing for it
+   * (no block, no hit, no trip), so that only its counts remain, which the statement adds. False
+   * when the send must take its transaction, where `evaluate` judges it again under the lock.
+   * The keys' decisions and counters are not ordered by the phone's lock in either path; the
+   * phone's own codes are, and the statement holds only if its latest code is still `latest`.
+   */
+  async function judgeAhead(tenant: ActiveTenant, e164: string, keys: SendKeys, latest: LatestCode | undefined): Promise<boolean> {
+    const g = active(tenant);
+    if (!g || isSafe(g, e164)) return true;
+    const a = await assess(store.db, tenant.id, g, e164, keys, latest, false, false, clock.now(), true);
+    return a !== undefined && !a.block && a.hits.length === 0 && a.trips.length === 0;
+  }
+
+  function numberRuleReads(latest: LatestCode | undefined, now: number): latest is LatestCode {
+    return latest !== undefined && latest.verified_at === null && latest.created_at > now - DAY_MS;
   }
 
   /**
@@ -359,7 +417,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    */
   async function numberTripwire(db: Executor, tenantId: string, g: FraudGuardSettings, e164: string, latest: LatestCode | undefined, now: number, liftedAt: number | undefined): Promise<Trip | null> {
     const t = g.thresholds.number_day;
-    if (!latest || latest.verified_at !== null || latest.created_at <= now - DAY_MS) return null;
+    if (!numberRuleReads(latest, now)) return null;
     const since = Math.max(now - DAY_MS, liftedAt ?? 0);
     const codes = await codesOfNumber(db, tenantId, e164, since, t.max);
     return numberDayRule(t, e164, unverifiedSinceLastVerified(codes) + 1);
@@ -448,23 +506,39 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    * when it would pass a budget.
    */
   async function count(trx: Executor, tenant: ActiveTenant, keys: SendKeys, segments: number, resend = false, relayed = false): Promise<void> {
-    const now = clock.now();
     const costMicros = await chargeBudgets(trx, tenant, keys.country, segments);
     if (!active(tenant)) return;
-    const bucket = bucketOf(now);
-    // A resend costs a message but is not another code to convert; nor is a relayed code,
-    // whose verification otpgate never sees.
-    const delta = { sent: resend || relayed ? 0 : 1, verified: 0, segments, costMicros };
+    const entries = counterEntries(tenant.id, keys, segments, costMicros, resend || relayed);
+    await counters.add(trx, tenant.id, entries);
+    const pair = entries.find((e) => e.key === keys.x);
+    if (pair && pairsWritten) pairsWritten.keys.add(`${tenant.id}|${pair.key}`);
+  }
+
+  /**
+   * A send's counts under its country, prefix, IP and IP–country keys, in that order (the order
+   * concurrent writers lock the rows in). `noCode`: a resend of a still-valid code, or a relayed
+   * code, adds its cost but not another code to convert.
+   */
+  function counterEntries(tenantId: string, keys: SendKeys, segments: number, costMicros: number, noCode: boolean): CounterEntry[] {
+    const bucket = bucketOf(clock.now());
+    const delta = { sent: noCode ? 0 : 1, verified: 0, segments, costMicros };
     let pair = keys.xInBucket ? '' : keys.x;
-    const pairId = `${tenant.id}|${pair}`;
     if (pair !== '' && pairsWritten) {
       if (pairsWritten.bucket !== bucket || pairsWritten.keys.size > 100_000) pairsWritten.keys.clear();
       pairsWritten.bucket = bucket;
-      if (pairsWritten.keys.has(pairId)) pair = '';
+      if (pairsWritten.keys.has(`${tenantId}|${pair}`)) pair = '';
     }
-    const entries = [keys.c, keys.p, keys.i, pair].filter((k) => k !== '').map((key) => ({ key, bucket, delta }));
-    await counters.add(trx, tenant.id, entries);
-    if (pair !== '') pairsWritten?.keys.add(pairId);
+    return [keys.c, keys.p, keys.i, pair].filter((k) => k !== '').map((key) => ({ key, bucket, delta }));
+  }
+
+  /**
+   * The counts `otpgate_send_guarded` adds for a first code judged by `judgeAhead` (no budget:
+   * a budget is charged and checked in the send's transaction). Empty with the guard off.
+   */
+  function countsAhead(tenant: ActiveTenant, keys: SendKeys, segments: number): CounterEntry[] {
+    if (!active(tenant)) return [];
+    const costMicros = toMicros(segmentPrice(tenant.settings.sms_prices, keys.country)) * segments;
+    return counterEntries(tenant.id, keys, segments, costMicros, false);
   }
 
   /**
@@ -565,7 +639,11 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   return {
     precheck,
     evaluate,
+    judgeAhead,
     count,
+    countsAhead,
+    /** The counters are the store's (not Redis): a send's counts can be added by its one statement. */
+    countsInStore: deps.counters === undefined,
     chargeBudgets,
     converted,
     convertedWithoutGuard,

@@ -32,7 +32,7 @@ import {
 } from '../store/queries/verifications.js';
 import { findIdempotencyKey, insertIdempotencyKey } from '../store/queries/idempotency.js';
 import { insertMessage } from '../store/queries/messages.js';
-import { IDEMPOTENCY_TAKEN, sendInOneCall as callSendFunction } from '../store/queries/send.js';
+import { IDEMPOTENCY_TAKEN, SEND_JOINED, sendGuardedInOneCall, sendInOneCall as callSendFunction, type OneCallSend } from '../store/queries/send.js';
 import {
   approveInOneCall as callVerifyApprove,
   readForVerify as callVerifyRead,
@@ -43,7 +43,7 @@ import {
 import type { Challenge, Verification, VerificationStatus } from '../store/schema.js';
 import type { Reservation, SendLimiter, SendWindow } from '../store/send-limits.js';
 import type { ServiceContext } from './context.js';
-import { refusalError, type FraudGuard, type FraudRefusal } from './fraud-guard.js';
+import { refusalError, type FraudGuard, type FraudRefusal, type SendKeys } from './fraud-guard.js';
 import { eventPayload, type EventData } from './event-emitter.js';
 import { newOutboxRow } from './message-service.js';
 import type { TemplateService } from './template-service.js';
@@ -215,14 +215,15 @@ export function createOtpService(
   const sealAad = (verificationId: string) => `verification:${verificationId}`;
 
   /**
-   * A send that `otpgate_send` can make in one statement: one whose fraud guard is off and
-   * whose tenant has no budget (both read and write counters in the send's unit, with rules
-   * kept in this process). Test numbers, which deliver nothing, keep the transaction too.
+   * A send that can be one statement (`otpgate_send`, or `otpgate_send_guarded` with the fraud
+   * guard on): one whose tenant has no budget (read and written in the send's unit) and whose
+   * guard is off or counts in the store (not Redis). Test numbers, which deliver nothing, keep
+   * the transaction too.
    */
   function oneCallFits(s: ActiveTenant['settings']): boolean {
     const b = s.budget;
     return (
-      s.fraud_guard.mode === 'off' &&
+      (s.fraud_guard.mode === 'off' || deps.fraud.countsInStore) &&
       b.daily_messages === undefined &&
       b.monthly_messages === undefined &&
       b.daily_spend === undefined &&
@@ -233,8 +234,11 @@ export function createOtpService(
   /**
    * The send as one call of `otpgate_send` (PostgreSQL): the code, the sealed text and every row
    * are made here first, then the function takes the locks, checks and writes in one statement.
-   * Answers as the transaction below would, or undefined when the send must take it after all
-   * (a `same_code` resend). Throws IdempotencyRace when another request stored the key meanwhile.
+   * With the fraud guard on, the guard judges the send first (`judgeAhead`) and the statement
+   * adds its counts. Answers as the transaction below would, or undefined when the send must
+   * take it after all (a `same_code` resend; with the guard on, a resend, a cooldown, or a send
+   * the guard refuses, counts a hit on or trips a rule for, all of which the transaction judges
+   * and writes). Throws IdempotencyRace when another request stored the key meanwhile.
    */
   async function sendInOneCall(
     tenant: ActiveTenant,
@@ -252,10 +256,18 @@ export function createOtpService(
       countInStore: boolean;
       idempotencyKey: string | undefined;
       requestHash: string;
+      fraudKeys: SendKeys;
     },
   ): Promise<{ status: number; body: SendOtpResult } | undefined> {
     const s = tenant.settings;
     const { now } = a;
+    let expectLatest: string | null | undefined;
+    if (s.fraud_guard.mode !== 'off') {
+      const latest = await findLatestChallenge(store.db, tenant.id, a.phone, a.purpose);
+      if (latest && latest.status === 'pending' && latest.expires_at > now) return undefined;
+      if (!(await deps.fraud.judgeAhead(tenant, a.phone, a.fraudKeys, latest))) return undefined;
+      expectLatest = latest?.id ?? null;
+    }
     const code = a.customCode ?? generateCode(s.otp_length, s.code_alphabet);
     const verificationId = newId('ver');
     const expiresAt = now + s.otp_ttl_seconds * 1000;
@@ -289,7 +301,7 @@ export function createOtpService(
     };
     let answer;
     try {
-      answer = await callSendFunction(store.db, {
+      const args: OneCallSend = {
         tenant_id: tenant.id,
         phone: a.phone,
         purpose: a.purpose,
@@ -350,9 +362,25 @@ export function createOtpService(
               expires_at: now + IDEMPOTENCY_TTL_MS,
             }
           : null,
-      });
+      };
+      answer =
+        expectLatest === undefined
+          ? await callSendFunction(store.db, args)
+          : await sendGuardedInOneCall(store.db, {
+              ...args,
+              expect_latest: expectLatest,
+              counters: deps.fraud.countsAhead(tenant, a.fraudKeys, message.segments ?? 1).map((e) => ({
+                key: e.key,
+                bucket: e.bucket,
+                sent: e.delta.sent,
+                verified: e.delta.verified,
+                segments: e.delta.segments,
+                cost_micros: e.delta.costMicros,
+              })),
+            });
     } catch (err) {
       if ((err as { code?: unknown }).code === IDEMPOTENCY_TAKEN) throw new IdempotencyRace();
+      if ((err as { code?: unknown }).code === SEND_JOINED) return undefined;
       throw err;
     }
     switch (answer.outcome) {
@@ -463,7 +491,7 @@ export function createOtpService(
       let answered: { status: number; body: SendOtpResult } | undefined;
       try {
         answered = await sendInOneCall(tenant, input, {
-          phone: phone.e164, purpose, now, template, challengeId, messageId, resendAt, customCode, binding, countInStore, idempotencyKey, requestHash,
+          phone: phone.e164, purpose, now, template, challengeId, messageId, resendAt, customCode, binding, countInStore, idempotencyKey, requestHash, fraudKeys,
         });
       } catch (err) {
         if (reservation?.ok === true) await reservation.release();

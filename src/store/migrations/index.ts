@@ -18,6 +18,7 @@ import { m0017PgSendFunction } from './0017-pg-send-function.js';
 import { m0018PgVerifyFunctions } from './0018-pg-verify-functions.js';
 import { m0019ChallengesPhoneIndex } from './0019-challenges-phone-index.js';
 import { m0020PgChallengesFillfactor } from './0020-pg-challenges-fillfactor.js';
+import { m0021PgGuardedSendFunction } from './0021-pg-guarded-send-function.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -43,6 +44,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0018-pg-verify-functions': m0018PgVerifyFunctions,
   '0019-challenges-phone-index': m0019ChallengesPhoneIndex,
   '0020-pg-challenges-fillfactor': m0020PgChallengesFillfactor,
+  '0021-pg-guarded-send-function': m0021PgGuardedSendFunction,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -30,6 +30,15 @@ export interface OneCallSend {
   idempotency: IdempotencyKeysTable | null;
 }
 
+/**
+ * What `otpgate_send_guarded` is given besides: the phone's latest code for the purpose as the
+ * fraud guard judged the send (null: none), and the counts to add when it is accepted.
+ */
+export interface GuardedSend extends OneCallSend {
+  expect_latest: string | null;
+  counters: Array<{ key: string; bucket: number; sent: number; verified: number; segments: number; cost_micros: number }>;
+}
+
 export type OneCallAnswer =
   | { outcome: 'accepted'; verification_id: string }
   | { outcome: 'cooldown'; resend_available_at: number }
@@ -40,11 +49,20 @@ export type OneCallAnswer =
 /** SQLSTATE of `otpgate_send` when the idempotency key was inserted by another request meanwhile (the send rolled back). */
 export const IDEMPOTENCY_TAKEN = 'OG001';
 
+/** SQLSTATE of `otpgate_send_guarded` when the send would join the open verification (the send rolled back). */
+export const SEND_JOINED = 'OG003';
+
 /**
  * A passcode send in one statement (PostgreSQL, `sendFunction`): run outside any transaction,
  * it is its own, so the send costs one round trip. See migration 0017 for what it decides.
  */
 export async function sendInOneCall(db: Executor, args: OneCallSend): Promise<OneCallAnswer> {
   const r = await sql<{ r: OneCallAnswer }>`select otpgate_send(${JSON.stringify(args)}::jsonb) as r`.execute(db);
+  return r.rows[0]!.r;
+}
+
+/** The send of a tenant whose fraud guard is on, judged beforehand, in one statement (migration 0021). */
+export async function sendGuardedInOneCall(db: Executor, args: GuardedSend): Promise<OneCallAnswer> {
+  const r = await sql<{ r: OneCallAnswer }>`select otpgate_send_guarded(${JSON.stringify(args)}::jsonb) as r`.execute(db);
   return r.rows[0]!.r;
 }

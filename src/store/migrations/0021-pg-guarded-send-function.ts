@@ -1,0 +1,61 @@
+import { sql, SqliteAdapter, type Kysely } from 'kysely';
+
+/**
+ * PostgreSQL only: `otpgate_send_guarded(p jsonb) returns jsonb`, the one-statement send of a
+ * tenant whose fraud guard is on (docs/architecture.md "The send on PostgreSQL"). The
+ * application judges the send before the call, from the phone's latest code, the keys'
+ * decisions and counters read outside any lock; the call then holds only if the phone's latest
+ * code is still the one judged. It takes the per-phone lock (`otpgate_send` takes it again: an
+ * advisory lock held twice by one transaction is held once more, not waited for), compares the
+ * latest code with `p.expect_latest`, runs `otpgate_send`, and adds `p.counters` to the guard's
+ * counters in the same transaction, in the order given.
+ *
+ * Answers as `otpgate_send` does; `fallback` as well when the latest code is another one. A
+ * send that would join the open verification (the judge assumed a first code) raises SQLSTATE
+ * OG003, rolling everything back: the application takes its transaction path for it.
+ */
+export const m0021PgGuardedSendFunction = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    if (db.getExecutor().adapter instanceof SqliteAdapter) return;
+    await sql`
+create or replace function otpgate_send_guarded(p jsonb) returns jsonb
+language plpgsql volatile as $fn$
+declare
+  v_tenant text := p->>'tenant_id';
+  v_latest text;
+  v_answer jsonb;
+begin
+  perform pg_advisory_xact_lock(hashtextextended(v_tenant || ':' || (p->>'phone'), 0));
+  select id into v_latest from challenges
+   where tenant_id = v_tenant and phone = p->>'phone' and purpose = p->>'purpose'
+   order by created_at desc, id desc limit 1;
+  if v_latest is distinct from p->>'expect_latest' then
+    return jsonb_build_object('outcome', 'fallback');
+  end if;
+  v_answer := otpgate_send(p);
+  if v_answer->>'outcome' <> 'accepted' then
+    return v_answer;
+  end if;
+  if v_answer->>'verification_id' <> p->'verification'->>'id' then
+    raise exception 'the send joined an open verification' using errcode = 'OG003';
+  end if;
+  insert into fraud_counters (tenant_id, key, bucket, sent, verified, segments, cost_micros)
+  select v_tenant, c.key, c.bucket, c.sent, c.verified, c.segments, c.cost_micros
+    from rows from (jsonb_to_recordset(p->'counters')
+           as (key text, bucket bigint, sent integer, verified integer, segments integer, cost_micros bigint))
+         with ordinality as c(key, bucket, sent, verified, segments, cost_micros, n)
+   order by c.n
+  on conflict (tenant_id, key, bucket) do update set
+    sent = fraud_counters.sent + excluded.sent,
+    verified = fraud_counters.verified + excluded.verified,
+    segments = fraud_counters.segments + excluded.segments,
+    cost_micros = fraud_counters.cost_micros + excluded.cost_micros;
+  return v_answer;
+end
+$fn$`.execute(db);
+  },
+  async down(db: Kysely<unknown>): Promise<void> {
+    if (db.getExecutor().adapter instanceof SqliteAdapter) return;
+    await sql`drop function if exists otpgate_send_guarded(jsonb)`.execute(db);
+  },
+};
