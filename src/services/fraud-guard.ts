@@ -16,6 +16,9 @@ import type { Executor } from '../store/db.js';
 import {
   codesOfNumber,
   activeDecisions,
+  guardInputs,
+  type CounterRow,
+  type GuardInputs,
   addToBudget,
   countHit,
   findDecision,
@@ -307,9 +310,10 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   }
 
   /**
-   * The reads of `evaluate`, with no write. `ahead`: judged outside the send's lock, where the
-   * number rule (which counts the phone's own codes, ordered by that lock) cannot be read;
-   * answers undefined when it would have to be.
+   * The reads of `evaluate`, with no write. `ahead`: judged outside the send's lock, from the
+   * decisions and counters `judgeAhead` read; the number rule (which counts the phone's own
+   * codes, ordered by that lock) cannot be read there, so it answers undefined when it would
+   * have to be.
    */
   async function assess(
     db: Executor,
@@ -321,14 +325,14 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     resend: boolean,
     relayed: boolean,
     now: number,
-    ahead: boolean,
+    ahead?: Pick<GuardInputs, 'decisions' | 'counters'>,
   ): Promise<Assessment | undefined> {
     const enforce = g.mode === 'enforce';
     const covered = new Set<string>();
     const hits: FraudDecision[] = [];
     // Keys an operator lifted a block of: their traffic up to the lift's hour is not held against them again.
     const countFrom = new Map<string, number>();
-    for (const d of await decisionsFor(db, tenantId, [keys.n, keys.c, keys.p, keys.i], now)) {
+    for (const d of ahead?.decisions ?? (await decisionsFor(db, tenantId, [keys.n, keys.c, keys.p, keys.i], now))) {
       if (d.lifted_at !== null) {
         countFrom.set(d.key, Math.max(countFrom.get(d.key) ?? 0, d.lifted_at));
         continue;
@@ -348,7 +352,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const numberTrip = await numberTripwire(db, tenantId, g, e164, latest, now, countFrom.get(keys.n));
     if (numberTrip) trips.push({ trip: numberTrip, key: keys.n });
     // A resend adds no unverified code to the wider keys (see count), so it trips none of their rules.
-    if (!resend) trips.push(...(await tripwires(db, tenantId, g, e164, keys, now, countFrom, relayed)));
+    if (!resend) trips.push(...(await tripwires(db, tenantId, g, e164, keys, now, countFrom, relayed, ahead?.counters)));
     return { hits, trips: trips.filter((t) => !covered.has(t.key)) };
   }
 
@@ -372,7 +376,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     if (isSafe(g, e164)) return null;
     const now = clock.now();
     const enforce = g.mode === 'enforce';
-    const a = (await assess(trx, tenant.id, g, e164, keys, latest, resend, relayed, now, false))!;
+    const a = (await assess(trx, tenant.id, g, e164, keys, latest, resend, relayed, now))!;
     if (a.block) {
       await countHit(trx, a.block.id);
       deps.metrics.fraudDecisions.inc({ rule: a.block.rule, action: 'refused' });
@@ -394,17 +398,35 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
 
   /**
    * A first code's send judged before its one-statement write (`otpgate_send_guarded`), from
-   * reads made outside any lock: true when the guard lets it through and writes nothing for it
-   * (no block, no hit, no trip), so that only its counts remain, which the statement adds. False
-   * when the send must take its transaction, where `evaluate` judges it again under the lock.
-   * The keys' decisions and counters are not ordered by the phone's lock in either path; the
-   * phone's own codes are, and the statement holds only if its latest code is still `latest`.
+   * one read made outside any lock (the phone's latest code, the keys' decisions and counters).
+   * Answers the latest code judged (null: none) when the guard lets the send through and writes
+   * nothing for it (no block, no hit, no trip), so that only its counts remain, which the
+   * statement adds; undefined when the send must take its transaction, where `evaluate` judges
+   * it again under the lock: a resend or a cooldown of the phone's open code, or a send the
+   * guard has something to write for. The keys' decisions and counters are not ordered by the
+   * phone's lock in either path; the phone's own codes are, and the statement holds only if its
+   * latest code is still the one judged.
    */
-  async function judgeAhead(tenant: ActiveTenant, e164: string, keys: SendKeys, latest: LatestCode | undefined): Promise<boolean> {
+  async function judgeAhead(tenant: ActiveTenant, e164: string, purpose: string, keys: SendKeys): Promise<{ latest: string | null } | undefined> {
     const g = active(tenant);
-    if (!g || isSafe(g, e164)) return true;
-    const a = await assess(store.db, tenant.id, g, e164, keys, latest, false, false, clock.now(), true);
-    return a !== undefined && !a.block && a.hits.length === 0 && a.trips.length === 0;
+    const now = clock.now();
+    const inputs = await guardInputs(store.db, {
+      tenant: tenant.id,
+      phone: e164,
+      purpose,
+      decisionKeys: [keys.n, keys.c, keys.p, keys.i],
+      now,
+      liftedSince: now - LIFT_MEMORY_MS,
+      counterKeys: [keys.c, keys.p, keys.i],
+      since: bucketOf(now) - DAY_MS,
+    });
+    const latest = inputs.latest;
+    if (latest && latest.status === 'pending' && latest.expires_at > now) return undefined;
+    if (g && !isSafe(g, e164)) {
+      const a = await assess(store.db, tenant.id, g, e164, keys, latest, false, false, now, inputs);
+      if (!a || a.block || a.hits.length > 0 || a.trips.length > 0) return undefined;
+    }
+    return { latest: latest?.id ?? null };
   }
 
   function numberRuleReads(latest: LatestCode | undefined, now: number): latest is LatestCode {
@@ -437,10 +459,12 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     now: number,
     countFrom: ReadonlyMap<string, number> = new Map(),
     relayed = false,
+    read?: CounterRow[],
   ): Promise<Array<{ trip: Trip; key: string }>> {
     const t = g.thresholds;
     const since = bucketOf(now) - DAY_MS;
-    const rows = await counters.read(db, tenantId, [keys.c, keys.p, keys.i], since);
+    // `read`: the same rows, read with the send's other inputs (`judgeAhead`).
+    const rows = read ?? (await counters.read(db, tenantId, [keys.c, keys.p, keys.i], since));
     const firstBucket = (key: string): number => {
       const lifted = countFrom.get(key);
       return lifted === undefined ? -Infinity : bucketOf(lifted) + HOUR_MS;

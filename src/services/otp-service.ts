@@ -263,10 +263,9 @@ export function createOtpService(
     const { now } = a;
     let expectLatest: string | null | undefined;
     if (s.fraud_guard.mode !== 'off') {
-      const latest = await findLatestChallenge(store.db, tenant.id, a.phone, a.purpose);
-      if (latest && latest.status === 'pending' && latest.expires_at > now) return undefined;
-      if (!(await deps.fraud.judgeAhead(tenant, a.phone, a.fraudKeys, latest))) return undefined;
-      expectLatest = latest?.id ?? null;
+      const judged = await deps.fraud.judgeAhead(tenant, a.phone, a.purpose, a.fraudKeys);
+      if (!judged) return undefined;
+      expectLatest = judged.latest;
     }
     const code = a.customCode ?? generateCode(s.otp_length, s.code_alphabet);
     const verificationId = newId('ver');

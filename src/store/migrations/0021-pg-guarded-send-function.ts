@@ -1,7 +1,11 @@
 import { sql, SqliteAdapter, type Kysely } from 'kysely';
 
 /**
- * PostgreSQL only: `otpgate_send_guarded(p jsonb) returns jsonb`, the one-statement send of a
+ * PostgreSQL only: `otpgate_guard_inputs(…) returns jsonb`, what the fraud guard judges a
+ * first code's send from, in one call whose plan the session keeps (the phone's latest code for
+ * the purpose, the keys' decisions in force or lifted in the last day, the keys' counters
+ * since `since`: `{latest, decisions, counters}`); and
+ * `otpgate_send_guarded(p jsonb) returns jsonb`, the one-statement send of a
  * tenant whose fraud guard is on (docs/architecture.md "The send on PostgreSQL"). The
  * application judges the send before the call, from the phone's latest code, the keys'
  * decisions and counters read outside any lock; the call then holds only if the phone's latest
@@ -17,6 +21,24 @@ import { sql, SqliteAdapter, type Kysely } from 'kysely';
 export const m0021PgGuardedSendFunction = {
   async up(db: Kysely<unknown>): Promise<void> {
     if (db.getExecutor().adapter instanceof SqliteAdapter) return;
+    await sql`
+create or replace function otpgate_guard_inputs(
+  p_tenant text, p_phone text, p_purpose text, p_decision_keys text[], p_now bigint, p_lifted_since bigint,
+  p_counter_keys text[], p_since bigint) returns jsonb
+language plpgsql stable as $fn$
+begin
+  return jsonb_build_object(
+    'latest', (select jsonb_build_object('id', id, 'status', status, 'created_at', created_at, 'verified_at', verified_at, 'expires_at', expires_at)
+                 from challenges where tenant_id = p_tenant and phone = p_phone and purpose = p_purpose
+                order by created_at desc, id desc limit 1),
+    'decisions', (select coalesce(jsonb_agg(to_jsonb(d)), '[]') from fraud_decisions d
+                   where d.tenant_id = p_tenant and d.key = any(p_decision_keys) and d.expires_at > p_lifted_since
+                     and ((d.expires_at > p_now and d.lifted_at is null) or d.lifted_at > p_lifted_since)),
+    'counters', (select coalesce(jsonb_agg(jsonb_build_object('key', c.key, 'bucket', c.bucket, 'sent', c.sent, 'verified', c.verified)), '[]')
+                   from fraud_counters c
+                  where c.tenant_id = p_tenant and c.key = any(p_counter_keys) and c.bucket >= p_since));
+end
+$fn$`.execute(db);
     await sql`
 create or replace function otpgate_send_guarded(p jsonb) returns jsonb
 language plpgsql volatile as $fn$
@@ -57,5 +79,6 @@ $fn$`.execute(db);
   async down(db: Kysely<unknown>): Promise<void> {
     if (db.getExecutor().adapter instanceof SqliteAdapter) return;
     await sql`drop function if exists otpgate_send_guarded(jsonb)`.execute(db);
+    await sql`drop function if exists otpgate_guard_inputs(text, text, text, text[], bigint, bigint, text[], bigint)`.execute(db);
   },
 };

@@ -380,3 +380,38 @@ export async function markConverted(db: Executor, challengeId: string, now: numb
   const r = await db.updateTable('challenges').set({ converted_at: now }).where('id', '=', challengeId).where('converted_at', 'is', null).executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
+
+/** What the fraud guard judges a first code's send from, read in one statement (`guardInputs`). */
+export interface GuardInputs {
+  /** The phone's newest code for the purpose. */
+  latest: { id: string; status: string; created_at: number; verified_at: number | null; expires_at: number } | undefined;
+  /** As `activeDecisions` answers for `decisionKeys`. */
+  decisions: FraudDecision[];
+  /** As `readCounters` answers for `counterKeys`. */
+  counters: CounterRow[];
+}
+
+/**
+ * The phone's latest code, its keys' decisions and its keys' counters in one call of
+ * `otpgate_guard_inputs` (PostgreSQL, migration 0021: one round trip where three reads took
+ * three, planned once per connection). Each part is the query of `findLatestChallenge`,
+ * `activeDecisions` and `readCounters`, on the same indexes.
+ */
+export async function guardInputs(
+  db: Executor,
+  a: {
+    tenant: string;
+    phone: string;
+    purpose: string;
+    decisionKeys: readonly [string, string, string, string];
+    now: number;
+    liftedSince: number;
+    counterKeys: readonly [string, string, string];
+    since: number;
+  },
+): Promise<GuardInputs> {
+  const r = await sql<{ r: { latest: GuardInputs['latest'] | null; decisions: FraudDecision[]; counters: CounterRow[] } }>`
+    select otpgate_guard_inputs(${a.tenant}, ${a.phone}, ${a.purpose}, ${a.decisionKeys}::text[], ${a.now}, ${a.liftedSince}, ${a.counterKeys}::text[], ${a.since}) as r`.execute(db);
+  const row = r.rows[0]!.r;
+  return { latest: row.latest ?? undefined, decisions: row.decisions, counters: row.counters };
+}
