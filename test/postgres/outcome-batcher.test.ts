@@ -60,13 +60,15 @@ describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => 
   });
 
   test('an outcome that fails does not undo the others of its batch', async () => {
-    const [good] = await claimed(['+14155550144'], 'dsp_fail');
+    // The bad outcome is for another message than the good one: the two are tried again
+    // concurrently, and neither's answer may depend on which gets its row first.
+    const [good, other] = await claimed(['+14155550144', '+14155550145'], 'dsp_fail');
     const batcher = createOutcomeBatcher(counted, t.deps.events);
     units = 0;
     const now = Date.now();
     // An attempt naming a message that does not exist: its insert breaks the foreign key.
     const bad = {
-      ...sentBy(good!, 'dsp_fail'),
+      ...sentBy(other!, 'dsp_fail'),
       attempt: { id: 'att_batch_bad', message_id: 'msg_does_not_exist', tenant_id: tenantId, attempt_no: 1, provider: 'Inbox', slot: 'primary', started_at: now, latency_ms: 1, outcome: 'accepted' as const, error_kind: null, provider_code: null, http_status: null, error_message: null, provider_message_id: null },
     };
     const [badAnswer, goodAnswer] = await Promise.allSettled([batcher.record(bad), batcher.record(sentBy(good!, 'dsp_fail'))]);
@@ -75,5 +77,7 @@ describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => 
     assert.equal(units, 3, 'the batch, then each outcome alone');
     const row = await t.deps.store.db.selectFrom('messages').select('status').where('id', '=', good!).executeTakeFirstOrThrow();
     assert.equal(row.status, 'sent');
+    const undone = await t.deps.store.db.selectFrom('messages').select('status').where('id', '=', other!).executeTakeFirstOrThrow();
+    assert.notEqual(undone.status, 'sent', 'the bad outcome rolled back whole');
   });
 });
