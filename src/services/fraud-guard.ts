@@ -37,6 +37,7 @@ import { findMessage } from '../store/queries/messages.js';
 import type { FraudDecision } from '../store/schema.js';
 import type { AuditService } from './audit-service.js';
 import { actorId, type Actor, type ServiceContext } from './context.js';
+import { createConversionBatcher } from './conversion-batcher.js';
 import { createDbFraudCounters, type CounterEntry, type FraudCounters } from './fraud-counters.js';
 import { toPage, type Page } from './pagination.js';
 import type { ActiveTenant } from './tenant-service.js';
@@ -187,6 +188,9 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   // An IP–country pair (`x:` key) is read for its presence in an hour only: on a single node
   // the pairs this process wrote this hour are remembered, and written once, not per send.
   const pairsWritten = store.capabilities.multiNode ? undefined : { bucket: 0, keys: new Set<string>() };
+  // Verified codes counted in the database by several nodes: one upsert for the verifies that
+  // finish together (conversion-batcher.ts), so a busy country's row is not updated per verify.
+  const conversions = store.capabilities.multiNode && deps.counters === undefined ? createConversionBatcher(store.db) : undefined;
 
   /**
    * The decisions of the keys in force, and the blocks of those keys lifted in the last 24 h
@@ -653,11 +657,15 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
 
   /**
    * Counts a verified code whose conversion mark `otpgate_verify_approve` already wrote; nothing
-   * with the guard off. One statement on its own: it has nothing to be atomic with.
+   * with the guard off. A statement on its own (it has nothing to be atomic with), shared with
+   * the verifies that count at the same moment when the counters are the store's.
    */
   async function countConversion(tenant: ActiveTenant, challenge: Converted): Promise<void> {
     const g = active(tenant);
-    if (g && challenge.is_test !== 1) await counters.add(store.db, tenant.id, conversionEntries(g, challenge));
+    if (!g || challenge.is_test === 1) return;
+    const entries = conversionEntries(g, challenge);
+    if (conversions) await conversions.add(tenant.id, entries);
+    else await counters.add(store.db, tenant.id, entries);
   }
 
   return {

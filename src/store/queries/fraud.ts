@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type OnConflictBuilder } from 'kysely';
 import type { Executor } from '../db.js';
-import type { FraudDecision, FraudDecisionsTable } from '../schema.js';
+import type { Database, FraudDecision, FraudDecisionsTable } from '../schema.js';
 import { limitOf, p, prepared, type PreparedQuery } from '../prepared.js';
 
 /** One bucket's counts of a key, as the rules read them. */
@@ -113,6 +113,15 @@ export async function codesOfNumber(db: Executor, tenantId: string, phone: strin
 
 const addMany = new Map<number, PreparedQuery<unknown>>();
 
+/** A counter row that exists already takes the new row's figures added to its own. */
+const addOnConflict = (oc: OnConflictBuilder<Database, 'fraud_counters'>) =>
+  oc.columns(['tenant_id', 'key', 'bucket']).doUpdateSet((eb) => ({
+    sent: eb('fraud_counters.sent', '+', eb.ref('excluded.sent')),
+    verified: eb('fraud_counters.verified', '+', eb.ref('excluded.verified')),
+    segments: eb('fraud_counters.segments', '+', eb.ref('excluded.segments')),
+    cost_micros: eb('fraud_counters.cost_micros', '+', eb.ref('excluded.cost_micros')),
+  }));
+
 /** The upsert of `n` rows in one statement, prepared once per arity. */
 function addManyQuery(n: number): PreparedQuery<unknown> {
   let query = addMany.get(n);
@@ -131,14 +140,7 @@ function addManyQuery(n: number): PreparedQuery<unknown> {
             cost_micros: p<number>(`cost${i}`),
           })),
         )
-        .onConflict((oc) =>
-          oc.columns(['tenant_id', 'key', 'bucket']).doUpdateSet((eb) => ({
-            sent: eb('fraud_counters.sent', '+', eb.ref('excluded.sent')),
-            verified: eb('fraud_counters.verified', '+', eb.ref('excluded.verified')),
-            segments: eb('fraud_counters.segments', '+', eb.ref('excluded.segments')),
-            cost_micros: eb('fraud_counters.cost_micros', '+', eb.ref('excluded.cost_micros')),
-          })),
-        ),
+        .onConflict(addOnConflict),
     );
     addMany.set(n, query);
   }
@@ -414,4 +416,19 @@ export async function guardInputs(
     select otpgate_guard_inputs(${a.tenant}, ${a.phone}, ${a.purpose}, ${a.decisionKeys}::text[], ${a.now}, ${a.liftedSince}, ${a.counterKeys}::text[], ${a.since}) as r`.execute(db);
   const row = r.rows[0]!.r;
   return { latest: row.latest ?? undefined, decisions: row.decisions, counters: row.counters };
+}
+
+/**
+ * Adds to the buckets of several tenants' keys in one statement (the conversion batcher). The
+ * rows must be distinct by tenant, key and bucket, in one fixed order.
+ */
+export async function addToCountersOfTenants(
+  db: Executor,
+  rows: ReadonlyArray<{ tenant_id: string; key: string; bucket: number; sent: number; verified: number; segments: number; cost_micros: number }>,
+): Promise<void> {
+  await db
+    .insertInto('fraud_counters')
+    .values(rows.map((r) => ({ ...r })))
+    .onConflict(addOnConflict)
+    .execute();
 }
