@@ -37,7 +37,7 @@ import { findMessage } from '../store/queries/messages.js';
 import type { FraudDecision } from '../store/schema.js';
 import type { AuditService } from './audit-service.js';
 import { actorId, type Actor, type ServiceContext } from './context.js';
-import { createConversionBatcher } from './conversion-batcher.js';
+import { createCounterBatcher } from './counter-batcher.js';
 import { createDbFraudCounters, type CounterEntry, type FraudCounters } from './fraud-counters.js';
 import { toPage, type Page } from './pagination.js';
 import type { ActiveTenant } from './tenant-service.js';
@@ -188,9 +188,10 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   // An IP–country pair (`x:` key) is read for its presence in an hour only: on a single node
   // the pairs this process wrote this hour are remembered, and written once, not per send.
   const pairsWritten = store.capabilities.multiNode ? undefined : { bucket: 0, keys: new Set<string>() };
-  // Verified codes counted in the database by several nodes: one upsert for the verifies that
-  // finish together (conversion-batcher.ts), so a busy country's row is not updated per verify.
-  const conversions = store.capabilities.multiNode && deps.counters === undefined ? createConversionBatcher(store.db) : undefined;
+  // Counted in the database by several nodes: one upsert for the first codes' sends and the
+  // verifies that finish together (counter-batcher.ts), so a busy country's row is not updated
+  // and locked per request.
+  const batched = store.capabilities.multiNode && deps.counters === undefined ? createCounterBatcher(store.db) : undefined;
 
   /**
    * The decisions of the keys in force, and the blocks of those keys lifted in the last 24 h
@@ -560,13 +561,17 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   }
 
   /**
-   * The counts `otpgate_send_guarded` adds for a first code judged by `judgeAhead` (no budget:
-   * a budget is charged and checked in the send's transaction). Empty with the guard off.
+   * Counts a first code's send judged by `judgeAhead`, once its statement committed (no budget:
+   * a budget is charged and checked in the send's transaction), in a batch with the sends and
+   * verifies that count at the same moment. A crash between the two commits leaves the send
+   * uncounted; the transaction path counts in the send's own unit.
    */
-  function countsAhead(tenant: ActiveTenant, keys: SendKeys, segments: number): CounterEntry[] {
-    if (!active(tenant)) return [];
+  async function countAhead(tenant: ActiveTenant, keys: SendKeys, segments: number): Promise<void> {
+    if (!active(tenant)) return;
     const costMicros = toMicros(segmentPrice(tenant.settings.sms_prices, keys.country)) * segments;
-    return counterEntries(tenant.id, keys, segments, costMicros, false);
+    const entries = counterEntries(tenant.id, keys, segments, costMicros, false);
+    if (batched) await batched.add(tenant.id, entries);
+    else await counters.add(store.db, tenant.id, entries);
   }
 
   /**
@@ -658,13 +663,13 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   /**
    * Counts a verified code whose conversion mark `otpgate_verify_approve` already wrote; nothing
    * with the guard off. A statement on its own (it has nothing to be atomic with), shared with
-   * the verifies that count at the same moment when the counters are the store's.
+   * the sends and verifies that count at the same moment when the counters are the store's.
    */
   async function countConversion(tenant: ActiveTenant, challenge: Converted): Promise<void> {
     const g = active(tenant);
     if (!g || challenge.is_test === 1) return;
     const entries = conversionEntries(g, challenge);
-    if (conversions) await conversions.add(tenant.id, entries);
+    if (batched) await batched.add(tenant.id, entries);
     else await counters.add(store.db, tenant.id, entries);
   }
 
@@ -673,8 +678,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     evaluate,
     judgeAhead,
     count,
-    countsAhead,
-    /** The counters are the store's (not Redis): a send's counts can be added by its one statement. */
+    countAhead,
+    /** The counters are the store's (not Redis): a first code's send can be judged ahead of its one statement. */
     countsInStore: deps.counters === undefined,
     chargeBudgets,
     converted,

@@ -234,8 +234,8 @@ export function createOtpService(
   /**
    * The send as one call of `otpgate_send` (PostgreSQL): the code, the sealed text and every row
    * are made here first, then the function takes the locks, checks and writes in one statement.
-   * With the fraud guard on, the guard judges the send first (`judgeAhead`) and the statement
-   * adds its counts. Answers as the transaction below would, or undefined when the send must
+   * With the fraud guard on, the guard judges the send first (`judgeAhead`) and counts it once
+   * the statement committed (`countAhead`). Answers as the transaction below would, or undefined when the send must
    * take it after all (a `same_code` resend; with the guard on, a resend, a cooldown, or a send
    * the guard refuses, counts a hit on or trips a rule for, all of which the transaction judges
    * and writes). Throws IdempotencyRace when another request stored the key meanwhile.
@@ -365,18 +365,7 @@ export function createOtpService(
       answer =
         expectLatest === undefined
           ? await callSendFunction(store.db, args)
-          : await sendGuardedInOneCall(store.db, {
-              ...args,
-              expect_latest: expectLatest,
-              counters: deps.fraud.countsAhead(tenant, a.fraudKeys, message.segments ?? 1).map((e) => ({
-                key: e.key,
-                bucket: e.bucket,
-                sent: e.delta.sent,
-                verified: e.delta.verified,
-                segments: e.delta.segments,
-                cost_micros: e.delta.costMicros,
-              })),
-            });
+          : await sendGuardedInOneCall(store.db, { ...args, expect_latest: expectLatest });
     } catch (err) {
       if ((err as { code?: unknown }).code === IDEMPOTENCY_TAKEN) throw new IdempotencyRace();
       if ((err as { code?: unknown }).code === SEND_JOINED) return undefined;
@@ -405,6 +394,12 @@ export function createOtpService(
         result.verification_id = answer.verification_id;
         deps.metrics.otpSends.inc({ outcome: 'accepted' });
         deps.onEnqueued();
+        // The send is stored: a failure to count it only leaves the guard one send short.
+        if (expectLatest !== undefined) {
+          await deps.fraud.countAhead(tenant, a.fraudKeys, message.segments ?? 1).catch((err: unknown) => {
+            ctx.logger.warn({ err_message: (err as Error)?.message, challenge_id: a.challengeId }, 'could not count a send for the fraud guard');
+          });
+        }
         return { status: 202, body: result };
     }
   }

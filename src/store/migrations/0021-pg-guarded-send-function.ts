@@ -11,8 +11,8 @@ import { sql, SqliteAdapter, type Kysely } from 'kysely';
  * decisions and counters read outside any lock; the call then holds only if the phone's latest
  * code is still the one judged. It takes the per-phone lock (`otpgate_send` takes it again: an
  * advisory lock held twice by one transaction is held once more, not waited for), compares the
- * latest code with `p.expect_latest`, runs `otpgate_send`, and adds `p.counters` to the guard's
- * counters in the same transaction, in the order given.
+ * latest code with `p.expect_latest` and runs `otpgate_send`. The application counts the send
+ * once it committed.
  *
  * Answers as `otpgate_send` does; `fallback` as well when the latest code is another one. A
  * send that would join the open verification (the judge assumed a first code) raises SQLSTATE
@@ -55,23 +55,9 @@ begin
     return jsonb_build_object('outcome', 'fallback');
   end if;
   v_answer := otpgate_send(p);
-  if v_answer->>'outcome' <> 'accepted' then
-    return v_answer;
-  end if;
-  if v_answer->>'verification_id' <> p->'verification'->>'id' then
+  if v_answer->>'outcome' = 'accepted' and v_answer->>'verification_id' <> p->'verification'->>'id' then
     raise exception 'the send joined an open verification' using errcode = 'OG003';
   end if;
-  insert into fraud_counters (tenant_id, key, bucket, sent, verified, segments, cost_micros)
-  select v_tenant, c.key, c.bucket, c.sent, c.verified, c.segments, c.cost_micros
-    from rows from (jsonb_to_recordset(p->'counters')
-           as (key text, bucket bigint, sent integer, verified integer, segments integer, cost_micros bigint))
-         with ordinality as c(key, bucket, sent, verified, segments, cost_micros, n)
-   order by c.n
-  on conflict (tenant_id, key, bucket) do update set
-    sent = fraud_counters.sent + excluded.sent,
-    verified = fraud_counters.verified + excluded.verified,
-    segments = fraud_counters.segments + excluded.segments,
-    cost_micros = fraud_counters.cost_micros + excluded.cost_micros;
   return v_answer;
 end
 $fn$`.execute(db);

@@ -30,13 +30,9 @@ export interface OneCallSend {
   idempotency: IdempotencyKeysTable | null;
 }
 
-/**
- * What `otpgate_send_guarded` is given besides: the phone's latest code for the purpose as the
- * fraud guard judged the send (null: none), and the counts to add when it is accepted.
- */
+/** What `otpgate_send_guarded` is given besides: the phone's latest code for the purpose as the fraud guard judged the send (null: none). */
 export interface GuardedSend extends OneCallSend {
   expect_latest: string | null;
-  counters: Array<{ key: string; bucket: number; sent: number; verified: number; segments: number; cost_micros: number }>;
 }
 
 export type OneCallAnswer =

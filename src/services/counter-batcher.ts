@@ -5,15 +5,15 @@ import type { CounterEntry } from './fraud-counters.js';
 type Waiting = { tenantId: string; entries: readonly CounterEntry[]; resolve(): void; reject(e: unknown): void };
 
 /**
- * Verified codes counted for the fraud guard in batches, on a store where each statement is a
- * round trip of its own (PostgreSQL). A verify's count is its own statement after the approval
- * commits (`countConversion`); the counts that arrive while the previous batch is written go
- * together in ONE upsert, their deltas summed per tenant, key and bucket, so a country's row is
- * updated once per batch instead of once per verify. A batch that fails (a tenant deleted
- * meanwhile) is written again tenant by tenant, so one failure fails only its own. Each promise
- * settles once its count is committed.
+ * The fraud guard's counts in batches, on a store where each statement is a round trip of its
+ * own and several nodes count (PostgreSQL): a first code's send once its statement committed,
+ * a verified code once its approval did. The counts that arrive while the previous batch is
+ * written go together in ONE upsert, their figures summed per tenant, key and bucket, so a
+ * busy country's row of the hour is updated and locked once per batch instead of once per
+ * request. A batch that fails (a tenant deleted meanwhile) is written again tenant by tenant,
+ * so one failure fails only its own. Each promise settles once its counts are committed.
  */
-export function createConversionBatcher(db: Executor, options: { maxBatch?: number } = {}) {
+export function createCounterBatcher(db: Executor, options: { maxBatch?: number } = {}) {
   const maxBatch = options.maxBatch ?? 256;
   let queue: Waiting[] = [];
   let running = false;
@@ -77,4 +77,4 @@ export function createConversionBatcher(db: Executor, options: { maxBatch?: numb
   };
 }
 
-export type ConversionBatcher = ReturnType<typeof createConversionBatcher>;
+export type CounterBatcher = ReturnType<typeof createCounterBatcher>;

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createConversionBatcher } from '../../src/services/conversion-batcher.js';
+import { createCounterBatcher } from '../../src/services/counter-batcher.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { guard } from '../integration/fraud-guard-support.js';
 import { postgresSkipReason, statementsOf } from './support.js';
 
-const skip = await postgresSkipReason('verified codes counted in batches');
+const skip = await postgresSkipReason('fraud-guard counts in batches');
 
-// src/services/conversion-batcher.ts: on PostgreSQL the verifies' conversion counts share upserts.
-describe('verified codes counted for the fraud guard in batches (PostgreSQL)', { skip }, () => {
+// src/services/counter-batcher.ts: on PostgreSQL the sends' and verifies' counts share upserts.
+describe('fraud-guard counts in batches (PostgreSQL)', { skip }, () => {
   let t: TestApp;
   before(async () => {
     t = await createTestApp({ dialect: 'postgres' });
@@ -24,7 +24,7 @@ describe('verified codes counted for the fraud guard in batches (PostgreSQL)', {
   test('the counts of one turn are one upsert, summed per tenant, key and bucket; each promise settles after it', async () => {
     const a = await t.createTenant();
     const b = await t.createTenant();
-    const batcher = createConversionBatcher(t.deps.store.db);
+    const batcher = createCounterBatcher(t.deps.store.db);
     const hour = Date.UTC(2026, 11, 4, 9);
     const statements = await statementsOf(() =>
       Promise.all([
@@ -50,7 +50,7 @@ describe('verified codes counted for the fraud guard in batches (PostgreSQL)', {
 
   test('a batch that fails is written again tenant by tenant: only the failing tenant’s counts fail', async () => {
     const kept = await t.createTenant();
-    const batcher = createConversionBatcher(t.deps.store.db);
+    const batcher = createCounterBatcher(t.deps.store.db);
     const hour = Date.UTC(2026, 11, 4, 10);
     const [gone, ok] = await Promise.allSettled([
       batcher.add('ten_does_not_exist', [verified('c:GB', hour)]),
