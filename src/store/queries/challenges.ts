@@ -49,6 +49,12 @@ const q = {
       .limit(limitOf('limit')),
   ),
   supersede: prepared((db) => db.updateTable('challenges').set({ status: 'superseded' }).where('id', '=', p('id')).where('status', '=', 'pending')),
+  closeVerified: prepared((db) =>
+    db.updateTable('challenges').set({ status: 'verified', verified_at: p<number>('now') }).where('verification_id', '=', p('verification')).where('status', '=', 'pending'),
+  ),
+  closeAs: prepared((db) =>
+    db.updateTable('challenges').set({ status: p<Challenge['status']>('status') }).where('verification_id', '=', p('verification')).where('status', '=', 'pending'),
+  ),
   verified: prepared((db) =>
     db
       .updateTable('challenges')
@@ -135,12 +141,8 @@ export async function pendingCodesOf(db: Executor, verificationId: string, limit
  * was approved, `locked` when its attempts ran out, `canceled`, `superseded` or `expired`.
  */
 export async function closeCodesOf(db: Executor, verificationId: string, status: 'verified' | 'locked' | 'canceled' | 'superseded' | 'expired', now: number): Promise<void> {
-  await db
-    .updateTable('challenges')
-    .set(status === 'verified' ? { status, verified_at: now } : { status })
-    .where('verification_id', '=', verificationId)
-    .where('status', '=', 'pending')
-    .execute();
+  if (status === 'verified') await q.closeVerified.execute(db, { verification: verificationId, now });
+  else await q.closeAs.execute(db, { verification: verificationId, status });
 }
 
 /** A code that left its verification's last 3 (`new_code`), or a replaced legacy code. */

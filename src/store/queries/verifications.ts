@@ -29,6 +29,30 @@ const q = {
       .whereRef('attempts', '<', 'max_attempts')
       .returning(['attempts', 'max_attempts']),
   ),
+  // Prepared, as the send's other statements: a resend that joins runs one of these two.
+  extend: prepared((db) =>
+    db
+      .updateTable('verifications')
+      .set((eb) => ({ expires_at: eb.case().when('expires_at', '<', p<number>('expiresAt')).then(p<number>('expiresAt')).else(eb.ref('expires_at')).end(), updated_at: p<number>('now') }))
+      .where('id', '=', p('id')),
+  ),
+  extendSealed: prepared((db) =>
+    db
+      .updateTable('verifications')
+      .set((eb) => ({
+        expires_at: eb.case().when('expires_at', '<', p<number>('expiresAt')).then(p<number>('expiresAt')).else(eb.ref('expires_at')).end(),
+        updated_at: p<number>('now'),
+        code_sealed: p('sealed'),
+      }))
+      .where('id', '=', p('id')),
+  ),
+  end: prepared((db) =>
+    db
+      .updateTable('verifications')
+      .set({ status: p<VerificationStatus>('status'), updated_at: p<number>('now'), code_sealed: null })
+      .where('id', '=', p('id'))
+      .where('status', '=', 'pending'),
+  ),
 };
 
 export async function insertVerification(db: Executor, row: Verification): Promise<void> {
@@ -44,15 +68,8 @@ export async function findVerification(db: Executor, tenantId: string, id: strin
  * `codeSealed`, when given, is the code a `same_code` resend will repeat from now on.
  */
 export async function extendVerification(db: Executor, id: string, expiresAt: number, now: number, codeSealed?: string): Promise<void> {
-  await db
-    .updateTable('verifications')
-    .set((eb) => ({
-      expires_at: eb.case().when('expires_at', '<', expiresAt).then(expiresAt).else(eb.ref('expires_at')).end(),
-      updated_at: now,
-      ...(codeSealed === undefined ? {} : { code_sealed: codeSealed }),
-    }))
-    .where('id', '=', id)
-    .execute();
+  if (codeSealed === undefined) await q.extend.execute(db, { id, expiresAt, now });
+  else await q.extendSealed.execute(db, { id, expiresAt, now, sealed: codeSealed });
 }
 
 /**
@@ -77,13 +94,8 @@ export async function recordVerificationWrongAttempt(db: Executor, id: string, n
 
 /** Ends a pending verification (its sealed code goes with it); true when this call did it. */
 export async function endVerification(db: Executor, id: string, status: Exclude<VerificationStatus, 'pending' | 'approved'>, now: number): Promise<boolean> {
-  const r = await db
-    .updateTable('verifications')
-    .set({ status, updated_at: now, code_sealed: null })
-    .where('id', '=', id)
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  const r = await q.end.execute(db, { id, status, now });
+  return Number(r.numAffectedRows ?? 0n) > 0;
 }
 
 /** Approves a pending verification without a code (the tenant's own decision); true when this call did it. */
