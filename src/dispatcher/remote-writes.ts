@@ -1,5 +1,5 @@
 import type { Store, Executor } from '../store/db.js';
-import { claimDueMessages, completeAttempt, type ClaimedMessage } from '../store/queries/messages.js';
+import { claimDueMessages, completeAttempt, insertAttempts, type ClaimedMessage } from '../store/queries/messages.js';
 import { insertInboxMessage } from '../store/queries/inbox.js';
 import type { InboxMessagesTable, MessageUpdate, NewMessageAttempt } from '../store/schema.js';
 import type { EventEmitter } from '../services/event-emitter.js';
@@ -34,8 +34,8 @@ export type RemoteWritesReply = { type: 'write-results'; batch: number; results:
  * Records an outcome in `trx`, only while `owner` still holds the message's lease. A final
  * outcome is an event for the tenant's endpoints, written with it (docs/events.md).
  */
-export async function applyOutcome(trx: Executor, events: EventEmitter, o: OutcomeRecord): Promise<boolean> {
-  if (!(await completeAttempt(trx, o.messageId, o.owner, o.update, o.attempt))) return false;
+export async function applyOutcome(trx: Executor, events: EventEmitter, o: OutcomeRecord, attempts?: NewMessageAttempt[]): Promise<boolean> {
+  if (!(await completeAttempt(trx, o.messageId, o.owner, o.update, o.attempt, attempts))) return false;
   const u = o.update;
   if (u.status === 'sent' || u.status === 'failed') {
     await events.emit(trx, o.tenantId, u.status === 'sent' ? 'message.sent' : 'message.failed', {
@@ -47,12 +47,15 @@ export async function applyOutcome(trx: Executor, events: EventEmitter, o: Outco
   return true;
 }
 
-async function applyOne(trx: Executor, store: Store, events: EventEmitter, w: RemoteWrite): Promise<unknown> {
+/** What the writes of one unit share: one read of each tenant's endpoints, one insert of all their attempts. */
+type Unit = { events: EventEmitter; attempts: NewMessageAttempt[] };
+
+async function applyOne(trx: Executor, store: Store, unit: Unit, w: RemoteWrite): Promise<unknown> {
   switch (w.kind) {
     case 'claim':
       return claimDueMessages(trx, store.capabilities, w.owner, w.now, w.leaseUntil, w.limit, w.expiredLeases);
     case 'complete':
-      return applyOutcome(trx, events, w.outcome);
+      return applyOutcome(trx, unit.events, w.outcome, unit.attempts);
     case 'inbox':
       await insertInboxMessage(trx, w.row);
       return undefined;
@@ -61,24 +64,29 @@ async function applyOne(trx: Executor, store: Store, events: EventEmitter, w: Re
 
 /**
  * The main thread's side: runs a batch of the worker's writes as ONE unit of its group commit
- * (one claim statement for the batch's claims, one savepoint for all its outcomes). If that
- * unit fails, each write is tried again as a unit of its own, so one bad write fails alone.
+ * (one claim statement for the batch's claims, one savepoint for all its outcomes, one read of
+ * each tenant's event endpoints and one insert of all the attempts). If that unit fails, each
+ * write is tried again as a unit of its own, so one bad write fails alone.
  */
 export function createRemoteWriteServer(store: Store, events: EventEmitter) {
+  async function applyAll(trx: Executor, writes: RemoteWrite[]): Promise<unknown[]> {
+    const unit: Unit = { events: events.forUnit?.() ?? events, attempts: [] };
+    const out: unknown[] = [];
+    for (const w of writes) out.push(await applyOne(trx, store, unit, w));
+    await insertAttempts(trx, unit.attempts);
+    return out;
+  }
+
   return async function run(writes: RemoteWrite[]): Promise<Result[]> {
     try {
-      const values = await store.writes.write(async (trx) => {
-        const out: unknown[] = [];
-        for (const w of writes) out.push(await applyOne(trx, store, events, w));
-        return out;
-      });
+      const values = await store.writes.write((trx) => applyAll(trx, writes));
       return values.map((value) => ({ ok: true, value }));
     } catch (error) {
       if (writes.length === 1) return [{ ok: false, error: (error as Error)?.message ?? String(error) }];
     }
     return Promise.all(
       writes.map((w) =>
-        store.writes.write((trx) => applyOne(trx, store, events, w)).then(
+        store.writes.write(async (trx) => (await applyAll(trx, [w]))[0]).then(
           (value): Result => ({ ok: true, value }),
           (error: unknown): Result => ({ ok: false, error: (error as Error)?.message ?? String(error) }),
         ),

@@ -15,6 +15,11 @@ export interface EventEmitter {
    * only if the change committed. A tenant without endpoints costs one indexed read.
    */
   emit(trx: Executor, tenantId: string, type: EventType, data: EventData): Promise<void>;
+  /**
+   * An emitter for one write unit of many events (a batch of delivery outcomes): each tenant's
+   * endpoints are read once for the unit, not once per event.
+   */
+  forUnit?(): EventEmitter;
 }
 
 /** The JSON body of an event as every endpoint receives it. */
@@ -45,15 +50,28 @@ export function newDelivery(d: { id: string; eventId: string; tenantId: string; 
   };
 }
 
+type EndpointFilters = Awaited<ReturnType<typeof enabledEndpointFilters>>;
+
 export function createEventEmitter(clock: Clock): EventEmitter {
-  return {
-    async emit(trx, tenantId, type, data) {
-      const endpoints = (await enabledEndpointFilters(trx, tenantId)).filter((e) => endpointWants(e.events, type));
-      if (endpoints.length === 0) return;
-      const now = clock.now();
-      const eventId = newId('evt', now);
-      const payload = eventPayload(type, now, data);
-      await insertEventDeliveries(trx, endpoints.map((e) => newDelivery({ id: newId('evd', now), eventId, tenantId, endpointId: e.id, type, payload, now })));
-    },
-  };
+  function emitter(filters: (trx: Executor, tenantId: string) => Promise<EndpointFilters>): EventEmitter {
+    return {
+      async emit(trx, tenantId, type, data) {
+        const endpoints = (await filters(trx, tenantId)).filter((e) => endpointWants(e.events, type));
+        if (endpoints.length === 0) return;
+        const now = clock.now();
+        const eventId = newId('evt', now);
+        const payload = eventPayload(type, now, data);
+        await insertEventDeliveries(trx, endpoints.map((e) => newDelivery({ id: newId('evd', now), eventId, tenantId, endpointId: e.id, type, payload, now })));
+      },
+      forUnit() {
+        const read = new Map<string, Promise<EndpointFilters>>();
+        return emitter((trx, tenantId) => {
+          let f = read.get(tenantId);
+          if (!f) read.set(tenantId, (f = enabledEndpointFilters(trx, tenantId)));
+          return f;
+        });
+      },
+    };
+  }
+  return emitter(enabledEndpointFilters);
 }

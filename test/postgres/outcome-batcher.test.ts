@@ -5,7 +5,7 @@ import { createOutcomeBatcher } from '../../src/dispatcher/outcome-batcher.js';
 import { createRemoteWriteServer } from '../../src/dispatcher/remote-writes.js';
 import type { Store } from '../../src/store/db.js';
 import type { ClaimedMessage } from '../../src/store/queries/messages.js';
-import { postgresSkipReason } from './support.js';
+import { postgresSkipReason, statementsOf } from './support.js';
 
 const skip = await postgresSkipReason('delivery outcomes in batches');
 
@@ -57,6 +57,25 @@ describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => 
     assert.equal(units, 1, 'one transaction for the four');
     const rows = await t.deps.store.db.selectFrom('messages').select(['id', 'status', 'lease_owner']).where('id', 'in', ids).orderBy('id').execute();
     assert.deepEqual(rows.map((r) => [r.status, r.lease_owner]), ids.map(() => ['sent', null]));
+  });
+
+  test('a batch reads each tenant’s event endpoints once and inserts all its attempts in one statement', async () => {
+    const ids = await claimed(['+14155550146', '+14155550147', '+14155550148'], 'dsp_unit');
+    const batcher = createOutcomeBatcher(counted, t.deps.events);
+    const now = Date.now();
+    const withAttempt = (id: string, n: number) => ({
+      ...sentBy(id, 'dsp_unit'),
+      attempt: { id: `att_unit_${n}`, message_id: id, tenant_id: tenantId, attempt_no: 1, provider: 'Inbox', slot: 'primary', started_at: now, latency_ms: 1, outcome: 'accepted' as const, error_kind: null, provider_code: null, http_status: null, error_message: null, provider_message_id: null },
+    });
+    let answers: boolean[] = [];
+    const statements = await statementsOf(async () => {
+      answers = await Promise.all(ids.map((id, n) => batcher.record(withAttempt(id, n))));
+    });
+    assert.deepEqual(answers, [true, true, true]);
+    assert.equal(statements.filter((s) => /from "event_endpoints"/.test(s)).length, 1, statements.join('\n'));
+    assert.equal(statements.filter((s) => /insert into "message_attempts"/.test(s)).length, 1, statements.join('\n'));
+    const attempts = await t.deps.store.db.selectFrom('message_attempts').select(['id', 'message_id']).where('id', 'like', 'att_unit_%').orderBy('id').execute();
+    assert.deepEqual(attempts, ids.map((id, n) => ({ id: `att_unit_${n}`, message_id: id })));
   });
 
   test('an outcome that fails does not undo the others of its batch', async () => {

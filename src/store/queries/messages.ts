@@ -141,6 +141,8 @@ export async function completeAttempt(
   owner: string,
   update: MessageUpdate,
   attempt: NewMessageAttempt | undefined,
+  /** Given: the attempt is added to it instead of inserted, for `insertAttempts` later in the same unit. */
+  attempts?: NewMessageAttempt[],
 ): Promise<boolean> {
   const keys = Object.keys(update).filter((k) => (update as Record<string, unknown>)[k] !== undefined).sort() as Array<keyof MessageUpdate>;
   const signature = keys.join(',');
@@ -160,8 +162,18 @@ export async function completeAttempt(
   for (const k of keys) values[`set_${k}`] = (update as Record<string, unknown>)[k] ?? null;
   const r = await q.execute(db, values);
   if (Number(r.numAffectedRows ?? 0n) === 0) return false;
-  if (attempt) await insertAttemptQuery.execute(db, Object.fromEntries(attemptColumns.map((c) => [c, attempt[c] ?? null])));
+  if (attempt && attempts) attempts.push(attempt);
+  else if (attempt) await insertAttemptQuery.execute(db, Object.fromEntries(attemptColumns.map((c) => [c, attempt[c] ?? null])));
   return true;
+}
+
+/** Several attempts in one statement (a batch of delivery outcomes). */
+export async function insertAttempts(db: Executor, attempts: readonly NewMessageAttempt[]): Promise<void> {
+  if (attempts.length === 0) return;
+  await db
+    .insertInto('message_attempts')
+    .values(attempts.map((a) => Object.fromEntries(attemptColumns.map((c) => [c, a[c] ?? null])) as unknown as NewMessageAttempt))
+    .execute();
 }
 
 const completeQueries = new Map<string, ReturnType<typeof prepared<unknown>>>();
