@@ -176,7 +176,8 @@ export function createDispatcher(options: DispatcherOptions) {
       if (inflight + recording + waiting.length > 0) schedule(pollMs);
       else {
         const due = await nextDueAt(store.db);
-        schedule(due === undefined ? pollMs : due - clock.now());
+        // A wake while the due time was read may be for a message that read missed: look again now.
+        schedule(again ? 0 : due === undefined ? pollMs : due - clock.now());
       }
     } catch (err) {
       if (running) logger.warn({ err_message: (err as Error)?.message }, 'dispatcher could not read the outbox; retrying');
