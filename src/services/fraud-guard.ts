@@ -191,7 +191,19 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   // Counted in the database by several nodes: one upsert for the first codes' sends and the
   // verifies that finish together (counter-batcher.ts), so a busy country's row is not updated
   // and locked per request.
-  const batched = store.capabilities.multiNode && deps.counters === undefined ? createCounterBatcher(store.db) : undefined;
+  const countsInStore = deps.counters === undefined;
+  const batched = store.capabilities.multiNode && countsInStore ? createCounterBatcher(store.db) : undefined;
+
+  /** Counts outside a send's transaction: batched with the others of the moment when several nodes count in the database. */
+  async function addCounts(tenantId: string, entries: CounterEntry[]): Promise<void> {
+    if (batched) await batched.add(tenantId, entries);
+    else await counters.add(store.db, tenantId, entries);
+  }
+
+  /** A message's cost in micros under the tenant's `sms_prices` (0 without a price). */
+  function costOf(tenant: ActiveTenant, country: string | undefined, segments: number): number {
+    return toMicros(segmentPrice(tenant.settings.sms_prices, country)) * segments;
+  }
 
   /**
    * The decisions of the keys in force, and the blocks of those keys lifted in the last 24 h
@@ -405,8 +417,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    * A first code's send judged before its one-statement write (`otpgate_send_guarded`), from
    * one read made outside any lock (the phone's latest code, the keys' decisions and counters).
    * Answers the latest code judged (null: none) when the guard lets the send through and writes
-   * nothing for it (no block, no hit, no trip), so that only its counts remain, which the
-   * statement adds; undefined when the send must take its transaction, where `evaluate` judges
+   * nothing for it (no block, no hit, no trip), so that only its counts remain (`countAhead`,
+   * once the statement committed); undefined when the send must take its transaction, where `evaluate` judges
    * it again under the lock: a resend or a cooldown of the phone's open code, or a send the
    * guard has something to write for. The keys' decisions and counters are not ordered by the
    * phone's lock in either path; the phone's own codes are, and the statement holds only if its
@@ -568,10 +580,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    */
   async function countAhead(tenant: ActiveTenant, keys: SendKeys, segments: number): Promise<void> {
     if (!active(tenant)) return;
-    const costMicros = toMicros(segmentPrice(tenant.settings.sms_prices, keys.country)) * segments;
-    const entries = counterEntries(tenant.id, keys, segments, costMicros, false);
-    if (batched) await batched.add(tenant.id, entries);
-    else await counters.add(store.db, tenant.id, entries);
+    await addCounts(tenant.id, counterEntries(tenant.id, keys, segments, costOf(tenant, keys.country, segments), false));
   }
 
   /**
@@ -581,9 +590,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    */
   async function chargeBudgets(trx: Executor, tenant: ActiveTenant, country: string | undefined, segments: number): Promise<number> {
     const now = clock.now();
-    const s = tenant.settings;
-    const costMicros = toMicros(segmentPrice(s.sms_prices, country)) * segments;
-    const b = s.budget;
+    const costMicros = costOf(tenant, country, segments);
+    const b = tenant.settings.budget;
     if (b.daily_messages === undefined && b.monthly_messages === undefined && b.daily_spend === undefined && b.monthly_spend === undefined) return costMicros;
     // Both periods are charged (or refused) before any 80 % mark is recorded: a send the month
     // refuses must not leave a metric behind for the day it never used.
@@ -668,9 +676,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   async function countConversion(tenant: ActiveTenant, challenge: Converted): Promise<void> {
     const g = active(tenant);
     if (!g || challenge.is_test === 1) return;
-    const entries = conversionEntries(g, challenge);
-    if (batched) await batched.add(tenant.id, entries);
-    else await counters.add(store.db, tenant.id, entries);
+    await addCounts(tenant.id, conversionEntries(g, challenge));
   }
 
   return {
@@ -680,7 +686,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     count,
     countAhead,
     /** The counters are the store's (not Redis): a first code's send can be judged ahead of its one statement. */
-    countsInStore: deps.counters === undefined,
+    countsInStore,
     chargeBudgets,
     converted,
     convertedWithoutGuard,

@@ -235,10 +235,10 @@ export function createOtpService(
    * The send as one call of `otpgate_send` (PostgreSQL): the code, the sealed text and every row
    * are made here first, then the function takes the locks, checks and writes in one statement.
    * With the fraud guard on, the guard judges the send first (`judgeAhead`) and counts it once
-   * the statement committed (`countAhead`). Answers as the transaction below would, or undefined when the send must
-   * take it after all (a `same_code` resend; with the guard on, a resend, a cooldown, or a send
-   * the guard refuses, counts a hit on or trips a rule for, all of which the transaction judges
-   * and writes). Throws IdempotencyRace when another request stored the key meanwhile.
+   * the statement committed (`countAhead`). Answers as the transaction below would, or
+   * undefined when the send must take it after all (a `same_code` resend; with the guard on, a
+   * resend, a cooldown, or a send the guard refuses, counts a hit on or trips a rule for, all
+   * of which the transaction judges and writes). Throws IdempotencyRace when another request stored the key meanwhile.
    */
   async function sendInOneCall(
     tenant: ActiveTenant,

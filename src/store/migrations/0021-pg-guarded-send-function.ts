@@ -2,7 +2,7 @@ import { sql, SqliteAdapter, type Kysely } from 'kysely';
 
 /**
  * PostgreSQL only: `otpgate_guard_inputs(…) returns jsonb`, what the fraud guard judges a
- * first code's send from, in one call whose plan the session keeps (the phone's latest code for
+ * first code's send from, in one call whose plan each connection keeps (the phone's latest code for
  * the purpose, the keys' decisions in force or lifted in the last day, the keys' counters
  * since `since`: `{latest, decisions, counters}`); and
  * `otpgate_send_guarded(p jsonb) returns jsonb`, the one-statement send of a

@@ -419,7 +419,7 @@ export async function guardInputs(
 }
 
 /**
- * Adds to the buckets of several tenants' keys in one statement (the conversion batcher). The
+ * Adds to the buckets of several tenants' keys in one statement (the counter batcher). The
  * rows must be distinct by tenant, key and bucket, in one fixed order.
  */
 export async function addToCountersOfTenants(
@@ -428,7 +428,7 @@ export async function addToCountersOfTenants(
 ): Promise<void> {
   await db
     .insertInto('fraud_counters')
-    .values(rows.map((r) => ({ ...r })))
+    .values([...rows])
     .onConflict(addOnConflict)
     .execute();
 }
