@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import { isConnectionLoss, StoreUnavailableError } from './availability.js';
+import { statementName } from './prepared.js';
 
 export interface PgPoolGuardOptions {
   /**
@@ -25,6 +26,11 @@ export interface GuardedPgPool extends PostgresPool {
 }
 
 const noop = () => undefined;
+
+/** "cached plan must not change result type": a named statement whose result columns changed since it was prepared. */
+function isStalePlan(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === '0A000' && /cached plan/.test((err as Error).message ?? '');
+}
 
 /**
  * The pool Kysely uses on PostgreSQL, around `pg.Pool`:
@@ -89,7 +95,8 @@ export function guardPgPool(pool: pg.Pool, options: PgPoolGuardOptions): Guarded
           (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
         }, options.queryTimeoutMs);
         sent();
-        client.query(sql, parameters as unknown[]).then(
+        const name = statementName(sql);
+        (name ? client.query({ name, text: sql, values: parameters as unknown[] }) : client.query(sql, parameters as unknown[])).then(
           (result) => {
             settled();
             clearTimeout(timer);
@@ -102,6 +109,10 @@ export function guardPgPool(pool: pg.Pool, options: PgPoolGuardOptions): Guarded
             if (isConnectionLoss(err)) {
               broken ??= err as Error;
               lost(err, born);
+            } else if (name && isStalePlan(err)) {
+              // The statement's tables changed under it (a migration by another node): the
+              // connection keeps failing it, so it is closed and the pool opens a new one.
+              broken ??= err as Error;
             }
             reject(err as Error);
           },

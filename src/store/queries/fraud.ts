@@ -1,7 +1,7 @@
 import { sql, type OnConflictBuilder } from 'kysely';
 import type { Executor } from '../db.js';
 import type { Database, FraudDecision, FraudDecisionsTable } from '../schema.js';
-import { limitOf, p, prepared, type PreparedQuery } from '../prepared.js';
+import { limitOf, p, pgStatement, prepared, type PreparedQuery } from '../prepared.js';
 
 /** One bucket's counts of a key, as the rules read them. */
 export interface CounterRow {
@@ -399,6 +399,10 @@ export interface GuardInputs {
  * three, planned once per connection). Each part is the query of `findLatestChallenge`,
  * `activeDecisions` and `readCounters`, on the same indexes.
  */
+const guardInputsCall = pgStatement<{ r: { latest: GuardInputs['latest'] | null; decisions: FraudDecision[]; counters: CounterRow[] } }>(
+  'select otpgate_guard_inputs($1, $2, $3, $4::text[], $5, $6, $7::text[], $8) as r',
+);
+
 export async function guardInputs(
   db: Executor,
   a: {
@@ -412,8 +416,7 @@ export async function guardInputs(
     since: number;
   },
 ): Promise<GuardInputs> {
-  const r = await sql<{ r: { latest: GuardInputs['latest'] | null; decisions: FraudDecision[]; counters: CounterRow[] } }>`
-    select otpgate_guard_inputs(${a.tenant}, ${a.phone}, ${a.purpose}, ${a.decisionKeys}::text[], ${a.now}, ${a.liftedSince}, ${a.counterKeys}::text[], ${a.since}) as r`.execute(db);
+  const r = await guardInputsCall.execute(db, [a.tenant, a.phone, a.purpose, a.decisionKeys, a.now, a.liftedSince, a.counterKeys, a.since]);
   const row = r.rows[0]!.r;
   return { latest: row.latest ?? undefined, decisions: row.decisions, counters: row.counters };
 }

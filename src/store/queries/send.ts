@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { Executor } from '../db.js';
+import { pgStatement } from '../prepared.js';
 import type { IdempotencyKeysTable, NewChallenge, NewMessage, Verification } from '../schema.js';
 
 /** What `otpgate_send` is given: the send's decisions' inputs and every row it may write, precomputed. */
@@ -52,13 +52,16 @@ export const SEND_JOINED = 'OG003';
  * A passcode send in one statement (PostgreSQL, `sendFunction`): run outside any transaction,
  * it is its own, so the send costs one round trip. See migration 0017 for what it decides.
  */
+const sendCall = pgStatement<{ r: OneCallAnswer }>('select otpgate_send($1::jsonb) as r');
+const sendGuardedCall = pgStatement<{ r: OneCallAnswer }>('select otpgate_send_guarded($1::jsonb) as r');
+
 export async function sendInOneCall(db: Executor, args: OneCallSend): Promise<OneCallAnswer> {
-  const r = await sql<{ r: OneCallAnswer }>`select otpgate_send(${JSON.stringify(args)}::jsonb) as r`.execute(db);
+  const r = await sendCall.execute(db, [JSON.stringify(args)]);
   return r.rows[0]!.r;
 }
 
 /** The send of a tenant whose fraud guard is on, judged beforehand, in one statement (migration 0021). */
 export async function sendGuardedInOneCall(db: Executor, args: GuardedSend): Promise<OneCallAnswer> {
-  const r = await sql<{ r: OneCallAnswer }>`select otpgate_send_guarded(${JSON.stringify(args)}::jsonb) as r`.execute(db);
+  const r = await sendGuardedCall.execute(db, [JSON.stringify(args)]);
   return r.rows[0]!.r;
 }

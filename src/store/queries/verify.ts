@@ -1,6 +1,14 @@
-import { sql } from 'kysely';
 import type { Executor } from '../db.js';
+import { pgStatement } from '../prepared.js';
 import type { Challenge, Verification } from '../schema.js';
+
+const verifyReadCall = pgStatement<{ r: { challenge: Challenge; verification?: Verification; codes?: Challenge[] } | null }>(
+  'select otpgate_verify_read($1, $2, $3, $4, $5::int) as r',
+);
+const verifyApproveCall = pgStatement<{ r: { approved: boolean; converted?: boolean } }>('select otpgate_verify_approve($1::jsonb) as r');
+const verifyNamedCall = pgStatement<{ r: { approved?: boolean; wrong?: boolean; challenge: Challenge; verification?: Verification; codes?: Challenge[] } | null }>(
+  'select otpgate_verify_named($1::jsonb) as r',
+);
 
 /** What a verify reads before it checks the code (`otpgate_verify_read`). */
 export interface VerifyRead {
@@ -23,8 +31,7 @@ export async function readForVerify(
   const challengeId = 'challengeId' in by ? by.challengeId : null;
   const phone = 'phone' in by ? by.phone : null;
   const purpose = 'purpose' in by ? by.purpose : null;
-  const r = await sql<{ r: { challenge: Challenge; verification?: Verification; codes?: Challenge[] } | null }>`
-    select otpgate_verify_read(${tenantId}, ${challengeId}, ${phone}, ${purpose}, ${liveCodes}::int) as r`.execute(db);
+  const r = await verifyReadCall.execute(db, [tenantId, challengeId, phone, purpose, liveCodes]);
   const row = r.rows[0]?.r;
   return row ? { challenge: row.challenge, verification: row.verification, codes: row.codes ?? [] } : undefined;
 }
@@ -48,7 +55,7 @@ export const TOO_MANY_ENDPOINTS = 'OG002';
 
 /** Approves, closes the codes, marks the conversion and queues the event in one statement (migration 0018). */
 export async function approveInOneCall(db: Executor, args: ApproveCall): Promise<{ approved: boolean; converted: boolean }> {
-  const r = await sql<{ r: { approved: boolean; converted?: boolean } }>`select otpgate_verify_approve(${JSON.stringify(args)}::jsonb) as r`.execute(db);
+  const r = await verifyApproveCall.execute(db, [JSON.stringify(args)]);
   const answer = r.rows[0]!.r;
   return { approved: answer.approved, converted: answer.converted === true };
 }
@@ -79,7 +86,7 @@ export type NamedAnswer =
  * is no such challenge.
  */
 export async function verifyNamedInOneCall(db: Executor, args: NamedCall): Promise<NamedAnswer | undefined> {
-  const r = await sql<{ r: { approved?: boolean; wrong?: boolean; challenge: Challenge; verification?: Verification; codes?: Challenge[] } | null }>`select otpgate_verify_named(${JSON.stringify(args)}::jsonb) as r`.execute(db);
+  const r = await verifyNamedCall.execute(db, [JSON.stringify(args)]);
   const row = r.rows[0]?.r;
   if (!row) return undefined;
   if (row.approved === true || row.wrong === true) return row as unknown as NamedAnswer;
