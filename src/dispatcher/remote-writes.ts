@@ -1,5 +1,5 @@
 import type { Store, Executor } from '../store/db.js';
-import { claimDueMessages, completeAttempt, insertAttempts, type ClaimedMessage } from '../store/queries/messages.js';
+import { claimDueMessages, completeAttempt, completeAttempts, insertAttempts, type ClaimedMessage } from '../store/queries/messages.js';
 import { insertInboxMessage } from '../store/queries/inbox.js';
 import type { InboxMessagesTable, MessageUpdate, NewMessageAttempt } from '../store/schema.js';
 import type { EventEmitter } from '../services/event-emitter.js';
@@ -36,6 +36,12 @@ export type RemoteWritesReply = { type: 'write-results'; batch: number; results:
  */
 export async function applyOutcome(trx: Executor, events: EventEmitter, o: OutcomeRecord, attempts?: NewMessageAttempt[]): Promise<boolean> {
   if (!(await completeAttempt(trx, o.messageId, o.owner, o.update, o.attempt, attempts))) return false;
+  await announce(trx, events, o);
+  return true;
+}
+
+/** The event of a final outcome, for the tenant's endpoints. */
+async function announce(trx: Executor, events: EventEmitter, o: OutcomeRecord): Promise<void> {
   const u = o.update;
   if (u.status === 'sent' || u.status === 'failed') {
     await events.emit(trx, o.tenantId, u.status === 'sent' ? 'message.sent' : 'message.failed', {
@@ -44,7 +50,6 @@ export async function applyOutcome(trx: Executor, events: EventEmitter, o: Outco
       ...(u.status === 'sent' ? { provider_message_id: u.provider_message_id ?? null } : { error_kind: u.error_kind ?? null, error_code: u.error_code ?? null, error_message: u.error_message ?? null }),
     });
   }
-  return true;
 }
 
 /** What the writes of one unit share: one read of each tenant's endpoints, one insert of all their attempts. */
@@ -69,10 +74,29 @@ async function applyOne(trx: Executor, store: Store, unit: Unit, w: RemoteWrite)
  * write is tried again as a unit of its own, so one bad write fails alone.
  */
 export function createRemoteWriteServer(store: Store, events: EventEmitter) {
+  // On PostgreSQL a statement is a round trip: a unit's outcomes go in one (completeAttempts).
+  // On SQLite each runs synchronously on the held connection, which costs less than batching.
+  const batchOutcomes = store.pgPool !== undefined;
+
   async function applyAll(trx: Executor, writes: RemoteWrite[]): Promise<unknown[]> {
     const unit: Unit = { events: events.forUnit?.() ?? events, attempts: [] };
-    const out: unknown[] = [];
-    for (const w of writes) out.push(await applyOne(trx, store, unit, w));
+    const out = new Array<unknown>(writes.length);
+    const outcomes: Array<{ at: number; outcome: OutcomeRecord }> = [];
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i]!;
+      if (w.kind === 'complete' && batchOutcomes) outcomes.push({ at: i, outcome: w.outcome });
+      else out[i] = await applyOne(trx, store, unit, w);
+    }
+    if (outcomes.length > 0) {
+      const held = await completeAttempts(trx, outcomes.map(({ outcome: o }) => ({ messageId: o.messageId, owner: o.owner, update: o.update })));
+      for (let k = 0; k < outcomes.length; k++) {
+        const { at, outcome } = outcomes[k]!;
+        out[at] = held[k]!;
+        if (!held[k]) continue;
+        if (outcome.attempt) unit.attempts.push(outcome.attempt);
+        await announce(trx, unit.events, outcome);
+      }
+    }
     await insertAttempts(trx, unit.attempts);
     return out;
   }

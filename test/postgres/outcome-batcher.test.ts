@@ -73,9 +73,38 @@ describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => 
     });
     assert.deepEqual(answers, [true, true, true]);
     assert.equal(statements.filter((s) => /from "event_endpoints"/.test(s)).length, 1, statements.join('\n'));
-    assert.equal(statements.filter((s) => /insert into "message_attempts"/.test(s)).length, 1, statements.join('\n'));
+    assert.equal(statements.filter((s) => /insert into "?message_attempts/.test(s)).length, 1, statements.join('\n'));
+    assert.equal(statements.filter((s) => /^update "?messages/.test(s)).length, 1, `one update for the three outcomes:\n${statements.join('\n')}`);
     const attempts = await t.deps.store.db.selectFrom('message_attempts').select(['id', 'message_id']).where('id', 'like', 'att_unit_%').orderBy('id').execute();
     assert.deepEqual(attempts, ids.map((id, n) => ({ id: `att_unit_${n}`, message_id: id })));
+  });
+
+  test('outcomes that change different columns, or whose lease is gone, get each its own answer and row', async () => {
+    const [sent, retried, lost] = await claimed(['+14155550151', '+14155550152', '+14155550153'], 'dsp_mixed');
+    const batcher = createOutcomeBatcher(counted, t.deps.events);
+    const now = Date.now();
+    const retry = {
+      messageId: retried!,
+      tenantId,
+      owner: 'dsp_mixed',
+      update: { status: 'queued' as const, lease_owner: null, lease_until: null, updated_at: now, next_attempt_at: now + 30_000, attempts: 1, error_kind: 'transient', error_message: 'try again' },
+      attempt: undefined,
+    };
+    let answers: boolean[] = [];
+    const statements = await statementsOf(async () => {
+      answers = await Promise.all([batcher.record(sentBy(sent!, 'dsp_mixed')), batcher.record(retry), batcher.record(sentBy(lost!, 'dsp_not_the_owner'))]);
+    });
+    assert.deepEqual(answers, [true, true, false]);
+    assert.equal(statements.filter((s) => /^update "?messages/.test(s)).length, 2, `one update per set of columns:\n${statements.join('\n')}`);
+    const rows = await t.deps.store.db
+      .selectFrom('messages')
+      .select(['id', 'status', 'lease_owner', 'next_attempt_at', 'attempts', 'error_kind', 'error_message', 'sent_at'])
+      .where('id', 'in', [sent!, retried!, lost!])
+      .execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    assert.deepEqual({ ...byId.get(sent!), id: undefined }, { id: undefined, status: 'sent', lease_owner: null, next_attempt_at: byId.get(sent!)!.next_attempt_at, attempts: byId.get(sent!)!.attempts, error_kind: null, error_message: null, sent_at: now });
+    assert.deepEqual([byId.get(retried!)!.status, byId.get(retried!)!.lease_owner, byId.get(retried!)!.next_attempt_at, byId.get(retried!)!.attempts, byId.get(retried!)!.error_kind, byId.get(retried!)!.error_message], ['queued', null, now + 30_000, 1, 'transient', 'try again']);
+    assert.deepEqual([byId.get(lost!)!.status, byId.get(lost!)!.lease_owner], ['sending', 'dsp_mixed'], 'an outcome without the lease changes nothing');
   });
 
   test('an outcome that fails does not undo the others of its batch', async () => {

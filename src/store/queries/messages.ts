@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Executor, StoreCapabilities } from '../db.js';
-import { limitOf, p, prepared } from '../prepared.js';
-import type { Message, MessageAttempt, MessageStatus, MessageUpdate, NewMessage, NewMessageAttempt } from '../schema.js';
+import { limitOf, p, pgStatement, prepared } from '../prepared.js';
+import type { Message, MessageAttempt, MessagesTable, MessageStatus, MessageUpdate, NewMessage, NewMessageAttempt } from '../schema.js';
 
 const messageColumns = [
   'id', 'tenant_id', 'kind', 'challenge_id', 'purpose', 'to_phone', 'body_sealed', 'body_masked', 'sender_id', 'encoding',
@@ -167,9 +167,79 @@ export async function completeAttempt(
   return true;
 }
 
+/** PostgreSQL types of the messages columns, for reading an outcome's values out of JSON. */
+const messagePgTypes: Record<keyof MessagesTable, 'text' | 'integer' | 'bigint'> = {
+  id: 'text', tenant_id: 'text', kind: 'text', challenge_id: 'text', purpose: 'text', to_phone: 'text', body_sealed: 'text',
+  body_masked: 'text', sender_id: 'text', encoding: 'text', segments: 'integer', status: 'text', attempts: 'integer',
+  chain_index: 'integer', chain_attempts: 'integer', next_attempt_at: 'bigint', lease_until: 'bigint', lease_owner: 'text',
+  expires_at: 'bigint', provider: 'text', provider_message_id: 'text', error_kind: 'text', error_code: 'text',
+  error_message: 'text', created_at: 'bigint', updated_at: 'bigint', sent_at: 'bigint', delivered_at: 'bigint',
+};
+
+const completeManyQueries = new Map<string, ReturnType<typeof pgStatement<{ id: string }>>>();
+
+export interface Completion {
+  messageId: string;
+  owner: string;
+  update: MessageUpdate;
+}
+
+/**
+ * PostgreSQL: the outcomes of a batch in one statement per set of columns they change (one,
+ * as a rule), instead of a statement each. Answers, in order, whether each one's owner still
+ * held the lease (its message was updated), as completeAttempt does one by one; the caller
+ * records the attempts of those. Two outcomes for one message go one by one, in order.
+ */
+export async function completeAttempts(db: Executor, items: readonly Completion[]): Promise<boolean[]> {
+  const held = new Array<boolean>(items.length).fill(false);
+  const seen = new Set<string>();
+  const groups = new Map<string, { keys: Array<keyof MessageUpdate>; at: number[] }>();
+  const alone: number[] = [];
+  items.forEach((it, i) => {
+    if (seen.has(it.messageId)) return void alone.push(i);
+    seen.add(it.messageId);
+    const keys = Object.keys(it.update).filter((k) => (it.update as Record<string, unknown>)[k] !== undefined).sort() as Array<keyof MessageUpdate>;
+    const signature = keys.join(',');
+    const g = groups.get(signature) ?? { keys, at: [] };
+    g.at.push(i);
+    groups.set(signature, g);
+  });
+  for (const [signature, g] of groups) {
+    let q = completeManyQueries.get(signature);
+    if (!q) {
+      const set = g.keys.map((k) => `"${k}" = v."${k}"`).join(', ');
+      const columns = g.keys.map((k) => `, "${k}" ${messagePgTypes[k as keyof MessagesTable]}`).join('');
+      q = pgStatement<{ id: string }>(
+        `update messages as m set ${set} from jsonb_to_recordset($1::jsonb) as v(id text, lease_holder text${columns}) ` +
+          `where m.id = v.id and m.status = 'sending' and m.lease_owner = v.lease_holder returning m.id`,
+      );
+      completeManyQueries.set(signature, q);
+    }
+    const rows = g.at.map((i) => {
+      const it = items[i]!;
+      const row: Record<string, unknown> = { id: it.messageId, lease_holder: it.owner };
+      for (const k of g.keys) row[k] = (it.update as Record<string, unknown>)[k] ?? null;
+      return row;
+    });
+    const r = await q.execute(db, [JSON.stringify(rows)]);
+    const updated = new Set(r.rows.map((row) => row.id));
+    for (const i of g.at) held[i] = updated.has(items[i]!.messageId);
+  }
+  for (const i of alone) {
+    const it = items[i]!;
+    held[i] = await completeAttempt(db, it.messageId, it.owner, it.update, undefined, []);
+  }
+  return held;
+}
+
 /** Several attempts in one statement (a batch of delivery outcomes). */
 export async function insertAttempts(db: Executor, attempts: readonly NewMessageAttempt[]): Promise<void> {
   if (attempts.length === 0) return;
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    // One text for any number of rows, so it is prepared once (src/store/prepared.ts).
+    await insertAttemptsPg.execute(db, [JSON.stringify(attempts.map((a) => Object.fromEntries(attemptColumns.map((c) => [c, a[c] ?? null]))))]);
+    return;
+  }
   await db
     .insertInto('message_attempts')
     .values(attempts.map((a) => Object.fromEntries(attemptColumns.map((c) => [c, a[c] ?? null])) as unknown as NewMessageAttempt))
@@ -181,6 +251,9 @@ const attemptColumns = [
   'id', 'message_id', 'tenant_id', 'attempt_no', 'provider', 'slot', 'started_at', 'latency_ms', 'outcome', 'error_kind',
   'provider_code', 'http_status', 'error_message', 'provider_message_id',
 ] as const satisfies ReadonlyArray<keyof NewMessageAttempt>;
+const insertAttemptsPg = pgStatement(
+  `insert into message_attempts (${attemptColumns.join(', ')}) select ${attemptColumns.join(', ')} from jsonb_populate_recordset(null::message_attempts, $1::jsonb)`,
+);
 const insertAttemptQuery = prepared((db) =>
   db.insertInto('message_attempts').values(Object.fromEntries(attemptColumns.map((c) => [c, p(c)])) as unknown as NewMessageAttempt),
 );
