@@ -34,7 +34,7 @@ describe('fraud-guard counts in batches (PostgreSQL)', { skip }, () => {
         batcher.add(a.tenantId, [verified('c:GB', hour - 3_600_000)]),
       ]),
     );
-    assert.equal(statements.filter((s) => /insert into "fraud_counters"/.test(s)).length, 1, statements.join('\n'));
+    assert.equal(statements.filter((s) => /insert into "?fraud_counters/.test(s)).length, 1, statements.join('\n'));
     assert.deepEqual(await countersOf(a.tenantId), [
       { key: 'c:GB', bucket: hour - 3_600_000, verified: 1 },
       { key: 'c:GB', bucket: hour, verified: 2 },

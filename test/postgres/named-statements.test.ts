@@ -86,6 +86,19 @@ describe('named statements on PostgreSQL', { skip }, () => {
     assert.ok(attempts.length > 0 && attempts.every((q) => q.name?.startsWith('og_')), JSON.stringify(queries));
   });
 
+  test('with the fraud guard on, its read, the send and the batched counts go by name', async () => {
+    const { auth } = await t.createTenant({ fraud_guard: { mode: 'enforce' } });
+    const queries = await queriesOf(async () => {
+      const r = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: '+14155557200', client_ip: '198.51.100.7' } });
+      assert.equal(r.statusCode, 202, r.body);
+    });
+    for (const [what, pattern] of [['the guard read', /otpgate_guard_inputs\(/], ['the send', /otpgate_send_guarded\(/], ['the counts', /^insert into "?fraud_counters/]] as const) {
+      const found = queries.filter((q) => pattern.test(q.text));
+      assert.equal(found.length, 1, `${what}: ${JSON.stringify(queries)}`);
+      assert.match(found[0]!.name ?? '', /^og_/, what);
+    }
+  });
+
   test('a named statement whose table changed under it fails once, and the next run prepares it again on a new connection', async () => {
     await sql`create table named_probe (a int)`.execute(t.deps.store.db);
     await sql`insert into named_probe values (1)`.execute(t.deps.store.db);
