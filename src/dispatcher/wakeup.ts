@@ -83,6 +83,15 @@ export function createOutboxWakeup(options: OutboxWakeupOptions): OutboxWakeup {
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let throttleTimer: NodeJS.Timeout | undefined;
   let pending = false;
+  // The LISTEN connection's heartbeat and NOTIFYs, one at a time: pg deprecates a query sent
+  // while another is running on the same client (and drops queueing them in pg 9).
+  let last: Promise<unknown> = Promise.resolve();
+  let beating = false;
+  function run(c: pg.Client, sql: string): Promise<unknown> {
+    const p = last.then(() => c.query(sql));
+    last = p.catch(() => undefined);
+    return p;
+  }
 
   function onNotification(n: pg.Notification): void {
     if (n.channel !== channel || n.payload === nodeId) return;
@@ -120,6 +129,7 @@ export function createOutboxWakeup(options: OutboxWakeupOptions): OutboxWakeup {
     if (stopped || client) return;
     const c = options.newClient();
     client = c;
+    last = Promise.resolve();
     // Registered before connect(): an error event without a listener would crash the process.
     c.on('error', (err: Error) => lose(c, err.message));
     c.on('end', () => lose(c, 'connection ended'));
@@ -155,16 +165,20 @@ export function createOutboxWakeup(options: OutboxWakeupOptions): OutboxWakeup {
   }
 
   async function heartbeat(c: pg.Client): Promise<void> {
+    // One still waiting for its answer times out on its own.
+    if (beating) return;
+    beating = true;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('heartbeat timed out')), Math.max(1000, heartbeatMs / 2));
     });
     try {
-      await Promise.race([c.query('select 1'), timeout]);
+      await Promise.race([run(c, 'select 1'), timeout]);
     } catch (err) {
       lose(c, (err as Error).message);
     } finally {
       clearTimeout(timer);
+      beating = false;
     }
   }
 
@@ -172,7 +186,7 @@ export function createOutboxWakeup(options: OutboxWakeupOptions): OutboxWakeup {
     stats.sent += 1;
     const c = listening ? client : undefined;
     const sql = `NOTIFY ${channel}, '${nodeId}'`;
-    const done = c ? c.query(sql).then(() => undefined) : options.fallbackNotify?.(channel, nodeId);
+    const done = c ? run(c, sql).then(() => undefined) : options.fallbackNotify?.(channel, nodeId);
     done?.catch((err: unknown) => logger.debug({ err_message: (err as Error).message }, 'NOTIFY failed; other nodes will find the work by polling'));
   }
 
