@@ -82,18 +82,21 @@ export function createHousekeeping(
   let stopping = false;
 
   /**
-   * Runs one write unit, then rests `restFactor` times as long as the unit's statements took
-   * (real time: the clock may be a test's), unless stop() was called.
+   * Runs one write unit, then rests `restFactor` times as long as the whole unit took, its
+   * wait for the store and its commit included (real time: the clock may be a test's), unless
+   * stop() was called. A busy store, or a commit slowed by the purge's own WAL, makes it rest
+   * longer. `ms` is the unit's statements alone, for sizing the next unit.
    */
   async function paced<T>(unit: (trx: Executor) => Promise<T>): Promise<{ result: T; ms: number }> {
     let ms = 0;
+    const begun = performance.now();
     const result = await ctx.store.writes.write(async (trx) => {
       const started = performance.now();
       const r = await unit(trx);
       ms = performance.now() - started;
       return r;
     });
-    const rest = ms * restFactor;
+    const rest = (performance.now() - begun) * restFactor;
     if (rest >= 1 && !stopping) await new Promise((resolve) => setTimeout(resolve, rest));
     return { result, ms };
   }

@@ -45,6 +45,33 @@ for (const dialect of await testDialects()) {
       assert.equal(await send('fresh', '+14155550109'), fresh);
     });
 
+    test('after each unit it rests restFactor times the whole unit, its wait for the store included', async () => {
+      for (const [i, key] of ['rest-1', 'rest-2', 'rest-3'].entries()) await send(key, `+1415555013${i}`);
+      clock.advance(IDEMPOTENCY_TTL_MS + 1);
+      // A store that makes each unit wait 40 ms before it runs (a busy writer, a slow commit).
+      const calls: Array<{ called: number; done: number }> = [];
+      const store = {
+        ...t.deps.store,
+        writes: {
+          async write<T>(unit: Parameters<typeof t.deps.store.writes.write<T>>[0]): Promise<T> {
+            const call = { called: performance.now(), done: 0 };
+            calls.push(call);
+            await new Promise((r) => setTimeout(r, 40));
+            const r = await t.deps.store.writes.write(unit);
+            call.done = performance.now();
+            return r;
+          },
+        },
+      };
+      const run = await createHousekeeping({ ...t.deps, store }, { batchSize: 1, maxBatchesPerRun: 3, restFactor: 1 }).runOnce();
+      assert.equal(run.idempotencyKeys, 3);
+      const units = calls.slice(0, 3);
+      for (let i = 1; i < units.length; i++) {
+        const gap = units[i]!.called - units[i - 1]!.done;
+        assert.ok(gap >= 38, `rested ${gap.toFixed(1)} ms after a unit of 40+ ms`);
+      }
+    });
+
     test('the timer purges on its own and stops cleanly', async () => {
       await send('timer-1', '+14155550120');
       clock.advance(IDEMPOTENCY_TTL_MS + 1);
