@@ -11,7 +11,7 @@
 // The big stores are built once (bench/big-store/build.ts) and reused by later runs until
 // --rebuild; each run's purge removes the store's oldest day of messages and codes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,7 +40,9 @@ const connections = 50;
 const pgUrl = process.env.OTPGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const bigDir = process.env.OTPGATE_BENCH_BIG_DIR ?? '/tmp/otpgate-big';
 const adminKey = `adm_bench_${randomBytes(12).toString('hex')}`;
-const secretKey = randomBytes(32).toString('base64');
+// One key for every run: a reused store keeps what earlier runs sealed (queued messages, the
+// codes of open verifications), and a resend to one of its phones repeats that code.
+const secretKey = createHash('sha256').update('otpgate bench: the big store').digest('base64');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 
@@ -90,25 +92,46 @@ async function startNode(dbUrl: string, gatewayUri: string, gatewayKey: string, 
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/otpgate-big.ts'], { stdio: ['pipe', 'pipe', 'inherit'], env });
   child.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   let buf = '';
-  const waiters: Array<(line: string) => boolean> = [];
+  const errorsShown = new Set<string>();
+  const waiters: Array<{ take(line: string): boolean; fail(err: Error): void }> = [];
   child.stdout!.on('data', (c: Buffer) => {
     buf += c.toString();
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
-      const i = waiters.findIndex((w) => w(line));
+      const i = waiters.findIndex((w) => w.take(line));
       if (i >= 0) waiters.splice(i, 1);
+      else if (line.startsWith('{') && /"level":(50|60)/.test(line)) {
+        // The server's errors (its log is JSON on stdout): the first of each kind, so a failing run says why.
+        const kind = /"msg":"[^"]*"/.exec(line)?.[0] ?? '';
+        if (!errorsShown.has(kind)) {
+          errorsShown.add(kind);
+          process.stderr.write(`server: ${line.slice(0, 3000)}\n`);
+        }
+      }
     }
+  });
+  // A server stopped before it answered (a purge still running when the load ends) answers
+  // nothing more: its waiters fail, and their timers do not keep this process alive.
+  child.once('exit', () => {
+    for (const w of waiters.splice(0)) w.fail(new Error('the server exited'));
   });
   const next = (prefix: string, timeoutMs: number) =>
     new Promise<string>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no "${prefix}" from the server in ${timeoutMs} ms`)), timeoutMs);
-      waiters.push((line) => {
-        if (!line.startsWith(prefix)) return false;
-        clearTimeout(t);
-        resolve(line.slice(prefix.length));
-        return true;
+      t.unref();
+      waiters.push({
+        take: (line) => {
+          if (!line.startsWith(prefix)) return false;
+          clearTimeout(t);
+          resolve(line.slice(prefix.length));
+          return true;
+        },
+        fail: (err) => {
+          clearTimeout(t);
+          reject(err);
+        },
       });
     });
   const [url, key] = (await next('listening ', 300_000)).split(' ') as [string, string];
@@ -216,6 +239,7 @@ async function loadOnly(node: Node, path: string, bodies: Array<Record<string, u
   const started = Date.now();
   let next = 0;
   const sentOn = new Map<object, Record<string, unknown>>();
+  const refused = new Map<string, number>();
   let finished!: (r: autocannon.Result) => void;
   let failed!: (e: unknown) => void;
   const done = new Promise<autocannon.Result>((resolve, reject) => ((finished = resolve), (failed = reject)));
@@ -236,6 +260,15 @@ async function loadOnly(node: Node, path: string, bodies: Array<Record<string, u
         onResponse: (status, body, context) => {
           const sent = sentOn.get(context);
           if (status < 300 && sent) opts.onOk?.(sent, body);
+          if (status >= 300) {
+            let code = '';
+            try {
+              code = String((JSON.parse(body) as { code?: unknown }).code ?? '');
+            } catch {
+              // not JSON
+            }
+            refused.set(`${status} ${code}`, (refused.get(`${status} ${code}`) ?? 0) + 1);
+          }
         },
       },
     ],
@@ -243,9 +276,14 @@ async function loadOnly(node: Node, path: string, bodies: Array<Record<string, u
     (err, result) => (err ? failed(err) : finished(result)),
   );
   const cap = setTimeout(() => instance.stop(), maxSeconds * 1000);
-  void opts.until?.then(() => instance.stop());
+  void opts.until?.then(
+    () => instance.stop(),
+    () => undefined,
+  );
   const r = await done;
   clearTimeout(cap);
+  // A refused request is not the cost being measured: say what the server answered.
+  if (refused.size > 0) log(`${path}: ${r.non2xx} answers not 2xx: ${[...refused].map(([k, n]) => `${n} × ${k}`).join(', ')}`);
   const seconds = (Date.now() - started) / 1000;
   return { rps: Math.round(r.requests.total / seconds), p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, non2xx: r.non2xx, errors: r.errors, seconds };
 }
@@ -301,6 +339,8 @@ async function runStore(engine: 'sqlite' | 'postgres', store: 'empty' | 'big', u
       row.beforePurge = await load(node, '/v1/otp/send', sendBodies(2, requests));
       log(`${engine} ${store}: send during the purge`);
       const purging = node.purge();
+      // A day of a large store may outlast the load: the server is stopped with the purge unfinished.
+      purging.catch(() => undefined);
       const purgeStarted = Date.now();
       row.duringPurge = await load(node, '/v1/otp/send', sendBodies(3, requests * 10), { until: purging });
       row.purge = { ...(await node.progress()), ms: Date.now() - purgeStarted } as Row['purge'];

@@ -99,7 +99,13 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
     return ok ? 'retry' : 'lost_lease';
   }
   const entry = chain[index]!;
-  const body = deps.secretBox.open(msg.body_sealed, msg.id);
+  let body: string;
+  try {
+    body = deps.secretBox.open(msg.body_sealed, msg.id);
+  } catch {
+    // Sealed under a key no longer configured: no attempt can ever send it.
+    return fail('internal', 'The message body cannot be opened with the configured secret keys.');
+  }
   const timeout = AbortSignal.timeout(deps.providerTimeoutMs);
   const signal = AbortSignal.any([timeout, deps.drainSignal]);
   const startedAt = clock.now();

@@ -547,9 +547,20 @@ export function createOtpService(
         // A send for another amount or payee, or with another caller-made code than the one a
         // `same_code` resend would repeat, is another verification: it replaces the open one.
         let sameCode: string | undefined;
-        if (valid && s.resend_policy === 'same_code' && valid.code_sealed !== null) sameCode = secretBox.open(valid.code_sealed, sealAad(valid.id));
+        // A code sealed under a key no longer configured cannot be repeated: the resend then
+        // starts a new verification with a new code, as an expired one would.
+        let unreadable = false;
+        if (valid && s.resend_policy === 'same_code' && valid.code_sealed !== null) {
+          try {
+            sameCode = secretBox.open(valid.code_sealed, sealAad(valid.id));
+          } catch (err) {
+            unreadable = true;
+            ctx.logger.warn({ err_message: (err as Error)?.message, verification_id: valid.id }, 'the open verification’s code cannot be opened with the configured secret keys; the resend starts a new verification');
+          }
+        }
         const joins =
           valid !== undefined &&
+          !unreadable &&
           valid.amount === binding.amount &&
           valid.payee === binding.payee &&
           (customCode === undefined || sameCode === undefined || customCode === sameCode);
