@@ -9,7 +9,9 @@
 //   OTPGATE_BENCH_BIG_DIR where the SQLite store is kept (default /tmp/otpgate-big)
 //
 // The big stores are built once (bench/big-store/build.ts) and reused by later runs until
-// --rebuild; each run's purge removes the store's oldest day of messages and codes.
+// --rebuild; each run's purge removes the store's oldest day of messages and codes. Quote the
+// first run on a freshly built store: later runs over the same PostgreSQL store measured the
+// big store's send slower and slower (docs/performance.md, 2026-12-04).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { cpus, tmpdir, totalmem } from 'node:os';
