@@ -290,14 +290,19 @@ export function ConfirmDialog({
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [typed, setTyped] = useState('');
+  // Cleared as the dialog opens, in the render that opens it: cleared in the effect below, the
+  // first render would still show the name typed the last time it was open.
+  const [wasOpen, setWasOpen] = useState(open);
+  if (open !== wasOpen) {
+    setWasOpen(open);
+    if (open) setTyped('');
+  }
   const ids = useFieldIds();
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
-    if (open && !d.open) {
-      setTyped('');
-      d.showModal();
-    } else if (!open && d.open) d.close();
+    if (open && !d.open) d.showModal();
+    else if (!open && d.open) d.close();
   }, [open]);
   const ready = confirmText === undefined || typed === confirmText;
   return (
