@@ -331,6 +331,8 @@ describe('console polish in a browser', { skip }, () => {
     await page.getByText(`Tenant ${name} deleted.`).waitFor();
     assert.equal(new URL(page.url()).search, '', 'the notice is not kept in the address');
     assert.equal((await api('GET', `/v1/tenants/${tenants[name]}`)).status, 404);
+    // The list loads after the notice shows.
+    await waitForCount(page, 'table[aria-label="Tenants"] tbody tr', 3);
     assert.deepEqual((await rowNames()).sort(), ['Acme Bank', 'Acme Shop', 'Globex']);
     assert.ok(sent.some((r) => r.method === 'DELETE' && r.url === `/v1/tenants/${tenants[name]}`));
     await shoot('tenants-deleted');
