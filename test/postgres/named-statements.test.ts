@@ -1,31 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { sql } from 'kysely';
 import { createManualClock } from '../../src/domain/clock.js';
 import { pgStatement } from '../../src/store/prepared.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { postgresSkipReason, withPg } from './support.js';
+import { postgresSkipReason, queriesOf, withPg } from './support.js';
 
 const skip = await postgresSkipReason('named statements');
-
-/** The query configs this process gives node-postgres while `fn` runs. */
-async function queriesOf(fn: () => Promise<unknown>): Promise<Array<{ name?: string; text: string }>> {
-  const seen: Array<{ name?: string; text: string }> = [];
-  const original = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const q = args[0];
-    if (typeof q === 'string') seen.push({ text: q });
-    else if (q && typeof q === 'object' && 'text' in q) seen.push({ name: (q as { name?: string }).name, text: String((q as { text: string }).text) });
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-  try {
-    await fn();
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-  return seen;
-}
 
 /**
  * The statements of the send, the verify and the delivery bookkeeping are prepared by name on

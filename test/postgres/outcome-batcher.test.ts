@@ -90,9 +90,11 @@ describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => 
       update: { status: 'queued' as const, lease_owner: null, lease_until: null, updated_at: now, next_attempt_at: now + 30_000, attempts: 1, error_kind: 'transient', error_message: 'try again' },
       attempt: undefined,
     };
+    // Sent at this test's `now`, which the row is checked against.
+    const sentAt = { ...sentBy(sent!, 'dsp_mixed'), update: { status: 'sent' as const, lease_owner: null, lease_until: null, updated_at: now, sent_at: now } };
     let answers: boolean[] = [];
     const statements = await statementsOf(async () => {
-      answers = await Promise.all([batcher.record(sentBy(sent!, 'dsp_mixed')), batcher.record(retry), batcher.record(sentBy(lost!, 'dsp_not_the_owner'))]);
+      answers = await Promise.all([batcher.record(sentAt), batcher.record(retry), batcher.record(sentBy(lost!, 'dsp_not_the_owner'))]);
     });
     assert.deepEqual(answers, [true, true, false]);
     assert.equal(statements.filter((s) => /^update "?messages/.test(s)).length, 2, `one update per set of columns:\n${statements.join('\n')}`);

@@ -34,13 +34,14 @@ export async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<
   }
 }
 
-/** Every statement this process sends to PostgreSQL while `fn` runs (node-postgres clients). */
-export async function statementsOf(fn: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
+/** The query configs this process gives node-postgres clients while `fn` runs: the text, and the name of a prepared one. */
+export async function queriesOf(fn: () => Promise<unknown>): Promise<Array<{ name?: string; text: string }>> {
+  const seen: Array<{ name?: string; text: string }> = [];
   const original = pg.Client.prototype.query;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const q = args[0];
-    seen.push(typeof q === 'string' ? q : ((q as { text?: string })?.text ?? ''));
+    if (typeof q === 'string') seen.push({ text: q });
+    else seen.push({ name: (q as { name?: string })?.name, text: (q as { text?: string })?.text ?? '' });
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof original;
   try {
@@ -49,6 +50,11 @@ export async function statementsOf(fn: () => Promise<unknown>): Promise<string[]
     pg.Client.prototype.query = original;
   }
   return seen;
+}
+
+/** Every statement this process sends to PostgreSQL while `fn` runs (node-postgres clients). */
+export async function statementsOf(fn: () => Promise<unknown>): Promise<string[]> {
+  return (await queriesOf(fn)).map((q) => q.text);
 }
 
 /** Polls `check` every `everyMs` until it returns true, or throws after `timeoutMs` saying what it waited for. */
