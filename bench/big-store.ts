@@ -222,15 +222,15 @@ interface LoadResult {
   seconds: number;
 }
 
-/**
- * The send bodies of a phase: numbers of the big store's pool (so that on the big store each
- * already has codes and messages, as a returning user's has), the same list for every store.
- */
 // The same bodies for the empty and the big store of one run; other phones in the next run, so
 // that a run soon after another does not resend to the codes it left open (a resend that joins
 // a verification is another, dearer path).
 const runSalt = randomInt(1_000_000) * 16;
 
+/**
+ * The send bodies of a phase: numbers of the big store's pool (so that on the big store each
+ * already has codes and messages, as a returning user's has), the same list for every store.
+ */
 function sendBodies(phase: number, n: number): Array<Record<string, unknown>> {
   const pool = phonePool(rows);
   let seed = 1000 + phase + runSalt;
