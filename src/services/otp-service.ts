@@ -32,7 +32,7 @@ import {
 } from '../store/queries/verifications.js';
 import { findIdempotencyKey, insertIdempotencyKey } from '../store/queries/idempotency.js';
 import { insertMessage } from '../store/queries/messages.js';
-import { IDEMPOTENCY_TAKEN, SEND_JOINED, sendGuardedInOneCall, sendInOneCall as callSendFunction, type OneCallSend } from '../store/queries/send.js';
+import { createSendBatcher, IDEMPOTENCY_TAKEN, SEND_JOINED, type OneCallSend } from '../store/queries/send.js';
 import {
   approveInOneCall as callVerifyApprove,
   readForVerify as callVerifyRead,
@@ -198,6 +198,8 @@ export function createOtpService(
   },
 ) {
   const { store, clock, secretBox, codeKey } = ctx;
+  // Concurrent one-statement sends share a statement and a commit (PostgreSQL, migration 0022).
+  const sendBatcher = createSendBatcher(store.db);
 
   /**
    * The number of a send or a verify. A number in a fictional range (Ofcom's drama mobiles …)
@@ -362,10 +364,7 @@ export function createOtpService(
             }
           : null,
       };
-      answer =
-        expectLatest === undefined
-          ? await callSendFunction(store.db, args)
-          : await sendGuardedInOneCall(store.db, { ...args, expect_latest: expectLatest });
+      answer = await sendBatcher.send(expectLatest === undefined ? args : { ...args, expect_latest: expectLatest });
     } catch (err) {
       if ((err as { code?: unknown }).code === IDEMPOTENCY_TAKEN) throw new IdempotencyRace();
       if ((err as { code?: unknown }).code === SEND_JOINED) return undefined;

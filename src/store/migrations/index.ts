@@ -19,6 +19,7 @@ import { m0018PgVerifyFunctions } from './0018-pg-verify-functions.js';
 import { m0019ChallengesPhoneIndex } from './0019-challenges-phone-index.js';
 import { m0020PgChallengesFillfactor } from './0020-pg-challenges-fillfactor.js';
 import { m0021PgGuardedSendFunction } from './0021-pg-guarded-send-function.js';
+import { m0022PgSendBatchFunction } from './0022-pg-send-batch-function.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -45,6 +46,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0019-challenges-phone-index': m0019ChallengesPhoneIndex,
   '0020-pg-challenges-fillfactor': m0020PgChallengesFillfactor,
   '0021-pg-guarded-send-function': m0021PgGuardedSendFunction,
+  '0022-pg-send-batch-function': m0022PgSendBatchFunction,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -1,0 +1,252 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { isStoreUnavailable } from '../../src/store/availability.js';
+import { createStore, type Store } from '../../src/store/db.js';
+import { createSendBatcher, type OneCallAnswer, type OneCallSend } from '../../src/store/queries/send.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { isPostgresReachable } from '../helpers/databases.js';
+import { queriesOf, waitFor, withPg } from './support.js';
+
+/**
+ * Sends in batches on PostgreSQL (`otpgate_send_batch`, migration 0022, and the batcher in
+ * src/store/queries/send.ts): concurrent sends share one statement and one commit and get the
+ * answers they would get one by one; a batch that fails is sent again send by send; a batch
+ * cut off by the store is not; two nodes' batches over the same phones and IPs never
+ * deadlock.
+ */
+
+const reachable = await isPostgresReachable();
+if (!reachable && process.env.CI === 'true') throw new Error('PostgreSQL is required in CI');
+
+const HOUR = 3_600_000;
+let seq = 0;
+const nextPhone = () => `+1415556${String(seq++).padStart(4, '0')}`;
+const id = (kind: string) => `${kind}_${randomBytes(9).toString('base64url')}`;
+
+/** What the send service would hand `otpgate_send` for a first code to `phone` at `now`. */
+function sendArgs(tenantId: string, phone: string, now: number, o: { ip?: string; cooldownMs?: number; maxPerPhone?: number; maxPerIp?: number; messageId?: string } = {}): OneCallSend {
+  const challengeId = id('chl');
+  const messageId = o.messageId ?? id('msg');
+  const verificationId = id('ver');
+  const expiresAt = now + 10 * 60_000;
+  return {
+    tenant_id: tenantId,
+    phone,
+    purpose: 'login',
+    now,
+    live_clock: false,
+    client_ip: o.ip ?? null,
+    amount: null,
+    payee: null,
+    resend_policy: 'new_code',
+    count_caps: true,
+    max_per_phone: o.maxPerPhone ?? 100,
+    max_per_ip: o.maxPerIp ?? 1000,
+    live_codes: 3,
+    idempotency_key: null,
+    challenge: {
+      id: challengeId, tenant_id: tenantId, phone, purpose: 'login', code_hash: 'h', status: 'pending', attempts: 0, max_attempts: 5,
+      client_ip: o.ip ?? null, is_test: 0, message_id: messageId, created_at: now, expires_at: expiresAt, resend_available_at: now + (o.cooldownMs ?? 30_000), verified_at: null,
+    },
+    verification: {
+      id: verificationId, tenant_id: tenantId, phone, purpose: 'login', status: 'pending', attempts: 0, max_attempts: 5, code_sealed: null,
+      amount: null, payee: null, created_at: now, updated_at: now, expires_at: expiresAt, approved_at: null,
+    },
+    message: {
+      id: messageId, tenant_id: tenantId, kind: 'otp', challenge_id: challengeId, purpose: 'login', to_phone: phone, body_sealed: 'sealed', body_masked: 'Your code is ******',
+      sender_id: null, encoding: 'GSM-7', segments: 1, status: 'queued', attempts: 0, chain_index: 0, chain_attempts: 0, next_attempt_at: now, lease_until: null,
+      lease_owner: null, expires_at: expiresAt, provider: null, provider_message_id: null, error_kind: null, error_code: null, error_message: null,
+      created_at: now, updated_at: now, sent_at: null, delivered_at: null,
+    },
+    idempotency: null,
+  };
+}
+
+const calls = (qs: Array<{ text: string }>, fn: 'otpgate_send' | 'otpgate_send_batch') => qs.filter((q) => q.text.includes(`${fn}(`)).length;
+
+describe('sends in batches (postgres)', { skip: !reachable && 'PostgreSQL does not answer' }, () => {
+  const now = Date.UTC(2026, 11, 5, 9);
+  let t: TestApp;
+  let tenantId: string;
+  let second: Store;
+  before(async () => {
+    t = await createTestApp({ dialect: 'postgres' });
+    tenantId = (await t.createTenant()).tenantId;
+    // A second node's pool on the same database.
+    second = createStore(t.dbUrl, { pgPoolSize: 4 });
+  });
+  after(async () => {
+    await second?.close();
+    await t?.close();
+  });
+
+  const challengesOf = async (phones: string[]) =>
+    t.deps.store.db.selectFrom('challenges').select(['phone', 'status']).where('phone', 'in', phones).orderBy('phone').execute();
+
+  test('the sends of one turn go in one statement, and each gets the answer it would get alone', async () => {
+    const batcher = createSendBatcher(t.deps.store.db, { maxInFlight: 1 });
+    const [a, b, c] = [nextPhone(), nextPhone(), nextPhone()];
+    let answers: OneCallAnswer[] = [];
+    const qs = await queriesOf(async () => {
+      answers = await Promise.all([
+        batcher.send(sendArgs(tenantId, a, now)),
+        batcher.send(sendArgs(tenantId, b, now, { cooldownMs: 0 })),
+        // The same phone again: the first send's code is in its cooldown.
+        batcher.send(sendArgs(tenantId, a, now)),
+        // A cap of one send an hour, already used by the first.
+        batcher.send(sendArgs(tenantId, b, now, { cooldownMs: 0, maxPerPhone: 1 })),
+        batcher.send(sendArgs(tenantId, c, now)),
+      ]);
+    });
+    assert.equal(calls(qs, 'otpgate_send_batch'), 1, JSON.stringify(qs));
+    assert.equal(qs.length, 1, 'nothing else is sent');
+    assert.deepEqual(
+      answers.map((x) => x.outcome),
+      ['accepted', 'accepted', 'cooldown', 'phone_cap', 'accepted'],
+    );
+    assert.equal((answers[2] as { resend_available_at: number }).resend_available_at, now + 30_000);
+    assert.equal((answers[3] as { oldest: number }).oldest, now);
+    assert.deepEqual(await challengesOf([a, b, c]), [a, b, c].sort().map((phone) => ({ phone, status: 'pending' })));
+
+    // One send alone is the plain call.
+    const alone = await queriesOf(() => batcher.send(sendArgs(tenantId, nextPhone(), now)));
+    assert.equal(calls(alone, 'otpgate_send_batch'), 0);
+    assert.equal(calls(alone, 'otpgate_send'), 1);
+  });
+
+  test('while a batch runs, the sends that arrive wait and go in the next one, at most maxBatch at a time', async () => {
+    const batcher = createSendBatcher(t.deps.store.db, { maxInFlight: 1, maxBatch: 4 });
+    const phones = Array.from({ length: 9 }, nextPhone);
+    let answers: OneCallAnswer[] = [];
+    const qs = await queriesOf(async () => {
+      const first = batcher.send(sendArgs(tenantId, phones[0]!, now));
+      await new Promise((r) => setImmediate(r)); // the first is on its way
+      answers = await Promise.all([first, ...phones.slice(1).map((p) => batcher.send(sendArgs(tenantId, p, now)))]);
+    });
+    assert.deepEqual(answers.map((x) => x.outcome), phones.map(() => 'accepted'));
+    assert.equal(calls(qs, 'otpgate_send'), 1);
+    assert.equal(calls(qs, 'otpgate_send_batch'), 2, 'eight waiting sends, four to a batch');
+    assert.equal((await challengesOf(phones)).length, 9);
+  });
+
+  test('a batch that fails is sent again send by send: only the failing send fails', async () => {
+    const batcher = createSendBatcher(t.deps.store.db, { maxInFlight: 1 });
+    const taken = id('msg');
+    const first = nextPhone();
+    assert.equal((await batcher.send(sendArgs(tenantId, first, now, { messageId: taken }))).outcome, 'accepted');
+    const phones = [nextPhone(), nextPhone(), nextPhone()];
+    let settled: PromiseSettledResult<OneCallAnswer>[] = [];
+    const qs = await queriesOf(async () => {
+      settled = await Promise.allSettled([
+        batcher.send(sendArgs(tenantId, phones[0]!, now)),
+        // A message id already stored: a unique violation in the middle of the batch.
+        batcher.send(sendArgs(tenantId, phones[1]!, now, { messageId: taken })),
+        batcher.send(sendArgs(tenantId, phones[2]!, now)),
+      ]);
+    });
+    assert.equal(calls(qs, 'otpgate_send_batch'), 1);
+    assert.equal(calls(qs, 'otpgate_send'), 3, 'then each on its own');
+    assert.deepEqual(settled.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal(((settled[1] as PromiseRejectedResult).reason as { code?: string }).code, '23505');
+    assert.deepEqual((await challengesOf(phones)).map((r) => r.phone), [phones[0], phones[2]].sort());
+  });
+
+  test("a guarded send goes in the batch too: it holds only if the phone's latest code is the one judged; one that would join is made again on its own", async () => {
+    const batcher = createSendBatcher(t.deps.store.db, { maxInFlight: 1 });
+    const [a, b, c] = [nextPhone(), nextPhone(), nextPhone()];
+    const earlier = sendArgs(tenantId, b, now - 60_000, { cooldownMs: 0 });
+    assert.equal((await batcher.send(earlier)).outcome, 'accepted');
+    let answers: OneCallAnswer[] = [];
+    const qs = await queriesOf(async () => {
+      answers = await Promise.all([
+        batcher.send({ ...sendArgs(tenantId, a, now), expect_latest: null }),
+        // Judged as a first code, but b has a code the guard did not see.
+        batcher.send({ ...sendArgs(tenantId, b, now), expect_latest: null }),
+        batcher.send(sendArgs(tenantId, c, now)),
+      ]);
+    });
+    assert.equal(calls(qs, 'otpgate_send_batch'), 1);
+    assert.deepEqual(answers.map((x) => x.outcome), ['accepted', 'fallback', 'accepted']);
+    assert.deepEqual((await challengesOf([a, b, c])).map((r) => r.phone), [a, b, c].sort());
+    assert.equal((await challengesOf([b])).length, 1, 'the fallback wrote nothing');
+
+    // b's code is still open: a guarded send that judged it would join its verification (OG003).
+    let settled: PromiseSettledResult<OneCallAnswer>[] = [];
+    const d = nextPhone();
+    const again = await queriesOf(async () => {
+      settled = await Promise.allSettled([
+        batcher.send({ ...sendArgs(tenantId, b, now, { cooldownMs: 0 }), expect_latest: earlier.challenge.id }),
+        batcher.send(sendArgs(tenantId, d, now)),
+      ]);
+    });
+    assert.equal(calls(again, 'otpgate_send_batch'), 1);
+    assert.equal(again.filter((q) => q.text.includes('otpgate_send_guarded(')).length, 1, 'then each on its own');
+    assert.equal(settled[0]!.status, 'rejected');
+    assert.equal(((settled[0] as PromiseRejectedResult).reason as { code?: string }).code, 'OG003');
+    assert.equal((settled[1] as PromiseFulfilledResult<OneCallAnswer>).value.outcome, 'accepted');
+    assert.equal((await challengesOf([b])).length, 1, 'the joining send wrote nothing');
+  });
+
+  test('a batch cut off by the store fails every one of its sends at once, with no send made again', async () => {
+    const batcher = createSendBatcher(t.deps.store.db, { maxInFlight: 1 });
+    const phones = [nextPhone(), nextPhone()];
+    const key = `${tenantId}:${phones[0]}`;
+    await withPg(t.dbUrl, async (holder) => {
+      // Hold the first phone's lock, so the batch waits for it; then end its session.
+      await holder.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      let settled: PromiseSettledResult<OneCallAnswer>[] = [];
+      const qs = await queriesOf(async () => {
+        const pending = Promise.allSettled(phones.map((p) => batcher.send(sendArgs(tenantId, p, now))));
+        let pid: number | undefined;
+        await waitFor('the batch to wait for the lock', async () => {
+          const r = await holder.query<{ pid: number }>("select pid from pg_stat_activity where query like 'select otpgate_send_batch%' and wait_event_type = 'Lock'");
+          pid = r.rows[0]?.pid;
+          return pid !== undefined;
+        });
+        await holder.query('select pg_terminate_backend($1)', [pid]);
+        settled = await pending;
+      });
+      assert.equal(calls(qs, 'otpgate_send_batch'), 1);
+      assert.equal(calls(qs, 'otpgate_send'), 0);
+      for (const s of settled) {
+        assert.equal(s.status, 'rejected');
+        assert.ok(isStoreUnavailable((s as PromiseRejectedResult).reason), String((s as PromiseRejectedResult).reason));
+      }
+    });
+    assert.deepEqual(await challengesOf(phones), []);
+  });
+
+  test("two nodes' batches over the same phones and IPs, in opposite orders, never deadlock, and the caps hold", async () => {
+    const mine = createSendBatcher(t.deps.store.db, { maxInFlight: 2, maxBatch: 8 });
+    const theirs = createSendBatcher(second.db, { maxInFlight: 2, maxBatch: 8 });
+    const ips = ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4'];
+    const phones = Array.from({ length: 8 }, nextPhone);
+    const rounds = 12;
+    const start = now + 2 * HOUR;
+    let settled: PromiseSettledResult<OneCallAnswer>[] = [];
+    const qs = await queriesOf(async () => {
+      const all: Promise<OneCallAnswer>[] = [];
+      for (let r = 0; r < rounds; r++) {
+        // One time for every round: with no cooldown (resend at `start`), no send waits for another.
+        const at = start;
+        // Each node's sends take the phones in one order and the IPs in the other.
+        for (let i = 0; i < phones.length; i++) {
+          const o = { ip: ips[i % ips.length]!, cooldownMs: 0, maxPerPhone: 1000, maxPerIp: 40 };
+          all.push(mine.send(sendArgs(tenantId, phones[i]!, at, o)));
+          all.push(theirs.send(sendArgs(tenantId, phones[phones.length - 1 - i]!, at, { ...o, ip: ips[ips.length - 1 - (i % ips.length)]! })));
+        }
+      }
+      settled = await Promise.allSettled(all);
+    });
+    const failed = settled.filter((s) => s.status === 'rejected');
+    assert.deepEqual(failed, []);
+    assert.ok(calls(qs, 'otpgate_send_batch') >= 2, 'the sends went in batches');
+    // No batch failed (a deadlock would have been broken by failing one): none was sent again alone.
+    assert.equal(calls(qs, 'otpgate_send'), 0, 'no send went alone');
+    const outcomes = settled.map((s) => (s as PromiseFulfilledResult<OneCallAnswer>).value.outcome);
+    // Each IP's cap of 40 an hour held across both nodes: 4 IPs × 40 accepted, the rest refused.
+    assert.equal(outcomes.filter((o) => o === 'accepted').length, ips.length * 40);
+    assert.equal(outcomes.filter((o) => o === 'ip_cap').length, rounds * phones.length * 2 - ips.length * 40);
+  });
+});
