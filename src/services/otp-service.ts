@@ -37,7 +37,7 @@ import {
   approveInOneCall as callVerifyApprove,
   readForVerify as callVerifyRead,
   TOO_MANY_ENDPOINTS,
-  verifyNamedInOneCall as callVerifyNamed,
+  createVerifyBatcher,
   type NamedAnswer,
 } from '../store/queries/verify.js';
 import type { Challenge, Verification, VerificationStatus } from '../store/schema.js';
@@ -198,8 +198,10 @@ export function createOtpService(
   },
 ) {
   const { store, clock, secretBox, codeKey } = ctx;
-  // Concurrent one-statement sends share a statement and a commit (PostgreSQL, migration 0022).
+  // Concurrent one-statement sends, and verifies, share a statement and a commit (PostgreSQL,
+  // migrations 0022 and 0023).
   const sendBatcher = createSendBatcher(store.db);
+  const verifyBatcher = createVerifyBatcher(store.db);
 
   /**
    * The number of a send or a verify. A number in a fictional range (Ofcom's drama mobiles …)
@@ -828,7 +830,7 @@ export function createOtpService(
   async function verifyNamed(tenant: ActiveTenant, challengeId: string, code: string, binding: CodeBinding, now: number): Promise<NamedAnswer | undefined | 'fallback'> {
     let answer: NamedAnswer | undefined;
     try {
-      answer = await callVerifyNamed(store.db, {
+      answer = await verifyBatcher.verify({
         tenant_id: tenant.id,
         challenge_id: challengeId,
         code_hash: hmacCode(codeKey, challengeId, code, binding),

@@ -4,16 +4,17 @@ import { randomBytes } from 'node:crypto';
 import { isStoreUnavailable } from '../../src/store/availability.js';
 import { createStore, type Store } from '../../src/store/db.js';
 import { createSendBatcher, type OneCallAnswer, type OneCallSend } from '../../src/store/queries/send.js';
+import { createVerifyBatcher, type NamedAnswer, type NamedCall } from '../../src/store/queries/verify.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { isPostgresReachable } from '../helpers/databases.js';
 import { queriesOf, waitFor, withPg } from './support.js';
 
 /**
- * Sends in batches on PostgreSQL (`otpgate_send_batch`, migration 0022, and the batcher in
- * src/store/queries/send.ts): concurrent sends share one statement and one commit and get the
- * answers they would get one by one; a batch that fails is sent again send by send; a batch
- * cut off by the store is not; two nodes' batches over the same phones and IPs never
- * deadlock.
+ * Sends and verifies in batches on PostgreSQL (`otpgate_send_batch` and
+ * `otpgate_verify_batch`, migrations 0022 and 0023; src/store/call-batcher.ts): concurrent
+ * calls share one statement and one commit and get the answers they would get one by one; a
+ * batch that fails is made again call by call; a batch cut off by the store is not; two nodes'
+ * batches of sends over the same phones and IPs never deadlock.
  */
 
 const reachable = await isPostgresReachable();
@@ -248,5 +249,81 @@ describe('sends in batches (postgres)', { skip: !reachable && 'PostgreSQL does n
     // Each IP's cap of 40 an hour held across both nodes: 4 IPs × 40 accepted, the rest refused.
     assert.equal(outcomes.filter((o) => o === 'accepted').length, ips.length * 40);
     assert.equal(outcomes.filter((o) => o === 'ip_cap').length, rounds * phones.length * 2 - ips.length * 40);
+  });
+});
+
+describe('verifies in batches (postgres)', { skip: !reachable && 'PostgreSQL does not answer' }, () => {
+  const now = Date.UTC(2026, 11, 5, 10);
+  let t: TestApp;
+  let tenantId: string;
+  before(async () => {
+    t = await createTestApp({ dialect: 'postgres' });
+    tenantId = (await t.createTenant()).tenantId;
+  });
+  after(async () => t?.close());
+
+  /** A stored code for a new phone, its hash `h`, whose verification has `maxAttempts`. */
+  async function stored(tenant: string): Promise<string> {
+    const args = sendArgs(tenant, nextPhone(), now - 1000, { cooldownMs: 0 });
+    assert.equal((await createSendBatcher(t.deps.store.db).send(args)).outcome, 'accepted');
+    return args.challenge.id;
+  }
+
+  const verifyArgs = (tenant: string, challengeId: string, codeHash: string, deliveryIds = [id('evd'), id('evd')]): NamedCall => ({
+    tenant_id: tenant,
+    challenge_id: challengeId,
+    code_hash: codeHash,
+    now,
+    live_codes: 3,
+    event_type: 'verification.approved',
+    event_id: id('evt'),
+    payload: JSON.stringify({ verification_id: '@verification_id@', purpose: '@purpose@' }),
+    delivery_ids: deliveryIds,
+  });
+
+  const verifyCalls = (qs: Array<{ text: string }>, fn: 'otpgate_verify_named' | 'otpgate_verify_batch') => qs.filter((q) => q.text.includes(`${fn}(`)).length;
+
+  test('the verifies of one turn go in one statement, and each gets the answer it would get alone', async () => {
+    const batcher = createVerifyBatcher(t.deps.store.db, { maxInFlight: 1 });
+    const [c1, c2, c3] = [await stored(tenantId), await stored(tenantId), await stored(tenantId)];
+    let answers: Array<NamedAnswer | undefined> = [];
+    const qs = await queriesOf(async () => {
+      answers = await Promise.all([
+        batcher.verify(verifyArgs(tenantId, c1, 'h')),
+        batcher.verify(verifyArgs(tenantId, c2, 'wrong')),
+        batcher.verify(verifyArgs(tenantId, c3, 'h')),
+        // The first code again: the earlier element approved it.
+        batcher.verify(verifyArgs(tenantId, c1, 'h')),
+        batcher.verify(verifyArgs(tenantId, id('chl'), 'h')),
+      ]);
+    });
+    assert.equal(verifyCalls(qs, 'otpgate_verify_batch'), 1, JSON.stringify(qs));
+    assert.equal(qs.length, 1, 'nothing else is sent');
+    assert.equal(answers[0]?.approved, true);
+    assert.deepEqual(answers[1], { wrong: true, attempts: 1, max_attempts: 5 });
+    assert.equal(answers[2]?.approved, true);
+    assert.equal(answers[3]?.approved, undefined);
+    assert.equal((answers[3] as { challenge: { status: string } }).challenge.status, 'verified');
+    assert.equal(answers[4], undefined);
+    const rows = await t.deps.store.db.selectFrom('challenges').select(['id', 'status']).where('id', 'in', [c1, c2, c3]).execute();
+    assert.deepEqual(Object.fromEntries(rows.map((r) => [r.id, r.status])), { [c1]: 'verified', [c2]: 'pending', [c3]: 'verified' });
+  });
+
+  test('a batch that fails (more event endpoints than delivery ids) is made again verify by verify: only its own verify fails', async () => {
+    const batcher = createVerifyBatcher(t.deps.store.db, { maxInFlight: 1 });
+    const other = await t.createTenant();
+    const hook = await t.call('POST', '/v1/event-endpoints', { auth: other.auth, body: { url: 'http://127.0.0.1:9/hook' } });
+    assert.equal(hook.statusCode, 201, hook.body);
+    const [mine, theirs] = [await stored(tenantId), await stored(other.tenantId)];
+    let settled: PromiseSettledResult<NamedAnswer | undefined>[] = [];
+    const qs = await queriesOf(async () => {
+      settled = await Promise.allSettled([batcher.verify(verifyArgs(tenantId, mine, 'h')), batcher.verify(verifyArgs(other.tenantId, theirs, 'h', []))]);
+    });
+    assert.equal(verifyCalls(qs, 'otpgate_verify_batch'), 1);
+    assert.equal(verifyCalls(qs, 'otpgate_verify_named'), 2, 'then each on its own');
+    assert.equal((settled[0] as PromiseFulfilledResult<NamedAnswer | undefined>).value?.approved, true);
+    assert.equal(((settled[1] as PromiseRejectedResult).reason as { code?: string }).code, 'OG002');
+    const theirsNow = await t.deps.store.db.selectFrom('challenges').select('status').where('id', '=', theirs).executeTakeFirstOrThrow();
+    assert.equal(theirsNow.status, 'pending', 'the failed verify wrote nothing');
   });
 });

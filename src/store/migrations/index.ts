@@ -20,6 +20,7 @@ import { m0019ChallengesPhoneIndex } from './0019-challenges-phone-index.js';
 import { m0020PgChallengesFillfactor } from './0020-pg-challenges-fillfactor.js';
 import { m0021PgGuardedSendFunction } from './0021-pg-guarded-send-function.js';
 import { m0022PgSendBatchFunction } from './0022-pg-send-batch-function.js';
+import { m0023PgVerifyBatchFunction } from './0023-pg-verify-batch-function.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -47,6 +48,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0020-pg-challenges-fillfactor': m0020PgChallengesFillfactor,
   '0021-pg-guarded-send-function': m0021PgGuardedSendFunction,
   '0022-pg-send-batch-function': m0022PgSendBatchFunction,
+  '0023-pg-verify-batch-function': m0023PgVerifyBatchFunction,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

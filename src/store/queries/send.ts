@@ -1,4 +1,4 @@
-import { isStoreUnavailable } from '../availability.js';
+import { createCallBatcher, type CallBatcherOptions } from '../call-batcher.js';
 import type { Executor } from '../db.js';
 import { pgStatement } from '../prepared.js';
 import type { IdempotencyKeysTable, NewChallenge, NewMessage, Verification } from '../schema.js';
@@ -68,75 +68,26 @@ export async function sendGuardedInOneCall(db: Executor, args: GuardedSend): Pro
   return r.rows[0]!.r;
 }
 
-type Waiting = { args: OneCallSend | GuardedSend; resolve(a: OneCallAnswer): void; reject(e: unknown): void };
-
 /** One send on its own: the guarded call when the fraud guard judged it. */
 function sendAlone(db: Executor, args: OneCallSend | GuardedSend): Promise<OneCallAnswer> {
   return 'expect_latest' in args ? sendGuardedInOneCall(db, args) : sendInOneCall(db, args);
 }
 
 /**
- * Sends in batches (PostgreSQL): the sends that arrive while earlier batches are running go
- * together in one call of `otpgate_send_batch` (migration 0022), one statement and one commit
- * for all of them, instead of a round trip, a woken backend and a WAL flush each. At most
- * `maxInFlight` batches run at once, so a quiet node sends each request on its own at once and
- * a busy one sends larger batches. A batch that fails for anything but the store being away
- * (an idempotency key stored meanwhile, OG001; a guarded send that would join, OG003) wrote
- * nothing: each of its sends is then made on its own, so each gets its own answer or error.
+ * Sends in batches (PostgreSQL, src/store/call-batcher.ts): concurrent sends go together in one
+ * call of `otpgate_send_batch` (migration 0022), which answers each as `otpgate_send` (or
+ * `otpgate_send_guarded`) would. A batch that fails (an idempotency key stored meanwhile,
+ * OG001; a guarded send that would join, OG003) is made again send by send.
  */
-export function createSendBatcher(db: Executor, options: { maxBatch?: number; maxInFlight?: number } = {}) {
-  // Three at once gave the bench's best rate and p99 on 2 cores (1 to 4 tried, docs/performance.md);
-  // 16 to a batch keeps its locks few and its statement short.
-  const maxBatch = options.maxBatch ?? 16;
-  const maxInFlight = options.maxInFlight ?? 3;
-  const queue: Waiting[] = [];
-  let inFlight = 0;
-  let scheduled = false;
-
-  async function run(batch: Waiting[]): Promise<void> {
-    if (batch.length === 1) {
-      const [w] = batch;
-      await sendAlone(db, w!.args).then(w!.resolve, w!.reject);
-      return;
-    }
-    let answers: OneCallAnswer[];
-    try {
-      answers = (await sendBatchCall.execute(db, [JSON.stringify(batch.map((w) => w.args))])).rows[0]!.r;
-    } catch (err) {
-      if (isStoreUnavailable(err)) {
-        for (const w of batch) w.reject(err);
-        return;
-      }
-      for (const w of batch) await sendAlone(db, w.args).then(w.resolve, w.reject);
-      return;
-    }
-    batch.forEach((w, i) => w.resolve(answers[i]!));
-  }
-
-  function flush(): void {
-    scheduled = false;
-    while (queue.length > 0 && inFlight < maxInFlight) {
-      const batch = queue.splice(0, maxBatch);
-      inFlight++;
-      void run(batch).finally(() => {
-        inFlight--;
-        flush();
-      });
-    }
-  }
-
-  return {
-    send(args: OneCallSend | GuardedSend): Promise<OneCallAnswer> {
-      return new Promise<OneCallAnswer>((resolve, reject) => {
-        queue.push({ args, resolve, reject });
-        if (!scheduled && inFlight < maxInFlight) {
-          scheduled = true;
-          // The sends of this event-loop turn join the same batch.
-          setImmediate(flush);
-        }
-      });
+export function createSendBatcher(db: Executor, options: CallBatcherOptions = {}) {
+  const batcher = createCallBatcher<OneCallSend | GuardedSend, OneCallAnswer>(
+    {
+      alone: (args) => sendAlone(db, args),
+      together: async (args) => (await sendBatchCall.execute(db, [JSON.stringify(args)])).rows[0]!.r,
     },
-  };
+    options,
+  );
+  return { send: batcher.call };
 }
 
 export type SendBatcher = ReturnType<typeof createSendBatcher>;

@@ -1,3 +1,4 @@
+import { createCallBatcher, type CallBatcherOptions } from '../call-batcher.js';
 import type { Executor } from '../db.js';
 import { pgStatement } from '../prepared.js';
 import type { Challenge, Verification } from '../schema.js';
@@ -6,9 +7,9 @@ const verifyReadCall = pgStatement<{ r: { challenge: Challenge; verification?: V
   'select otpgate_verify_read($1, $2, $3, $4, $5::int) as r',
 );
 const verifyApproveCall = pgStatement<{ r: { approved: boolean; converted?: boolean } }>('select otpgate_verify_approve($1::jsonb) as r');
-const verifyNamedCall = pgStatement<{ r: { approved?: boolean; wrong?: boolean; challenge: Challenge; verification?: Verification; codes?: Challenge[] } | null }>(
-  'select otpgate_verify_named($1::jsonb) as r',
-);
+type NamedRow = { approved?: boolean; wrong?: boolean; challenge: Challenge; verification?: Verification; codes?: Challenge[] } | null;
+const verifyNamedCall = pgStatement<{ r: NamedRow }>('select otpgate_verify_named($1::jsonb) as r');
+const verifyBatchCall = pgStatement<{ r: NamedRow[] }>('select otpgate_verify_batch($1::jsonb) as r');
 
 /** What a verify reads before it checks the code (`otpgate_verify_read`). */
 export interface VerifyRead {
@@ -87,8 +88,28 @@ export type NamedAnswer =
  */
 export async function verifyNamedInOneCall(db: Executor, args: NamedCall): Promise<NamedAnswer | undefined> {
   const r = await verifyNamedCall.execute(db, [JSON.stringify(args)]);
-  const row = r.rows[0]?.r;
+  return namedAnswer(r.rows[0]?.r ?? null);
+}
+
+function namedAnswer(row: NamedRow): NamedAnswer | undefined {
   if (!row) return undefined;
   if (row.approved === true || row.wrong === true) return row as unknown as NamedAnswer;
   return { challenge: row.challenge, verification: row.verification, codes: row.codes ?? [] };
+}
+
+/**
+ * Verifies that name their challenge, in batches (src/store/call-batcher.ts): concurrent ones
+ * go together in one call of `otpgate_verify_batch` (migration 0023), which answers each as
+ * `otpgate_verify_named` would. A batch that fails (OG002 for one of its tenants) is made
+ * again verify by verify.
+ */
+export function createVerifyBatcher(db: Executor, options: CallBatcherOptions = {}) {
+  const batcher = createCallBatcher<NamedCall, NamedAnswer | undefined>(
+    {
+      alone: (args) => verifyNamedInOneCall(db, args),
+      together: async (args) => (await verifyBatchCall.execute(db, [JSON.stringify(args)])).rows[0]!.r.map(namedAnswer),
+    },
+    options,
+  );
+  return { verify: batcher.call };
 }
