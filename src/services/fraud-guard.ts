@@ -16,7 +16,7 @@ import type { Executor } from '../store/db.js';
 import {
   codesOfNumber,
   activeDecisions,
-  guardInputs,
+  createGuardInputsBatcher,
   type CounterRow,
   type GuardInputs,
   addToBudget,
@@ -193,6 +193,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   // and locked per request.
   const countsInStore = deps.counters === undefined;
   const batched = store.capabilities.multiNode && countsInStore ? createCounterBatcher(store.db) : undefined;
+  // The reads of concurrent first codes' sends share a statement (PostgreSQL).
+  const inputsBatcher = createGuardInputsBatcher(store.db);
 
   /** Counts outside a send's transaction: batched with the others of the moment when several nodes count in the database. */
   async function addCounts(tenantId: string, entries: CounterEntry[]): Promise<void> {
@@ -427,7 +429,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   async function judgeAhead(tenant: ActiveTenant, e164: string, purpose: string, keys: SendKeys): Promise<{ latest: string | null } | undefined> {
     const g = active(tenant);
     const now = clock.now();
-    const inputs = await guardInputs(store.db, {
+    const inputs = await inputsBatcher.read({
       tenant: tenant.id,
       phone: e164,
       purpose,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { isStoreUnavailable } from '../../src/store/availability.js';
 import { createStore, type Store } from '../../src/store/db.js';
+import { addToCountersOfTenants, createGuardInputsBatcher, guardInputs, type GuardInputs, type GuardInputsArgs } from '../../src/store/queries/fraud.js';
 import { createSendBatcher, type OneCallAnswer, type OneCallSend } from '../../src/store/queries/send.js';
 import { createVerifyBatcher, type NamedAnswer, type NamedCall } from '../../src/store/queries/verify.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -325,5 +326,48 @@ describe('verifies in batches (postgres)', { skip: !reachable && 'PostgreSQL doe
     assert.equal(((settled[1] as PromiseRejectedResult).reason as { code?: string }).code, 'OG002');
     const theirsNow = await t.deps.store.db.selectFrom('challenges').select('status').where('id', '=', theirs).executeTakeFirstOrThrow();
     assert.equal(theirsNow.status, 'pending', 'the failed verify wrote nothing');
+  });
+});
+
+describe("the fraud guard's reads in batches (postgres)", { skip: !reachable && 'PostgreSQL does not answer' }, () => {
+  const now = Date.UTC(2026, 11, 5, 11);
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ dialect: 'postgres' });
+  });
+  after(async () => t?.close());
+
+  test('the reads of one turn go in one statement, and each answers as the read alone', async () => {
+    const { tenantId } = await t.createTenant();
+    const [a, b] = [nextPhone(), nextPhone()];
+    const sent = sendArgs(tenantId, a, now - 5000, { cooldownMs: 0 });
+    assert.equal((await createSendBatcher(t.deps.store.db).send(sent)).outcome, 'accepted');
+    const bucket = now - (now % HOUR);
+    await addToCountersOfTenants(t.deps.store.db, [
+      { tenant_id: tenantId, key: 'c:US', bucket, sent: 7, verified: 3, segments: 7, cost_micros: 0 },
+      { tenant_id: tenantId, key: 'i:198.51.100.9', bucket: bucket - HOUR, sent: 2, verified: 0, segments: 2, cost_micros: 0 },
+    ]);
+    const args = (phone: string, ip: string): GuardInputsArgs => ({
+      tenant: tenantId,
+      phone,
+      purpose: 'login',
+      decisionKeys: [`n:${phone}`, 'c:US', 'p:1415', `i:${ip}`],
+      now,
+      liftedSince: now - 24 * HOUR,
+      counterKeys: ['c:US', 'p:1415', `i:${ip}`],
+      since: bucket - 24 * HOUR,
+    });
+    const reads = [args(a, '198.51.100.9'), args(b, '198.51.100.10'), args(b, '198.51.100.9')];
+    const alone = await Promise.all(reads.map((r) => guardInputs(t.deps.store.db, r)));
+    const batcher = createGuardInputsBatcher(t.deps.store.db, { maxInFlight: 1 });
+    let together: GuardInputs[] = [];
+    const qs = await queriesOf(async () => {
+      together = await Promise.all(reads.map((r) => batcher.read(r)));
+    });
+    assert.equal(qs.length, 1, JSON.stringify(qs));
+    assert.deepEqual(together, alone);
+    assert.equal(together[0]!.latest?.id, sent.challenge.id);
+    assert.equal(together[1]!.latest, undefined);
+    assert.deepEqual(together[2]!.counters.map((c) => c.key).sort(), ['c:US', 'i:198.51.100.9']);
   });
 });

@@ -1,4 +1,5 @@
 import { PostgresAdapter, sql, type OnConflictBuilder } from 'kysely';
+import { createCallBatcher, type CallBatcherOptions } from '../call-batcher.js';
 import type { Executor } from '../db.js';
 import type { Database, FraudDecision, FraudDecisionsTable } from '../schema.js';
 import { limitOf, p, pgStatement, prepared, type PreparedQuery } from '../prepared.js';
@@ -399,26 +400,52 @@ export interface GuardInputs {
  * three, planned once per connection). Each part is the query of `findLatestChallenge`,
  * `activeDecisions` and `readCounters`, on the same indexes.
  */
-const guardInputsCall = pgStatement<{ r: { latest: GuardInputs['latest'] | null; decisions: FraudDecision[]; counters: CounterRow[] } }>(
+const guardInputsCall = pgStatement<{ r: GuardInputsRow }>(
   'select otpgate_guard_inputs($1, $2, $3, $4::text[], $5, $6, $7::text[], $8) as r',
 );
 
-export async function guardInputs(
-  db: Executor,
-  a: {
-    tenant: string;
-    phone: string;
-    purpose: string;
-    decisionKeys: readonly [string, string, string, string];
-    now: number;
-    liftedSince: number;
-    counterKeys: readonly [string, string, string];
-    since: number;
-  },
-): Promise<GuardInputs> {
+type GuardInputsRow = { latest: GuardInputs['latest'] | null; decisions: FraudDecision[]; counters: CounterRow[] };
+
+/** The reads of several sends in one statement, in their order (the call batcher). */
+const guardInputsManyCall = pgStatement<{ r: GuardInputsRow[] }>(
+  `select coalesce(jsonb_agg(otpgate_guard_inputs(
+            e->>'tenant', e->>'phone', e->>'purpose', array(select jsonb_array_elements_text(e->'decisionKeys')),
+            (e->>'now')::bigint, (e->>'liftedSince')::bigint, array(select jsonb_array_elements_text(e->'counterKeys')),
+            (e->>'since')::bigint) order by n), '[]') as r
+     from jsonb_array_elements($1::jsonb) with ordinality as x(e, n)`,
+);
+
+export interface GuardInputsArgs {
+  tenant: string;
+  phone: string;
+  purpose: string;
+  decisionKeys: readonly [string, string, string, string];
+  now: number;
+  liftedSince: number;
+  counterKeys: readonly [string, string, string];
+  since: number;
+}
+
+const guardInputsOf = (row: GuardInputsRow): GuardInputs => ({ latest: row.latest ?? undefined, decisions: row.decisions, counters: row.counters });
+
+export async function guardInputs(db: Executor, a: GuardInputsArgs): Promise<GuardInputs> {
   const r = await guardInputsCall.execute(db, [a.tenant, a.phone, a.purpose, a.decisionKeys, a.now, a.liftedSince, a.counterKeys, a.since]);
-  const row = r.rows[0]!.r;
-  return { latest: row.latest ?? undefined, decisions: row.decisions, counters: row.counters };
+  return guardInputsOf(r.rows[0]!.r);
+}
+
+/**
+ * The guard's reads in batches (src/store/call-batcher.ts): the reads of concurrent sends go
+ * together in one statement, each answered as `guardInputs` would answer it.
+ */
+export function createGuardInputsBatcher(db: Executor, options: CallBatcherOptions = {}) {
+  const batcher = createCallBatcher<GuardInputsArgs, GuardInputs>(
+    {
+      alone: (args) => guardInputs(db, args),
+      together: async (args) => (await guardInputsManyCall.execute(db, [JSON.stringify(args)])).rows[0]!.r.map(guardInputsOf),
+    },
+    options,
+  );
+  return { read: batcher.call };
 }
 
 /**
