@@ -18,6 +18,7 @@ import {
   lockSendKey,
   oldestSend,
   pendingCodesOf,
+  supersedeBeyondNewest,
   supersedeChallenge,
 } from '../store/queries/challenges.js';
 import {
@@ -662,8 +663,7 @@ export function createOtpService(
         });
         if (joins) {
           // Only the newest codes of a verification verify: older ones leave it.
-          const pending = await pendingCodesOf(trx, verificationId, LIVE_CODES + 1);
-          for (const old of pending.slice(LIVE_CODES)) await supersedeChallenge(trx, old.id);
+          await supersedeBeyondNewest(trx, verificationId, LIVE_CODES);
         }
         if (message) await insertMessage(trx, message);
         if (idempotencyKey) {

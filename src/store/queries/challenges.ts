@@ -49,6 +49,23 @@ const q = {
       .limit(limitOf('limit')),
   ),
   supersede: prepared((db) => db.updateTable('challenges').set({ status: 'superseded' }).where('id', '=', p('id')).where('status', '=', 'pending')),
+  supersedeBeyond: prepared((db) =>
+    db
+      .updateTable('challenges')
+      .set({ status: 'superseded' })
+      .where('verification_id', '=', p('verification'))
+      .where('status', '=', 'pending')
+      .where('id', 'not in', (eb) =>
+        eb
+          .selectFrom('challenges')
+          .select('id')
+          .where('verification_id', '=', p('verification'))
+          .where('status', '=', 'pending')
+          .orderBy('created_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(limitOf('keep')),
+      ),
+  ),
   closeVerified: prepared((db) =>
     db.updateTable('challenges').set({ status: 'verified', verified_at: p<number>('now') }).where('verification_id', '=', p('verification')).where('status', '=', 'pending'),
   ),
@@ -134,6 +151,15 @@ export async function countSendsForIp(db: Executor, tenantId: string, ip: string
  */
 export async function pendingCodesOf(db: Executor, verificationId: string, limit: number): Promise<Challenge[]> {
   return (await q.liveCodes.execute(db, { verification: verificationId, limit })).rows;
+}
+
+/**
+ * Supersedes the pending codes of a verification beyond its `keep` newest, in one statement: a
+ * send that joins a verification ran a read of its codes and an update per old one before.
+ */
+export async function supersedeBeyondNewest(db: Executor, verificationId: string, keep: number): Promise<number> {
+  const r = await q.supersedeBeyond.execute(db, { verification: verificationId, keep });
+  return Number(r.numAffectedRows ?? 0n);
 }
 
 /**
