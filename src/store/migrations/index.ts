@@ -21,6 +21,7 @@ import { m0020PgChallengesFillfactor } from './0020-pg-challenges-fillfactor.js'
 import { m0021PgGuardedSendFunction } from './0021-pg-guarded-send-function.js';
 import { m0022PgSendBatchFunction } from './0022-pg-send-batch-function.js';
 import { m0023PgVerifyBatchFunction } from './0023-pg-verify-batch-function.js';
+import { m0024PgQueueVacuum } from './0024-pg-queue-vacuum.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -49,6 +50,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0021-pg-guarded-send-function': m0021PgGuardedSendFunction,
   '0022-pg-send-batch-function': m0022PgSendBatchFunction,
   '0023-pg-verify-batch-function': m0023PgVerifyBatchFunction,
+  '0024-pg-queue-vacuum': m0024PgQueueVacuum,
 });
 
 export const staticMigrationProvider: MigrationProvider = {
