@@ -7,6 +7,7 @@
 //          [--requests 20000] [--seconds 30] [--build-only]      (npm run bench:big -- …)
 //   OTPGATE_BENCH_PG_URL  server for the PostgreSQL stores (default postgres://postgres@127.0.0.1:5432/test)
 //   OTPGATE_BENCH_BIG_DIR where the SQLite store is kept (default /tmp/otpgate-big)
+//   OTPGATE_BENCH_PROFILE_DIR  write a CPU profile of each otpgate node there (node --cpu-prof)
 //
 // The big stores are built once (bench/big-store/build.ts) and reused by later runs until
 // --rebuild; each run's purge removes the store's oldest day of messages and codes. Quote the
@@ -92,7 +93,8 @@ async function startNode(dbUrl: string, gatewayUri: string, gatewayKey: string, 
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTPGATE_')) env[k] = v;
   Object.assign(env, pgNodeEnv({ dbUrl, adminKey, secretKey, dataDir, gatewayUri, gatewayKey, logLevel: 'warn' }), tenantId ? { BENCH_TENANT_ID: tenantId } : {});
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/otpgate-big.ts'], { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const profile = process.env.OTPGATE_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.OTPGATE_BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/servers/otpgate-big.ts'], { stdio: ['pipe', 'pipe', 'inherit'], env });
   child.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   let buf = '';
   const errorsShown = new Set<string>();
@@ -234,7 +236,9 @@ const runSalt = randomInt(1_000_000) * 16;
 function sendBodies(phase: number, n: number): Array<Record<string, unknown>> {
   const pool = phonePool(rows);
   let seed = 1000 + phase + runSalt;
-  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  // Math.imul keeps the product exact: in doubles it passed 2^53, and the sequence fell into a
+  // cycle of ~17,000 numbers that every run shared, so a run resent to the codes the last left open.
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 2 ** 31;
   return Array.from({ length: n }, (_, k) => ({ phone_number: phoneOf(Math.floor(rand() * pool)), client_ip: `203.0.${Math.floor(k / 250) % 8}.${k % 250}` }));
 }
 
@@ -334,6 +338,16 @@ async function runStore(engine: 'sqlite' | 'postgres', store: 'empty' | 'big', u
   if (store === 'big') {
     const settled = await settleBacklog(engine, url);
     if (settled > 0) log(`${engine} ${store}: ended ${settled} messages an earlier run left queued`);
+    if (engine === 'postgres') {
+      // Autovacuum may be off on the bench's server (it is on the machines these figures come
+      // from): without a vacuum, an earlier run's dead rows stay in the indexes, and the outbox
+      // claims of the next run walk them (docs/performance.md, 2026-12-05).
+      const started = Date.now();
+      await withPgClient(url, async (c) => {
+        for (const table of ['messages', 'message_attempts', 'challenges', 'verifications']) await c.query(`vacuum (index_cleanup on) ${table}`);
+      });
+      log(`${engine} ${store}: vacuumed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
   }
   const node = await startNode(url, gateway.uri, gatewayKey, store === 'big' ? benchTenantId : undefined);
   try {
