@@ -8,6 +8,13 @@ const challengeColumns = [
   'message_id', 'created_at', 'expires_at', 'resend_available_at', 'verified_at', 'verification_id',
 ] as const satisfies ReadonlyArray<keyof NewChallenge>;
 
+/**
+ * A verification's pending codes, newest first: the order in which a verify tries them and in
+ * which a joining send keeps the newest three, so both agree on which codes are live.
+ */
+const newestPendingOf = (db: Executor) =>
+  db.selectFrom('challenges').where('verification_id', '=', p('verification')).where('status', '=', 'pending').orderBy('created_at', 'desc').orderBy('id', 'desc');
+
 const q = {
   insert: prepared((db) => db.insertInto('challenges').values(Object.fromEntries(challengeColumns.map((c) => [c, p(c)])) as unknown as NewChallenge)),
   find: prepared((db) => db.selectFrom('challenges').selectAll().where('tenant_id', '=', p('tenant')).where('id', '=', p('id'))),
@@ -38,16 +45,7 @@ const q = {
       .where('client_ip', '=', p('ip'))
       .where('created_at', '>', p<number>('since')),
   ),
-  liveCodes: prepared((db) =>
-    db
-      .selectFrom('challenges')
-      .selectAll()
-      .where('verification_id', '=', p('verification'))
-      .where('status', '=', 'pending')
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limitOf('limit')),
-  ),
+  liveCodes: prepared((db) => newestPendingOf(db).selectAll().limit(limitOf('limit'))),
   supersede: prepared((db) => db.updateTable('challenges').set({ status: 'superseded' }).where('id', '=', p('id')).where('status', '=', 'pending')),
   supersedeBeyond: prepared((db) =>
     db
@@ -55,16 +53,7 @@ const q = {
       .set({ status: 'superseded' })
       .where('verification_id', '=', p('verification'))
       .where('status', '=', 'pending')
-      .where('id', 'not in', (eb) =>
-        eb
-          .selectFrom('challenges')
-          .select('id')
-          .where('verification_id', '=', p('verification'))
-          .where('status', '=', 'pending')
-          .orderBy('created_at', 'desc')
-          .orderBy('id', 'desc')
-          .limit(limitOf('keep')),
-      ),
+      .where('id', 'not in', newestPendingOf(db).select('id').limit(limitOf('keep'))),
   ),
   closeVerified: prepared((db) =>
     db.updateTable('challenges').set({ status: 'verified', verified_at: p<number>('now') }).where('verification_id', '=', p('verification')).where('status', '=', 'pending'),
