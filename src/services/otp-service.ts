@@ -33,7 +33,7 @@ import {
 } from '../store/queries/verifications.js';
 import { findIdempotencyKey, insertIdempotencyKey } from '../store/queries/idempotency.js';
 import { insertMessage } from '../store/queries/messages.js';
-import { createSendBatcher, IDEMPOTENCY_TAKEN, SEND_JOINED, type OneCallSend } from '../store/queries/send.js';
+import { createSendBatcher, IDEMPOTENCY_TAKEN, OPEN_VERIFICATION_CHANGED, SEND_JOINED, type OneCallSend } from '../store/queries/send.js';
 import {
   approveInOneCall as callVerifyApprove,
   readForVerify as callVerifyRead,
@@ -239,11 +239,16 @@ export function createOtpService(
   /**
    * The send as one call of `otpgate_send` (PostgreSQL): the code, the sealed text and every row
    * are made here first, then the function takes the locks, checks and writes in one statement.
+   * A `same_code` resend takes a second call: the first answers `fallback` with the open
+   * verification's sealed code, which only this process can open, and the second carries the
+   * rows made with that code and expiry (migration 0025).
    * With the fraud guard on, the guard judges the send first (`judgeAhead`) and counts it once
    * the statement committed (`countAhead`). Answers as the transaction below would, or
-   * undefined when the send must take it after all (a `same_code` resend; with the guard on, a
-   * resend, a cooldown, or a send the guard refuses, counts a hit on or trips a rule for, all
-   * of which the transaction judges and writes). Throws IdempotencyRace when another request stored the key meanwhile.
+   * undefined when the send must take it after all (a `same_code` resend whose code cannot be
+   * opened or differs from the caller's, or whose verification changed between the calls; with
+   * the guard on, a resend, a cooldown, or a send the guard refuses, counts a hit on or trips a
+   * rule for, all of which the transaction judges and writes). Throws IdempotencyRace when
+   * another request stored the key meanwhile.
    */
   async function sendInOneCall(
     tenant: ActiveTenant,
@@ -272,39 +277,38 @@ export function createOtpService(
       if (!judged) return undefined;
       expectLatest = judged.latest;
     }
-    const code = a.customCode ?? generateCode(s.otp_length, s.code_alphabet);
-    const verificationId = newId('ver');
-    const expiresAt = now + s.otp_ttl_seconds * 1000;
-    const text = composeOtpMessage({
-      template: a.template,
-      vars: { code, app_name: s.app_name ?? tenant.name, ttl_minutes: Math.ceil(s.otp_ttl_seconds / 60), purpose: a.purpose, amount: input.amount, payee: input.payee },
-      webotpDomain: s.webotp_domain,
-      androidAppHash: s.android_app_hash,
-    });
-    const message = newOutboxRow(secretBox, {
-      id: a.messageId,
-      tenantId: tenant.id,
-      kind: 'otp',
-      challengeId: a.challengeId,
-      purpose: a.purpose,
-      to: a.phone,
-      text,
-      masked: maskCode(text, code),
-      senderId: s.sender_id,
-      now,
-      expiresAt,
-    });
-    const result: SendOtpResult = {
-      challenge_id: a.challengeId,
-      verification_id: verificationId,
-      phone_number: a.phone,
-      purpose: a.purpose,
-      expires_at: iso(expiresAt),
-      resend_available_at: iso(a.resendAt),
-      message_id: a.messageId,
-    };
-    let answer;
-    try {
+
+    /** The call's arguments for this code and expiry; `join`: the open verification they were made for. */
+    function made(code: string, expiresAt: number, join?: string) {
+      const verificationId = newId('ver');
+      const text = composeOtpMessage({
+        template: a.template,
+        vars: { code, app_name: s.app_name ?? tenant.name, ttl_minutes: Math.ceil(s.otp_ttl_seconds / 60), purpose: a.purpose, amount: input.amount, payee: input.payee },
+        webotpDomain: s.webotp_domain,
+        androidAppHash: s.android_app_hash,
+      });
+      const message = newOutboxRow(secretBox, {
+        id: a.messageId,
+        tenantId: tenant.id,
+        kind: 'otp',
+        challengeId: a.challengeId,
+        purpose: a.purpose,
+        to: a.phone,
+        text,
+        masked: maskCode(text, code),
+        senderId: s.sender_id,
+        now,
+        expiresAt,
+      });
+      const result: SendOtpResult = {
+        challenge_id: a.challengeId,
+        verification_id: join ?? verificationId,
+        phone_number: a.phone,
+        purpose: a.purpose,
+        expires_at: iso(expiresAt),
+        resend_available_at: iso(a.resendAt),
+        message_id: a.messageId,
+      };
       const args: OneCallSend = {
         tenant_id: tenant.id,
         phone: a.phone,
@@ -367,12 +371,42 @@ export function createOtpService(
             }
           : null,
       };
-      answer = await sendBatcher.send(expectLatest === undefined ? args : { ...args, expect_latest: expectLatest });
-    } catch (err) {
-      if ((err as { code?: unknown }).code === IDEMPOTENCY_TAKEN) throw new IdempotencyRace();
-      if ((err as { code?: unknown }).code === SEND_JOINED) return undefined;
-      throw err;
+      if (join !== undefined) args.join_verification = join;
+      return { args, message, result };
     }
+
+    /** The call; undefined when it rolled back for the transaction path to take the send. */
+    async function call(args: OneCallSend) {
+      try {
+        return await sendBatcher.send(expectLatest === undefined ? args : { ...args, expect_latest: expectLatest });
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (code === IDEMPOTENCY_TAKEN) throw new IdempotencyRace();
+        if (code === SEND_JOINED || code === OPEN_VERIFICATION_CHANGED) return undefined;
+        throw err;
+      }
+    }
+
+    let send = made(a.customCode ?? generateCode(s.otp_length, s.code_alphabet), now + s.otp_ttl_seconds * 1000);
+    let answer = await call(send.args);
+    if (answer?.outcome === 'fallback') {
+      const open = answer.open;
+      // With the guard on, a resend is judged and counted by the transaction.
+      if (expectLatest !== undefined || !open || open.code_sealed === null) return undefined;
+      let sameCode: string;
+      try {
+        sameCode = secretBox.open(open.code_sealed, sealAad(open.id));
+      } catch {
+        // The transaction path says why and starts a new verification.
+        return undefined;
+      }
+      // Another caller-made code is another verification, which the transaction path starts.
+      if (a.customCode !== undefined && a.customCode !== sameCode) return undefined;
+      send = made(sameCode, open.expires_at, open.id);
+      answer = await call(send.args);
+    }
+    if (answer === undefined) return undefined;
+    const { message, result } = send;
     switch (answer.outcome) {
       case 'fallback':
         return undefined;
@@ -494,7 +528,7 @@ export function createOtpService(
         if (err instanceof IdempotencyRace && idempotencyKey) return idempotencyRaceAnswer(tenant.id, idempotencyKey, requestHash, now);
         throw err;
       }
-      // Undefined: a `same_code` resend, which only this process can word (it opens the sealed code).
+      // Undefined: a send the transaction below must take (sendInOneCall says which).
       if (answered) return answered;
     }
 

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { createManualClock } from '../../src/domain/clock.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { isPostgresReachable } from '../helpers/databases.js';
@@ -155,7 +156,17 @@ describe('the send in one statement (postgres)', { skip: !reachable && 'PostgreS
     assert.deepEqual(answers[5]!.body, ['superseded', 'superseded', 'superseded', 'superseded', 'pending']);
   });
 
-  test('same_code: a resend takes the transaction (the code is opened here) and repeats the code', async () => {
+  /** The codes of the messages sent to `phone`, oldest first. */
+  async function codesSentTo(auth: string, phone: string): Promise<Array<string | undefined>> {
+    await t.drainOutbox();
+    const inbox = await t.call('GET', `/v1/inbox?phone_number=${encodeURIComponent(phone)}`, { auth });
+    return inbox
+      .json<{ items: Array<{ body: string; created_at: string }> }>()
+      .items.sort((x, y) => x.created_at.localeCompare(y.created_at))
+      .map((i) => /\b(\d{6})\b/.exec(i.body)?.[1]);
+  }
+
+  test('same_code: a resend is two calls, no transaction, and repeats the code with its expiry', async () => {
     const { auth } = await t.createTenant({ ...fast, resend_cooldown_seconds: 0, resend_policy: 'same_code' });
     const p = nextPhone();
     const first = await call(auth, { phone_number: p });
@@ -164,14 +175,91 @@ describe('the send in one statement (postgres)', { skip: !reachable && 'PostgreS
     const statements = await statementsOf(async () => {
       second = await call(auth, { phone_number: p });
     });
-    assert.equal(second?.status, 202);
-    assert.equal((second!.body as { verification_id: string }).verification_id, (first.body as { verification_id: string }).verification_id);
-    assert.ok(statements.some((s) => /otpgate_send/.test(s)) && statements.some((s) => /pg_advisory_xact_lock/.test(s)), statements.join('\n'));
-    await t.drainOutbox();
-    const inbox = await t.call('GET', `/v1/inbox?phone_number=${encodeURIComponent(p)}`, { auth });
-    const codes = inbox.json<{ items: Array<{ body: string }> }>().items.map((i) => /\b(\d{6})\b/.exec(i.body)?.[1]);
+    assert.equal(second?.status, 202, JSON.stringify(second?.body));
+    const [a, b] = [first.body, second!.body] as Array<{ verification_id: string; expires_at: string }>;
+    assert.equal(b!.verification_id, a!.verification_id);
+    assert.equal(b!.expires_at, a!.expires_at, 'the same code keeps its expiry');
+    assert.deepEqual(statements.length, 2, `two statements per same_code resend, got:\n${statements.join('\n')}`);
+    assert.ok(statements.every((s) => /otpgate_send/.test(s)), statements.join('\n'));
+    const codes = await codesSentTo(auth, p);
     assert.equal(codes.length, 2);
     assert.equal(codes[0], codes[1]);
+  });
+
+  test('same_code resends answer as the transaction does: four codes, a replay, a new amount, another caller-made code', async () => {
+    const answers = await sameOnBothPaths({ resend_cooldown_seconds: 0, resend_policy: 'same_code' }, async (auth, [p, q]) => {
+      const a: Answer[] = [];
+      for (let i = 0; i < 4; i++) {
+        a.push(await call(auth, { phone_number: p }, { 'idempotency-key': `r${i}-${p}` }));
+        clock.advance(1000);
+      }
+      a.push(await call(auth, { phone_number: p }, { 'idempotency-key': `r3-${p}` }));
+      const ids = a.map((x) => (x.body as { challenge_id: string }).challenge_id);
+      const rows = await t.deps.store.db.selectFrom('challenges').select(['id', 'status', 'expires_at']).where('id', 'in', ids).execute();
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      a.push({ status: 0, retryAfter: undefined, body: ids.map((id) => [byId.get(id)?.status, byId.get(id)?.expires_at]) });
+      a.push(await call(auth, { phone_number: p, amount: '10.00 EUR', payee: 'Shop' }));
+      // A caller-made code: the same one joins; another starts a new verification.
+      a.push(await call(auth, { phone_number: q, custom_code: '123456' }));
+      clock.advance(1000);
+      a.push(await call(auth, { phone_number: q, custom_code: '123456' }));
+      clock.advance(1000);
+      a.push(await call(auth, { phone_number: q, custom_code: '654321' }));
+      return a;
+    });
+    const vids = answers.map((a) => (a.body as { verification_id?: string }).verification_id);
+    assert.equal(new Set(vids.slice(0, 5)).size, 1);
+    assert.deepEqual(answers[4]!.body, answers[3]!.body, 'the replay answers as the resend did');
+    const snapshot = answers[5]!.body as Array<[string, number]>;
+    assert.deepEqual(snapshot.map(([status]) => status), ['superseded', 'pending', 'pending', 'pending', 'pending'], 'only the newest three codes verify');
+    assert.equal(new Set(snapshot.map(([, expires]) => expires)).size, 1, 'one expiry for one code');
+    assert.ok(vids[6] && vids[6] !== vids[0], 'a new amount is a new verification');
+    assert.equal(vids[8], vids[7]);
+    assert.notEqual(vids[9], vids[8]);
+  });
+
+  test('same_code: when the open verification ends between the two calls, the second rolls back and the transaction starts a new one', async () => {
+    const { auth } = await t.createTenant({ ...fast, resend_cooldown_seconds: 0, resend_policy: 'same_code' });
+    const p = nextPhone();
+    const first = await call(auth, { phone_number: p });
+    const before = (first.body as { verification_id: string }).verification_id;
+    clock.advance(1000);
+    // Just before the second call, the verification is approved by someone else.
+    const original = pg.Client.prototype.query;
+    let ended = false;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const values = (Array.isArray(args[1]) ? args[1] : (args[0] as { values?: unknown[] })?.values) as unknown[] | undefined;
+      if (!ended && typeof values?.[0] === 'string' && values[0].includes('"join_verification"')) {
+        ended = true;
+        return (async () => {
+          await t.deps.store.db.updateTable('verifications').set({ status: 'approved', code_sealed: null }).where('id', '=', before).execute();
+          await t.deps.store.db.updateTable('challenges').set({ status: 'verified' }).where('verification_id', '=', before).execute();
+          return (original as (...a: unknown[]) => unknown).apply(this, args);
+        })();
+      }
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof original;
+    let second: Answer;
+    try {
+      second = await call(auth, { phone_number: p });
+    } finally {
+      pg.Client.prototype.query = original;
+    }
+    assert.ok(ended, 'the second call was made');
+    assert.equal(second.status, 202, JSON.stringify(second.body));
+    const after = second.body as { verification_id: string; expires_at: string; challenge_id: string };
+    assert.notEqual(after.verification_id, before);
+    assert.equal(after.expires_at, new Date(clock.now() + 300_000).toISOString(), 'a new code with its own expiry');
+    const rows = await t.deps.store.db.selectFrom('challenges').select(['id', 'verification_id', 'status']).where('phone', '=', p).orderBy('created_at').execute();
+    assert.deepEqual(
+      rows.map((r) => [r.verification_id, r.status]),
+      [
+        [before, 'verified'],
+        [after.verification_id, 'pending'],
+      ],
+    );
+    const messages = await t.deps.store.db.selectFrom('messages').select('id').where('to_phone', '=', p).execute();
+    assert.equal(messages.length, 2, 'nothing of the rolled-back call is left');
   });
 
   test('concurrent sends to one phone: exactly one is accepted; with one idempotency key, every answer is that one', async () => {

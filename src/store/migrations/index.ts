@@ -22,6 +22,7 @@ import { m0021PgGuardedSendFunction } from './0021-pg-guarded-send-function.js';
 import { m0022PgSendBatchFunction } from './0022-pg-send-batch-function.js';
 import { m0023PgVerifyBatchFunction } from './0023-pg-verify-batch-function.js';
 import { m0024PgQueueVacuum } from './0024-pg-queue-vacuum.js';
+import { m0025PgSameCodeResend } from './0025-pg-same-code-resend.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -51,6 +52,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0022-pg-send-batch-function': m0022PgSendBatchFunction,
   '0023-pg-verify-batch-function': m0023PgVerifyBatchFunction,
   '0024-pg-queue-vacuum': m0024PgQueueVacuum,
+  '0025-pg-same-code-resend': m0025PgSameCodeResend,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

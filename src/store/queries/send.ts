@@ -29,6 +29,11 @@ export interface OneCallSend {
   message: NewMessage;
   /** Its `response` names `verification.id`; the function puts the joined verification's id in its place. */
   idempotency: IdempotencyKeysTable | null;
+  /**
+   * A `same_code` resend's second call (migration 0025): `challenge` and `message` carry the
+   * code and expiry of this open verification, which the send must join.
+   */
+  join_verification?: string;
 }
 
 /** What `otpgate_send_guarded` is given besides: the phone's latest code for the purpose as the fraud guard judged the send (null: none). */
@@ -41,13 +46,17 @@ export type OneCallAnswer =
   | { outcome: 'cooldown'; resend_available_at: number }
   | { outcome: 'phone_cap' | 'ip_cap'; oldest: number | null }
   | { outcome: 'race' }
-  | { outcome: 'fallback' };
+  /** `open`: the verification a `same_code` resend would join (migration 0025); absent when the fraud guard's judged latest code was another. */
+  | { outcome: 'fallback'; open?: { id: string; code_sealed: string | null; expires_at: number } | null };
 
 /** SQLSTATE of `otpgate_send` when the idempotency key was inserted by another request meanwhile (the send rolled back). */
 export const IDEMPOTENCY_TAKEN = 'OG001';
 
 /** SQLSTATE of `otpgate_send_guarded` when the send would join the open verification (the send rolled back). */
 export const SEND_JOINED = 'OG003';
+
+/** SQLSTATE of `otpgate_send` when a `join_verification` send would start or join another verification (the send rolled back). */
+export const OPEN_VERIFICATION_CHANGED = 'OG004';
 
 /**
  * A passcode send in one statement (PostgreSQL, `sendFunction`): run outside any transaction,
@@ -77,7 +86,8 @@ function sendAlone(db: Executor, args: OneCallSend | GuardedSend): Promise<OneCa
  * Sends in batches (PostgreSQL, src/store/call-batcher.ts): concurrent sends go together in one
  * call of `otpgate_send_batch` (migration 0022), which answers each as `otpgate_send` (or
  * `otpgate_send_guarded`) would. A batch that fails (an idempotency key stored meanwhile,
- * OG001; a guarded send that would join, OG003) is made again send by send.
+ * OG001; a guarded send that would join, OG003; a resend whose open verification changed, OG004)
+ * is made again send by send.
  */
 export function createSendBatcher(db: Executor, options: CallBatcherOptions = {}) {
   const batcher = createCallBatcher<OneCallSend | GuardedSend, OneCallAnswer>(
