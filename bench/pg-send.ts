@@ -2,7 +2,9 @@
 // one database, against a same-run baseline (bench/pg-baseline.ts: Fastify + pg doing just the
 // inserts of a send in one transaction, and the read + update of a verify).
 //
-// Usage: npx tsx bench/pg-send.ts [seconds=10] [fraud guard: off|enforce, default off]
+// Usage: npx tsx bench/pg-send.ts [seconds=10] [fraud guard: off|enforce, default off] [resend]
+//   resend: after the send phase, one node resends to every phone it sent to (a `same_code`
+//           resend, the tenant's default policy), measured as a phase of its own
 //   OTPGATE_BENCH_PG_URL  server to create the bench databases on (default postgres://postgres@127.0.0.1:5432/test)
 //   OTPGATE_BENCH_PROFILE_DIR  write a CPU profile of each otpgate node there (node --cpu-prof)
 //
@@ -26,6 +28,8 @@ const seconds = Number(process.argv[2] ?? 10);
 // `enforce`: every rule of the fraud guard judged on each send, none trips (bench-support.ts).
 const guard = process.argv[3] ?? 'off';
 if (guard !== 'off' && guard !== 'enforce') throw new Error('the fraud guard is off or enforce');
+const withResend = process.argv[4] === 'resend';
+if (process.argv[4] !== undefined && !withResend) throw new Error('the third argument is `resend` or nothing');
 const connections = 50;
 const warmupSeconds = 2;
 const pgUrl = process.env.OTPGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -110,19 +114,30 @@ async function json(url: string, method: string, auth: string, body: unknown): P
 
 // ---------------------------------------------------------------- CPU accounting (Linux /proc)
 
-/** CPU seconds (user + system) used so far by these processes; 0 where /proc is not there. */
-function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
+/** CPU seconds (user + system) used so far by each of these processes that is still there (Linux /proc). */
+function cpuByPid(pids: number[]): Map<number, number> {
+  const out = new Map<number, number>();
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
     } catch {
       // gone, or not Linux
     }
   }
-  return ticks / 100;
+  return out;
+}
+
+/**
+ * CPU seconds these processes used between two readings: a process that started since counts
+ * from zero, and one that exited meanwhile (a pooled connection closed) is left out, since its
+ * last figure cannot be read.
+ */
+function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, sec] of after) sum += sec - (before.get(pid) ?? 0);
+  return sum;
 }
 
 /**
@@ -152,16 +167,13 @@ function postgresPids(database: string): number[] {
 
 /** CPU ms per request spent in the servers under test and in PostgreSQL over `fn`. */
 async function measureCpu<T extends { total: number }>(serverPids: number[], database: string, fn: () => Promise<T>): Promise<T & { cpuServerMs: number; cpuPostgresMs: number }> {
-  const pgBefore = postgresPids(database);
-  const s0 = cpuSeconds(serverPids);
-  const p0 = cpuSeconds(pgBefore);
+  const s0 = cpuByPid(serverPids);
+  const p0 = cpuByPid(postgresPids(database));
   const r = await fn();
-  const s1 = cpuSeconds(serverPids);
-  // Backends that started during the run count from zero.
-  const pgAfter = postgresPids(database);
-  const p1 = cpuSeconds(pgBefore) + cpuSeconds(pgAfter.filter((p) => !pgBefore.includes(p)));
+  const s1 = cpuByPid(serverPids);
+  const p1 = cpuByPid(postgresPids(database));
   const per = (sec: number) => Math.round((sec * 1000 * 100) / Math.max(1, r.total)) / 100;
-  return { ...r, cpuServerMs: per(s1 - s0), cpuPostgresMs: per(p1 - p0) };
+  return { ...r, cpuServerMs: per(cpuBetween(s0, s1)), cpuPostgresMs: per(cpuBetween(p0, p1)) };
 }
 
 // ---------------------------------------------------------------- load
@@ -247,6 +259,8 @@ interface Row {
   name: string;
   send: Measured;
   verify: Measured;
+  /** Every phone of the send phase sent to again (one node, `resend`). */
+  resend?: Measured;
   /** Messages delivered per second over the send phase and the drain after it. */
   deliveredPerSec?: number;
   /** How long the outbox took to empty after the send load stopped, s. */
@@ -300,7 +314,7 @@ async function runOtpgate(nodes: number, gateway: Gateway, gatewayKey: string): 
     }
     const first = started[0]!.url;
     const adminAuth = `Bearer ${adminKey}`;
-    const tenant = await json(`${first}/v1/tenants`, 'POST', adminAuth, { name: 'Bench', settings: { max_sends_per_phone_per_hour: 100_000, resend_cooldown_seconds: 0, fraud_guard: benchFraudGuard(guard) } });
+    const tenant = await json(`${first}/v1/tenants`, 'POST', adminAuth, { name: 'Bench', settings: { max_sends_per_phone_per_hour: 100_000, max_sends_per_ip_per_hour: 100_000, resend_cooldown_seconds: 0, fraud_guard: benchFraudGuard(guard) } });
     const key = await json(`${first}/v1/tenants/${tenant['id'] as string}/api-keys`, 'POST', adminAuth, { name: 'bench' });
     const targets = started.map((n) => ({ url: n.url, auth: `Bearer ${key['key'] as string}` }));
 
@@ -310,6 +324,7 @@ async function runOtpgate(nodes: number, gateway: Gateway, gatewayKey: string): 
     await analyze(db.url);
     gateway.reset();
     const challenges = new Map<string, string>();
+    const sentBodies: Array<Record<string, unknown>> = [];
     const sendStarted = Date.now();
     let sendEnded = 0;
     const pids = procs.map((p) => p.pid!);
@@ -317,9 +332,10 @@ async function runOtpgate(nodes: number, gateway: Gateway, gatewayKey: string): 
     const send = await measureCpu(pids, db.name, async () => {
       const r = await load(targets, '/v1/otp/send', {
         body: nextBody,
-        onOk: (_sent, answer) => {
+        onOk: (sent, answer) => {
           const a = JSON.parse(answer) as { challenge_id: string; phone_number: string };
           challenges.set(a.phone_number, a.challenge_id);
+          sentBodies.push(sent);
         },
       });
       sendEnded = Date.now();
@@ -328,6 +344,17 @@ async function runOtpgate(nodes: number, gateway: Gateway, gatewayKey: string): 
       return r;
     });
     const drained = gateway.lastAt;
+    let resend: Measured | undefined;
+    if (withResend && nodes === 1) {
+      // The same code again: the first challenge ids still verify below.
+      const before = gateway.received;
+      resend = await measureCpu(pids, db.name, async () => {
+        const r = await load(targets, '/v1/otp/send', { bodies: sentBodies });
+        const deadline = Date.now() + 120_000;
+        while (gateway.received < before + r.total - r.non2xx && Date.now() < deadline) await sleep(20);
+        return r;
+      });
+    }
     const pairs: Array<Record<string, unknown>> = [];
     for (const [phone, id] of challenges) {
       const code = gateway.codes.get(phone);
@@ -338,6 +365,7 @@ async function runOtpgate(nodes: number, gateway: Gateway, gatewayKey: string): 
       name: `otpgate, ${nodes} node${nodes === 1 ? '' : 's'}`,
       send,
       verify,
+      ...(resend ? { resend } : {}),
       deliveredPerSec: Math.round(gateway.received / ((drained - sendStarted) / 1000)),
       drainSeconds: Math.max(0, (drained - sendEnded) / 1000),
     };
@@ -367,6 +395,14 @@ for (const r of rows) {
   out.write(
     `| ${r.name} | ${r.send.rps} | ${r.send.p50} | ${r.send.p99} | ${(r.send.rps / base.send.rps).toFixed(2)} | ${r.verify.rps} | ${r.verify.p50} | ${r.verify.p99} | ${(r.verify.rps / base.verify.rps).toFixed(2)} | ${r.deliveredPerSec ?? '–'} | ${r.drainSeconds?.toFixed(1) ?? '–'} | ${r.send.non2xx + r.verify.non2xx} | ${r.send.errors + r.verify.errors} |\n`,
   );
+}
+const resent = rows.filter((r) => r.resend);
+if (resent.length > 0) {
+  out.write('\nResend to every phone of the send phase (`same_code`, one node; ratio to the baseline\'s send), CPU includes the delivery:\n\n| server | resend req/s | p50 ms | p99 ms | ratio | CPU ms server | CPU ms PostgreSQL | non-2xx |\n|---|---|---|---|---|---|---|---|\n');
+  for (const r of resent) {
+    const m = r.resend!;
+    out.write(`| ${r.name} | ${m.rps} | ${m.p50} | ${m.p99} | ${(m.rps / base.send.rps).toFixed(2)} | ${m.cpuServerMs} | ${m.cpuPostgresMs} | ${m.non2xx} |\n`);
+  }
 }
 out.write('\nCPU per request (ms), server process(es) / PostgreSQL; otpgate\'s send includes dispatching the message:\n\n| server | send: server | send: PostgreSQL | verify: server | verify: PostgreSQL |\n|---|---|---|---|---|\n');
 for (const r of rows) out.write(`| ${r.name} | ${r.send.cpuServerMs} | ${r.send.cpuPostgresMs} | ${r.verify.cpuServerMs} | ${r.verify.cpuPostgresMs} |\n`);
