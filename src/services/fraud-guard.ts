@@ -34,6 +34,7 @@ import {
 } from '../store/queries/fraud.js';
 import { findChallenge } from '../store/queries/challenges.js';
 import { findMessage } from '../store/queries/messages.js';
+import type { CounterRowDelta } from '../store/queries/send.js';
 import type { FraudDecision } from '../store/schema.js';
 import type { AuditService } from './audit-service.js';
 import { actorId, type Actor, type ServiceContext } from './context.js';
@@ -419,8 +420,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    * A first code's send judged before its one-statement write (`otpgate_send_guarded`), from
    * one read made outside any lock (the phone's latest code, the keys' decisions and counters).
    * Answers the latest code judged (null: none) when the guard lets the send through and writes
-   * nothing for it (no block, no hit, no trip), so that only its counts remain (`countAhead`,
-   * once the statement committed); undefined when the send must take its transaction, where `evaluate` judges
+   * nothing for it (no block, no hit, no trip), so that only its counts remain (`countsAhead`,
+   * added by the send's statement); undefined when the send must take its transaction, where `evaluate` judges
    * it again under the lock: a resend or a cooldown of the phone's open code, or a send the
    * guard has something to write for. The keys' decisions and counters are not ordered by the
    * phone's lock in either path; the phone's own codes are, and the statement holds only if its
@@ -575,14 +576,21 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   }
 
   /**
-   * Counts a first code's send judged by `judgeAhead`, once its statement committed (no budget:
-   * a budget is charged and checked in the send's transaction), in a batch with the sends and
-   * verifies that count at the same moment. A crash between the two commits leaves the send
-   * uncounted; the transaction path counts in the send's own unit.
+   * The counts of a first code's send judged by `judgeAhead`, as rows of `fraud_counters` for
+   * its statement to add once it is accepted (migration 0026; no budget: a budget is charged
+   * and checked in the send's transaction). Undefined when the guard is off for the tenant.
    */
-  async function countAhead(tenant: ActiveTenant, keys: SendKeys, segments: number): Promise<void> {
-    if (!active(tenant)) return;
-    await addCounts(tenant.id, counterEntries(tenant.id, keys, segments, costOf(tenant, keys.country, segments), false));
+  function countsAhead(tenant: ActiveTenant, keys: SendKeys, segments: number): CounterRowDelta[] | undefined {
+    if (!active(tenant)) return undefined;
+    return counterEntries(tenant.id, keys, segments, costOf(tenant, keys.country, segments), false).map((e) => ({
+      tenant_id: tenant.id,
+      key: e.key,
+      bucket: e.bucket,
+      sent: e.delta.sent,
+      verified: e.delta.verified,
+      segments: e.delta.segments,
+      cost_micros: e.delta.costMicros,
+    }));
   }
 
   /**
@@ -686,7 +694,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     evaluate,
     judgeAhead,
     count,
-    countAhead,
+    countsAhead,
     /** The counters are the store's (not Redis): a first code's send can be judged ahead of its one statement. */
     countsInStore,
     chargeBudgets,

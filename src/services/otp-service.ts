@@ -33,7 +33,7 @@ import {
 } from '../store/queries/verifications.js';
 import { findIdempotencyKey, insertIdempotencyKey } from '../store/queries/idempotency.js';
 import { insertMessage } from '../store/queries/messages.js';
-import { createSendBatcher, IDEMPOTENCY_TAKEN, OPEN_VERIFICATION_CHANGED, SEND_JOINED, type OneCallSend } from '../store/queries/send.js';
+import { createSendBatcher, IDEMPOTENCY_TAKEN, OPEN_VERIFICATION_CHANGED, SEND_JOINED, type GuardedSend, type OneCallSend } from '../store/queries/send.js';
 import {
   approveInOneCall as callVerifyApprove,
   readForVerify as callVerifyRead,
@@ -242,8 +242,8 @@ export function createOtpService(
    * A `same_code` resend takes a second call: the first answers `fallback` with the open
    * verification's sealed code, which only this process can open, and the second carries the
    * rows made with that code and expiry (migration 0025).
-   * With the fraud guard on, the guard judges the send first (`judgeAhead`) and counts it once
-   * the statement committed (`countAhead`). Answers as the transaction below would, or
+   * With the fraud guard on, the guard judges the send first (`judgeAhead`) and the statement
+   * counts it (`countsAhead`, migration 0026). Answers as the transaction below would, or
    * undefined when the send must take it after all (a `same_code` resend whose code cannot be
    * opened or differs from the caller's, or whose verification changed between the calls; with
    * the guard on, a resend, a cooldown, or a send the guard refuses, counts a hit on or trips a
@@ -376,9 +376,14 @@ export function createOtpService(
     }
 
     /** The call; undefined when it rolled back for the transaction path to take the send. */
-    async function call(args: OneCallSend) {
+    async function call(args: OneCallSend, segments: number) {
+      let sent: OneCallSend | GuardedSend = args;
+      if (expectLatest !== undefined) {
+        const counts = deps.fraud.countsAhead(tenant, a.fraudKeys, segments);
+        sent = counts ? { ...args, expect_latest: expectLatest, counts } : { ...args, expect_latest: expectLatest };
+      }
       try {
-        return await sendBatcher.send(expectLatest === undefined ? args : { ...args, expect_latest: expectLatest });
+        return await sendBatcher.send(sent);
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         if (code === IDEMPOTENCY_TAKEN) throw new IdempotencyRace();
@@ -388,7 +393,7 @@ export function createOtpService(
     }
 
     let send = made(a.customCode ?? generateCode(s.otp_length, s.code_alphabet), now + s.otp_ttl_seconds * 1000);
-    let answer = await call(send.args);
+    let answer = await call(send.args, send.message.segments ?? 1);
     if (answer?.outcome === 'fallback') {
       const open = answer.open;
       // With the guard on, a resend is judged and counted by the transaction.
@@ -403,10 +408,10 @@ export function createOtpService(
       // Another caller-made code is another verification, which the transaction path starts.
       if (a.customCode !== undefined && a.customCode !== sameCode) return undefined;
       send = made(sameCode, open.expires_at, open.id);
-      answer = await call(send.args);
+      answer = await call(send.args, send.message.segments ?? 1);
     }
     if (answer === undefined) return undefined;
-    const { message, result } = send;
+    const { result } = send;
     switch (answer.outcome) {
       case 'fallback':
         return undefined;
@@ -430,12 +435,6 @@ export function createOtpService(
         result.verification_id = answer.verification_id;
         deps.metrics.otpSends.inc({ outcome: 'accepted' });
         deps.onEnqueued();
-        // The send is stored: a failure to count it only leaves the guard one send short.
-        if (expectLatest !== undefined) {
-          await deps.fraud.countAhead(tenant, a.fraudKeys, message.segments ?? 1).catch((err: unknown) => {
-            ctx.logger.warn({ err_message: (err as Error)?.message, challenge_id: a.challengeId }, 'could not count a send for the fraud guard');
-          });
-        }
         return { status: 202, body: result };
     }
   }

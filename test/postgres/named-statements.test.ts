@@ -67,13 +67,13 @@ describe('named statements on PostgreSQL', { skip }, () => {
     assert.ok(attempts.length > 0 && attempts.every((q) => q.name?.startsWith('og_')), JSON.stringify(queries));
   });
 
-  test('with the fraud guard on, its read, the send and the batched counts go by name', async () => {
+  test('with the fraud guard on, its read and the send that counts go by name', async () => {
     const { auth } = await t.createTenant({ fraud_guard: { mode: 'enforce' } });
     const queries = await queriesOf(async () => {
       const r = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: '+14155557200', client_ip: '198.51.100.7' } });
       assert.equal(r.statusCode, 202, r.body);
     });
-    for (const [what, pattern] of [['the guard read', /otpgate_guard_inputs\(/], ['the send', /otpgate_send_guarded\(/], ['the counts', /^insert into "?fraud_counters/]] as const) {
+    for (const [what, pattern] of [['the guard read', /otpgate_guard_inputs\(/], ['the send and its counts', /otpgate_send_batch\(/]] as const) {
       const found = queries.filter((q) => pattern.test(q.text));
       assert.equal(found.length, 1, `${what}: ${JSON.stringify(queries)}`);
       assert.match(found[0]!.name ?? '', /^og_/, what);

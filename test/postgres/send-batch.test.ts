@@ -190,6 +190,42 @@ describe('sends in batches (postgres)', { skip: !reachable && 'PostgreSQL does n
     assert.equal((await challengesOf([b])).length, 1, 'the joining send wrote nothing');
   });
 
+  test("a guarded send's counts are added in its statement once it is accepted: summed per row, none for a fallback; alone it is a batch of one", async () => {
+    const batcher = createSendBatcher(t.deps.store.db, { maxInFlight: 1 });
+    const tenant = (await t.createTenant()).tenantId;
+    const bucket = now - (now % HOUR);
+    const counts = (ip: string) =>
+      ['c:US', `i:${ip}`, 'p:+1415556'].map((key) => ({ tenant_id: tenant, key, bucket, sent: 1, verified: 0, segments: 2, cost_micros: 30_000 }));
+    const counters = async () =>
+      (await t.deps.store.db.selectFrom('fraud_counters').select(['key', 'sent', 'segments', 'cost_micros']).where('tenant_id', '=', tenant).orderBy('key').execute()).map((r) => ({ ...r, cost_micros: Number(r.cost_micros) }));
+    const [a, b, c, d] = [nextPhone(), nextPhone(), nextPhone(), nextPhone()];
+    assert.equal((await batcher.send(sendArgs(tenant, b, now - 60_000))).outcome, 'accepted');
+    let answers: OneCallAnswer[] = [];
+    const qs = await queriesOf(async () => {
+      answers = await Promise.all([
+        batcher.send({ ...sendArgs(tenant, a, now), expect_latest: null, counts: counts('198.51.100.1') }),
+        // Judged as a first code, but b has a code the guard did not see: not sent, not counted.
+        batcher.send({ ...sendArgs(tenant, b, now), expect_latest: null, counts: counts('198.51.100.1') }),
+        batcher.send({ ...sendArgs(tenant, c, now), expect_latest: null, counts: counts('198.51.100.2') }),
+      ]);
+    });
+    assert.equal(calls(qs, 'otpgate_send_batch'), 1);
+    assert.ok(!qs.some((q) => /fraud_counters/.test(q.text)), 'no statement of its own for the counts');
+    assert.deepEqual(answers.map((x) => x.outcome), ['accepted', 'fallback', 'accepted']);
+    assert.deepEqual(await counters(), [
+      { key: 'c:US', sent: 2, segments: 4, cost_micros: 60_000 },
+      { key: 'i:198.51.100.1', sent: 1, segments: 2, cost_micros: 30_000 },
+      { key: 'i:198.51.100.2', sent: 1, segments: 2, cost_micros: 30_000 },
+      { key: 'p:+1415556', sent: 2, segments: 4, cost_micros: 60_000 },
+    ]);
+
+    const alone = await queriesOf(async () => {
+      assert.equal((await batcher.send({ ...sendArgs(tenant, d, now), expect_latest: null, counts: counts('198.51.100.2') })).outcome, 'accepted');
+    });
+    assert.deepEqual(alone.map((q) => /otpgate_send_batch\(/.test(q.text)), [true]);
+    assert.deepEqual((await counters()).map((r) => r.sent), [3, 1, 2, 3]);
+  });
+
   test('a batch cut off by the store fails every one of its sends at once, with no send made again', async () => {
     const batcher = createSendBatcher(t.deps.store.db, { maxInFlight: 1 });
     const phones = [nextPhone(), nextPhone()];

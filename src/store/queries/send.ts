@@ -39,6 +39,19 @@ export interface OneCallSend {
 /** What `otpgate_send_guarded` is given besides: the phone's latest code for the purpose as the fraud guard judged the send (null: none). */
 export interface GuardedSend extends OneCallSend {
   expect_latest: string | null;
+  /** The send's rows of `fraud_counters` to add once it is accepted, in its statement (migration 0026). */
+  counts?: CounterRowDelta[];
+}
+
+/** What a send adds to one row of `fraud_counters`. */
+export interface CounterRowDelta {
+  tenant_id: string;
+  key: string;
+  bucket: number;
+  sent: number;
+  verified: number;
+  segments: number;
+  cost_micros: number;
 }
 
 export type OneCallAnswer =
@@ -77,8 +90,12 @@ export async function sendGuardedInOneCall(db: Executor, args: GuardedSend): Pro
   return r.rows[0]!.r;
 }
 
-/** One send on its own: the guarded call when the fraud guard judged it. */
-function sendAlone(db: Executor, args: OneCallSend | GuardedSend): Promise<OneCallAnswer> {
+/**
+ * One send on its own: the guarded call when the fraud guard judged it, and a batch of one when
+ * it is counted too (only the batch function counts).
+ */
+async function sendAlone(db: Executor, args: OneCallSend | GuardedSend): Promise<OneCallAnswer> {
+  if ('counts' in args) return (await sendBatchCall.execute(db, [JSON.stringify([args])])).rows[0]!.r[0]!;
   return 'expect_latest' in args ? sendGuardedInOneCall(db, args) : sendInOneCall(db, args);
 }
 
