@@ -559,8 +559,10 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   }
 
   /**
-   * A send's counts under its country, prefix, IP and IP–country keys, in that order (the order
-   * concurrent writers lock the rows in). `noCode`: a resend of a still-valid code, or a relayed
+   * A send's counts under its country, IP, prefix and IP–country keys, in that order: the byte
+   * order of the keys (`c:`, `i:`, `p:`, `x:`), the order in which the counter batcher and the
+   * batched send statement (migration 0026) lock the rows, so that no two writers wait for
+   * each other's rows. `noCode`: a resend of a still-valid code, or a relayed
    * code, adds its cost but not another code to convert.
    */
   function counterEntries(tenantId: string, keys: SendKeys, segments: number, costMicros: number, noCode: boolean): CounterEntry[] {
@@ -572,7 +574,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       pairsWritten.bucket = bucket;
       if (pairsWritten.keys.has(`${tenantId}|${pair}`)) pair = '';
     }
-    return [keys.c, keys.p, keys.i, pair].filter((k) => k !== '').map((key) => ({ key, bucket, delta }));
+    return [keys.c, keys.i, keys.p, pair].filter((k) => k !== '').map((key) => ({ key, bucket, delta }));
   }
 
   /**

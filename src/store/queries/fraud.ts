@@ -150,8 +150,8 @@ function addManyQuery(n: number): PreparedQuery<unknown> {
 
 /**
  * Adds to several keys' buckets in one statement (one round trip on PostgreSQL). The keys must
- * be distinct, and callers pass them in one fixed order (country, prefix, IP …) so that
- * concurrent transactions lock the rows in the same order.
+ * be distinct, and callers pass them in their byte order (`c:`, `i:`, `p:`, `x:`), the order
+ * of every other writer of these rows, so that concurrent transactions lock them in one order.
  */
 export async function addToCounters(db: Executor, tenantId: string, entries: ReadonlyArray<{ key: string; bucket: number; delta: CounterDelta }>): Promise<void> {
   if (entries.length === 0) return;
