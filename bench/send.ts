@@ -1,5 +1,7 @@
 // Send throughput and latency: otpgate vs the same-run baseline, autocannon with 50 connections.
-// Usage: npm run bench [-- seconds]   (default 10 s per server). Prints a Markdown table.
+// Usage: npm run bench [-- seconds [rounds [new]]]   (default 10 s per server, 3 rounds). Prints a Markdown table.
+//   new: every request of a server (warm-up and measured pass) goes to a number it has not
+//        sent to; without it, the servers cycle through 16,000 bodies (below)
 //   OTPGATE_BENCH_PROFILE_DIR  write a CPU profile of each server there (node --cpu-prof)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -43,6 +45,21 @@ function bodies(n: number): string[] {
   return out;
 }
 const pool = bodies(2000 * 8);
+const newPhones = process.argv[4] === 'new';
+if (process.argv[4] !== undefined && !newPhones) throw new Error('the third argument is `new` or nothing');
+
+/**
+ * With `new`: the k-th request to a server goes to the k-th number of San Francisco's 799
+ * exchanges in turn (line k ÷ 799), from the same pool of 2,000 IPs. Every server gets the same
+ * sequence, from its first request.
+ */
+let sent = 0;
+function newBody(): string {
+  const k = sent++;
+  const nxx = 200 + (k % 799);
+  const line = String(Math.floor(k / 799) % 10_000).padStart(4, '0');
+  return JSON.stringify({ phone_number: `+1415${nxx >= 555 ? nxx + 1 : nxx}${line}`, client_ip: `198.51.${Math.floor(k / 250) % 8}.${k % 250}` });
+}
 
 /**
  * CPU time the process has used (user + system, every thread: the dispatcher's worker too), ms.
@@ -67,7 +84,7 @@ async function load(url: string, key?: string) {
       {
         setupRequest: (req) => {
           i += 1;
-          return { ...req, body: pool[i % pool.length]! };
+          return { ...req, body: newPhones ? newBody() : pool[i % pool.length]! };
         },
       },
     ],
@@ -101,6 +118,7 @@ for (let round = 0; round < rounds; round++) {
   for (const index of order) {
     const [, script, env] = servers[index]!;
     const s = await startChild(script, env);
+    sent = 0;
     await load(s.url, s.key).catch(() => undefined); // warm-up pass, discarded
     const cpu0 = cpuMsOf(s.child.pid!);
     const r = await load(s.url, s.key);
@@ -116,7 +134,7 @@ const ratios = perRound.map((r) => r[1]!.rps / r[0]!.rps);
 const order = ratios.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
 const median = order[Math.floor(order.length / 2)]![1];
 const guardRatios = perRound.map((r) => r[2]!.rps / r[1]!.rps).sort((a, b) => a - b);
-process.stdout.write(`\n${connections} connections, ${seconds} s per server and round, ${rounds} rounds, Node ${process.version}\n\n| round | server | req/s | p50 ms | p99 ms | non-2xx | errors | ratio | CPU µs/req |\n|---|---|---|---|---|---|---|---|---|\n`);
+process.stdout.write(`\n${connections} connections, ${seconds} s per server and round, ${rounds} rounds, ${newPhones ? 'a new number for every request' : '16,000 bodies in a cycle'}, Node ${process.version}\n\n| round | server | req/s | p50 ms | p99 ms | non-2xx | errors | ratio | CPU µs/req |\n|---|---|---|---|---|---|---|---|---|\n`);
 perRound.forEach((results, round) => {
   results.forEach((r, i) => {
     process.stdout.write(`| ${round + 1}${round === median ? ' (median)' : ''} | ${servers[i]![0]} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${(r.rps / results[0]!.rps).toFixed(2)} | ${r.cpuUs} |\n`);
