@@ -34,8 +34,7 @@ import {
 } from '../store/queries/fraud.js';
 import { findChallenge } from '../store/queries/challenges.js';
 import { findMessage } from '../store/queries/messages.js';
-import type { CounterRowDelta } from '../store/queries/send.js';
-import type { FraudDecision } from '../store/schema.js';
+import type { FraudCountersTable, FraudDecision } from '../store/schema.js';
 import type { AuditService } from './audit-service.js';
 import { actorId, type Actor, type ServiceContext } from './context.js';
 import { createCounterBatcher } from './counter-batcher.js';
@@ -582,7 +581,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
    * its statement to add once it is accepted (migration 0026; no budget: a budget is charged
    * and checked in the send's transaction). Undefined when the guard is off for the tenant.
    */
-  function countsAhead(tenant: ActiveTenant, keys: SendKeys, segments: number): CounterRowDelta[] | undefined {
+  function countsAhead(tenant: ActiveTenant, keys: SendKeys, segments: number): FraudCountersTable[] | undefined {
     if (!active(tenant)) return undefined;
     return counterEntries(tenant.id, keys, segments, costOf(tenant, keys.country, segments), false).map((e) => ({
       tenant_id: tenant.id,

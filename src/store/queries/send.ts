@@ -1,7 +1,7 @@
 import { createCallBatcher, type CallBatcherOptions } from '../call-batcher.js';
 import type { Executor } from '../db.js';
 import { pgStatement } from '../prepared.js';
-import type { IdempotencyKeysTable, NewChallenge, NewMessage, Verification } from '../schema.js';
+import type { FraudCountersTable, IdempotencyKeysTable, NewChallenge, NewMessage, Verification } from '../schema.js';
 
 /** What `otpgate_send` is given: the send's decisions' inputs and every row it may write, precomputed. */
 export interface OneCallSend {
@@ -40,19 +40,9 @@ export interface OneCallSend {
 export interface GuardedSend extends OneCallSend {
   expect_latest: string | null;
   /** The send's rows of `fraud_counters` to add once it is accepted, in its statement (migration 0026). */
-  counts?: CounterRowDelta[];
+  counts?: FraudCountersTable[];
 }
 
-/** What a send adds to one row of `fraud_counters`. */
-export interface CounterRowDelta {
-  tenant_id: string;
-  key: string;
-  bucket: number;
-  sent: number;
-  verified: number;
-  segments: number;
-  cost_micros: number;
-}
 
 export type OneCallAnswer =
   | { outcome: 'accepted'; verification_id: string }
