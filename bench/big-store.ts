@@ -249,6 +249,9 @@ async function load(node: Node, path: string, bodies: Array<Record<string, unkno
 
 async function loadOnly(node: Node, path: string, bodies: Array<Record<string, unknown>>, opts: { onOk?: (sent: Record<string, unknown>, answer: string) => void; until?: Promise<unknown> }): Promise<Omit<LoadResult, 'cpu' | 'readKib'>> {
   const started = Date.now();
+  // The rate is over the time to the last answer: autocannon reports a run that ends on
+  // `amount` only at its next 1 s sample tick, which rounded each phase up to whole seconds.
+  let lastAnswerAt = started;
   let next = 0;
   const sentOn = new Map<object, Record<string, unknown>>();
   const refused = new Map<string, number>();
@@ -270,6 +273,7 @@ async function loadOnly(node: Node, path: string, bodies: Array<Record<string, u
           return { ...req, body: JSON.stringify(body) };
         },
         onResponse: (status, body, context) => {
+          lastAnswerAt = Date.now();
           const sent = sentOn.get(context);
           if (status < 300 && sent) opts.onOk?.(sent, body);
           if (status >= 300) {
@@ -296,7 +300,7 @@ async function loadOnly(node: Node, path: string, bodies: Array<Record<string, u
   clearTimeout(cap);
   // A refused request is not the cost being measured: say what the server answered.
   if (refused.size > 0) log(`${path}: ${r.non2xx} answers not 2xx: ${[...refused].map(([k, n]) => `${n} × ${k}`).join(', ')}`);
-  const seconds = (Date.now() - started) / 1000;
+  const seconds = (lastAnswerAt - started) / 1000;
   return { rps: Math.round(r.requests.total / seconds), p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, non2xx: r.non2xx, errors: r.errors, seconds };
 }
 
