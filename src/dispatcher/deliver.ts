@@ -107,7 +107,6 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
     return fail('internal', 'The message body cannot be opened with the configured secret keys.');
   }
   const deadline = attemptSignal(deps.providerTimeoutMs, deps.drainSignal);
-  const signal = deadline.signal;
   const startedAt = clock.now();
   const t0 = performance.now();
   let providerMessageId: string | null = null;
@@ -121,7 +120,7 @@ export async function deliverMessage(deps: DeliverDeps, owner: string, msg: Clai
       body,
       ...(msg.sender_id ? { from: msg.sender_id } : {}),
       ...(callbackUrl ? { statusCallbackUrl: callbackUrl } : {}),
-      signal,
+      signal: deadline.signal,
     });
     providerMessageId = r.providerMessageId;
   } catch (err) {

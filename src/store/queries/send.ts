@@ -43,7 +43,6 @@ export interface GuardedSend extends OneCallSend {
   counts?: FraudCountersTable[];
 }
 
-
 export type OneCallAnswer =
   | { outcome: 'accepted'; verification_id: string }
   | { outcome: 'cooldown'; resend_available_at: number }
