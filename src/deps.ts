@@ -32,6 +32,7 @@ import { createSsoService, parseRoleMap } from './services/sso-service.js';
 import { createOutcomeBatcher } from './dispatcher/outcome-batcher.js';
 import { createCircuitBreaker } from './dispatcher/circuit-breaker.js';
 import { deliverMessage } from './dispatcher/deliver.js';
+import { drainController } from './dispatcher/drain.js';
 import { createDispatcher } from './dispatcher/dispatcher.js';
 import { createEventWorker } from './dispatcher/event-worker.js';
 import { createEventEmitter } from './services/event-emitter.js';
@@ -96,7 +97,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const http = overrides.http ?? createHttpClient(outboundPolicy);
   const events = createEventEmitter(clock);
   const ctx: ServiceContext = { store, clock, logger, secretBox, codeKey, events };
-  const drain = new AbortController();
+  const drain = drainController();
 
   let wake: () => void = () => undefined;
   let workerMetrics: (() => Promise<WorkerMetrics>) | undefined;

@@ -6,6 +6,7 @@ import type { Clock } from '../domain/clock.js';
 import { EVENT_DISABLE_AFTER_MS, EVENT_RETRY_WINDOW_MS, eventBackoff, eventEndpointSealAad as sealAad } from '../domain/events.js';
 import { backoffDelayMs } from '../domain/retry-policy.js';
 import { HttpFailure, type HttpClient } from '../providers/http.js';
+import { drainController } from './drain.js';
 import type { Store } from '../store/db.js';
 import {
   claimDueEventDeliveries,
@@ -57,7 +58,7 @@ export function createEventWorker(options: EventWorkerOptions) {
   const pollMs = options.pollMs ?? 1000;
   const keepMs = options.keepMs ?? 30 * 24 * 3600_000;
   const random = options.random ?? Math.random;
-  const drain = new AbortController();
+  const drain = drainController();
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;

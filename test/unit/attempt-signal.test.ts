@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { attemptSignal } from '../../src/dispatcher/deliver.js';
+import { drainController } from '../../src/dispatcher/drain.js';
 
 test('an attempt signal aborts at its deadline with a TimeoutError', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
@@ -42,4 +43,41 @@ test('a disposed attempt leaves nothing behind on the drain signal and no timer 
   t.mock.timers.tick(5_000);
   drain.abort();
   assert.equal(signals.filter((s) => s.aborted).length, 0);
+});
+
+/** The MaxListenersExceededWarnings emitted while `run` adds attempts (Node emits them on the next tick). */
+async function listenerWarnings(run: () => void): Promise<string[]> {
+  const seen: string[] = [];
+  const onWarning = (w: Error) => {
+    if (w.name === 'MaxListenersExceededWarning') seen.push(w.message);
+  };
+  process.on('warning', onWarning);
+  try {
+    run();
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return seen;
+}
+
+test('the drain signal takes one listener per attempt in flight without a listener warning', async () => {
+  // The check itself: a plain controller warns past 10 listeners.
+  const plain = new AbortController();
+  const plainAttempts: Array<{ dispose(): void }> = [];
+  const warned = await listenerWarnings(() => {
+    for (let i = 0; i < 11; i++) plainAttempts.push(attemptSignal(60_000, plain.signal));
+  });
+  for (const a of plainAttempts) a.dispose();
+  assert.equal(warned.length, 1, 'a plain AbortController warns at 11 listeners');
+
+  const drain = drainController();
+  const attempts: Array<{ dispose(): void }> = [];
+  const none = await listenerWarnings(() => {
+    for (let i = 0; i < 200; i++) attempts.push(attemptSignal(60_000, drain.signal));
+  });
+  assert.deepEqual(none, []);
+  assert.equal(getEventListeners(drain.signal, 'abort').length, 200);
+  for (const a of attempts) a.dispose();
+  assert.equal(getEventListeners(drain.signal, 'abort').length, 0);
 });
