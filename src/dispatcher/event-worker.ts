@@ -6,7 +6,6 @@ import type { Clock } from '../domain/clock.js';
 import { EVENT_DISABLE_AFTER_MS, EVENT_RETRY_WINDOW_MS, eventBackoff, eventEndpointSealAad as sealAad } from '../domain/events.js';
 import { backoffDelayMs } from '../domain/retry-policy.js';
 import { HttpFailure, type HttpClient } from '../providers/http.js';
-import { drainController } from './drain.js';
 import type { Store } from '../store/db.js';
 import {
   claimDueEventDeliveries,
@@ -19,6 +18,7 @@ import {
   purgeEventDeliveries,
   type ClaimedEventDelivery,
 } from '../store/queries/events.js';
+import { drainController } from './drain.js';
 
 export interface EventWorkerOptions {
   store: Store;

@@ -7,6 +7,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import type { Clock } from '../../src/domain/clock.js';
+import { idPrefixOf } from '../../src/domain/ids.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { HttpClient } from '../../src/providers/http.js';
 import { migrateToLatest } from '../../src/store/db.js';
@@ -18,8 +19,8 @@ export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
 /**
  * Every log line the app wrote. `lines` is the raw JSON; `text()` is for "no secret in the logs"
  * assertions and masks what varies by chance between runs — JSON numbers (times, durations),
- * otpgate ids, Twilio-style SIDs and local ports — because a 5- or 6-digit code can turn up inside those at random.
- * Codes, keys and secrets are strings, so a leak of one is never masked.
+ * otpgate ids, Twilio-style SIDs and local ports — because a 5- or 6-digit code can turn up
+ * inside those at random. Codes, keys and secrets are strings, so a leak of one is never masked.
  */
 export interface LogCapture {
   lines: string[];
@@ -27,12 +28,13 @@ export interface LogCapture {
 }
 
 const JSON_NUMBER = /(":)-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?=[,}\]])/g;
-const OTPGATE_ID = /\b([a-z]{3})_[0-9a-hjkmnp-tv-z]{26}\b/g;
+// Candidates only: idPrefixOf decides what is an otpgate id.
+const ID_LIKE = /\b[a-z]{3}_[0-9a-z]{26}\b/g;
 const LOCAL_PORT = /\b(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}\b/g;
 const TWILIO_SID = /\b([A-Z]{2})[0-9a-f]{32}\b/g;
 
 export function maskChance(text: string): string {
-  return text.replace(JSON_NUMBER, '$10').replace(OTPGATE_ID, '$1_<id>').replace(LOCAL_PORT, '$1:<port>').replace(TWILIO_SID, '$1<sid>');
+  return text.replace(JSON_NUMBER, '$10').replace(ID_LIKE, (id) => (idPrefixOf(id) ? `${id.slice(0, 3)}_<id>` : id)).replace(LOCAL_PORT, '$1:<port>').replace(TWILIO_SID, '$1<sid>');
 }
 
 export function captureLogs(): { stream: Writable; capture: LogCapture } {
