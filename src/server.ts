@@ -105,7 +105,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
   };
   if (useWorker) {
     try {
-      worker = await startDispatchWorker(config, logger, createRemoteWriteServer(deps.store, deps.events), (err) => {
+      worker = await startDispatchWorker(config, logger, createRemoteWriteServer(deps.store, deps.events, { clock: deps.clock }), (err) => {
         if (stopped) return;
         // Nothing accepted is lost: the main thread takes over, and the worker's claims come
         // back when their leases run out.

@@ -1,3 +1,4 @@
+import type { Clock } from '../domain/clock.js';
 import type { Store, Executor } from '../store/db.js';
 import { claimDueMessages, completeAttempt, completeAttempts, insertAttempts, type ClaimedMessage } from '../store/queries/messages.js';
 import { insertInboxMessage } from '../store/queries/inbox.js';
@@ -55,10 +56,15 @@ async function announce(trx: Executor, events: EventEmitter, o: OutcomeRecord): 
 /** What the writes of one unit share: one read of each tenant's endpoints, one insert of all their attempts. */
 type Unit = { events: EventEmitter; attempts: NewMessageAttempt[] };
 
-async function applyOne(trx: Executor, store: Store, unit: Unit, w: RemoteWrite): Promise<unknown> {
+async function applyOne(trx: Executor, store: Store, unit: Unit, w: RemoteWrite, clock: Clock | undefined): Promise<unknown> {
   switch (w.kind) {
-    case 'claim':
-      return claimDueMessages(trx, store.capabilities, w.owner, w.now, w.leaseUntil, w.limit, w.expiredLeases);
+    case 'claim': {
+      // The worker read its clock before the trip here. A message committed meanwhile, due
+      // after that reading, would be left behind while its wake was held back (worker-host.ts):
+      // the claim takes what is due when it runs, and keeps the lease length asked for.
+      const now = clock ? Math.max(w.now, clock.now()) : w.now;
+      return claimDueMessages(trx, store.capabilities, w.owner, now, w.leaseUntil + (now - w.now), w.limit, w.expiredLeases);
+    }
     case 'complete':
       return applyOutcome(trx, unit.events, w.outcome, unit.attempts);
     case 'inbox':
@@ -73,7 +79,8 @@ async function applyOne(trx: Executor, store: Store, unit: Unit, w: RemoteWrite)
  * each tenant's event endpoints and one insert of all the attempts). If that unit fails, each
  * write is tried again as a unit of its own, so one bad write fails alone.
  */
-export function createRemoteWriteServer(store: Store, events: EventEmitter) {
+export function createRemoteWriteServer(store: Store, events: EventEmitter, options: { clock?: Clock } = {}) {
+  const { clock } = options;
   // On PostgreSQL a statement is a round trip: a unit's outcomes go in one (completeAttempts).
   // On SQLite each runs synchronously on the held connection, which costs less than batching.
   const batchOutcomes = store.pgPool !== undefined;
@@ -85,7 +92,7 @@ export function createRemoteWriteServer(store: Store, events: EventEmitter) {
     for (let i = 0; i < writes.length; i++) {
       const w = writes[i]!;
       if (w.kind === 'complete' && batchOutcomes) outcomes.push({ at: i, outcome: w.outcome });
-      else out[i] = await applyOne(trx, store, unit, w);
+      else out[i] = await applyOne(trx, store, unit, w, clock);
     }
     if (outcomes.length > 0) {
       const held = await completeAttempts(trx, outcomes.map(({ outcome: o }) => ({ messageId: o.messageId, owner: o.owner, update: o.update })));

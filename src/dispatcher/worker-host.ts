@@ -113,8 +113,8 @@ export function startDispatchWorker(
           destination?.write(m.line);
           break;
         case 'writes':
-          // A claim on its way sees every message committed before it runs: no wake needed
-          // for those.
+          // A claim on its way sees every message committed before it runs (it goes by this
+          // thread's clock then: remote-writes.ts): no wake needed for those.
           if (m.writes.some((w) => w.kind === 'claim')) wakePosted = false;
           void writes(m.writes).then((results) => {
             if (!exited) thread.postMessage({ type: 'write-results', batch: m.batch, results } satisfies HostMessage);

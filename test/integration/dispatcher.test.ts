@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createManualClock } from '../../src/domain/clock.js';
+import type { DepsOverrides } from '../../src/deps.js';
 import { defaultBackoff } from '../../src/domain/retry-policy.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -189,13 +190,13 @@ for (const mode of liveModes) {
     });
     after(async () => gw.close());
 
-    async function withServer(env: Record<string, string>, fn: (s: LiveServer) => Promise<void>) {
+    async function withServer(env: Record<string, string>, fn: (s: LiveServer) => Promise<void>, overrides: DepsOverrides = {}) {
       const db = await createTestDatabase(mode.dialect);
       const data = tempDataDir();
       gw.hold(0);
       gw.received.length = 0;
       gw.delivered.length = 0;
-      const s = await startLiveServer({ dbUrl: db.url, dataDir: data.dir, env: { ...gw.env(), ...mode.env, OTPGATE_SHUTDOWN_GRACE_MS: '1000', ...env }, overrides: { dispatchPollMs: 60_000 } });
+      const s = await startLiveServer({ dbUrl: db.url, dataDir: data.dir, env: { ...gw.env(), ...mode.env, OTPGATE_SHUTDOWN_GRACE_MS: '1000', ...env }, overrides: { dispatchPollMs: 60_000, ...overrides } });
       try {
         assert.equal(s.server.dispatchMode, mode.dispatchMode);
         await fn(s);
@@ -222,6 +223,25 @@ for (const mode of liveModes) {
           assert.ok(took < 10_000, `delivered ${took} ms after the 202`);
         }
       }));
+
+    // The dispatch worker reads its own clock before a claim's trip to the main thread, and a
+    // message accepted during the trip has its wake held back (worker-host.ts): the claim must
+    // take what is due by the clock that stamped the messages when it runs. An accepting clock
+    // an hour ahead makes that visible every time: by the worker's reading nothing is due.
+    test('a claim goes by the clock that accepted the messages, when it runs', () =>
+      withServer(
+        {},
+        async (s) => {
+          const auth = await s.tenant();
+          for (const phone of ['+14155550181', '+14155550182']) {
+            const sent = await s.api('POST', '/v1/otp/send', auth, { phone_number: phone });
+            assert.equal(sent.status, 202, sent.text);
+          }
+          await waitFor('both messages delivered', () => (gw.delivered.length === 2 ? true : undefined), 10_000);
+          assert.deepEqual(new Set(gw.delivered.map((d) => d.phoneNumber)), new Set(['+14155550181', '+14155550182']));
+        },
+        { clock: { now: () => Date.now() + 3_600_000 } },
+      ));
 
     test('OTPGATE_DISPATCH_CONCURRENCY bounds the provider calls in flight', () =>
       withServer({ OTPGATE_DISPATCH_CONCURRENCY: '3' }, async (s) => {

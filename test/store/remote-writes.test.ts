@@ -66,6 +66,32 @@ describe('writes handed to the main thread (SQLite file)', () => {
     assert.deepEqual(again, { ok: true, value: false });
   });
 
+  test("a claim takes what was committed before it runs, though the worker read its clock earlier", async () => {
+    // The worker read its clock, then this message was accepted (its wake held back while that
+    // claim travels: worker-host.ts), then the claim ran.
+    const before = Date.now() - 5_000;
+    const id = await send('+14155550114');
+    const due = await t.deps.store.db.selectFrom('messages').select('next_attempt_at').where('id', '=', id).executeTakeFirstOrThrow();
+    assert.ok(due.next_attempt_at > before);
+    const leaseMs = 60_000;
+    const claimAt = (run: ReturnType<typeof createRemoteWriteServer>) => run([{ kind: 'claim', owner: 'dsp_late', now: before, leaseUntil: before + leaseMs, limit: 100, expiredLeases: false }]);
+
+    // Taken at the worker's reading, the claim leaves the message behind: the lost wake-up.
+    const [early] = await claimAt(createRemoteWriteServer(t.deps.store, t.deps.events));
+    assert.ok(early?.ok);
+    assert.ok(!(early.value as ClaimedMessage[]).some((m) => m.id === id));
+
+    const ranAt = Date.now();
+    const [late] = await claimAt(createRemoteWriteServer(t.deps.store, t.deps.events, { clock: t.deps.clock }));
+    assert.ok(late?.ok);
+    assert.ok((late.value as ClaimedMessage[]).some((m) => m.id === id), 'the message committed before the claim ran was claimed');
+    const row = await t.deps.store.db.selectFrom('messages').select(['status', 'lease_owner', 'lease_until']).where('id', '=', id).executeTakeFirstOrThrow();
+    assert.equal(row.status, 'sending');
+    assert.equal(row.lease_owner, 'dsp_late');
+    // The lease runs the length asked for, from when the claim ran.
+    assert.ok(row.lease_until! >= ranAt + leaseMs && row.lease_until! <= Date.now() + leaseMs, `lease until ${row.lease_until}`);
+  });
+
   test("the worker's side: writes of one turn go as one message, each settles with its own result", async () => {
     const id = await send('+14155550113');
     const run = createRemoteWriteServer(t.deps.store, t.deps.events);
