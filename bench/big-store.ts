@@ -198,16 +198,40 @@ function postgresPids(): number[] {
   }
 }
 
+/**
+ * MiB written to the machine's disks so far (/proc/diskstats, whole disks only): a phase that
+ * shares the disk with a checkpoint's or the kernel's writeback pays in its commits' fsyncs.
+ */
+function diskWrittenMib(): number {
+  try {
+    let sectors = 0;
+    for (const line of readFileSync('/proc/diskstats', 'utf8').split('\n')) {
+      const f = line.trim().split(/\s+/);
+      // Whole disks (vda, sda, nvme0n1), not their partitions; field 10 is sectors written.
+      if (f.length > 9 && /^(?:[shv]d[a-z]+|xvd[a-z]+|nvme\d+n\d+)$/.test(f[2]!)) sectors += Number(f[9]);
+    }
+    return (sectors * 512) / 2 ** 20;
+  } catch {
+    return 0;
+  }
+}
+
 /** `fn`'s result with the CPU ms and disk KiB read per request by the server and by PostgreSQL. */
-async function measured(serverPid: number, fn: () => Promise<Omit<LoadResult, 'cpu' | 'readKib'>>): Promise<LoadResult> {
+async function measured(serverPid: number, fn: () => Promise<Omit<LoadResult, 'cpu' | 'readKib' | 'writtenMib'>>): Promise<LoadResult> {
   const pgBefore = postgresPids();
   const s0 = usage([serverPid]);
   const p0 = usage(pgBefore);
+  const w0 = diskWrittenMib();
   const r = await fn();
   const s1 = usage([serverPid]);
   const p1 = usage([...new Set([...pgBefore, ...postgresPids()])]);
   const per = (x: number) => Math.round((x * 100) / Math.max(1, r.total)) / 100;
-  return { ...r, cpu: [per(s1.cpuMs - s0.cpuMs), per(p1.cpuMs - p0.cpuMs)], readKib: [per((s1.readBytes - s0.readBytes) / 1024), per((p1.readBytes - p0.readBytes) / 1024)] };
+  return {
+    ...r,
+    cpu: [per(s1.cpuMs - s0.cpuMs), per(p1.cpuMs - p0.cpuMs)],
+    readKib: [per((s1.readBytes - s0.readBytes) / 1024), per((p1.readBytes - p0.readBytes) / 1024)],
+    writtenMib: Math.round(diskWrittenMib() - w0),
+  };
 }
 
 interface LoadResult {
@@ -215,6 +239,8 @@ interface LoadResult {
   cpu: [number, number];
   /** KiB read from disk per request (page cache misses): the otpgate process, PostgreSQL's. */
   readKib: [number, number];
+  /** MiB the machine wrote to disk during the phase, by every process. */
+  writtenMib: number;
   rps: number;
   p50: number;
   p99: number;
@@ -247,7 +273,7 @@ async function load(node: Node, path: string, bodies: Array<Record<string, unkno
   return measured(node.child.pid!, () => loadOnly(node, path, bodies, opts));
 }
 
-async function loadOnly(node: Node, path: string, bodies: Array<Record<string, unknown>>, opts: { onOk?: (sent: Record<string, unknown>, answer: string) => void; until?: Promise<unknown> }): Promise<Omit<LoadResult, 'cpu' | 'readKib'>> {
+async function loadOnly(node: Node, path: string, bodies: Array<Record<string, unknown>>, opts: { onOk?: (sent: Record<string, unknown>, answer: string) => void; until?: Promise<unknown> }): Promise<Omit<LoadResult, 'cpu' | 'readKib' | 'writtenMib'>> {
   const started = Date.now();
   // The rate is over the time to the last answer: autocannon reports a run that ends on
   // `amount` only at its next 1 s sample tick, which rounded each phase up to whole seconds.
@@ -351,6 +377,11 @@ async function runStore(engine: 'sqlite' | 'postgres', store: 'empty' | 'big', u
         for (const table of ['messages', 'message_attempts', 'challenges', 'verifications']) await c.query(`vacuum (index_cleanup on) ${table}`);
       });
       log(`${engine} ${store}: vacuumed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      // The vacuum dirtied pages all over the store (and the kernel holds more of them): written
+      // back during the measured phases, they made the commits' fsyncs wait behind that writing.
+      const flushStarted = Date.now();
+      await withPgClient(url, (c) => c.query('checkpoint'));
+      log(`${engine} ${store}: checkpoint in ${((Date.now() - flushStarted) / 1000).toFixed(1)} s`);
     }
   }
   const node = await startNode(url, gateway.uri, gatewayKey, store === 'big' ? benchTenantId : undefined);
@@ -431,8 +462,8 @@ for (const r of results) {
     `| ${r.engine} | ${r.store} | ${r.send.rps} | ${r.send.p99} | ${r.verify.rps} | ${r.verify.p99} | ${f(r.send.rps, e.send.rps)} | ${f(r.send.p99, e.send.p99)} | ${f(r.verify.rps, e.verify.rps)} | ${f(r.verify.p99, e.verify.p99)} | ${r.send.non2xx + r.verify.non2xx} | ${r.send.errors + r.verify.errors} |\n`,
   );
 }
-out.write('\nCost per request: CPU ms and KiB read from disk, otpgate / PostgreSQL (PostgreSQL counts every process of the server, the machine is shared):\n\n| engine | store | send CPU ms | send KiB read | verify CPU ms | verify KiB read |\n|---|---|---|---|---|---|\n');
-for (const r of results) out.write(`| ${r.engine} | ${r.store} | ${r.send.cpu.join(' / ')} | ${r.send.readKib.join(' / ')} | ${r.verify.cpu.join(' / ')} | ${r.verify.readKib.join(' / ')} |\n`);
+out.write('\nCost per request: CPU ms and KiB read from disk, otpgate / PostgreSQL (PostgreSQL counts every process of the server, the machine is shared); MiB the machine wrote to disk during the phase:\n\n| engine | store | send CPU ms | send KiB read | send MiB written | verify CPU ms | verify KiB read | verify MiB written |\n|---|---|---|---|---|---|---|---|\n');
+for (const r of results) out.write(`| ${r.engine} | ${r.store} | ${r.send.cpu.join(' / ')} | ${r.send.readKib.join(' / ')} | ${r.send.writtenMib} | ${r.verify.cpu.join(' / ')} | ${r.verify.readKib.join(' / ')} | ${r.verify.writtenMib} |\n`);
 out.write('\n| engine | send before purge: req/s, p99 ms | send during purge: req/s, p99 ms (load s) | p99 ratio during/before | rows purged while the load ran | write units, ms inside them | purge finished |\n|---|---|---|---|---|---|---|\n');
 for (const r of results.filter((x) => x.duringPurge)) {
   const b = r.beforePurge!;
