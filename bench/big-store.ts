@@ -265,7 +265,11 @@ function sendBodies(phase: number, n: number): Array<Record<string, unknown>> {
   // Math.imul keeps the product exact: in doubles it passed 2^53, and the sequence fell into a
   // cycle of ~17,000 numbers that every run shared, so a run resent to the codes the last left open.
   const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 2 ** 31;
-  return Array.from({ length: n }, (_, k) => ({ phone_number: phoneOf(Math.floor(rand() * pool)), client_ip: `203.0.${Math.floor(k / 250) % 8}.${k % 250}` }));
+  // 2,000 client IPs of this run's own: the hourly IP cap counts an IP's sends of the last hour,
+  // and with one pool for every run each run on the reused big store counted the earlier runs'
+  // sends too (up to 500 per IP after seven runs), which the new empty store never does.
+  const block = (runSalt / 16) % 250;
+  return Array.from({ length: n }, (_, k) => ({ phone_number: phoneOf(Math.floor(rand() * pool)), client_ip: `10.${block}.${Math.floor(k / 250) % 8}.${k % 250}` }));
 }
 
 /** Sends `bodies` once each with 50 connections, stopping early after `maxSeconds` or when `until` settles. */
