@@ -25,6 +25,7 @@ import { pgNodeEnv } from './servers/node-env.js';
 import { startGateway, stopChild, withPgClient } from './servers/bench-support.js';
 import { benchTenantId, buildPostgres, buildSqlite, phoneOf, phonePool, type BuiltStore } from './big-store/build.js';
 import SqliteDatabase from '../src/store/sqlite-driver.js';
+import { idFloor } from '../src/domain/ids.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -352,17 +353,32 @@ const gatewayKey = `gw_${randomBytes(12).toString('hex')}`;
 const gateway = await startGateway(gatewayKey);
 
 /**
- * Ends the messages an earlier run left queued in a reused store (it stops with the last
- * load's backlog undelivered): the next run's dispatcher would deliver them during its
- * measured load. The store is then as built, every message final.
+ * Ends what an earlier run left open in a reused store, so that it is as built:
+ * - the messages it left queued (it stops with the last load's backlog undelivered), which the
+ *   next run's dispatcher would deliver during its measured load;
+ * - the codes it sent, still open for their 5 minutes: a run soon after found a quarter of its
+ *   numbers with one, and those sends joined it as `same_code` resends (a dearer path, and
+ *   some of their codes expired before the verify phase), which the empty store never does.
+ *   They end as housekeeping ends codes past their expiry. Only rows made after the build
+ *   (ids start with their time), found on the primary key.
  */
-async function settleBacklog(engine: 'sqlite' | 'postgres', url: string): Promise<number> {
-  const update = `update messages set status = 'failed', error_kind = 'bench', error_message = 'left queued when a bench run stopped',
+async function settleBacklog(engine: 'sqlite' | 'postgres', url: string, builtAt: number): Promise<{ messages: number; codes: number }> {
+  const messages = `update messages set status = 'failed', error_kind = 'bench', error_message = 'left queued when a bench run stopped',
     body_sealed = null, lease_owner = null, lease_until = null where status in ('queued', 'sending')`;
-  if (engine === 'postgres') return withPgClient(url, async (c) => (await c.query(update)).rowCount ?? 0);
+  const verifications = `update verifications set status = 'expired', code_sealed = null where id >= '${idFloor('ver', builtAt)}' and status = 'pending'`;
+  const challenges = `update challenges set status = 'expired' where id >= '${idFloor('chl', builtAt)}' and status = 'pending'`;
+  if (engine === 'postgres') {
+    return withPgClient(url, async (c) => {
+      const m = (await c.query(messages)).rowCount ?? 0;
+      await c.query(verifications);
+      return { messages: m, codes: (await c.query(challenges)).rowCount ?? 0 };
+    });
+  }
   const db = new SqliteDatabase(url.slice('sqlite:'.length));
   try {
-    return db.prepare(update).run().changes;
+    const m = db.prepare(messages).run().changes;
+    db.prepare(verifications).run();
+    return { messages: m, codes: db.prepare(challenges).run().changes };
   } finally {
     db.close();
   }
@@ -383,8 +399,9 @@ async function outboxLeft(engine: 'sqlite' | 'postgres', url: string): Promise<n
 
 async function runStore(engine: 'sqlite' | 'postgres', store: 'empty' | 'big', url: string): Promise<Row> {
   if (store === 'big') {
-    const settled = await settleBacklog(engine, url);
-    if (settled > 0) log(`${engine} ${store}: ended ${settled} messages an earlier run left queued`);
+    const settled = await settleBacklog(engine, url, built[engine]!.builtAt);
+    if (settled.messages > 0) log(`${engine} ${store}: ended ${settled.messages} messages an earlier run left queued`);
+    if (settled.codes > 0) log(`${engine} ${store}: ended ${settled.codes} codes an earlier run left open`);
     if (engine === 'postgres') {
       // Autovacuum may be off on the bench's server (it is on the machines these figures come
       // from): without a vacuum, an earlier run's dead rows stay in the indexes, and the outbox
