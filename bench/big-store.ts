@@ -374,14 +374,11 @@ async function settleBacklog(engine: 'sqlite' | 'postgres', url: string, builtAt
       return { messages: m, codes: (await c.query(challenges)).rowCount ?? 0 };
     });
   }
-  const db = new SqliteDatabase(url.slice('sqlite:'.length));
-  try {
+  return withSqlite(url, (db) => {
     const m = db.prepare(messages).run().changes;
     db.prepare(verifications).run();
     return { messages: m, codes: db.prepare(challenges).run().changes };
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /** Messages still queued or being sent. */
@@ -389,9 +386,14 @@ async function outboxLeft(engine: 'sqlite' | 'postgres', url: string): Promise<n
   // One status each, as the partial indexes of the queue have it, so neither engine reads the table.
   const query = `select (select count(*) from messages where status = 'queued') + (select count(*) from messages where status = 'sending') as n`;
   if (engine === 'postgres') return withPgClient(url, async (c) => Number((await c.query<{ n: string }>(query)).rows[0]!.n));
-  const db = new SqliteDatabase(url.slice('sqlite:'.length), { readonly: true });
+  return withSqlite(url, (db) => (db.prepare(query).get() as { n: number }).n, { readonly: true });
+}
+
+/** `fn` on a connection of its own to the store's SQLite file, closed after. */
+function withSqlite<T>(url: string, fn: (db: InstanceType<typeof SqliteDatabase>) => T, options: { readonly?: boolean } = {}): T {
+  const db = new SqliteDatabase(url.slice('sqlite:'.length), options);
   try {
-    return (db.prepare(query).get() as { n: number }).n;
+    return fn(db);
   } finally {
     db.close();
   }
