@@ -371,7 +371,11 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const numberTrip = await numberTripwire(db, tenantId, g, e164, latest, now, countFrom.get(keys.n));
     if (numberTrip) trips.push({ trip: numberTrip, key: keys.n });
     // A resend adds no unverified code to the wider keys (see count), so it trips none of their rules.
-    if (!resend) trips.push(...(await tripwires(db, tenantId, g, e164, keys, now, countFrom, relayed, ahead?.counters)));
+    // The counters read ahead are summed past what a lift's hour can split (GuardInputs.counters),
+    // so they could only count more for a lifted key and send the send to its transaction for
+    // nothing: a key lifted in the last day is counted from the stored rows.
+    const read = [keys.c, keys.p, keys.i].some((k) => countFrom.has(k)) ? undefined : ahead?.counters;
+    if (!resend) trips.push(...(await tripwires(db, tenantId, g, e164, keys, now, countFrom, relayed, read)));
     return { hits, trips: trips.filter((t) => !covered.has(t.key)) };
   }
 

@@ -119,6 +119,25 @@ for (const dialect of await testDialects()) {
       assert.deepEqual([block!.kind, block!.key, block!.reason], ['prefix', '+447400456', 'unverified in 24 h 5 > max(4, 1 × verified 0)']);
     });
 
+    test("a lifted prefix's traffic before the lift stays out of its day, hours later too", async () => {
+      const { auth } = await t.createTenant({ fraud_guard: guard({ prefix_day: { floor: 2, ratio: 0 } }) });
+      // Early in an hour, so that the lift falls in the hour of the codes before it.
+      clock.advance(HOUR - (clock.now() % HOUR) + 10 * MINUTE);
+      await accepted(t, auth, gb(0, '789'));
+      await accepted(t, auth, gb(1, '789'));
+      const p = await refused(t, auth, gb(2, '789'), 403, 'fraud.blocked');
+      assert.equal(p.rule, 'prefix_day');
+      clock.advance(MINUTE);
+      const lift = await t.call('DELETE', `/v1/fraud-guard/blocks/${p.block_id}`, { auth });
+      assert.equal(lift.statusCode, 204, lift.body);
+      // Three hours on, the day still holds the two codes from before the lift; they are not counted.
+      clock.advance(3 * HOUR);
+      await accepted(t, auth, gb(3, '789'));
+      await accepted(t, auth, gb(4, '789'));
+      const again = await refused(t, auth, gb(5, '789'), 403, 'fraud.blocked');
+      assert.equal(again.rule, 'prefix_day');
+    });
+
     test('the number rule: a verified code resets it, and a lifted number starts counting afresh', async () => {
       const { auth } = await t.createTenant({ max_sends_per_phone_per_hour: 100, fraud_guard: guard({ number_day: { max: 2 } }) });
       const n = gb(9);

@@ -1,9 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { isStoreUnavailable } from '../../src/store/availability.js';
 import { createStore, type Store } from '../../src/store/db.js';
-import { addToCountersOfTenants, createGuardInputsBatcher, guardInputs, type GuardInputs, type GuardInputsArgs } from '../../src/store/queries/fraud.js';
+import { addToCountersOfTenants, createGuardInputsBatcher, guardInputs, insertDecision, readCounters, type GuardInputs, type GuardInputsArgs } from '../../src/store/queries/fraud.js';
+import { slidingSum } from '../../src/domain/fraud/windows.js';
 import { createSendBatcher, type OneCallAnswer, type OneCallSend } from '../../src/store/queries/send.js';
 import { createVerifyBatcher, type NamedAnswer, type NamedCall } from '../../src/store/queries/verify.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -405,5 +407,59 @@ describe("the fraud guard's reads in batches (postgres)", { skip: !reachable && 
     assert.equal(together[0]!.latest?.id, sent.challenge.id);
     assert.equal(together[1]!.latest, undefined);
     assert.deepEqual(together[2]!.counters.map((c) => c.key).sort(), ['c:US', 'i:198.51.100.9']);
+  });
+
+  test("a day of a key's counters comes as at most four rows with the stored rows' hour and day sums and total; the code and decisions as otpgate_guard_inputs reads them", async () => {
+    const { tenantId } = await t.createTenant();
+    const phone = nextPhone();
+    const sent = sendArgs(tenantId, phone, now - 5000, { cooldownMs: 0 });
+    assert.equal((await createSendBatcher(t.deps.store.db).send(sent)).outcome, 'accepted');
+    const hour = now - (now % HOUR);
+    // 30 hours of buckets, from before the day to one ahead of the hour (another node's clock), with counts of their own.
+    const rows = [];
+    for (let h = -28; h <= 1; h++) {
+      for (const [i, key] of ['c:US', 'p:+1415556', 'i:203.0.113.7'].entries()) {
+        if (key === 'p:+1415556' && h % 3 === 0) continue;
+        rows.push({ tenant_id: tenantId, key, bucket: hour + h * HOUR, sent: 100 + h * 7 + i, verified: 40 + h * 3 + i, segments: 1, cost_micros: 0 });
+      }
+    }
+    await addToCountersOfTenants(t.deps.store.db, rows);
+    const decision = (key: string, o: { createdAt: number; expiresAt: number; liftedAt?: number }) => ({
+      id: id('fgb'), tenant_id: tenantId, action: 'block' as const, kind: 'prefix' as const, key, rule: 'prefix_hour', reason: 'r', figures: '{}', level: 0, hits: 0,
+      created_at: o.createdAt, expires_at: o.expiresAt, lifted_at: o.liftedAt ?? null, lifted_by: o.liftedAt ? 'key' : null,
+    });
+    await insertDecision(t.deps.store.db, decision('p:+1415556', { createdAt: now - HOUR, expiresAt: now + HOUR }));
+    await insertDecision(t.deps.store.db, decision('c:US', { createdAt: now - 3 * HOUR, expiresAt: now + HOUR, liftedAt: now - 2 * HOUR }));
+    await insertDecision(t.deps.store.db, decision('i:203.0.113.7', { createdAt: now - 3 * HOUR, expiresAt: now - 2 * HOUR }));
+    await insertDecision(t.deps.store.db, decision('p:+1415556', { createdAt: now - 30 * HOUR, expiresAt: now - 25 * HOUR, liftedAt: now - 26 * HOUR }));
+
+    const keys = ['c:US', 'p:+1415556', 'i:203.0.113.7'] as const;
+    // The hour's first and last millisecond and two points between.
+    for (const at of [hour, hour + 1, hour + 17 * 60_000 + 3, hour + HOUR - 1]) {
+      const a: GuardInputsArgs = {
+        tenant: tenantId, phone, purpose: 'login', decisionKeys: [`n:${phone}`, ...keys], now: at, liftedSince: at - 24 * HOUR, counterKeys: keys, since: hour - 24 * HOUR,
+      };
+      const read = await guardInputs(t.deps.store.db, a);
+      const stored = await readCounters(t.deps.store.db, tenantId, keys, a.since);
+      for (const key of keys) {
+        const mine = read.counters.filter((r) => r.key === key);
+        const theirs = stored.filter((r) => r.key === key);
+        assert.ok(mine.length <= 5 && theirs.length >= 15, `${key}: ${mine.length} rows read, ${theirs.length} stored`);
+        // Summed in another order, the oldest hour's share may differ in the last bit.
+        const sum = (rs: typeof mine, hours: number) => Object.values(slidingSum(rs, at, hours)).map((v) => Math.round(v * 1e6) / 1e6);
+        for (const hours of [1, 24]) assert.deepEqual(sum(mine, hours), sum(theirs, hours), `${key}, ${hours} h at ${at - hour} ms`);
+        const total = (rs: typeof mine) => rs.reduce((n, r) => n + r.sent, 0);
+        assert.equal(total(mine), total(theirs), key);
+      }
+      const [fn] = (
+        await t.deps.store.db.executeQuery<{ r: { latest: unknown; decisions: Array<{ id: string }> } }>(
+          sql`select otpgate_guard_inputs(${tenantId}, ${phone}, 'login', ${sql.val(a.decisionKeys)}::text[], ${at}::bigint, ${a.liftedSince}::bigint, ${sql.val(keys)}::text[], ${a.since}::bigint) as r`.compile(t.deps.store.db),
+        )
+      ).rows;
+      assert.deepEqual(read.latest, fn!.r.latest);
+      assert.equal(read.latest?.id, sent.challenge.id);
+      assert.deepEqual(read.decisions.map((d) => d.id).sort(), fn!.r.decisions.map((d) => d.id).sort());
+      assert.equal(read.decisions.length, 2, 'the block in force and the lift within the day');
+    }
   });
 });

@@ -3,6 +3,7 @@ import { createCallBatcher, type CallBatcherOptions } from '../call-batcher.js';
 import type { Executor } from '../db.js';
 import type { Database, FraudDecision, FraudDecisionsTable } from '../schema.js';
 import { limitOf, p, pgStatement, prepared, type PreparedQuery } from '../prepared.js';
+import { HOUR_MS } from '../../domain/fraud/windows.js';
 
 /** One bucket's counts of a key, as the rules read them. */
 export interface CounterRow {
@@ -390,30 +391,48 @@ export interface GuardInputs {
   latest: { id: string; status: string; created_at: number; verified_at: number | null; expires_at: number } | undefined;
   /** As `activeDecisions` answers for `decisionKeys`. */
   decisions: FraudDecision[];
-  /** As `readCounters` answers for `counterKeys`. */
+  /**
+   * The keys' counters since `since` (the hour bucket a day before `now`'s), summed where the
+   * guard's sliding windows cannot tell buckets apart: a key's buckets of `now`'s hour, of the
+   * hour before it, of the first hour (`since`) and any later ones stay as stored; those in
+   * between come as one row dated two hours before `now`'s. The hour and day sums
+   * (`slidingSum`) and the total are those of the stored rows. Filtered from a later bucket
+   * (a lift's), the summed row can only count more than the rows it stands for.
+   */
   counters: CounterRow[];
 }
 
-/**
- * The phone's latest code, its keys' decisions and its keys' counters in one call of
- * `otpgate_guard_inputs` (PostgreSQL, migration 0021: one round trip where three reads took
- * three, planned once per connection). Each part is the query of `findLatestChallenge`,
- * `activeDecisions` and `readCounters`, on the same indexes.
- */
-const guardInputsCall = pgStatement<{ r: GuardInputsRow }>(
-  'select otpgate_guard_inputs($1, $2, $3, $4::text[], $5, $6, $7::text[], $8) as r',
-);
-
 type GuardInputsRow = { latest: GuardInputs['latest'] | null; decisions: FraudDecision[]; counters: CounterRow[] };
 
-/** The reads of several sends in one statement, in their order (the call batcher). */
-const guardInputsManyCall = pgStatement<{ r: GuardInputsRow[] }>(
-  `select coalesce(jsonb_agg(otpgate_guard_inputs(
-            e->>'tenant', e->>'phone', e->>'purpose', array(select jsonb_array_elements_text(e->'decisionKeys')),
-            (e->>'now')::bigint, (e->>'liftedSince')::bigint, array(select jsonb_array_elements_text(e->'counterKeys')),
-            (e->>'since')::bigint) order by n), '[]') as r
-     from jsonb_array_elements($1::jsonb) with ordinality as x(e, n)`,
-);
+/**
+ * The reads of one or several sends in one statement, answered in their order: the phone's
+ * latest code, the keys' decisions and the keys' counters of each, on the indexes of
+ * `findLatestChallenge`, `activeDecisions` and `readCounters`. One plan for the batch, not a
+ * function call per send (`otpgate_guard_inputs`, migration 0021); a day of a key's hourly
+ * counters comes as at most four rows (`GuardInputs.counters`), not 25 JSON objects.
+ */
+export const guardInputsManyText = `
+  select coalesce(jsonb_agg(jsonb_build_object(
+    'latest', (select jsonb_build_object('id', id, 'status', status, 'created_at', created_at, 'verified_at', verified_at, 'expires_at', expires_at)
+                 from challenges where tenant_id = x.e->>'tenant' and phone = x.e->>'phone' and purpose = x.e->>'purpose'
+                order by created_at desc, id desc limit 1),
+    'decisions', (select coalesce(jsonb_agg(to_jsonb(d)), '[]') from fraud_decisions d
+                   where d.tenant_id = x.e->>'tenant' and d.key = any(array(select jsonb_array_elements_text(x.e->'decisionKeys')))
+                     and d.expires_at > (x.e->>'liftedSince')::bigint
+                     and ((d.expires_at > (x.e->>'now')::bigint and d.lifted_at is null) or d.lifted_at > (x.e->>'liftedSince')::bigint)),
+    'counters', (select coalesce(jsonb_agg(jsonb_build_object('key', s.key, 'bucket', s.bucket, 'sent', s.sent, 'verified', s.verified)), '[]')
+                   from (select c.key,
+                                case when c.bucket >= x.hour - ${HOUR_MS} or c.bucket = (x.e->>'since')::bigint then c.bucket
+                                     else x.hour - ${2 * HOUR_MS} end as bucket,
+                                sum(c.sent) as sent, sum(c.verified) as verified
+                           from fraud_counters c
+                          where c.tenant_id = x.e->>'tenant' and c.key = any(array(select jsonb_array_elements_text(x.e->'counterKeys')))
+                            and c.bucket >= (x.e->>'since')::bigint
+                          group by 1, 2) s)
+  ) order by x.n), '[]') as r
+  from (select e, n, (e->>'now')::bigint / ${HOUR_MS} * ${HOUR_MS} as hour
+          from jsonb_array_elements($1::jsonb) with ordinality as t(e, n)) x`;
+const guardInputsManyCall = pgStatement<{ r: GuardInputsRow[] }>(guardInputsManyText);
 
 export interface GuardInputsArgs {
   tenant: string;
@@ -423,14 +442,22 @@ export interface GuardInputsArgs {
   now: number;
   liftedSince: number;
   counterKeys: readonly [string, string, string];
+  /** The hour bucket a day before `now`'s. */
   since: number;
 }
 
-const guardInputsOf = (row: GuardInputsRow): GuardInputs => ({ latest: row.latest ?? undefined, decisions: row.decisions, counters: row.counters });
+const guardInputsOf = (row: GuardInputsRow): GuardInputs => ({
+  latest: row.latest ?? undefined,
+  decisions: row.decisions,
+  counters: row.counters.map((c) => ({ key: c.key, bucket: Number(c.bucket), sent: Number(c.sent), verified: Number(c.verified) })),
+});
+
+async function guardInputsOfMany(db: Executor, args: readonly GuardInputsArgs[]): Promise<GuardInputs[]> {
+  return (await guardInputsManyCall.execute(db, [JSON.stringify(args)])).rows[0]!.r.map(guardInputsOf);
+}
 
 export async function guardInputs(db: Executor, a: GuardInputsArgs): Promise<GuardInputs> {
-  const r = await guardInputsCall.execute(db, [a.tenant, a.phone, a.purpose, a.decisionKeys, a.now, a.liftedSince, a.counterKeys, a.since]);
-  return guardInputsOf(r.rows[0]!.r);
+  return (await guardInputsOfMany(db, [a]))[0]!;
 }
 
 /**
@@ -441,7 +468,7 @@ export function createGuardInputsBatcher(db: Executor, options: CallBatcherOptio
   const batcher = createCallBatcher<GuardInputsArgs, GuardInputs>(
     {
       alone: (args) => guardInputs(db, args),
-      together: async (args) => (await guardInputsManyCall.execute(db, [JSON.stringify(args)])).rows[0]!.r.map(guardInputsOf),
+      together: (args) => guardInputsOfMany(db, args),
     },
     options,
   );
