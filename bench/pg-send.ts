@@ -2,9 +2,12 @@
 // one database, against a same-run baseline (bench/pg-baseline.ts: Fastify + pg doing just the
 // inserts of a send in one transaction, and the read + update of a verify).
 //
-// Usage: npx tsx bench/pg-send.ts [seconds=10] [fraud guard: off|enforce, default off] [resend]
+// Usage: npx tsx bench/pg-send.ts [seconds=10] [fraud guard: off|enforce, default off] [resend] [history]
 //   resend: after the send phase, one node resends to every phone it sent to (a `same_code`
 //           resend, the tenant's default policy), measured as a phase of its own
+//   history: the tenant starts with a day of the fraud guard's hourly counters for every key
+//           the sends use (the country, each prefix, IP and IP–country pair), as a tenant
+//           that has run a while has, instead of an empty store
 //   OTPGATE_BENCH_PG_URL  server to create the bench databases on (default postgres://postgres@127.0.0.1:5432/test)
 //   OTPGATE_BENCH_PROFILE_DIR  write a CPU profile of each otpgate node there (node --cpu-prof)
 //
@@ -28,8 +31,10 @@ const seconds = Number(process.argv[2] ?? 10);
 // `enforce`: every rule of the fraud guard judged on each send, none trips (bench-support.ts).
 const guard = process.argv[3] ?? 'off';
 if (guard !== 'off' && guard !== 'enforce') throw new Error('the fraud guard is off or enforce');
-const withResend = process.argv[4] === 'resend';
-if (process.argv[4] !== undefined && !withResend) throw new Error('the third argument is `resend` or nothing');
+const words = process.argv.slice(4);
+if (words.some((w) => w !== 'resend' && w !== 'history')) throw new Error('the arguments after the mode are `resend` and `history`, or nothing');
+const withResend = words.includes('resend');
+const withHistory = words.includes('history');
 const connections = 50;
 const warmupSeconds = 2;
 const pgUrl = process.env.OTPGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -306,6 +311,25 @@ async function runBaseline(): Promise<Row> {
   }
 }
 
+/**
+ * The 24 hours before the current one of the fraud guard's counters for every key `nextBody`'s
+ * sends count under (prefix_digits 4: the prefix is `+1415` and the exchange), each hour with
+ * 10 codes sent and 9 verified.
+ */
+async function seedCounterHistory(url: string, tenantId: string): Promise<void> {
+  const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+  const ips = Array.from({ length: 2000 }, (_, k) => `198.51.${Math.floor(k / 250) % 8}.${k % 250}`);
+  const keys = ['c:US', ...Array.from({ length: 800 }, (_, i) => `p:+1415${200 + i}`), ...ips.map((ip) => `i:${ip}`), ...ips.map((ip) => `x:${ip}|US`)];
+  await withPgClient(url, async (c) => {
+    await c.query(
+      `insert into fraud_counters (tenant_id, key, bucket, sent, verified, segments, cost_micros)
+       select $1, k, $3::bigint - h * 3600000, 10, 9, 10, 0 from unnest($2::text[]) k, generate_series(1, 24) h`,
+      [tenantId, keys, hour],
+    );
+    await c.query('analyze fraud_counters');
+  });
+}
+
 async function runOtpgate(nodes: number, gateway: Gateway, gatewayKey: string): Promise<Row> {
   const db = await freshDatabase();
   const procs: ChildProcess[] = [];
@@ -320,6 +344,7 @@ async function runOtpgate(nodes: number, gateway: Gateway, gatewayKey: string): 
     const adminAuth = `Bearer ${adminKey}`;
     const tenant = await json(`${first}/v1/tenants`, 'POST', adminAuth, { name: 'Bench', settings: { max_sends_per_phone_per_hour: 100_000, max_sends_per_ip_per_hour: 100_000, resend_cooldown_seconds: 0, fraud_guard: benchFraudGuard(guard) } });
     const key = await json(`${first}/v1/tenants/${tenant['id'] as string}/api-keys`, 'POST', adminAuth, { name: 'bench' });
+    if (withHistory) await seedCounterHistory(db.url, tenant['id'] as string);
     const targets = started.map((n) => ({ url: n.url, auth: `Bearer ${key['key'] as string}` }));
 
     await load(targets, '/v1/otp/send', { duration: warmupSeconds, body: nextBody });
@@ -391,7 +416,7 @@ await gateway.close();
 const cpu = cpus();
 const base = rows[0]!;
 const out = process.stdout;
-out.write(`\n${connections} connections, ${seconds} s send phase per server (after ${warmupSeconds} s warm-up), verify until every code is used; otpgate's fraud guard ${guard}\n`);
+out.write(`\n${connections} connections, ${seconds} s send phase per server (after ${warmupSeconds} s warm-up), verify until every code is used; otpgate's fraud guard ${guard}${withHistory ? ', a day of its counters stored before the load' : ''}\n`);
 out.write(`Node ${process.version}, PostgreSQL ${pgVersion}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, everything on this one machine\n\n`);
 out.write('| server | send req/s | p50 ms | p99 ms | ratio | verify req/s | p50 ms | p99 ms | ratio | delivered/s | drain s | non-2xx | errors |\n');
 out.write('|---|---|---|---|---|---|---|---|---|---|---|---|---|\n');

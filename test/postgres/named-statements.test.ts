@@ -5,6 +5,7 @@ import { createManualClock } from '../../src/domain/clock.js';
 import { pgStatement } from '../../src/store/prepared.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { postgresSkipReason, queriesOf, withPg } from './support.js';
+import { guardInputsManyText } from '../../src/store/queries/fraud.js';
 
 const skip = await postgresSkipReason('named statements');
 
@@ -73,8 +74,8 @@ describe('named statements on PostgreSQL', { skip }, () => {
       const r = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: '+14155557200', client_ip: '198.51.100.7' } });
       assert.equal(r.statusCode, 202, r.body);
     });
-    for (const [what, pattern] of [['the guard read', /otpgate_guard_inputs\(/], ['the send and its counts', /otpgate_send_batch\(/]] as const) {
-      const found = queries.filter((q) => pattern.test(q.text));
+    for (const [what, is] of [['the guard read', (text: string) => text === guardInputsManyText], ['the send and its counts', (text: string) => /otpgate_send_batch\(/.test(text)]] as const) {
+      const found = queries.filter((q) => is(q.text));
       assert.equal(found.length, 1, `${what}: ${JSON.stringify(queries)}`);
       assert.match(found[0]!.name ?? '', /^og_/, what);
     }
