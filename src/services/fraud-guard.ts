@@ -344,7 +344,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     resend: boolean,
     relayed: boolean,
     now: number,
-    ahead?: Pick<GuardInputs, 'decisions' | 'counters'>,
+    ahead?: Pick<GuardInputs, 'decisions' | 'counters' | 'pairs'>,
   ): Promise<Assessment | undefined> {
     const enforce = g.mode === 'enforce';
     const covered = new Set<string>();
@@ -375,7 +375,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     // so they could only count more for a lifted key and send the send to its transaction for
     // nothing: a key lifted in the last day is counted from the stored rows.
     const read = [keys.c, keys.p, keys.i].some((k) => countFrom.has(k)) ? undefined : ahead?.counters;
-    if (!resend) trips.push(...(await tripwires(db, tenantId, g, e164, keys, now, countFrom, relayed, read)));
+    if (!resend) trips.push(...(await tripwires(db, tenantId, g, e164, keys, now, countFrom, relayed, read, ahead?.pairs)));
     return { hits, trips: trips.filter((t) => !covered.has(t.key)) };
   }
 
@@ -442,6 +442,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       liftedSince: now - LIFT_MEMORY_MS,
       counterKeys: [keys.c, keys.p, keys.i],
       since: bucketOf(now) - DAY_MS,
+      ...(keys.ip ? { pairFrom: `x:${keys.ip}|`, pairTo: `x:${keys.ip}}` } : {}),
     });
     const latest = inputs.latest;
     if (latest && latest.status === 'pending' && latest.expires_at > now) return undefined;
@@ -483,10 +484,11 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     countFrom: ReadonlyMap<string, number> = new Map(),
     relayed = false,
     read?: CounterRow[],
+    pairs?: Array<{ key: string; bucket: number }>,
   ): Promise<Array<{ trip: Trip; key: string }>> {
     const t = g.thresholds;
     const since = bucketOf(now) - DAY_MS;
-    // `read`: the same rows, read with the send's other inputs (`judgeAhead`).
+    // `read` and `pairs`: the same rows, read with the send's other inputs (`judgeAhead`).
     const rows = read ?? (await counters.read(db, tenantId, [keys.c, keys.p, keys.i], since));
     const firstBucket = (key: string): number => {
       const lifted = countFrom.get(key);
@@ -523,7 +525,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       // never come near the limit, and their countries are not read.
       const ipSent = ipRows.reduce((n, r) => n + r.sent, 0);
       if (ipSent + 1 > t.ip_countries.max) {
-        const seen = await counters.keysInRange(db, tenantId, `x:${keys.ip}|`, `x:${keys.ip}}`, since);
+        const seen = pairs ?? (await counters.keysInRange(db, tenantId, `x:${keys.ip}|`, `x:${keys.ip}}`, since));
         const pair = seen.find((k) => k.key === keys.x);
         keys.xInBucket = pair?.bucket === bucketOf(now);
         const fromIp = firstBucket(keys.i);

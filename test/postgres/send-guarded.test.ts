@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { createManualClock } from '../../src/domain/clock.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { isPostgresReachable } from '../helpers/databases.js';
-import { gb, guard } from '../integration/fraud-guard-support.js';
+import { de, fr, gb, guard } from '../integration/fraud-guard-support.js';
 import { statementsOf } from './support.js';
 import { guardInputsManyText } from '../../src/store/queries/fraud.js';
 
@@ -113,6 +113,25 @@ describe('the guarded send in one statement (postgres)', { skip: !reachable && '
     });
     assert.deepEqual(answers.map((a) => a.status), [202, 202, 202, 403, 403, 403]);
     assert.equal(answers[3]!.rule, 'prefix_hour');
+  });
+
+  test("an IP past ip_countries.max: its countries come with the one read, and both paths refuse the same send", async () => {
+    const ip = '203.0.113.9';
+    const reads: string[][] = [];
+    const { answers } = await sameOnBothPaths({ fraud_guard: guard({ ip_countries: { max: 2 } }) }, async (auth, phone) => {
+      const a: Answer[] = [];
+      a.push(await call(auth, phone(1), { client_ip: ip }));
+      a.push(await call(auth, de(1), { client_ip: ip }));
+      // The IP has sent two codes: a third can pass the limit, so its countries are read.
+      reads.push(await statementsOf(async () => void a.push(await call(auth, phone(2), { client_ip: ip }))));
+      a.push(await call(auth, fr(1), { client_ip: ip }));
+      clock.advance(1000);
+      return a;
+    });
+    assert.deepEqual(answers.map((a) => [a.status, a.rule]), [[202, undefined], [202, undefined], [202, undefined], [403, 'ip_countries']]);
+    assert.equal(reads[0]!.length, 2, reads[0]!.join('\n'));
+    assert.equal(reads[0]![0], guardInputsManyText);
+    assert.match(reads[0]![1]!, /otpgate_send_batch\(/);
   });
 
   test('record_only: would-blocks recorded and their hits counted the same on both paths, nothing refused', async () => {

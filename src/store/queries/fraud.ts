@@ -400,14 +400,19 @@ export interface GuardInputs {
    * (a lift's), the summed row can only count more than the rows it stands for.
    */
   counters: CounterRow[];
+  /**
+   * As `keysInRange` answers for [`pairFrom`, `pairTo`) since `since` (the countries the IP sent
+   * to); undefined without them.
+   */
+  pairs: Array<{ key: string; bucket: number }> | undefined;
 }
 
-type GuardInputsRow = { latest: GuardInputs['latest'] | null; decisions: FraudDecision[]; counters: CounterRow[] };
+type GuardInputsRow = { latest: GuardInputs['latest'] | null; decisions: FraudDecision[]; counters: CounterRow[]; pairs?: Array<{ key: string; bucket: number }> };
 
 /**
  * The reads of one or several sends in one statement, answered in their order: the phone's
  * latest code, the keys' decisions and the keys' counters of each, on the indexes of
- * `findLatestChallenge`, `activeDecisions` and `readCounters`. One plan for the batch, not a
+ * `findLatestChallenge`, `activeDecisions`, `readCounters` and, with an IP, `keysInRange`. One plan for the batch, not a
  * function call per send (`otpgate_guard_inputs`, migration 0021); a day of a key's hourly
  * counters comes as at most four rows (`GuardInputs.counters`), not 25 JSON objects.
  */
@@ -429,7 +434,13 @@ export const guardInputsManyText = `
                           where c.tenant_id = x.e->>'tenant' and c.key = any(array(select jsonb_array_elements_text(x.e->'counterKeys')))
                             and c.bucket >= (x.e->>'since')::bigint
                           group by 1, 2) s)
-  ) order by x.n), '[]') as r
+  ) || case when x.e ? 'pairFrom' then jsonb_build_object(
+    'pairs', (select coalesce(jsonb_agg(jsonb_build_object('key', k.key, 'bucket', k.bucket)), '[]')
+                from (select f.key, max(f.bucket) as bucket from fraud_counters f
+                       where f.tenant_id = x.e->>'tenant' and f.key >= x.e->>'pairFrom' and f.key < x.e->>'pairTo'
+                         and f.bucket >= (x.e->>'since')::bigint
+                       group by f.key limit 300) k)) else '{}'::jsonb end
+  order by x.n), '[]') as r
   from (select e, n, (e->>'now')::bigint / ${HOUR_MS} * ${HOUR_MS} as hour
           from jsonb_array_elements($1::jsonb) with ordinality as t(e, n)) x`;
 const guardInputsManyCall = pgStatement<{ r: GuardInputsRow[] }>(guardInputsManyText);
@@ -444,12 +455,16 @@ export interface GuardInputsArgs {
   counterKeys: readonly [string, string, string];
   /** The hour bucket a day before `now`'s. */
   since: number;
+  /** The range of keys of the IP's countries (`x:<ip>|` to `x:<ip>}`), when the send has an IP. */
+  pairFrom?: string;
+  pairTo?: string;
 }
 
 const guardInputsOf = (row: GuardInputsRow): GuardInputs => ({
   latest: row.latest ?? undefined,
   decisions: row.decisions,
   counters: row.counters.map((c) => ({ key: c.key, bucket: Number(c.bucket), sent: Number(c.sent), verified: Number(c.verified) })),
+  pairs: row.pairs?.map((k) => ({ key: k.key, bucket: Number(k.bucket) })),
 });
 
 async function guardInputsOfMany(db: Executor, args: readonly GuardInputsArgs[]): Promise<GuardInputs[]> {
