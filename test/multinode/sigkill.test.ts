@@ -35,13 +35,20 @@ describe('a node killed with SIGKILL mid-dispatch loses nothing', { skip }, () =
     );
     assert.deepEqual(answers.filter((r) => r.status !== 202), []);
 
-    // Wait until A is mid-dispatch (its first batch reached the gateway), then kill it.
+    // Wait until A is mid-dispatch (its first batch reached the gateway), then kill it at once:
+    // its deliveries answer 300 ms after they arrive, and a query first could outlast that.
     await waitFor('deliveries in flight', () => cluster.gateway.deliveries.length >= 20, 10_000, 5);
-    const leased = await withPg(cluster.dbUrl, async (c) =>
-      (await c.query<{ phone: string; lease_until: string }>(`select to_phone as phone, lease_until from messages where status = 'sending'`)).rows,
-    );
     await a.kill();
     const killedAt = Date.now();
+    // The leases taken before the kill: each ends at most one lease (2 s) after it, and one a
+    // node takes after the kill ends later.
+    const leased = await withPg(cluster.dbUrl, async (c) =>
+      (
+        await c.query<{ phone: string; lease_until: string }>(`select to_phone as phone, lease_until from messages where status = 'sending' and lease_until <= $1`, [
+          killedAt + 2000,
+        ])
+      ).rows,
+    );
     assert.ok(leased.length >= 1, 'messages were leased at the time of the kill');
 
     await waitFor(`all ${N} messages sent`, async () => {
