@@ -70,8 +70,7 @@ try {
         liftedSince: now - DAY,
         counterKeys: ['c:US', `p:${p.slice(0, 8)}`, `i:${i}`],
         since: bucket - DAY,
-        pairFrom: `x:${i}|`,
-        pairTo: `x:${i}}`,
+        pairs: { from: `x:${i}|`, to: `x:${i}}` },
       };
     });
   const work = Array.from({ length: batches }, batch);

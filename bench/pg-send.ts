@@ -203,8 +203,11 @@ function nextBody(): { phone_number: string; client_ip: string } {
   // 555 is not an exchange: 799 of the 800 NXX from 200.
   const nxx = 200 + (k % 799);
   const line = String(Math.floor(k / 799)).padStart(4, '0');
-  return { phone_number: `+1415${nxx >= 555 ? nxx + 1 : nxx}${line}`, client_ip: `198.51.${Math.floor(k / 250) % 8}.${k % 250}` };
+  return { phone_number: `+1415${nxx >= 555 ? nxx + 1 : nxx}${line}`, client_ip: clientIpOf(k) };
 }
+
+/** The pool of 2,000 end-user IPs `nextBody` draws from, by index. */
+const clientIpOf = (k: number) => `198.51.${Math.floor(k / 250) % 8}.${k % 250}`;
 
 /**
  * Drives `targets` at once, `connections` split evenly, for `duration` s or until `bodies` run
@@ -318,7 +321,7 @@ async function runBaseline(): Promise<Row> {
  */
 async function seedCounterHistory(url: string, tenantId: string): Promise<void> {
   const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
-  const ips = Array.from({ length: 2000 }, (_, k) => `198.51.${Math.floor(k / 250) % 8}.${k % 250}`);
+  const ips = Array.from({ length: 2000 }, (_, k) => clientIpOf(k));
   const keys = ['c:US', ...Array.from({ length: 800 }, (_, i) => `p:+1415${200 + i}`), ...ips.map((ip) => `i:${ip}`), ...ips.map((ip) => `x:${ip}|US`)];
   await withPgClient(url, async (c) => {
     await c.query(

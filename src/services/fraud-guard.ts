@@ -105,6 +105,11 @@ export function sendKeys(e164: string, country: string | undefined, ip: string |
   };
 }
 
+/** The keys of an IP's countries (`x:<ip>|<country>`): from `x:<ip>|` up to `x:<ip>}` ('}' follows '|'). */
+function pairRange(ip: string): { from: string; to: string } {
+  return { from: `x:${ip}|`, to: `x:${ip}}` };
+}
+
 export interface DecisionView {
   id: string;
   action: 'block' | 'would_block';
@@ -442,7 +447,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       liftedSince: now - LIFT_MEMORY_MS,
       counterKeys: [keys.c, keys.p, keys.i],
       since: bucketOf(now) - DAY_MS,
-      ...(keys.ip ? { pairFrom: `x:${keys.ip}|`, pairTo: `x:${keys.ip}}` } : {}),
+      ...(keys.ip ? { pairs: pairRange(keys.ip) } : {}),
     });
     const latest = inputs.latest;
     if (latest && latest.status === 'pending' && latest.expires_at > now) return undefined;
@@ -525,7 +530,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       // never come near the limit, and their countries are not read.
       const ipSent = ipRows.reduce((n, r) => n + r.sent, 0);
       if (ipSent + 1 > t.ip_countries.max) {
-        const seen = pairs ?? (await counters.keysInRange(db, tenantId, `x:${keys.ip}|`, `x:${keys.ip}}`, since));
+        const range = pairRange(keys.ip);
+        const seen = pairs ?? (await counters.keysInRange(db, tenantId, range.from, range.to, since));
         const pair = seen.find((k) => k.key === keys.x);
         keys.xInBucket = pair?.bucket === bucketOf(now);
         const fromIp = firstBucket(keys.i);

@@ -401,8 +401,8 @@ export interface GuardInputs {
    */
   counters: CounterRow[];
   /**
-   * As `keysInRange` answers for [`pairFrom`, `pairTo`) since `since` (the countries the IP sent
-   * to); undefined without them.
+   * As `keysInRange` answers for the range `pairs` since `since` (the countries the IP sent
+   * to); undefined without it.
    */
   pairs: Array<{ key: string; bucket: number }> | undefined;
 }
@@ -434,10 +434,10 @@ export const guardInputsManyText = `
                           where c.tenant_id = x.e->>'tenant' and c.key = any(array(select jsonb_array_elements_text(x.e->'counterKeys')))
                             and c.bucket >= (x.e->>'since')::bigint
                           group by 1, 2) s)
-  ) || case when x.e ? 'pairFrom' then jsonb_build_object(
+  ) || case when x.e ? 'pairs' then jsonb_build_object(
     'pairs', (select coalesce(jsonb_agg(jsonb_build_object('key', k.key, 'bucket', k.bucket)), '[]')
                 from (select f.key, max(f.bucket) as bucket from fraud_counters f
-                       where f.tenant_id = x.e->>'tenant' and f.key >= x.e->>'pairFrom' and f.key < x.e->>'pairTo'
+                       where f.tenant_id = x.e->>'tenant' and f.key >= x.e->'pairs'->>'from' and f.key < x.e->'pairs'->>'to'
                          and f.bucket >= (x.e->>'since')::bigint
                        group by f.key limit 300) k)) else '{}'::jsonb end
   order by x.n), '[]') as r
@@ -455,17 +455,12 @@ export interface GuardInputsArgs {
   counterKeys: readonly [string, string, string];
   /** The hour bucket a day before `now`'s. */
   since: number;
-  /** The range of keys of the IP's countries (`x:<ip>|` to `x:<ip>}`), when the send has an IP. */
-  pairFrom?: string;
-  pairTo?: string;
+  /** The range of keys of the IP's countries, [from, to), when the send has an IP. */
+  pairs?: { from: string; to: string };
 }
 
-const guardInputsOf = (row: GuardInputsRow): GuardInputs => ({
-  latest: row.latest ?? undefined,
-  decisions: row.decisions,
-  counters: row.counters.map((c) => ({ key: c.key, bucket: Number(c.bucket), sent: Number(c.sent), verified: Number(c.verified) })),
-  pairs: row.pairs?.map((k) => ({ key: k.key, bucket: Number(k.bucket) })),
-});
+// jsonb numbers (bigint and sum() included) arrive as JSON numbers: the rows are used as parsed.
+const guardInputsOf = (row: GuardInputsRow): GuardInputs => ({ latest: row.latest ?? undefined, decisions: row.decisions, counters: row.counters, pairs: row.pairs });
 
 async function guardInputsOfMany(db: Executor, args: readonly GuardInputsArgs[]): Promise<GuardInputs[]> {
   return (await guardInputsManyCall.execute(db, [JSON.stringify(args)])).rows[0]!.r.map(guardInputsOf);
