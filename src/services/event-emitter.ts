@@ -20,6 +20,21 @@ export interface EventEmitter {
    * endpoints are read once for the unit, not once per event.
    */
   forUnit?(): EventEmitter;
+  /**
+   * The rows of an event that a store writes itself (PostgreSQL's batched delivery outcomes,
+   * migration 0027): its id, body and time, and `endpoints` delivery ids, one per endpoint
+   * that the store finds wants it.
+   */
+  draft?(type: EventType, data: EventData, endpoints: number): EventDraft;
+}
+
+/** An event as `draft` makes it: what `emit` would write, less the endpoints. */
+export interface EventDraft {
+  type: EventType;
+  id: string;
+  at: number;
+  payload: string;
+  delivery_ids: string[];
 }
 
 /** The JSON body of an event as every endpoint receives it. */
@@ -62,6 +77,10 @@ export function createEventEmitter(clock: Clock): EventEmitter {
         const eventId = newId('evt', now);
         const payload = eventPayload(type, now, data);
         await insertEventDeliveries(trx, endpoints.map((e) => newDelivery({ id: newId('evd', now), eventId, tenantId, endpointId: e.id, type, payload, now })));
+      },
+      draft(type, data, endpoints) {
+        const at = clock.now();
+        return { type, id: newId('evt', at), at, payload: eventPayload(type, at, data), delivery_ids: Array.from({ length: endpoints }, () => newId('evd', at)) };
       },
       forUnit() {
         const read = new Map<string, Promise<EndpointFilters>>();

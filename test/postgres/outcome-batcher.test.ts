@@ -9,7 +9,8 @@ import { postgresSkipReason, statementsOf } from './support.js';
 
 const skip = await postgresSkipReason('delivery outcomes in batches');
 
-// src/dispatcher/outcome-batcher.ts: on PostgreSQL the dispatcher's outcomes share transactions.
+// src/dispatcher/outcome-batcher.ts: on PostgreSQL the dispatcher's outcomes share a statement
+// (migration 0027), or a transaction when they cannot.
 describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => {
   let t: TestApp;
   let auth: string;
@@ -28,10 +29,10 @@ describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => 
     await t?.close();
   });
 
-  async function claimed(phones: string[], owner: string): Promise<string[]> {
+  async function claimed(phones: string[], owner: string, as = auth): Promise<string[]> {
     const ids: string[] = [];
     for (const phone of phones) {
-      const r = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: phone } });
+      const r = await t.call('POST', '/v1/otp/send', { auth: as, body: { phone_number: phone } });
       assert.equal(r.statusCode, 202, r.body);
       ids.push(r.json().message_id);
     }
@@ -59,7 +60,7 @@ describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => 
     assert.deepEqual(rows.map((r) => [r.status, r.lease_owner]), ids.map(() => ['sent', null]));
   });
 
-  test('a batch reads each tenant’s event endpoints once and inserts all its attempts in one statement', async () => {
+  test('a batch of outcomes, each for another message, is one statement with no transaction around it', async () => {
     const ids = await claimed(['+14155550146', '+14155550147', '+14155550148'], 'dsp_unit');
     const batcher = createOutcomeBatcher(counted, t.deps.events);
     const now = Date.now();
@@ -68,15 +69,83 @@ describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => 
       attempt: { id: `att_unit_${n}`, message_id: id, tenant_id: tenantId, attempt_no: 1, provider: 'Inbox', slot: 'primary', started_at: now, latency_ms: 1, outcome: 'accepted' as const, error_kind: null, provider_code: null, http_status: null, error_message: null, provider_message_id: null },
     });
     let answers: boolean[] = [];
+    units = 0;
     const statements = await statementsOf(async () => {
       answers = await Promise.all(ids.map((id, n) => batcher.record(withAttempt(id, n))));
     });
     assert.deepEqual(answers, [true, true, true]);
-    assert.equal(statements.filter((s) => /from "event_endpoints"/.test(s)).length, 1, statements.join('\n'));
-    assert.equal(statements.filter((s) => /insert into "?message_attempts/.test(s)).length, 1, statements.join('\n'));
-    assert.equal(statements.filter((s) => /^update "?messages/.test(s)).length, 1, `one update for the three outcomes:\n${statements.join('\n')}`);
-    const attempts = await t.deps.store.db.selectFrom('message_attempts').select(['id', 'message_id']).where('id', 'like', 'att_unit_%').orderBy('id').execute();
-    assert.deepEqual(attempts, ids.map((id, n) => ({ id: `att_unit_${n}`, message_id: id })));
+    assert.deepEqual(statements, ['select otpgate_complete_batch($1::jsonb) as r'], 'the outcomes, their attempts and the endpoints’ read in one statement');
+    assert.equal(units, 0, 'no transaction');
+    const attempts = await t.deps.store.db.selectFrom('message_attempts').select(['id', 'message_id', 'outcome', 'latency_ms']).where('id', 'like', 'att_unit_%').orderBy('id').execute();
+    assert.deepEqual(attempts, ids.map((id, n) => ({ id: `att_unit_${n}`, message_id: id, outcome: 'accepted', latency_ms: 1 })));
+  });
+
+  test('a final outcome’s event is queued in the same statement for each enabled endpoint that wants it; a tenant with more endpoints than ids is asked again once', async () => {
+    const other = await t.createTenant({ resend_cooldown_seconds: 0, max_sends_per_phone_per_hour: 1000 });
+    const endpoint = async (events?: string[]) => {
+      const r = await t.call('POST', '/v1/event-endpoints', { auth: other.auth, body: { url: 'http://127.0.0.1:9/hook', ...(events ? { events } : {}) } });
+      assert.equal(r.statusCode, 201, r.body);
+      return r.json().id as string;
+    };
+    const all = await endpoint();
+    const sentOnly = await endpoint(['message.sent']);
+    await endpoint(['verification.approved']);
+    const disabled = await endpoint();
+    await t.deps.store.db.updateTable('event_endpoints').set({ enabled: 0 }).where('id', '=', disabled).execute();
+    const [delivered, failed, later] = await claimed(['+14155550161', '+14155550162', '+14155550163'], 'dsp_events', other.auth);
+    const [mine] = await claimed(['+14155550164'], 'dsp_events');
+    const batcher = createOutcomeBatcher(counted, t.deps.events);
+    const now = Date.now();
+    const failure = {
+      messageId: failed!,
+      tenantId: other.tenantId,
+      owner: 'dsp_events',
+      update: { status: 'failed' as const, lease_owner: null, lease_until: null, updated_at: now, provider: 'Inbox', error_kind: 'permanent', error_code: '21211', error_message: 'not a number' },
+      attempt: undefined,
+    };
+    const deliveredOutcome = { ...sentBy(delivered!, 'dsp_events'), tenantId: other.tenantId, update: { ...sentBy(delivered!, 'dsp_events').update, provider: 'Inbox', provider_message_id: 'pm_1' } };
+    units = 0;
+    let answers: boolean[] = [];
+    const statements = await statementsOf(async () => {
+      answers = await Promise.all([batcher.record(deliveredOutcome), batcher.record(failure), batcher.record(sentBy(mine!, 'dsp_events'))]);
+    });
+    assert.deepEqual(answers, [true, true, true]);
+    assert.deepEqual(statements, ['select otpgate_complete_batch($1::jsonb) as r', 'select otpgate_complete_batch($1::jsonb) as r'], 'asked again with enough ids');
+    assert.equal(units, 0);
+    const deliveries = await t.deps.store.db.selectFrom('event_deliveries').selectAll().where('tenant_id', 'in', [other.tenantId, tenantId]).where('type', 'like', 'message.%').execute();
+    const of = (messageId: string) => deliveries.filter((d) => (JSON.parse(d.payload) as { data: { message_id: string } }).data.message_id === messageId);
+    assert.deepEqual(of(delivered!).map((d) => d.endpoint_id).sort(), [all, sentOnly].sort(), 'message.sent: the endpoint of every event and the one of message.sent');
+    assert.deepEqual(of(failed!).map((d) => d.endpoint_id), [all], 'message.failed: only the endpoint of every event');
+    assert.deepEqual(of(mine!), [], 'a tenant without endpoints gets none');
+    assert.equal(new Set(deliveries.map((d) => d.id)).size, deliveries.length, 'each delivery its own id');
+    const [first, second] = of(delivered!);
+    assert.equal(first!.event_id, second!.event_id, 'one event, one delivery per endpoint');
+    assert.match(first!.id, /^evd_/);
+    assert.match(first!.event_id, /^evt_/);
+    for (const d of deliveries) assert.deepEqual([d.status, d.attempts, d.lease_owner, d.delivered_at, d.tenant_id], ['queued', 0, null, null, other.tenantId]);
+    const body = JSON.parse(first!.payload) as { type: string; timestamp: string; data: Record<string, unknown> };
+    assert.deepEqual({ ...body, timestamp: undefined }, { type: 'message.sent', timestamp: undefined, data: { message_id: delivered!, provider: 'Inbox', provider_message_id: 'pm_1' } });
+    assert.equal(new Date(body.timestamp).getTime(), Number(first!.created_at));
+    assert.deepEqual((JSON.parse(of(failed!)[0]!.payload) as { data: unknown }).data, { message_id: failed!, provider: 'Inbox', error_kind: 'permanent', error_code: '21211', error_message: 'not a number' });
+
+    // The batcher keeps the count it was told: the next batch of that tenant is one statement.
+    const again = await statementsOf(async () => {
+      assert.deepEqual(await batcher.record({ ...sentBy(later!, 'dsp_events'), tenantId: other.tenantId }), true);
+    });
+    assert.deepEqual(again, ['select otpgate_complete_batch($1::jsonb) as r']);
+    const laterDeliveries = await t.deps.store.db.selectFrom('event_deliveries').select('endpoint_id').where('tenant_id', '=', other.tenantId).where('payload', 'like', `%${later!}%`).execute();
+    assert.deepEqual(laterDeliveries.map((d) => d.endpoint_id).sort(), [all, sentOnly].sort());
+  });
+
+  test('an outcome that names a message twice, or a column the statement does not set, takes the transaction', async () => {
+    const [twice, odd] = await claimed(['+14155550171', '+14155550172'], 'dsp_odd');
+    const batcher = createOutcomeBatcher(counted, t.deps.events);
+    units = 0;
+    assert.deepEqual(await Promise.all([batcher.record(sentBy(twice!, 'dsp_odd')), batcher.record(sentBy(twice!, 'dsp_odd'))]), [true, false]);
+    assert.equal(units, 1);
+    const update = { ...sentBy(odd!, 'dsp_odd').update, purpose: 'login' };
+    assert.deepEqual(await batcher.record({ ...sentBy(odd!, 'dsp_odd'), update }), true);
+    assert.equal(units, 2);
   });
 
   test('outcomes that change different columns, or whose lease is gone, get each its own answer and row', async () => {
@@ -97,7 +166,7 @@ describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => 
       answers = await Promise.all([batcher.record(sentAt), batcher.record(retry), batcher.record(sentBy(lost!, 'dsp_not_the_owner'))]);
     });
     assert.deepEqual(answers, [true, true, false]);
-    assert.equal(statements.filter((s) => /^update "?messages/.test(s)).length, 2, `one update per set of columns:\n${statements.join('\n')}`);
+    assert.deepEqual(statements, ['select otpgate_complete_batch($1::jsonb) as r'], 'outcomes that change different columns in one statement');
     const rows = await t.deps.store.db
       .selectFrom('messages')
       .select(['id', 'status', 'lease_owner', 'next_attempt_at', 'attempts', 'error_kind', 'error_message', 'sent_at'])

@@ -24,6 +24,7 @@ import { m0023PgVerifyBatchFunction } from './0023-pg-verify-batch-function.js';
 import { m0024PgQueueVacuum } from './0024-pg-queue-vacuum.js';
 import { m0025PgSameCodeResend } from './0025-pg-same-code-resend.js';
 import { m0026PgSendBatchCounts } from './0026-pg-send-batch-counts.js';
+import { m0027PgCompleteBatch } from './0027-pg-complete-batch.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -55,6 +56,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0024-pg-queue-vacuum': m0024PgQueueVacuum,
   '0025-pg-same-code-resend': m0025PgSameCodeResend,
   '0026-pg-send-batch-counts': m0026PgSendBatchCounts,
+  '0027-pg-complete-batch': m0027PgCompleteBatch,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

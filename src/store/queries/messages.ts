@@ -246,6 +246,37 @@ export async function insertAttempts(db: Executor, attempts: readonly NewMessage
   for (const a of attempts) await insertAttemptQuery.execute(db, attemptRow(a));
 }
 
+/** The columns of `messages` an outcome may change in `otpgate_complete_batch` (migration 0027): all but what names the message. */
+export const batchOutcomeColumns: ReadonlySet<string> = new Set<keyof MessagesTable>([
+  'body_masked', 'sender_id', 'encoding', 'segments', 'status', 'attempts', 'chain_index', 'chain_attempts', 'next_attempt_at',
+  'lease_until', 'lease_owner', 'expires_at', 'provider', 'provider_message_id', 'error_kind', 'error_code', 'error_message',
+  'updated_at', 'sent_at', 'delivered_at', 'body_sealed',
+]);
+
+/** One outcome of `completeBatch`; every `id` of a batch differs, and `update` names only `batchOutcomeColumns`. */
+export interface BatchOutcome {
+  id: string;
+  owner: string;
+  tenant_id: string;
+  update: MessageUpdate;
+  attempt?: Record<string, unknown>;
+  /** The event to queue for each endpoint of the tenant that wants `type` (event-emitter.ts `draft`). */
+  event?: { type: string; id: string; at: number; payload: string; delivery_ids: string[] };
+}
+
+const completeBatchCall = pgStatement<{ r: { held: boolean[] } | { need: Record<string, number> } }>('select otpgate_complete_batch($1::jsonb) as r');
+
+/**
+ * PostgreSQL: a batch of delivery outcomes in one statement, with no transaction around it
+ * (migration 0027). Answers whether each owner still held its lease, in order, or, writing
+ * nothing, how many delivery ids the events of each tenant named need (one per endpoint that
+ * wants them).
+ */
+export async function completeBatch(db: Executor, items: readonly BatchOutcome[]): Promise<{ held: boolean[] } | { need: Record<string, number> }> {
+  const r = await completeBatchCall.execute(db, [JSON.stringify(items.map((it) => (it.attempt ? { ...it, attempt: attemptRow(it.attempt as NewMessageAttempt) } : it)))]);
+  return r.rows[0]!.r;
+}
+
 const completeQueries = new Map<string, ReturnType<typeof prepared<unknown>>>();
 const attemptColumns = [
   'id', 'message_id', 'tenant_id', 'attempt_no', 'provider', 'slot', 'started_at', 'latency_ms', 'outcome', 'error_kind',
