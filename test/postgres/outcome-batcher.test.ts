@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createOutcomeBatcher } from '../../src/dispatcher/outcome-batcher.js';
 import { createRemoteWriteServer } from '../../src/dispatcher/remote-writes.js';
@@ -135,6 +136,16 @@ describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => 
     assert.deepEqual(again, ['select otpgate_complete_batch($1::jsonb) as r']);
     const laterDeliveries = await t.deps.store.db.selectFrom('event_deliveries').select('endpoint_id').where('tenant_id', '=', other.tenantId).where('payload', 'like', `%${later!}%`).execute();
     assert.deepEqual(laterDeliveries.map((d) => d.endpoint_id).sort(), [all, sentOnly].sort());
+  });
+
+  test('the statement commits without waiting for the log’s flush, and only its own transaction', async () => {
+    const settingAfter = (call: string) =>
+      t.deps.store.db.transaction().execute(async (trx) => {
+        await sql.raw(call).execute(trx);
+        return (await sql<{ s: string }>`select current_setting('synchronous_commit') as s`.execute(trx)).rows[0]!.s;
+      });
+    assert.equal(await settingAfter(`select otpgate_complete_batch('[]'::jsonb)`), 'off');
+    assert.equal(await settingAfter('select 1'), 'on', 'the next transaction on the connection flushes again');
   });
 
   test('an outcome that names a message twice, or a column the statement does not set, takes the transaction', async () => {

@@ -25,6 +25,10 @@ declare
   v_need jsonb;
   v_held jsonb;
 begin
+  -- The call is a transaction of its own; its commit need not wait for the log's flush to disk
+  -- (synchronous_commit off for it alone). A database crash may undo the last outcomes
+  -- recorded: their messages go out again when their leases end, which at-least-once allows.
+  perform set_config('synchronous_commit', 'off', true);
   select jsonb_object_agg(t.tenant_id, t.n) into v_need
     from (select x.e->>'tenant_id' as tenant_id, count(*) as n,
                  jsonb_array_length(x.e->'event'->'delivery_ids') as have
