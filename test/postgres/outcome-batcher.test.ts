@@ -5,7 +5,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createOutcomeBatcher } from '../../src/dispatcher/outcome-batcher.js';
 import { createRemoteWriteServer } from '../../src/dispatcher/remote-writes.js';
 import type { Store } from '../../src/store/db.js';
-import type { ClaimedMessage } from '../../src/store/queries/messages.js';
+import { batchOutcomeColumns, type ClaimedMessage } from '../../src/store/queries/messages.js';
 import { postgresSkipReason, statementsOf } from './support.js';
 
 const skip = await postgresSkipReason('delivery outcomes in batches');
@@ -146,6 +146,14 @@ describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => 
       });
     assert.equal(await settingAfter(`select otpgate_complete_batch('[]'::jsonb)`), 'off');
     assert.equal(await settingAfter('select 1'), 'on', 'the next transaction on the connection flushes again');
+  });
+
+  test('the statement sets every column the application lets through to it, and those are columns of messages', async () => {
+    const def = (await sql<{ d: string }>`select pg_get_functiondef('otpgate_complete_batch(jsonb)'::regprocedure) as d`.execute(t.deps.store.db)).rows[0]!.d;
+    const set = /set \(([^)]*)\) =/.exec(def)![1]!.split(',').map((c) => c.trim());
+    assert.deepEqual([...set].sort(), [...batchOutcomeColumns].sort());
+    const columns = await sql<{ c: string }>`select column_name as c from information_schema.columns where table_name = 'messages' and table_schema = current_schema()`.execute(t.deps.store.db);
+    for (const c of set) assert.ok(columns.rows.some((r) => r.c === c), c);
   });
 
   test('an outcome that names a message twice, or a column the statement does not set, takes the transaction', async () => {

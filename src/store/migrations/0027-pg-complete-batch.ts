@@ -13,7 +13,9 @@ import { sql, SqliteAdapter, type Kysely } from 'kysely';
  * the tenant that wants the type, each delivery taking the next of `delivery_ids`. Answers
  * `{"held": [boolean, …]}` in the outcomes' order. When some outcome's tenant has more such
  * endpoints than the ids it brought, nothing is written and it answers
- * `{"need": {tenant_id: endpoints, …}}`, for the caller to call again with enough ids.
+ * `{"need": {tenant_id: endpoints, …}}`, for the caller to call again with enough ids. The call
+ * commits with `synchronous_commit` off (below); a caller must not make it inside a transaction
+ * of its own, which would commit that way too.
  */
 export const m0027PgCompleteBatch = {
   async up(db: Kysely<unknown>): Promise<void> {
