@@ -60,7 +60,7 @@ describe('named statements on PostgreSQL', { skip }, () => {
     const r = await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: '+14155557100' } });
     assert.equal(r.statusCode, 202, r.body);
     const queries = await queriesOf(() => t.drainOutbox());
-    const claim = queries.filter((q) => /^update "messages" set "status"/.test(q.text));
+    const claim = queries.filter((q) => q.text.startsWith('select * from otpgate_claim('));
     const outcomes = queries.filter((q) => q.text === 'select otpgate_complete_batch($1::jsonb) as r');
     assert.ok(claim.length > 0 && claim.every((q) => q.name?.startsWith('og_')), JSON.stringify(queries));
     assert.ok(outcomes.length > 0 && outcomes.every((q) => q.name?.startsWith('og_')), JSON.stringify(queries));

@@ -138,13 +138,14 @@ describe('delivery outcomes committed in batches (PostgreSQL)', { skip }, () => 
     assert.deepEqual(laterDeliveries.map((d) => d.endpoint_id).sort(), [all, sentOnly].sort());
   });
 
-  test('the statement commits without waiting for the log’s flush, and only its own transaction', async () => {
+  test('the outcomes’ statement and the claim commit without waiting for the log’s flush, and only their own transaction', async () => {
     const settingAfter = (call: string) =>
       t.deps.store.db.transaction().execute(async (trx) => {
         await sql.raw(call).execute(trx);
         return (await sql<{ s: string }>`select current_setting('synchronous_commit') as s`.execute(trx)).rows[0]!.s;
       });
     assert.equal(await settingAfter(`select otpgate_complete_batch('[]'::jsonb)`), 'off');
+    assert.equal(await settingAfter(`select * from otpgate_claim('dsp_none', 0, 1, 1, false)`), 'off', 'a claim too (migration 0028)');
     assert.equal(await settingAfter('select 1'), 'on', 'the next transaction on the connection flushes again');
   });
 

@@ -112,9 +112,15 @@ export async function claimDueMessages(
   limit: number,
   expiredLeases = false,
 ): Promise<ClaimedMessage[]> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    return (await claimCall.execute(db, [owner, now, leaseUntil, limit, expiredLeases])).rows;
+  }
   const r = await claimQuery(caps, expiredLeases).execute(db, { owner, now, lease_until: leaseUntil, limit });
   return r.rows;
 }
+
+/** The same claim on PostgreSQL, committed without waiting for the log's flush (migration 0028). */
+const claimCall = pgStatement<ClaimedMessage>('select * from otpgate_claim($1, $2, $3, $4, $5)');
 
 /**
  * When the next queued message falls due (for the dispatcher's timer), if any. Expired leases
