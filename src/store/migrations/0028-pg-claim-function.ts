@@ -8,8 +8,9 @@ import { sql, SqliteAdapter, type Kysely } from 'kysely';
  * `synchronous_commit` off for the call's own transaction: a database crash may undo the last
  * claims, whose messages are then due again and go out again, which at-least-once delivery
  * allows. `expired` takes messages whose lease ran out instead of queued ones, each kind on its
- * own partial index. A caller must not make the call inside a transaction of its own, which
- * would commit that way too.
+ * own partial index. Made inside a transaction, the call turns the flush off for all of it: the
+ * one such caller is a batch of the dispatch worker's writes (src/dispatcher/remote-writes.ts),
+ * which holds only the dispatcher's own bookkeeping.
  */
 export const m0028PgClaimFunction = {
   async up(db: Kysely<unknown>): Promise<void> {
