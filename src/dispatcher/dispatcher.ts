@@ -92,7 +92,7 @@ export function createDispatcher(options: DispatcherOptions) {
   function claim(now: number, limit: number, expiredLeases = false) {
     const leaseUntil = now + options.leaseMs;
     if (options.claimVia) return options.claimVia({ owner, now, leaseUntil, limit, expiredLeases });
-    return store.exclusive(() => claimDueMessages(store.db, store.capabilities, owner, now, leaseUntil, limit, expiredLeases));
+    return store.exclusive(() => claimDueMessages(store.db, owner, now, leaseUntil, limit, expiredLeases));
   }
 
   function schedule(delayMs: number) {

@@ -72,7 +72,7 @@ async function applyOne(trx: Executor, store: Store, unit: Unit, w: RemoteWrite,
       // after that reading, would be left behind while its wake was held back (worker-host.ts):
       // the claim takes what is due when it runs, and keeps the lease length asked for.
       const now = clock ? Math.max(w.now, clock.now()) : w.now;
-      return claimDueMessages(trx, store.capabilities, w.owner, now, w.leaseUntil + (now - w.now), w.limit, w.expiredLeases);
+      return claimDueMessages(trx, w.owner, now, w.leaseUntil + (now - w.now), w.limit, w.expiredLeases);
     }
     case 'complete':
       return applyOutcome(trx, unit.events, w.outcome, unit.attempts);

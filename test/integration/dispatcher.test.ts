@@ -127,7 +127,7 @@ for (const dialect of await testDialects()) {
         const s = (await t.call('POST', '/v1/otp/send', { auth, body: { phone_number: PHONE } })).json();
         // Another dispatcher claims it and dies.
         const { claimDueMessages } = await import('../../src/store/queries/messages.js');
-        const stolen = await claimDueMessages(t.deps.store.db, t.deps.store.capabilities, 'dead-node', clock.now(), clock.now() + 5000, 10);
+        const stolen = await claimDueMessages(t.deps.store.db, 'dead-node', clock.now(), clock.now() + 5000, 10);
         assert.equal(stolen.length, 1);
         await t.drainOutbox();
         assert.equal((await t.call('GET', `/v1/messages/${s.message_id}`, { auth })).json().status, 'sending');

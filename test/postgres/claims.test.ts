@@ -71,7 +71,7 @@ for (const dialect of dialects) {
           const owner = `dsp_w${w}`;
           for (;;) {
             const t = Date.now();
-            const got = await claimDueMessages(store.db, store.capabilities, owner, t, t + 30_000, 7);
+            const got = await claimDueMessages(store.db, owner, t, t + 30_000, 7);
             if (got.length === 0) return;
             for (const m of got) {
               if (claimedBy.has(m.id)) dupes.push(m.id);
@@ -95,7 +95,7 @@ for (const dialect of dialects) {
         Array.from({ length: 8 }, async (_, w) => {
           const store = stores[w % 2]!;
           for (;;) {
-            const got = await claimDueMessages(store.db, store.capabilities, `dsp_r${w}`, later, later + 30_000, 7, true);
+            const got = await claimDueMessages(store.db, `dsp_r${w}`, later, later + 30_000, 7, true);
             if (got.length === 0) return;
             for (const m of got) {
               if (reclaimed.has(m.id)) reclaimedTwice.push(m.id);
@@ -113,12 +113,12 @@ for (const dialect of dialects) {
       const s = store!;
       const now = Date.now();
       await insertMessage(s.db, message('msg_lease', now - 10));
-      const first = await claimDueMessages(s.db, s.capabilities, 'dsp_dead', now, now + 2000, 10);
+      const first = await claimDueMessages(s.db, 'dsp_dead', now, now + 2000, 10);
       assert.equal(first.length, 1);
-      assert.deepEqual(await claimDueMessages(s.db, s.capabilities, 'dsp_other', now + 1999, now + 4000, 10, true), []);
-      assert.deepEqual(await claimDueMessages(s.db, s.capabilities, 'dsp_other', now + 2001, now + 4001, 10), [], 'not due: leased');
+      assert.deepEqual(await claimDueMessages(s.db, 'dsp_other', now + 1999, now + 4000, 10, true), []);
+      assert.deepEqual(await claimDueMessages(s.db, 'dsp_other', now + 2001, now + 4001, 10), [], 'not due: leased');
       assert.equal(await nextDueAt(s.db), undefined, 'nothing queued (expired leases are looked for once per poll interval)');
-      const second = await claimDueMessages(s.db, s.capabilities, 'dsp_other', now + 2001, now + 4001, 10, true);
+      const second = await claimDueMessages(s.db, 'dsp_other', now + 2001, now + 4001, 10, true);
       assert.deepEqual(second.map((m) => m.id), ['msg_lease']);
       assert.equal((await s.db.selectFrom('messages').select('lease_owner').where('id', '=', 'msg_lease').executeTakeFirstOrThrow()).lease_owner, 'dsp_other');
       assert.equal(await completeAttempt(s.db, 'msg_lease', 'dsp_dead', { status: 'sent' }, undefined), false);

@@ -1,5 +1,5 @@
 import { PostgresAdapter, sql } from 'kysely';
-import type { Executor, StoreCapabilities } from '../db.js';
+import type { Executor } from '../db.js';
 import { limitOf, p, pgStatement, prepared } from '../prepared.js';
 import type { Message, MessageAttempt, MessagesTable, MessageStatus, MessageUpdate, NewMessage, NewMessageAttempt } from '../schema.js';
 
@@ -73,26 +73,24 @@ export async function listAttempts(db: Executor, messageIds: readonly string[]):
 export const claimedColumns = ['id', 'tenant_id', 'to_phone', 'body_sealed', 'sender_id', 'attempts', 'chain_index', 'chain_attempts', 'expires_at', 'created_at'] as const;
 export type ClaimedMessage = Pick<Message, (typeof claimedColumns)[number]>;
 
-const claimQueries = new Map<string, ReturnType<typeof prepared<ClaimedMessage>>>();
+const claimQueries = new Map<boolean, ReturnType<typeof prepared<ClaimedMessage>>>();
 
-function claimQuery(caps: StoreCapabilities, expiredLeases: boolean) {
-  const key = `${caps.skipLocked}:${expiredLeases}`;
-  let q = claimQueries.get(key);
+/** The claim on SQLite, whose one writer needs no row locks; PostgreSQL calls `otpgate_claim`. */
+function claimQuery(expiredLeases: boolean) {
+  let q = claimQueries.get(expiredLeases);
   if (!q) {
     q = prepared((db) => {
-      let due = expiredLeases
+      const due = expiredLeases
         ? // The literals let the planner use the partial indexes messages_sending_lease and messages_due.
           db.selectFrom('messages').select('id').where('status', '=', sql.lit('sending')).where('lease_until', '<', p<number>('now')).orderBy('lease_until')
         : db.selectFrom('messages').select('id').where('status', '=', sql.lit('queued')).where('next_attempt_at', '<=', p<number>('now')).orderBy('next_attempt_at');
-      due = due.limit(limitOf('limit'));
-      if (caps.skipLocked) due = due.forUpdate().skipLocked();
       return db
         .updateTable('messages')
         .set({ status: 'sending', lease_owner: p('owner'), lease_until: p('lease_until'), updated_at: p('now') })
-        .where('id', 'in', due)
+        .where('id', 'in', due.limit(limitOf('limit')))
         .returning(claimedColumns);
     });
-    claimQueries.set(key, q);
+    claimQueries.set(expiredLeases, q);
   }
   return q;
 }
@@ -105,7 +103,6 @@ function claimQuery(caps: StoreCapabilities, expiredLeases: boolean) {
  */
 export async function claimDueMessages(
   db: Executor,
-  caps: StoreCapabilities,
   owner: string,
   now: number,
   leaseUntil: number,
@@ -115,7 +112,7 @@ export async function claimDueMessages(
   if (db.getExecutor().adapter instanceof PostgresAdapter) {
     return (await claimCall.execute(db, [owner, now, leaseUntil, limit, expiredLeases])).rows;
   }
-  const r = await claimQuery(caps, expiredLeases).execute(db, { owner, now, lease_until: leaseUntil, limit });
+  const r = await claimQuery(expiredLeases).execute(db, { owner, now, lease_until: leaseUntil, limit });
   return r.rows;
 }
 
@@ -265,7 +262,7 @@ export interface BatchOutcome {
   owner: string;
   tenant_id: string;
   update: MessageUpdate;
-  attempt?: Record<string, unknown>;
+  attempt?: NewMessageAttempt;
   /** The event to queue for each endpoint of the tenant that wants `type` (event-emitter.ts `draft`). */
   event?: { type: string; id: string; at: number; payload: string; delivery_ids: string[] };
 }
@@ -279,7 +276,7 @@ const completeBatchCall = pgStatement<{ r: { held: boolean[] } | { need: Record<
  * wants them).
  */
 export async function completeBatch(db: Executor, items: readonly BatchOutcome[]): Promise<{ held: boolean[] } | { need: Record<string, number> }> {
-  const r = await completeBatchCall.execute(db, [JSON.stringify(items.map((it) => (it.attempt ? { ...it, attempt: attemptRow(it.attempt as NewMessageAttempt) } : it)))]);
+  const r = await completeBatchCall.execute(db, [JSON.stringify(items.map((it) => (it.attempt ? { ...it, attempt: attemptRow(it.attempt) } : it)))]);
   return r.rows[0]!.r;
 }
 
