@@ -38,6 +38,7 @@ import { createEventWorker } from './dispatcher/event-worker.js';
 import { createEventEmitter } from './services/event-emitter.js';
 import { createEventService } from './services/event-service.js';
 import type { RemoteWriteClient } from './dispatcher/remote-writes.js';
+import type { WalCheckpointOptions } from './dispatcher/worker-host.js';
 import { newId } from './domain/ids.js';
 
 type WorkerMetrics = Awaited<ReturnType<Metrics['registry']['getMetricsAsJSON']>>;
@@ -48,6 +49,8 @@ export interface DepsOverrides {
   http?: HttpClient;
   /** Poll interval of the dispatcher, ms (tests shorten it). */
   dispatchPollMs?: number;
+  /** The dispatch worker's checkpoint interval and the log length it restarts at (tests shorten both). */
+  walCheckpoint?: WalCheckpointOptions;
   /**
    * The dispatch worker: this process writes nothing to the store itself (its connection is
    * read-only) and hands its claims, outcomes and Inbox rows to the main thread

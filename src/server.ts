@@ -111,7 +111,11 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
         // back when their leases run out.
         logger.error({ err_message: err?.message }, 'the dispatch worker stopped; dispatching in the main thread from now on');
         inProcess();
-      }, overrides.dispatchPollMs !== undefined ? { pollMs: overrides.dispatchPollMs } : {});
+      }, {
+        ...(overrides.dispatchPollMs !== undefined ? { pollMs: overrides.dispatchPollMs } : {}),
+        ...(overrides.walCheckpoint ? { walCheckpoint: overrides.walCheckpoint } : {}),
+        ...(deps.store.writes.hold ? { holdWrites: deps.store.writes.hold } : {}),
+      });
       const w = worker;
       // The worker checkpoints the log (src/dispatcher/worker.ts).
       deps.store.wal?.autoCheckpoint(0);

@@ -13,25 +13,41 @@ export interface DispatchWorkerData {
   config: Config;
   /** The dispatcher's poll interval, ms (DepsOverrides.dispatchPollMs; tests). */
   pollMs?: number;
+  /** The worker's checkpoint interval and the log length it restarts at (DepsOverrides.walCheckpoint; tests). */
+  walCheckpoint?: WalCheckpointOptions;
+}
+
+export interface WalCheckpointOptions {
+  everyMs: number;
+  restartFrames: number;
 }
 
 /** Options of startDispatchWorker. */
 export interface DispatchWorkerOptions {
   /** Longest sleep of the worker's dispatcher between looks at the outbox, ms (default its own). */
   pollMs?: number;
+  walCheckpoint?: WalCheckpointOptions;
+  /** Holds the main thread's group commit for the last pass of the worker's checkpoint (WriteRunner.hold). */
+  holdWrites?: () => Promise<() => void>;
 }
+
+/** Longest the main thread holds its writes for the worker's checkpoint, ms: a worker that does not answer costs no more. */
+const HOLD_WRITES_LIMIT_MS = 500;
 
 export type HostMessage =
   | { type: 'wake' }
   | RemoteWritesReply
   | { type: 'providers-changed'; tenantId: string }
   | { type: 'metrics'; id: number }
+  | { type: 'writes-held'; id: number }
   | { type: 'stop'; graceMs: number };
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'log'; line: string }
   | RemoteWritesRequest
   | { type: 'metrics'; id: number; metrics: Array<MetricObjectWithValues<MetricValue<string>>> }
+  | { type: 'hold-writes'; id: number }
+  | { type: 'release-writes'; id: number }
   | { type: 'stopped' };
 
 export interface DispatchWorker {
@@ -93,13 +109,18 @@ export function startDispatchWorker(
   options: DispatchWorkerOptions = {},
 ): Promise<DispatchWorker> {
   const destination = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym];
-  const data: DispatchWorkerData = { config, ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}) };
+  const data: DispatchWorkerData = {
+    config,
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+    ...(options.walCheckpoint ? { walCheckpoint: options.walCheckpoint } : {}),
+  };
   const thread = newWorkerThread(data);
   const pending = new Map<number, (m: Array<MetricObjectWithValues<MetricValue<string>>>) => void>();
   let nextId = 1;
   let stopping: (() => void) | undefined;
   let exited = false;
   let wakePosted = false;
+  const held = new Map<number, () => void>();
 
   return new Promise<DispatchWorker>((resolve, reject) => {
     let ready = false;
@@ -124,6 +145,24 @@ export function startDispatchWorker(
           pending.get(m.id)?.(m.metrics);
           pending.delete(m.id);
           break;
+        case 'hold-writes':
+          void (options.holdWrites ?? (() => Promise.resolve(() => undefined)))().then((release) => {
+            const timer = setTimeout(() => {
+              held.delete(m.id);
+              release();
+            }, HOLD_WRITES_LIMIT_MS);
+            held.set(m.id, () => {
+              clearTimeout(timer);
+              release();
+            });
+            if (!exited) thread.postMessage({ type: 'writes-held', id: m.id } satisfies HostMessage);
+            else releaseAll();
+          });
+          break;
+        case 'release-writes':
+          held.get(m.id)?.();
+          held.delete(m.id);
+          break;
         case 'stopped':
           stopping?.();
           break;
@@ -133,8 +172,13 @@ export function startDispatchWorker(
       if (!ready) reject(err);
       else logger.error({ err_name: err.name, err_message: err.message }, 'the dispatch worker failed');
     });
+    const releaseAll = () => {
+      for (const [, release] of held) release();
+      held.clear();
+    };
     thread.on('exit', (code) => {
       exited = true;
+      releaseAll();
       for (const [, done] of pending) done([]);
       pending.clear();
       stopping?.();

@@ -109,9 +109,10 @@ export interface Store {
    * SQLite: control of the write-ahead log's checkpoints. With the dispatch worker the main
    * thread turns its automatic checkpoints off (0) and the worker runs them (a checkpoint
    * copies pages into the file and syncs it: time the request thread need not spend), passive,
-   * so they never hold up a writer. 1000 pages is SQLite's default.
+   * so they never hold up a writer. 1000 pages is SQLite's default. `checkpoint` answers how
+   * many frames the log holds.
    */
-  wal?: { autoCheckpoint(pages: number): void; checkpoint(): void };
+  wal?: { autoCheckpoint(pages: number): void; checkpoint(): { logFrames: number } };
   /** `pg.Pool` behind the store (PostgreSQL only). */
   pgPool?: pg.Pool;
   /**
@@ -218,7 +219,10 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
       exclusive: (fn) => fn(),
       wal: {
         autoCheckpoint: (pages) => void sqlite.pragma(`wal_autocheckpoint = ${Math.max(0, Math.trunc(pages))}`),
-        checkpoint: () => void sqlite.pragma('wal_checkpoint(PASSIVE)'),
+        checkpoint: () => {
+          const [row] = sqlite.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
+          return { logFrames: row?.log ?? 0 };
+        },
       },
       description: `sqlite ${file}`,
       close: () => db.destroy(),

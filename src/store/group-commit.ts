@@ -8,6 +8,13 @@ export type WriteUnit<T> = (trx: Transaction<Database>) => Promise<T>;
 export interface WriteRunner {
   /** Runs `unit` atomically: either all its statements take effect, or none (it rejects). */
   write<T>(unit: WriteUnit<T>): Promise<T>;
+  /**
+   * SQLite's group commit: starts no batch after the one running, and resolves once that one
+   * has committed, with the function that lets batches start again. Units keep queueing
+   * meanwhile. (The dispatch worker holds the writes for the last pass of a checkpoint, so
+   * that the log can start again from its beginning: src/dispatcher/worker.ts.)
+   */
+  hold?(): Promise<() => void>;
 }
 
 /** Each unit in a transaction of its own (PostgreSQL: many connections work in parallel). */
@@ -36,6 +43,8 @@ export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: nu
   type Item = { unit: WriteUnit<unknown>; resolve(v: unknown): void; reject(e: unknown): void };
   let queue: Item[] = [];
   let running = false;
+  let holds = 0;
+  const idle: Array<() => void> = [];
 
   /** Commits the units queued now as one transaction, and settles their promises. */
   async function commitQueued(): Promise<void> {
@@ -71,22 +80,38 @@ export function createGroupCommit(db: Kysely<Database>, options: { maxBatch?: nu
   async function flush(): Promise<void> {
     running = true;
     try {
-      while (queue.length > 0) await commitQueued();
+      while (queue.length > 0 && holds === 0) await commitQueued();
     } finally {
       running = false;
+      for (const done of idle.splice(0)) done();
     }
+  }
+
+  function schedule(): void {
+    if (running || holds > 0 || queue.length === 0) return;
+    running = true;
+    // Let the other requests of this event-loop turn join the batch.
+    setImmediate(() => void flush());
   }
 
   return {
     write<T>(unit: WriteUnit<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ unit: unit as WriteUnit<unknown>, resolve: resolve as (v: unknown) => void, reject });
-        if (!running) {
-          running = true;
-          // Let the other requests of this event-loop turn join the batch.
-          setImmediate(() => void flush());
-        }
+        schedule();
       });
+    },
+    hold() {
+      holds += 1;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        holds -= 1;
+        schedule();
+      };
+      if (!running) return Promise.resolve(release);
+      return new Promise((done) => idle.push(() => done(release)));
     },
   };
 }

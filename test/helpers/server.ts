@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
+import type { DepsOverrides } from '../../src/deps.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { captureLogs, TEST_ADMIN_KEY, TEST_SECRET_KEY, type LogCapture } from './app.js';
 
 /** A real otpgate listening on 127.0.0.1 (random port), with SQLite in a temp folder. */
-export async function startTestServer(opts: { env?: Record<string, string> } = {}): Promise<{
+export async function startTestServer(opts: { env?: Record<string, string>; overrides?: DepsOverrides } = {}): Promise<{
   url: string;
   adminKey: string;
   server: RunningServer;
@@ -26,7 +27,7 @@ export async function startTestServer(opts: { env?: Record<string, string> } = {
     ...opts.env,
   });
   const { stream, capture } = captureLogs();
-  const server = await startServer(config, createLogger({ level: 'info', destination: stream }));
+  const server = await startServer(config, createLogger({ level: 'info', destination: stream }), opts.overrides);
   return {
     url: server.url,
     adminKey: TEST_ADMIN_KEY,

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import { startTestServer } from '../helpers/server.js';
 import { startCustomGatewayFake } from '../fakes/custom-gateway.js';
 
@@ -156,6 +158,64 @@ describe('dispatcher in a worker thread (SQLite file)', () => {
     thread.once('exit', () => (exited = true));
     await on.close();
     assert.equal(exited, true, 'the worker thread ended with the server');
+  });
+
+  test('under writes that never pause, the worker holds them for a last checkpoint pass and the log starts again', async () => {
+    // The worker checkpoints every 10 ms and restarts the log past 64 frames. Without the hold,
+    // a pass ends after the main thread has committed more, and the log goes on growing.
+    const s = await startTestServer({ overrides: { walCheckpoint: { everyMs: 10, restartFrames: 64 } } });
+    servers.push(s);
+    assert.equal(s.server.dispatchMode, 'worker');
+    const store = s.server.deps.store;
+    const wal = `${store.description.replace(/^sqlite /, '')}-wal`;
+    await sql`create table wal_rows (id integer primary key, v blob not null)`.execute(store.db);
+    // The WAL header's checkpoint sequence number (bytes 12–15, big-endian) counts the restarts.
+    const restarts = () => {
+      const fd = openSync(wal, 'r');
+      try {
+        const header = Buffer.alloc(32);
+        readSync(fd, header, 0, 32, 0);
+        return header.readUInt32BE(12);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    // The worker's requests, seen after the host's own handler has run: at a release, the
+    // restart count then, which the first commit after it must raise.
+    let holds = 0;
+    const atRelease: number[] = [];
+    s.server.dispatchWorker!.thread.on('message', (m: { type: string }) => {
+      if (m.type === 'hold-writes') holds += 1;
+      else if (m.type === 'release-writes') atRelease.push(restarts());
+    });
+    const blob = Buffer.alloc(3000, 7);
+    let next = 0;
+    let stop = false;
+    let largest = 0;
+    let checked = 0;
+    const notRestarted: number[] = [];
+    // Eight units in flight at all times, each a new page or more, as requests under full load.
+    const lane = async () => {
+      while (!stop) {
+        const id = ++next;
+        const releasedBefore = atRelease.length;
+        await store.writes.write((trx) => sql`insert into wal_rows (id, v) values (${id}, ${blob})`.execute(trx));
+        for (; checked < releasedBefore; checked++) if (restarts() <= atRelease[checked]!) notRestarted.push(checked);
+        largest = Math.max(largest, statSync(wal).size);
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    const lanes = Array.from({ length: 8 }, lane);
+    const until = Date.now() + 10_000;
+    while ((atRelease.length < 3 || checked < 3) && Date.now() < until) await sleep(20);
+    stop = true;
+    await Promise.all(lanes);
+    assert.ok(holds >= 3, `the worker held the writes ${holds} times in ${next} writes`);
+    assert.ok(checked >= 3);
+    assert.deepEqual(notRestarted, [], 'the first commit after each hold starts the log again');
+    // Frames are 4,120 bytes; the log holds about what is written between two holds.
+    assert.ok(largest < 32 * 1024 * 1024, `the log stayed short: ${largest} bytes at most`);
+    assert.ok(!/SQLITE_BUSY|database is locked|checkpoint failed/i.test(s.logs.text()));
   });
 
   test('a bad OTPGATE_DISPATCH_WORKER is a configuration error', async () => {
