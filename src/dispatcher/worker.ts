@@ -5,7 +5,7 @@ import { createRemoteWriteClient } from './remote-writes.js';
 import type { DispatchWorkerData, HostMessage, WorkerMessage } from './worker-host.js';
 
 /** How often the worker checkpoints the main thread's writes into the database file, ms. */
-const CHECKPOINT_EVERY_MS = 250;
+const CHECKPOINT_EVERY_MS = 1000;
 /**
  * A log of at least this many frames (4 KiB pages, so 128 MiB) is started again from its
  * beginning: the worker holds the main thread's writes for a last checkpoint pass (below).
@@ -46,7 +46,9 @@ deps.dispatcher.start();
 // lets the writes go on: the next one restarts the log.
 let holding = 0;
 let holdSeq = 0;
-// A hold that did not restart the log (a reader still on it) is not tried again at once.
+// The log's length at the last hold, until a pass finds it shorter (it started over). A hold
+// that did not restart it (a reader of this thread was on the log) is tried again four passes on.
+let heldAtFrames = 0;
 let lastHoldAt = -Infinity;
 const checkpoint = () => {
   try {
@@ -59,7 +61,10 @@ const checkpoint = () => {
 const checkpoints = setInterval(() => {
   if (holding) return;
   const pass = checkpoint();
-  if (pass && pass.logFrames >= restartFrames && performance.now() - lastHoldAt >= 4 * checkpointEveryMs) {
+  if (!pass) return;
+  if (pass.logFrames < heldAtFrames) heldAtFrames = 0;
+  if (pass.logFrames >= restartFrames && (heldAtFrames === 0 || performance.now() - lastHoldAt >= 4 * checkpointEveryMs)) {
+    heldAtFrames = pass.logFrames;
     lastHoldAt = performance.now();
     holding = ++holdSeq;
     post({ type: 'hold-writes', id: holding });
