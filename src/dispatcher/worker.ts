@@ -9,8 +9,9 @@ const CHECKPOINT_EVERY_MS = 1000;
 /**
  * A log of at least this many frames (4 KiB pages, so 128 MiB) is started again from its
  * beginning: the worker holds the main thread's writes for a last checkpoint pass (below).
- * Each hold delays the requests of that moment by the pass (10–40 ms under full load); at
- * this length it comes every few seconds of full load, rarely enough to leave p99 alone.
+ * Each hold delays the requests of that moment by the pass (20–70 ms under full load); at
+ * this length it comes about every two seconds of full load. A shorter log meant more holds,
+ * and a higher p99 (docs/performance.md, 2026-12-06).
  */
 const WAL_RESTART_FRAMES = 32_768;
 
@@ -40,7 +41,7 @@ deps.dispatcher.start();
 // thread's time, not the request thread's.
 // SQLite writes the log from its beginning again only when a write starts after a checkpoint
 // has copied every frame. Under steady load the main thread commits while each pass copies,
-// so the log would grow without end (1.2 GB in 15 s at full load), and appending to it costs
+// so the log would grow without end (1.3 GB in 15 s at full load), and appending to it costs
 // the request thread the file system's block allocation. So once the log is long, the worker
 // asks the main thread to start no new batch, copies the few frames since its last pass, and
 // lets the writes go on: the next one restarts the log.
