@@ -42,6 +42,9 @@ import { createDbFraudCounters, type CounterEntry, type FraudCounters } from './
 import { toPage, type Page } from './pagination.js';
 import type { ActiveTenant } from './tenant-service.js';
 
+/** A tenant's test numbers (settings): sends to them are not traffic the guard weighs. */
+type TestNumbers = ActiveTenant['settings']['test_numbers'];
+
 export const fraudStatsWindows = ['24h', '7d', '30d'] as const;
 export type FraudStatsWindow = (typeof fraudStatsWindows)[number];
 const windowHours: Record<FraudStatsWindow, number> = { '24h': 24, '7d': 168, '30d': 720 };
@@ -345,6 +348,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     g: FraudGuardSettings,
     e164: string,
     keys: SendKeys,
+    testNumbers: TestNumbers,
     latest: LatestCode | undefined,
     resend: boolean,
     relayed: boolean,
@@ -380,7 +384,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     // so they could only count more for a lifted key and send the send to its transaction for
     // nothing: a key lifted in the last day is counted from the stored rows.
     const read = [keys.c, keys.p, keys.i].some((k) => countFrom.has(k)) ? undefined : ahead?.counters;
-    if (!resend) trips.push(...(await tripwires(db, tenantId, g, e164, keys, now, countFrom, relayed, read, ahead?.pairs)));
+    if (!resend) trips.push(...(await tripwires(db, tenantId, g, e164, keys, testNumbers, now, countFrom, relayed, read, ahead?.pairs)));
     return { hits, trips: trips.filter((t) => !covered.has(t.key)) };
   }
 
@@ -404,7 +408,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     if (isSafe(g, e164)) return null;
     const now = clock.now();
     const enforce = g.mode === 'enforce';
-    const a = (await assess(trx, tenant.id, g, e164, keys, latest, resend, relayed, now))!;
+    const a = (await assess(trx, tenant.id, g, e164, keys, tenant.settings.test_numbers, latest, resend, relayed, now))!;
     if (a.block) {
       await countHit(trx, a.block.id);
       deps.metrics.fraudDecisions.inc({ rule: a.block.rule, action: 'refused' });
@@ -452,7 +456,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const latest = inputs.latest;
     if (latest && latest.status === 'pending' && latest.expires_at > now) return undefined;
     if (g && !isSafe(g, e164)) {
-      const a = await assess(store.db, tenant.id, g, e164, keys, latest, false, false, now, inputs);
+      const a = await assess(store.db, tenant.id, g, e164, keys, tenant.settings.test_numbers, latest, false, false, now, inputs);
       if (!a || a.block || a.hits.length > 0 || a.trips.length > 0) return undefined;
     }
     return { latest: latest?.id ?? null };
@@ -485,6 +489,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     g: FraudGuardSettings,
     e164: string,
     keys: SendKeys,
+    testNumbers: TestNumbers,
     now: number,
     countFrom: ReadonlyMap<string, number> = new Map(),
     relayed = false,
@@ -514,7 +519,11 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     // Velocity reads the prefix's recent numbers only when there are enough sends to matter.
     const windowMs = t.prefix_velocity.window_minutes * 60_000;
     if (prefixHour.sent + 1 >= t.prefix_velocity.numbers) {
-      const recent = await recentNumbersOfPrefix(db, tenantId, keys.prefix, Math.max(now - windowMs, countFrom.get(keys.p) ?? 0));
+      // The read answers test numbers' codes too (src/store/queries/fraud.ts): they are the
+      // tenant's own, not traffic, so they are left out here.
+      const recent = (await recentNumbersOfPrefix(db, tenantId, keys.prefix, Math.max(now - windowMs, countFrom.get(keys.p) ?? 0))).filter(
+        (n) => !testNumbers.some((t) => t.phone_number === n),
+      );
       push(prefixVelocityRule(t.prefix_velocity, keys.prefix, [...recent, e164]), keys.p);
     }
     // A relayed code is verified where otpgate cannot see it: the rules that weigh unverified

@@ -176,6 +176,28 @@ for (const dialect of await testDialects()) {
       assert.equal(b?.figures.closest_span, 8);
     });
 
+    test('number-range velocity leaves the tenant’s test numbers out: their codes are not traffic', async () => {
+      const { auth } = await t.createTenant({
+        fraud_guard: guard({ prefix_velocity: { numbers: 3, span: 10, window_minutes: 10 } }),
+        test_numbers: [
+          { phone_number: gb(101), code: '123456' },
+          { phone_number: gb(102), code: '123456' },
+        ],
+      });
+      await accepted(t, auth, gb(101));
+      await accepted(t, auth, gb(102));
+      await accepted(t, auth, gb(100));
+      await accepted(t, auth, gb(150));
+      // With the test numbers' codes, 100, 101, 102 and 103 would be four within 3.
+      await accepted(t, auth, gb(103));
+      assert.deepEqual(await blocks(t, auth), []);
+      // The real numbers still trip it: 100, 103 and 104 are three within 4.
+      const p = await refused(t, auth, gb(104), 403, 'fraud.blocked');
+      assert.equal(p.rule, 'prefix_velocity');
+      const [block] = await blocks(t, auth);
+      assert.equal(block?.figures.closest_span, 4);
+    });
+
     test('record_only refuses nothing and records everything it would have done', async () => {
       const { auth, tenantId } = await t.createTenant({ fraud_guard: guard({ prefix_hour: { floor: 2, ratio: 0 } }, { mode: 'record_only', blocked_countries: ['FR'] }) });
       const m0 = await scrape(t);
