@@ -1,7 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql } from 'kysely';
+import { Kysely, sql, SqliteDialect } from 'kysely';
 import { createStore, migrateToLatest, type Store } from '../../src/store/db.js';
+import { recentNumbersOfPrefix } from '../../src/store/queries/fraud.js';
+import type { Database } from '../../src/store/schema.js';
+import SqliteDatabase from '../../src/store/sqlite-driver.js';
 import { createTestDatabase, testDialects } from '../helpers/databases.js';
 
 /**
@@ -126,7 +129,7 @@ const lookups = [
   },
   {
     index: 'challenges_latest',
-    query: sql`select distinct phone from challenges where tenant_id = ${'ten_a'} and phone >= ${'+447400123'} and phone < ${'+447400123:'} and created_at > ${0} and is_test = 0 limit 200`,
+    query: sql`select distinct phone from challenges where tenant_id = ${'ten_a'} and phone >= ${'+447400123'} and phone < ${'+447400123:'} and created_at > ${0} limit 200`,
   },
 ];
 
@@ -209,6 +212,28 @@ for (const dialect of await testDialects()) {
         for (const r of rows.rows) assert.match(r.indexdef, /WHERE \(.* IS NOT NULL\)/, r.indexname);
         const due = await sql<{ indexdef: string }>`select indexdef from pg_indexes where indexname = 'messages_due'`.execute(store.db);
         assert.match(due.rows[0]?.indexdef ?? '', /WHERE \(status = 'queued'::text\)/);
+      }
+    });
+
+    test('a busy prefix’s recent numbers: the guard’s own query reads challenges_latest alone', { skip: dialect !== 'sqlite' }, async () => {
+      // The query as the guard builds it, caught by Kysely's log on a second connection: a
+      // column outside the index (is_test once) would cost a row lookup for every code.
+      const seen: Array<{ sql: string; parameters: readonly unknown[] }> = [];
+      const connection = new SqliteDatabase(store.description.replace(/^sqlite /, ''), { readonly: true });
+      const logged = new Kysely<Database>({
+        dialect: new SqliteDialect({ database: connection }),
+        log: (e) => {
+          if (e.level === 'query') seen.push({ sql: e.query.sql, parameters: e.query.parameters });
+        },
+      });
+      try {
+        assert.equal((await recentNumbersOfPrefix(logged, 'ten_a', '+4474001', 0)).length, 200);
+        assert.equal(seen.length, 1);
+        const rows = connection.prepare(`explain query plan ${seen[0]!.sql}`).all(...seen[0]!.parameters) as Array<{ detail: string }>;
+        const text = rows.map((x) => x.detail).join('\n');
+        assert.match(text, /USING COVERING INDEX challenges_latest/, text);
+      } finally {
+        await logged.destroy();
       }
     });
 
