@@ -120,7 +120,8 @@ export function startDispatchWorker(
   let stopping: (() => void) | undefined;
   let exited = false;
   let wakePosted = false;
-  const held = new Map<number, () => void>();
+  // The worker asks for one hold at a time: the next only after it released this one.
+  let held: { id: number; release(): void } | undefined;
 
   return new Promise<DispatchWorker>((resolve, reject) => {
     let ready = false;
@@ -147,21 +148,22 @@ export function startDispatchWorker(
           break;
         case 'hold-writes':
           void (options.holdWrites ?? (() => Promise.resolve(() => undefined)))().then((release) => {
-            const timer = setTimeout(() => {
-              held.delete(m.id);
-              release();
-            }, HOLD_WRITES_LIMIT_MS);
-            held.set(m.id, () => {
-              clearTimeout(timer);
-              release();
-            });
-            if (!exited) thread.postMessage({ type: 'writes-held', id: m.id } satisfies HostMessage);
-            else releaseAll();
+            if (exited) return release();
+            // A release is idempotent (WriteRunner.hold), so the limit's and the worker's may both come.
+            const timer = setTimeout(release, HOLD_WRITES_LIMIT_MS);
+            held = {
+              id: m.id,
+              release: () => {
+                clearTimeout(timer);
+                release();
+              },
+            };
+            thread.postMessage({ type: 'writes-held', id: m.id } satisfies HostMessage);
           });
           break;
         case 'release-writes':
-          held.get(m.id)?.();
-          held.delete(m.id);
+          if (held?.id === m.id) held.release();
+          held = undefined;
           break;
         case 'stopped':
           stopping?.();
@@ -172,13 +174,10 @@ export function startDispatchWorker(
       if (!ready) reject(err);
       else logger.error({ err_name: err.name, err_message: err.message }, 'the dispatch worker failed');
     });
-    const releaseAll = () => {
-      for (const [, release] of held) release();
-      held.clear();
-    };
     thread.on('exit', (code) => {
       exited = true;
-      releaseAll();
+      held?.release();
+      held = undefined;
       for (const [, done] of pending) done([]);
       pending.clear();
       stopping?.();

@@ -10,8 +10,8 @@ export interface WriteRunner {
   write<T>(unit: WriteUnit<T>): Promise<T>;
   /**
    * SQLite's group commit: starts no batch after the one running, and resolves once that one
-   * has committed, with the function that lets batches start again. Units keep queueing
-   * meanwhile. (The dispatch worker holds the writes for the last pass of a checkpoint, so
+   * has committed, with the function that lets batches start again (a second call does
+   * nothing). Units keep queueing meanwhile. (The dispatch worker holds the writes for the last pass of a checkpoint, so
    * that the log can start again from its beginning: src/dispatcher/worker.ts.)
    */
   hold?(): Promise<() => void>;
