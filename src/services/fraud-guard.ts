@@ -4,7 +4,7 @@ import { countryDayRule, countryHourRule, type CountryFigures } from '../domain/
 import { ipCountriesRule, ipDayRule } from '../domain/fraud/ip.js';
 import { numberTypeOf } from '../domain/fraud/number-type.js';
 import { numberDayRule, unverifiedSinceLastVerified } from '../domain/fraud/number.js';
-import { prefixDayRule, prefixHourRule, prefixOf, prefixVelocityRule } from '../domain/fraud/prefix.js';
+import { prefixDayRule, prefixHourRule, prefixOf, prefixVelocityRule, velocityRange } from '../domain/fraud/prefix.js';
 import { blockDuration, ESCALATION_WINDOW_MS } from '../domain/fraud/escalation.js';
 import { crossedWarning, exceeds, periodBounds, toMicros, type BudgetPeriod } from '../domain/fraud/budget.js';
 import { segmentPrice, type BudgetSettings, type FraudGuardSettings } from '../domain/fraud/settings.js';
@@ -30,7 +30,7 @@ import {
   liveDecisions,
   markConverted,
   readBudget,
-  recentNumbersOfPrefix,
+  recentNumbersIn,
 } from '../store/queries/fraud.js';
 import { findChallenge } from '../store/queries/challenges.js';
 import { findMessage } from '../store/queries/messages.js';
@@ -521,10 +521,13 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     if (prefixHour.sent + 1 >= t.prefix_velocity.numbers) {
       // The read answers test numbers' codes too (src/store/queries/fraud.ts): they are the
       // tenant's own, not traffic, so they are left out here.
-      const recent = (await recentNumbersOfPrefix(db, tenantId, keys.prefix, Math.max(now - windowMs, countFrom.get(keys.p) ?? 0))).filter(
+      // Only the numbers within `span` of this one can make a run with it: a range of the
+      // index at most 2 × span + 1 numbers wide, however busy the prefix.
+      const { from, to } = velocityRange(e164, keys.prefix, t.prefix_velocity.span);
+      const recent = (await recentNumbersIn(db, tenantId, from, to, Math.max(now - windowMs, countFrom.get(keys.p) ?? 0))).filter(
         (n) => !testNumbers.some((t) => t.phone_number === n),
       );
-      push(prefixVelocityRule(t.prefix_velocity, keys.prefix, [...recent, e164]), keys.p);
+      push(prefixVelocityRule(t.prefix_velocity, keys.prefix, e164, recent), keys.p);
     }
     // A relayed code is verified where otpgate cannot see it: the rules that weigh unverified
     // codes have nothing to go on, and judge only otpgate's own codes.

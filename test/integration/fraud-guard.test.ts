@@ -176,6 +176,33 @@ for (const dialect of await testDialects()) {
       assert.equal(b?.figures.closest_span, 8);
     });
 
+    test('number-range velocity at the top of a busy prefix: a walk is found past the prefix’s first 200 numbers', async () => {
+      const { auth } = await t.createTenant({ fraud_guard: guard({ prefix_velocity: { numbers: 2, span: 1, window_minutes: 10 } }) });
+      // 201 numbers of the prefix in the window, none within 1 of another.
+      for (let s = 0; s <= 400; s += 2) await accepted(t, auth, gb(s));
+      await accepted(t, auth, gb(900));
+      const p = await refused(t, auth, gb(901), 403, 'fraud.blocked');
+      assert.equal(p.rule, 'prefix_velocity');
+      const [b] = await blocks(t, auth);
+      assert.deepEqual([b?.key, b?.figures.closest_span, b?.figures.distinct_numbers], ['+447400123', 1, 2]);
+    });
+
+    test('number-range velocity judges the send’s own number: a run sent while the guard was off blocks only its walk’s next number', async () => {
+      const velocity = { prefix_velocity: { numbers: 3, span: 10, window_minutes: 10 } };
+      const { auth, tenantId } = await t.createTenant({ fraud_guard: guard(velocity, { mode: 'off' }) });
+      for (const s of [100, 101, 102]) await accepted(t, auth, gb(s));
+      const on = await t.call('PATCH', `/v1/tenants/${tenantId}`, { auth: adminAuth, body: { settings: { fraud_guard: guard(velocity) } } });
+      assert.equal(on.statusCode, 200, on.body);
+      // 100–102 are a run of three within 2 (sent uncounted), but 500, 700 and 900 are not
+      // part of it; at 900 the prefix has the two counted sends that make the rule read.
+      for (const s of [500, 700, 900]) await accepted(t, auth, gb(s));
+      assert.deepEqual(await blocks(t, auth), []);
+      const p = await refused(t, auth, gb(103), 403, 'fraud.blocked');
+      assert.equal(p.rule, 'prefix_velocity');
+      const [b] = await blocks(t, auth);
+      assert.equal(b?.figures.closest_span, 2);
+    });
+
     test('number-range velocity leaves the tenant’s test numbers out: their codes are not traffic', async () => {
       const { auth } = await t.createTenant({
         fraud_guard: guard({ prefix_velocity: { numbers: 3, span: 10, window_minutes: 10 } }),

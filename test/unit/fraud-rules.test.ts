@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { countryDayRule, countryHourRule, type CountryFigures } from '../../src/domain/fraud/country-conversion.js';
 import { ipCountriesRule, ipDayRule } from '../../src/domain/fraud/ip.js';
 import { numberDayRule, unverifiedSinceLastVerified } from '../../src/domain/fraud/number.js';
-import { prefixDayRule, prefixHourRule, prefixOf, prefixVelocityRule } from '../../src/domain/fraud/prefix.js';
+import { prefixDayRule, prefixHourRule, prefixOf, prefixVelocityRule, velocityRange } from '../../src/domain/fraud/prefix.js';
 import { unverified, type Trip } from '../../src/domain/fraud/types.js';
 
 // Every rule gets thresholds of its own here, never the defaults: those are tuned by the
@@ -154,11 +154,14 @@ describe('number_day', () => {
 describe('prefix_velocity', () => {
   const t = { numbers: 4, span: 20, window_minutes: 10 };
   const p = '+447400123';
-  const n = (...suffixes: number[]) => suffixes.map((s) => `${p}${String(s).padStart(3, '0')}`);
+  const one = (s: number) => `${p}${String(s).padStart(3, '0')}`;
+  const n = (...suffixes: number[]) => suffixes.map(one);
+  // The last suffix is the send's number, the others the numbers read for it.
+  const judge = (...suffixes: number[]) => prefixVelocityRule(t, p, one(suffixes.at(-1)!), n(...suffixes.slice(0, -1)));
 
   test('4 numbers within 20 of each other trip it; within 21 they do not', () => {
-    assert.equal(prefixVelocityRule(t, p, n(100, 107, 113, 121)), null);
-    const trip = tripped(prefixVelocityRule(t, p, n(100, 107, 113, 120)));
+    assert.equal(judge(100, 107, 113, 121), null);
+    const trip = tripped(judge(100, 107, 113, 120));
     assert.equal(trip.rule, 'prefix_velocity');
     assert.equal(trip.kind, 'prefix');
     assert.equal(trip.key, p);
@@ -167,22 +170,58 @@ describe('prefix_velocity', () => {
   });
 
   test('3 numbers are one fewer than the threshold, however close', () => {
-    assert.equal(prefixVelocityRule(t, p, n(100, 101, 102)), null);
-    assert.ok(prefixVelocityRule(t, p, n(100, 101, 102, 103)));
+    assert.equal(judge(100, 101, 102), null);
+    assert.ok(judge(100, 101, 102, 103));
   });
 
-  test('a repeated number counts once', () => {
-    assert.equal(prefixVelocityRule(t, p, n(100, 101, 102, 102, 101)), null);
+  test('a repeated number counts once, the send’s own number too', () => {
+    assert.equal(judge(100, 101, 102, 102, 101), null);
+    assert.equal(judge(100, 101, 102, 102), null);
   });
 
-  test('the tightest run anywhere in the range counts, in any order', () => {
-    const trip = tripped(prefixVelocityRule(t, p, n(900, 5, 512, 530, 0, 700, 515, 520)));
+  test('the tightest run that holds the send’s number counts, in any order', () => {
+    const trip = tripped(judge(900, 5, 530, 0, 700, 515, 520, 512));
     assert.equal(trip.figures.closest_span, 18);
-    assert.equal(trip.figures.distinct_numbers, 8);
+    // The numbers within 20 of 512: 515, 520, 530 and itself (the others are never read for it).
+    assert.equal(trip.figures.distinct_numbers, 4);
+  });
+
+  test('a run the send’s number is not part of is the earlier sends’ (each was judged), not this one’s', () => {
+    assert.equal(judge(100, 101, 102, 103, 400), null);
+    assert.equal(judge(100, 101, 102, 103, 124), null);
+    assert.ok(judge(100, 101, 102, 103, 104));
+  });
+
+  test('longer numbers that start with the prefix’s digits are of other prefixes, and left out', () => {
+    assert.equal(prefixVelocityRule(t, p, one(100), [`${p}1011`, `${p}1022`, `${p}1033`]), null);
+    assert.ok(prefixVelocityRule(t, p, one(100), [one(101), one(102), one(103)]));
   });
 
   test('scattered numbers of one range do not trip it', () => {
-    assert.equal(prefixVelocityRule(t, p, n(3, 150, 290, 480, 610, 999)), null);
+    assert.equal(judge(3, 150, 290, 480, 610, 999), null);
+  });
+});
+
+describe('velocityRange', () => {
+  test('the numbers of the prefix within span of this one, as a range of strings', () => {
+    assert.deepEqual(velocityRange('+447400123500', '+447400123', 20), { from: '+447400123480', to: '+447400123520:' });
+  });
+
+  test('clamped at the prefix’s first and last number', () => {
+    assert.deepEqual(velocityRange('+447400123005', '+447400123', 20), { from: '+447400123000', to: '+447400123025:' });
+    assert.deepEqual(velocityRange('+447400123990', '+447400123', 20), { from: '+447400123970', to: '+447400123999:' });
+    assert.deepEqual(velocityRange('+447400123500', '+447400123', 10_000), { from: '+447400123000', to: '+447400123999:' });
+  });
+
+  test('holds exactly the prefix’s numbers within span, whatever their order as strings', () => {
+    const prefix = '+1415555';
+    const { from, to } = velocityRange('+14155550042', prefix, 20);
+    const inside = [];
+    for (let s = 0; s < 10_000; s++) {
+      const number = `${prefix}${String(s).padStart(4, '0')}`;
+      if (number >= from && number < to) inside.push(s);
+    }
+    assert.deepEqual(inside, Array.from({ length: 41 }, (_, i) => 22 + i));
   });
 });
 

@@ -46,22 +46,46 @@ export function prefixDayRule(t: FloorRatio, prefix: string, day: Conversion): T
 }
 
 /**
- * Number-range velocity: `numbers` distinct numbers of one prefix, all within `span` of each
- * other, requested within the window (this send's number included). Real users of one range
- * are scattered over it; a script walks it.
+ * The strings a number-range velocity read must cover for `e164`: the numbers of its prefix
+ * whose suffix is within `span` of its own, as [from, to). Every number of a prefix is as long
+ * as `e164` (prefixOf), so zero-padded suffixes order as the numbers do; the range also holds
+ * longer numbers that start with it, which `prefixVelocityRule` leaves out.
+ */
+export function velocityRange(e164: string, prefix: string, span: number): { from: string; to: string } {
+  const width = e164.length - prefix.length;
+  const own = Number(e164.slice(prefix.length));
+  const at = (n: number) => `${prefix}${String(n).padStart(width, '0')}`;
+  // ':' follows '9': [x, x + ':') holds every string that starts with x.
+  return { from: at(Math.max(0, own - span)), to: `${at(Math.min(10 ** width - 1, own + span))}:` };
+}
+
+/**
+ * Number-range velocity: this send's number and `numbers − 1` other distinct numbers of its
+ * prefix, all within `span` of each other, requested within the window. Real users of one
+ * range are scattered over it; a script walks it, and the walk's next number trips the rule.
  *
- * `recent` holds the distinct numbers of the prefix sent to in the window, this one included.
+ * `recent`: numbers sent to in the window, at least every number of the prefix within `span`
+ * of this one (`velocityRange`); others are left out.
  */
 export function prefixVelocityRule(
   t: { numbers: number; span: number; window_minutes: number },
   prefix: string,
+  e164: string,
   recent: readonly string[],
 ): Trip | null {
-  const suffixes = [...new Set(recent)].map((n) => Number(n.slice(prefix.length))).filter((n) => Number.isFinite(n)).sort((a, b) => a - b);
-  if (suffixes.length < t.numbers) return null;
-  // The tightest run of `numbers` consecutive suffixes in sorted order.
+  const own = Number(e164.slice(prefix.length));
+  const near = new Set<number>([own]);
+  for (const n of recent) {
+    if (n.length !== e164.length || !n.startsWith(prefix)) continue;
+    const s = Number(n.slice(prefix.length));
+    if (Math.abs(s - own) <= t.span) near.add(s);
+  }
+  if (near.size < t.numbers) return null;
+  const suffixes = [...near].sort((a, b) => a - b);
+  const at = suffixes.indexOf(own);
+  // The tightest run of `numbers` consecutive suffixes in sorted order that holds this number.
   let best = Infinity;
-  for (let i = 0; i + t.numbers - 1 < suffixes.length; i++) best = Math.min(best, suffixes[i + t.numbers - 1]! - suffixes[i]!);
+  for (let i = Math.max(0, at - t.numbers + 1); i <= at && i + t.numbers - 1 < suffixes.length; i++) best = Math.min(best, suffixes[i + t.numbers - 1]! - suffixes[i]!);
   if (best > t.span) return null;
   return {
     rule: 'prefix_velocity',

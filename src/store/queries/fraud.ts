@@ -96,15 +96,15 @@ export async function keysInRange(db: Executor, tenantId: string, from: string, 
 }
 
 /**
- * The distinct numbers under a prefix sent a code since `since`, at most 200: a range read on
- * the `challenges_latest` index alone, only made when the prefix is busy. Test numbers' codes
- * are in it (the caller leaves out the tenant's test numbers): `is_test` is not in the index,
- * and reading it cost a row lookup for every code, half the read (90–96 µs against 44–55 µs for
- * 115 codes of a prefix; docs/performance.md, 2026-12-06).
+ * The distinct numbers in [from, to) sent a code since `since`, at most 200: a range read on
+ * the `challenges_latest` index alone, made for a busy prefix's numbers near the one sent to
+ * (`velocityRange`). Test numbers' codes are in it (the caller leaves out the tenant's test
+ * numbers): `is_test` is not in the index, and reading it cost a row lookup for every code,
+ * half the read (90–96 µs against 44–55 µs for 115 codes of a prefix; docs/performance.md,
+ * 2026-12-06).
  */
-export async function recentNumbersOfPrefix(db: Executor, tenantId: string, prefix: string, since: number): Promise<string[]> {
-  // ':' follows '9': [prefix, prefix + ':') holds exactly the numbers that start with prefix.
-  return (await q.recentOfPrefix.execute(db, { tenant: tenantId, from: prefix, to: `${prefix}:`, since })).rows.map((r) => r.phone);
+export async function recentNumbersIn(db: Executor, tenantId: string, from: string, to: string, since: number): Promise<string[]> {
+  return (await q.recentOfPrefix.execute(db, { tenant: tenantId, from, to, since })).rows.map((r) => r.phone);
 }
 
 /**
