@@ -117,7 +117,7 @@ export const thresholdRules: readonly ThresholdRule[] = [
   {
     rule: 'prefix_velocity',
     title: 'Near-consecutive numbers',
-    help: 'Blocks a prefix when this many distinct numbers of it, all within the span of each other, get codes within the window.',
+    help: 'Blocks a prefix when a number sent to and others of its prefix, this many distinct numbers in all, lie within the span of each other and got codes within the window.',
     fields: [
       { key: 'numbers', label: 'Numbers', min: 2, max: 100, integer: true },
       { key: 'span', label: 'Span', min: 1, max: 10_000, integer: true },

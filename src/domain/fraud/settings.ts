@@ -51,7 +51,7 @@ export interface FraudThresholds {
   prefix_hour: FloorRatio;
   /** Unverified codes to one prefix in 24 h vs max(floor, ratio × verified to it in 24 h). */
   prefix_day: FloorRatio;
-  /** `numbers` distinct numbers of one prefix within `span` of each other in `window_minutes`. */
+  /** A send's number and `numbers` − 1 other distinct numbers of its prefix, all within `span` of each other, in `window_minutes`. */
   prefix_velocity: { numbers: number; span: number; window_minutes: number };
   /** Distinct destination countries from one client IP in 24 h above `max`. */
   ip_countries: { max: number };
