@@ -30,7 +30,7 @@ import {
   liveDecisions,
   markConverted,
   readBudget,
-  recentNumbersIn,
+  nearestNumbers,
 } from '../store/queries/fraud.js';
 import { findChallenge } from '../store/queries/challenges.js';
 import { findMessage } from '../store/queries/messages.js';
@@ -519,14 +519,17 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     // Velocity reads the prefix's recent numbers only when there are enough sends to matter.
     const windowMs = t.prefix_velocity.window_minutes * 60_000;
     if (prefixHour.sent + 1 >= t.prefix_velocity.numbers) {
+      // A run that holds this number is made of numbers within `span` of it, and of its nearest
+      // `numbers − 1` on each side at most: the read is bounded by both, however busy the prefix.
+      const v = t.prefix_velocity;
+      const range = velocityRange(e164, keys.prefix, v.span);
+      const isTest = (n: string) => testNumbers.some((t) => t.phone_number === n);
       // The read answers test numbers' codes too (src/store/queries/fraud.ts): they are the
-      // tenant's own, not traffic, so they are left out here.
-      // Only the numbers within `span` of this one can make a run with it: a range of the
-      // index at most 2 × span + 1 numbers wide, however busy the prefix.
-      const { from, to } = velocityRange(e164, keys.prefix, t.prefix_velocity.span);
-      const recent = (await recentNumbersIn(db, tenantId, from, to, Math.max(now - windowMs, countFrom.get(keys.p) ?? 0))).filter(
-        (n) => !testNumbers.some((t) => t.phone_number === n),
-      );
+      // tenant's own, not traffic, so they are left out, and each in the range adds a place.
+      const tests = testNumbers.filter((t) => t.phone_number.length === e164.length && t.phone_number >= range.from && t.phone_number < range.to);
+      const limits = { below: v.numbers - 1 + tests.filter((t) => t.phone_number < e164).length, above: v.numbers - 1 + tests.filter((t) => t.phone_number > e164).length };
+      const since = Math.max(now - windowMs, countFrom.get(keys.p) ?? 0);
+      const recent = (await nearestNumbers(db, tenantId, e164, range, since, limits)).filter((n) => !isTest(n));
       push(prefixVelocityRule(t.prefix_velocity, keys.prefix, e164, recent), keys.p);
     }
     // A relayed code is verified where otpgate cannot see it: the rules that weigh unverified

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kysely, sql, SqliteDialect } from 'kysely';
 import { createStore, migrateToLatest, type Store } from '../../src/store/db.js';
-import { recentNumbersIn } from '../../src/store/queries/fraud.js';
+import { nearestNumbers } from '../../src/store/queries/fraud.js';
 import type { Database } from '../../src/store/schema.js';
 import SqliteDatabase from '../../src/store/sqlite-driver.js';
 import { createTestDatabase, testDialects } from '../helpers/databases.js';
@@ -129,7 +129,8 @@ const lookups = [
   },
   {
     index: 'challenges_latest',
-    query: sql`select distinct phone from challenges where tenant_id = ${'ten_a'} and phone >= ${'+447400123'} and phone < ${'+447400123:'} and created_at > ${0} limit 200`,
+    // One side of the velocity read (nearestNumbers): the numbers below one, nearest first.
+    query: sql`select distinct phone from challenges where tenant_id = ${'ten_a'} and phone >= ${'+447400100980'} and phone < ${'+447400101000'} and length(phone) = ${13} and created_at > ${0} order by phone desc limit 3`,
   },
 ];
 
@@ -227,11 +228,15 @@ for (const dialect of await testDialects()) {
         },
       });
       try {
-        assert.equal((await recentNumbersIn(logged, 'ten_a', '+4474001', '+4474001:', 0)).length, 200);
+        // 1,000 numbers below the one asked about, 999 above, all in the range: the three nearest each side.
+        const near = await nearestNumbers(logged, 'ten_a', '+447400101000', { from: '+447400100000', to: '+447400101999:' }, 0, { below: 3, above: 3 });
+        assert.deepEqual(near, ['+447400100999', '+447400100998', '+447400100997', '+447400101001', '+447400101002', '+447400101003']);
         assert.equal(seen.length, 1);
         const rows = connection.prepare(`explain query plan ${seen[0]!.sql}`).all(...seen[0]!.parameters) as Array<{ detail: string }>;
         const text = rows.map((x) => x.detail).join('\n');
-        assert.match(text, /USING COVERING INDEX challenges_latest/, text);
+        // Each side a range of the index alone, in order: no sort, no row lookup.
+        assert.equal(text.match(/SEARCH challenges USING COVERING INDEX challenges_latest/g)?.length, 2, text);
+        assert.doesNotMatch(text, /TEMP B-TREE/, text);
       } finally {
         await logged.destroy();
       }

@@ -64,8 +64,8 @@ export function velocityRange(e164: string, prefix: string, span: number): { fro
  * prefix, all within `span` of each other, requested within the window. Real users of one
  * range are scattered over it; a script walks it, and the walk's next number trips the rule.
  *
- * `recent`: numbers sent to in the window, at least every number of the prefix within `span`
- * of this one (`velocityRange`); others are left out.
+ * `recent`: numbers sent to in the window, at least the `numbers − 1` nearest to this one on
+ * each side within `span` (`velocityRange`), where there are so many; others are left out.
  */
 export function prefixVelocityRule(
   t: { numbers: number; span: number; window_minutes: number },

@@ -42,17 +42,23 @@ const q = {
       .groupBy('key')
       .limit(limitOf(300)),
   ),
-  recentOfPrefix: prepared((db) =>
-    db
-      .selectFrom('challenges')
-      .select('phone')
-      .distinct()
-      .where('tenant_id', '=', p('tenant'))
-      .where('phone', '>=', p('from'))
-      .where('phone', '<', p('to'))
-      .where('created_at', '>', p<number>('since'))
-      .limit(limitOf(200)),
-  ),
+  // The numbers nearest to one on each side, each side a range of the index read in order from
+  // the number outward (a compound select needs its arms' ORDER BY and LIMIT in subqueries).
+  nearNumbers: prepared((db) => {
+    const side = (toward: 'below' | 'above') =>
+      db
+        .selectFrom('challenges')
+        .select('phone')
+        .distinct()
+        .where('tenant_id', '=', p('tenant'))
+        .where('phone', toward === 'below' ? '>=' : '<', p(toward === 'below' ? 'from' : 'to'))
+        .where('phone', toward === 'below' ? '<' : '>', p('phone'))
+        .where((eb) => eb(eb.fn('length', [eb.ref('phone')]), '=', p<number>('length')))
+        .where('created_at', '>', p<number>('since'))
+        .orderBy('phone', toward === 'below' ? 'desc' : 'asc')
+        .limit(limitOf(toward));
+    return db.selectFrom(side('below').as('b')).select('b.phone').unionAll(db.selectFrom(side('above').as('a')).select('a.phone'));
+  }),
   codesOfNumber: prepared((db) =>
     db
       .selectFrom('challenges')
@@ -96,15 +102,22 @@ export async function keysInRange(db: Executor, tenantId: string, from: string, 
 }
 
 /**
- * The distinct numbers in [from, to) sent a code since `since`, at most 200: a range read on
- * the `challenges_latest` index alone, made for a busy prefix's numbers near the one sent to
- * (`velocityRange`). Test numbers' codes are in it (the caller leaves out the tenant's test
- * numbers): `is_test` is not in the index, and reading it cost a row lookup for every code,
- * half the read (90–96 µs against 44–55 µs for 115 codes of a prefix; docs/performance.md,
- * 2026-12-06).
+ * The distinct numbers as long as `phone` in [from, phone) and (phone, to) sent a code since
+ * `since`: at most `below` of the first, the nearest to `phone`, and `above` of the second. One
+ * statement, each side a range read on the `challenges_latest` index alone. Test numbers' codes
+ * are in it (the caller leaves them out and asks for as many more): `is_test` is not in the
+ * index, and reading it cost a row lookup for every code (docs/performance.md, 2026-12-06).
  */
-export async function recentNumbersIn(db: Executor, tenantId: string, from: string, to: string, since: number): Promise<string[]> {
-  return (await q.recentOfPrefix.execute(db, { tenant: tenantId, from, to, since })).rows.map((r) => r.phone);
+export async function nearestNumbers(
+  db: Executor,
+  tenantId: string,
+  phone: string,
+  range: { from: string; to: string },
+  since: number,
+  limits: { below: number; above: number },
+): Promise<string[]> {
+  const values = { tenant: tenantId, phone, from: range.from, to: range.to, length: phone.length, since, below: limits.below, above: limits.above };
+  return (await q.nearNumbers.execute(db, values)).rows.map((r) => r.phone);
 }
 
 /**
