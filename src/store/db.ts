@@ -159,7 +159,7 @@ pg.types.setTypeParser(20, (v: string) => Number.parseInt(v, 10));
  * a query's cost on the hot paths. The query layer builds a small, fixed set of SQL strings,
  * so their prepared statements are kept (bounded, in case a caller builds unbounded SQL).
  */
-function withStatementCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Database {
+export function withStatementCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Database {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return new Proxy(sqlite, {
     get(target, prop, receiver) {
