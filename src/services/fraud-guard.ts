@@ -523,13 +523,12 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
       // `numbers − 1` on each side at most: the read is bounded by both, however busy the prefix.
       const v = t.prefix_velocity;
       const range = velocityRange(e164, keys.prefix, v.span);
-      const isTest = (n: string) => testNumbers.some((t) => t.phone_number === n);
       // The read answers test numbers' codes too (src/store/queries/fraud.ts): they are the
       // tenant's own, not traffic, so they are left out, and each in the range adds a place.
-      const tests = testNumbers.filter((t) => t.phone_number.length === e164.length && t.phone_number >= range.from && t.phone_number < range.to);
-      const limits = { below: v.numbers - 1 + tests.filter((t) => t.phone_number < e164).length, above: v.numbers - 1 + tests.filter((t) => t.phone_number > e164).length };
+      const tests = testNumbers.map((x) => x.phone_number).filter((n) => n.length === e164.length && n >= range.from && n < range.to);
+      const limits = { below: v.numbers - 1 + tests.filter((n) => n < e164).length, above: v.numbers - 1 + tests.filter((n) => n > e164).length };
       const since = Math.max(now - windowMs, countFrom.get(keys.p) ?? 0);
-      const recent = (await nearestNumbers(db, tenantId, e164, range, since, limits)).filter((n) => !isTest(n));
+      const recent = (await nearestNumbers(db, tenantId, e164, range, since, limits)).filter((n) => !testNumbers.some((x) => x.phone_number === n));
       push(prefixVelocityRule(t.prefix_velocity, keys.prefix, e164, recent), keys.p);
     }
     // A relayed code is verified where otpgate cannot see it: the rules that weigh unverified

@@ -49,7 +49,8 @@ export function prefixDayRule(t: FloorRatio, prefix: string, day: Conversion): T
  * The strings a number-range velocity read must cover for `e164`: the numbers of its prefix
  * whose suffix is within `span` of its own, as [from, to). Every number of a prefix is as long
  * as `e164` (prefixOf), so zero-padded suffixes order as the numbers do; the range also holds
- * longer numbers that start with it, which `prefixVelocityRule` leaves out.
+ * longer numbers that start with it, which the read (`nearestNumbers`) and
+ * `prefixVelocityRule` leave out.
  */
 export function velocityRange(e164: string, prefix: string, span: number): { from: string; to: string } {
   const width = e164.length - prefix.length;
