@@ -517,19 +517,18 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     const prefixHour = slidingSum(prefixRows, now, 1);
     const prefixDay = slidingSum(prefixRows, now, 24);
     // Velocity reads the prefix's recent numbers only when there are enough sends to matter.
-    const windowMs = t.prefix_velocity.window_minutes * 60_000;
-    if (prefixHour.sent + 1 >= t.prefix_velocity.numbers) {
+    const v = t.prefix_velocity;
+    if (prefixHour.sent + 1 >= v.numbers) {
       // A run that holds this number is made of numbers within `span` of it, and of its nearest
       // `numbers − 1` on each side at most: the read is bounded by both, however busy the prefix.
-      const v = t.prefix_velocity;
       const range = velocityRange(e164, keys.prefix, v.span);
       // The read answers test numbers' codes too (src/store/queries/fraud.ts): they are the
       // tenant's own, not traffic, so they are left out, and each in the range adds a place.
       const tests = testNumbers.map((x) => x.phone_number).filter((n) => n.length === e164.length && n >= range.from && n < range.to);
       const limits = { below: v.numbers - 1 + tests.filter((n) => n < e164).length, above: v.numbers - 1 + tests.filter((n) => n > e164).length };
-      const since = Math.max(now - windowMs, countFrom.get(keys.p) ?? 0);
-      const recent = (await nearestNumbers(db, tenantId, e164, range, since, limits)).filter((n) => !testNumbers.some((x) => x.phone_number === n));
-      push(prefixVelocityRule(t.prefix_velocity, keys.prefix, e164, recent), keys.p);
+      const since = Math.max(now - v.window_minutes * 60_000, countFrom.get(keys.p) ?? 0);
+      const recent = (await nearestNumbers(db, tenantId, e164, range, since, limits)).filter((n) => !tests.includes(n));
+      push(prefixVelocityRule(v, keys.prefix, e164, recent), keys.p);
     }
     // A relayed code is verified where otpgate cannot see it: the rules that weigh unverified
     // codes have nothing to go on, and judge only otpgate's own codes.

@@ -11,8 +11,9 @@ export interface WriteRunner {
   /**
    * SQLite's group commit: starts no batch after the one running, and resolves once that one
    * has committed, with the function that lets batches start again (a second call does
-   * nothing). Units keep queueing meanwhile. (The dispatch worker holds the writes for the last pass of a checkpoint, so
-   * that the log can start again from its beginning: src/dispatcher/worker.ts.)
+   * nothing). Units keep queueing meanwhile. (The dispatch worker holds the writes for the
+   * last pass of a checkpoint, so that the log can start again from its beginning:
+   * src/dispatcher/worker.ts.)
    */
   hold?(): Promise<() => void>;
 }
