@@ -146,6 +146,8 @@ describe('message log in a browser', { skip }, () => {
     await page.getByLabel('Purpose').fill('mfa');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.waitForURL(/\?purpose=mfa$/);
+    // The address changes before the filtered list is asked for, so no loading state may show yet.
+    await waitForCount(page, 'tbody.message-row', 2);
     await settledTable();
     assert.deepEqual(await shownIds(), idsOf('mfaUs', 'mfaGb'));
 
