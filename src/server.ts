@@ -105,6 +105,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
   };
   if (useWorker) {
     try {
+      const databaseFd = deps.store.wal?.fileDescriptor();
       worker = await startDispatchWorker(config, logger, createRemoteWriteServer(deps.store, deps.events, { clock: deps.clock }), (err) => {
         if (stopped) return;
         // Nothing accepted is lost: the main thread takes over, and the worker's claims come
@@ -115,6 +116,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
         ...(overrides.dispatchPollMs !== undefined ? { pollMs: overrides.dispatchPollMs } : {}),
         ...(overrides.walCheckpoint ? { walCheckpoint: overrides.walCheckpoint } : {}),
         ...(deps.store.writes.hold ? { holdWrites: deps.store.writes.hold } : {}),
+        ...(databaseFd !== undefined ? { databaseFd } : {}),
       });
       const w = worker;
       // The worker checkpoints the log (src/dispatcher/worker.ts).

@@ -15,6 +15,8 @@ export interface DispatchWorkerData {
   pollMs?: number;
   /** The worker's checkpoint interval and the log length it restarts at (DepsOverrides.walCheckpoint; tests). */
   walCheckpoint?: WalCheckpointOptions;
+  /** A descriptor of the database file, the main thread's (Store.wal.fileDescriptor), for flushing it before a hold. */
+  databaseFd?: number;
 }
 
 export interface WalCheckpointOptions {
@@ -29,6 +31,8 @@ export interface DispatchWorkerOptions {
   walCheckpoint?: WalCheckpointOptions;
   /** Holds the main thread's group commit for the last pass of the worker's checkpoint (WriteRunner.hold). */
   holdWrites?: () => Promise<() => void>;
+  /** A descriptor of the database file that stays open while the worker runs (Store.wal.fileDescriptor). */
+  databaseFd?: number;
 }
 
 /** Longest the main thread holds its writes for the worker's checkpoint, ms: a worker that does not answer costs no more. */
@@ -46,7 +50,8 @@ export type WorkerMessage =
   | { type: 'log'; line: string }
   | RemoteWritesRequest
   | { type: 'metrics'; id: number; metrics: Array<MetricObjectWithValues<MetricValue<string>>> }
-  | { type: 'hold-writes'; id: number }
+  /** `flushed`: the worker flushed the database file just before asking (false when it could not). */
+  | { type: 'hold-writes'; id: number; flushed: boolean }
   | { type: 'release-writes'; id: number }
   | { type: 'stopped' };
 
@@ -113,6 +118,7 @@ export function startDispatchWorker(
     config,
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
     ...(options.walCheckpoint ? { walCheckpoint: options.walCheckpoint } : {}),
+    ...(options.databaseFd !== undefined ? { databaseFd: options.databaseFd } : {}),
   };
   const thread = newWorkerThread(data);
   const pending = new Map<number, (m: Array<MetricObjectWithValues<MetricValue<string>>>) => void>();

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import SqliteDatabase from './sqlite-driver.js';
@@ -110,9 +110,11 @@ export interface Store {
    * thread turns its automatic checkpoints off (0) and the worker runs them (a checkpoint
    * copies pages into the file and syncs it: time the request thread need not spend), passive,
    * so they never hold up a writer. 1000 pages is SQLite's default. `checkpoint` answers how
-   * many frames the log holds.
+   * many frames the log holds. `fileDescriptor` is a descriptor of the database file that stays
+   * open until the store closes, for the worker to flush the file with (fdatasync) without
+   * holding any writer; undefined for an in-memory database.
    */
-  wal?: { autoCheckpoint(pages: number): void; checkpoint(): { logFrames: number } };
+  wal?: { autoCheckpoint(pages: number): void; checkpoint(): { logFrames: number }; fileDescriptor(): number | undefined };
   /** `pg.Pool` behind the store (PostgreSQL only). */
   pgPool?: pg.Pool;
   /**
@@ -212,6 +214,9 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
     const cached = withStatementCache(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
     registerSyncSqlite(db, cached);
+    // Opened on first use and closed only after the connection: closing a descriptor drops
+    // every POSIX lock this process holds on the file, SQLite's included.
+    let syncFd: number | undefined;
     return {
       db,
       capabilities: capabilitiesForUrl(url),
@@ -223,9 +228,14 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
           const [row] = sqlite.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
           return { logFrames: row?.log ?? 0 };
         },
+        fileDescriptor: () => (file === ':memory:' ? undefined : (syncFd ??= openSync(file, 'r'))),
       },
       description: `sqlite ${file}`,
-      close: () => db.destroy(),
+      close: async () => {
+        await db.destroy();
+        if (syncFd !== undefined) closeSync(syncFd);
+        syncFd = undefined;
+      },
     };
   }
   if (isPostgresUrl(url)) {

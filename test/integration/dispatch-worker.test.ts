@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { startTestServer } from '../helpers/server.js';
@@ -183,10 +183,14 @@ describe('dispatcher in a worker thread (SQLite file)', () => {
     // The worker's requests, seen after the host's own handler has run: at a release, the
     // restart count then, which the first commit after it must raise.
     let holds = 0;
+    const notFlushed: number[] = [];
     const atRelease: number[] = [];
-    s.server.dispatchWorker!.thread.on('message', (m: { type: string }) => {
-      if (m.type === 'hold-writes') holds += 1;
-      else if (m.type === 'release-writes') atRelease.push(restarts());
+    s.server.dispatchWorker!.thread.on('message', (m: { type: string; flushed?: boolean }) => {
+      if (m.type === 'hold-writes') {
+        // The worker flushes the database file before each hold, so the held pass syncs little.
+        if (m.flushed !== true) notFlushed.push(holds);
+        holds += 1;
+      } else if (m.type === 'release-writes') atRelease.push(restarts());
     });
     const blob = Buffer.alloc(3000, 7);
     let next = 0;
@@ -213,9 +217,32 @@ describe('dispatcher in a worker thread (SQLite file)', () => {
     assert.ok(holds >= 3, `the worker held the writes ${holds} times in ${next} writes`);
     assert.ok(checked >= 3);
     assert.deepEqual(notRestarted, [], 'the first commit after each hold starts the log again');
+    assert.deepEqual(notFlushed, [], 'the database file was flushed before every hold');
     // Frames are 4,120 bytes; the log holds about what is written between two holds.
     assert.ok(largest < 32 * 1024 * 1024, `the log stayed short: ${largest} bytes at most`);
     assert.ok(!/SQLITE_BUSY|database is locked|checkpoint failed/i.test(s.logs.text()));
+  });
+
+  test('the descriptor of the database file the worker flushes with is closed with the store, after its connections', async () => {
+    const s = await startTestServer();
+    assert.equal(s.server.dispatchMode, 'worker');
+    const file = s.server.deps.store.description.replace(/^sqlite /, '');
+    const descriptorsOf = (path: string) =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          // A file deleted while open (the test server's directory goes with it) reads `<path> (deleted)`.
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target === path || target === `${path} (deleted)`;
+        } catch {
+          return false; // the directory's own descriptor, or one closed meanwhile
+        }
+      }).length;
+    const fd = s.server.deps.store.wal!.fileDescriptor()!;
+    assert.equal(readlinkSync(`/proc/self/fd/${fd}`), file);
+    // The main thread's connection, the worker's, and the one for flushing.
+    assert.equal(descriptorsOf(file), 3);
+    await s.close();
+    assert.equal(descriptorsOf(file), 0, 'no descriptor of the database file is left open');
   });
 
   test('a bad OTPGATE_DISPATCH_WORKER is a configuration error', async () => {
