@@ -76,6 +76,17 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
     localWake();
     wakeup?.notify();
   });
+  /** A hold of the group commit for the worker's checkpoint, its length observed once at its first release. */
+  const timedHold = async (hold: () => Promise<() => void>): Promise<() => void> => {
+    const release = await hold();
+    const since = performance.now();
+    let done = false;
+    return () => {
+      if (!done) deps.metrics.writeHolds.observe((performance.now() - since) / 1000);
+      done = true;
+      release();
+    };
+  };
   let app: FastifyInstance | undefined;
   try {
     await migrateToLatest(deps.store).catch((err: unknown) => {
@@ -106,6 +117,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
   if (useWorker) {
     try {
       const databaseFd = deps.store.wal?.fileDescriptor();
+      const hold = deps.store.writes.hold;
       worker = await startDispatchWorker(config, logger, createRemoteWriteServer(deps.store, deps.events, { clock: deps.clock }), (err) => {
         if (stopped) return;
         // Nothing accepted is lost: the main thread takes over, and the worker's claims come
@@ -115,7 +127,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Dep
       }, {
         ...(overrides.dispatchPollMs !== undefined ? { pollMs: overrides.dispatchPollMs } : {}),
         ...(overrides.walCheckpoint ? { walCheckpoint: overrides.walCheckpoint } : {}),
-        ...(deps.store.writes.hold ? { holdWrites: deps.store.writes.hold } : {}),
+        ...(hold ? { holdWrites: () => timedHold(hold) } : {}),
         ...(databaseFd !== undefined ? { databaseFd } : {}),
       });
       const w = worker;

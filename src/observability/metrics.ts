@@ -37,6 +37,12 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
+    writeHolds: new Histogram({
+      name: 'otpgate_sqlite_write_hold_seconds',
+      help: 'SQLite with the dispatch worker: how long the group commit started no batch, so that the worker\'s last checkpoint pass could let the write-ahead log start over.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
+      registers: [registry],
+    }),
     messagesFinal: new Counter({
       name: 'otpgate_messages_final_total',
       help: 'Messages that reached a final dispatch state (sent, failed).',

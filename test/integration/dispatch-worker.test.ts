@@ -218,6 +218,13 @@ describe('dispatcher in a worker thread (SQLite file)', () => {
     assert.ok(checked >= 3);
     assert.deepEqual(notRestarted, [], 'the first commit after each hold starts the log again');
     assert.deepEqual(notFlushed, [], 'the database file was flushed before every hold');
+    // Each released hold is timed once, in the main thread's metrics. The worker may ask for
+    // and release another while /metrics is answered: the releases are counted before it.
+    const released = atRelease.length;
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    const count = Number(/^otpgate_sqlite_write_hold_seconds_count (\S+)$/m.exec(metrics)?.[1]);
+    assert.ok(count >= released && count <= holds, `${count} holds timed, ${released} released before, ${holds} asked for`);
+    assert.ok(Number(/^otpgate_sqlite_write_hold_seconds_sum (\S+)$/m.exec(metrics)?.[1]) > 0);
     // Frames are 4,120 bytes; the log holds about what is written between two holds.
     assert.ok(largest < 32 * 1024 * 1024, `the log stayed short: ${largest} bytes at most`);
     assert.ok(!/SQLITE_BUSY|database is locked|checkpoint failed/i.test(s.logs.text()));
