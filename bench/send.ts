@@ -99,6 +99,18 @@ async function load(url: string, key?: string) {
   };
 }
 
+/**
+ * How often and how long otpgate held its writes for the dispatch worker's checkpoint (the
+ * warm-up and the measured pass together), from its /metrics.
+ */
+async function holdsOf(url: string): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (series: string) => Number(new RegExp(`^otpgate_sqlite_write_hold_seconds_${series} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const count = value('count');
+  if (!(count > 0)) return 'no hold';
+  return `${count} holds, ${((value('sum') * 1000) / count).toFixed(1)} ms on average, ${count - value('bucket{le="0.025"}')} over 25 ms`;
+}
+
 // Alternate the two servers over several rounds so that noise on the machine hits both; the
 // ratio is taken per round (same conditions) and the median round is reported.
 const rounds = Number(process.argv[3] ?? 3);
@@ -110,6 +122,8 @@ const servers = [
 const perRound: Array<Array<Awaited<ReturnType<typeof load>> & { cpuUs: number }>> = [];
 /** otpgate's outbox by status when the load stopped (warm-up and measured pass together). */
 const outboxAtEnd: string[] = [];
+/** otpgate's checkpoint holds per round and server. */
+const holdsAtEnd: string[][] = [];
 for (let round = 0; round < rounds; round++) {
   const results: Array<Awaited<ReturnType<typeof load>> & { cpuUs: number }> = [];
   // The guard's two servers swap places every other round, so that whatever the machine does
@@ -123,6 +137,7 @@ for (let round = 0; round < rounds; round++) {
     const cpu0 = cpuMsOf(s.child.pid!);
     const r = await load(s.url, s.key);
     results[index] = { ...r, cpuUs: Math.round(((cpuMsOf(s.child.pid!) - cpu0) * 1000) / Math.max(1, r.total)) };
+    if (index > 0) (holdsAtEnd[round] ??= [])[index] = await holdsOf(s.url).catch((err: Error) => `metrics not read: ${err.message}`);
     s.child.kill('SIGTERM');
     await new Promise((r) => s.child.once('exit', r));
     const outbox = /outbox (.*)/.exec(s.output())?.[1];
@@ -147,5 +162,6 @@ const cpuRatios = perRound.map((r) => r[1]!.cpuUs / r[2]!.cpuUs).sort((a, b) => 
 process.stdout.write(`fraud guard by CPU per request, off ÷ enforce, per round: ${cpuRatios.map((x) => x.toFixed(3)).join(', ')} (median ${cpuRatios[Math.floor(cpuRatios.length / 2)]!.toFixed(3)})\n`);
 perRound.forEach((_, round) => {
   if (outboxAtEnd[round]) process.stdout.write(`\nround ${round + 1}: otpgate's outbox when the load stopped: ${outboxAtEnd[round]}`);
+  holdsAtEnd[round]?.forEach((holds, i) => holds && process.stdout.write(`\nround ${round + 1}: ${servers[i]![0]}: writes held for the checkpoint: ${holds}`));
 });
 process.stdout.write('\n');
