@@ -10,11 +10,16 @@ const CHECKPOINT_EVERY_MS = 1000;
 /**
  * A log of at least this many frames (4 KiB pages, so 128 MiB) is started again from its
  * beginning: the worker holds the main thread's writes for a last checkpoint pass (below).
- * Each hold delays the requests of that moment by the pass (a median 11–12 ms under full load); at
- * this length it comes about every two seconds of full load. A shorter log meant more holds,
- * and a higher p99 (docs/performance.md, 2026-12-06).
+ * Each hold delays the requests of that moment by the pass (5–8 ms on average under full
+ * load); at this length it comes about every two seconds of full load. A shorter log meant
+ * more holds, and a higher p99 (docs/performance.md, 2026-12-06).
  */
 const WAL_RESTART_FRAMES = 32_768;
+/**
+ * Rounds of a pass and a flush of the database file before each hold: a held pass took 11–17 ms
+ * on average at full load after one, 5–8 ms after two (docs/performance.md, 2026-12-06).
+ */
+const FLUSH_ROUNDS_BEFORE_HOLD = 2;
 
 /**
  * The dispatcher in a worker thread (SQLite: see worker-host.ts). It builds the same services
@@ -49,7 +54,8 @@ deps.dispatcher.start();
 // That held pass ends by syncing the database file, which flushes every page the passes since
 // the last hold copied into it (21–23 ms of the 51–55 ms a held pass took at full load). So
 // before asking, the worker copies what was committed during its last pass and flushes the file
-// itself while the writes go on: the held pass then copies and syncs only the last moments'.
+// itself while the writes go on, twice (the second round has only the first's time to catch
+// up on): the held pass then copies and syncs only the last moments'.
 let holding = 0;
 let holdSeq = 0;
 // The log's length at the last hold, until a pass finds it shorter (it started over). A hold
@@ -84,8 +90,11 @@ const checkpoints = setInterval(() => {
   if (pass.logFrames < heldAtFrames) heldAtFrames = 0;
   if (pass.logFrames >= restartFrames && (heldAtFrames === 0 || performance.now() - lastHoldAt >= 4 * checkpointEveryMs)) {
     heldAtFrames = pass.logFrames;
-    checkpoint();
-    const flushed = flushDatabaseFile();
+    let flushed = false;
+    for (let round = 0; round < FLUSH_ROUNDS_BEFORE_HOLD; round++) {
+      checkpoint();
+      flushed = flushDatabaseFile();
+    }
     lastHoldAt = performance.now();
     holding = ++holdSeq;
     post({ type: 'hold-writes', id: holding, flushed });
