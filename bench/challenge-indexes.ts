@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createStore, migrateToLatest } from '../src/store/db.js';
 import SqliteDatabase from '../src/store/sqlite-driver.js';
+import { sqliteBenchFile } from './servers/bench-support.js';
 
 const rows = Number(process.argv[2] ?? 300_000);
 const rounds = Number(process.argv[3] ?? 2);
@@ -20,10 +20,7 @@ const phones = Array.from({ length: rows }, () => `+1415${200 + Math.floor(rand(
 
 async function run(label: string, phoneIndex: boolean): Promise<{ label: string; cpuUs: number; wallUs: number }> {
   const file = join(dir, `${label}.db`);
-  const store = createStore(`sqlite:${file}`);
-  await migrateToLatest(store);
-  await store.db.insertInto('tenants').values({ id: 'ten_bench', name: 'Bench', settings: '{}', created_at: 0, updated_at: 0 } as never).execute();
-  await store.close();
+  await sqliteBenchFile(file);
   const db = new SqliteDatabase(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

@@ -10,12 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kysely, SqliteDialect, type Transaction } from 'kysely';
-import { createStore, migrateToLatest, withStatementCache } from '../src/store/db.js';
+import { withStatementCache } from '../src/store/db.js';
 import SqliteDatabase from '../src/store/sqlite-driver.js';
 import type { Database } from '../src/store/schema.js';
 import { nearestNumbers } from '../src/store/queries/fraud.js';
 import { registerSyncSqlite } from '../src/store/prepared.js';
 import { prefixVelocityRule, velocityRange } from '../src/domain/fraud/prefix.js';
+import { sqliteBenchFile } from './servers/bench-support.js';
 
 const lines = Number(process.argv[2] ?? 150);
 const rounds = Number(process.argv[3] ?? 3);
@@ -24,10 +25,7 @@ const reads = 20_000;
 const dir = mkdtempSync(join(tmpdir(), 'otpgate-velocity-read-'));
 const file = join(dir, 'store.db');
 
-const store = createStore(`sqlite:${file}`);
-await migrateToLatest(store);
-await store.db.insertInto('tenants').values({ id: 'ten_bench', name: 'Bench', settings: '{}', created_at: 0, updated_at: 0 } as never).execute();
-await store.close();
+await sqliteBenchFile(file);
 
 const sqlite = new SqliteDatabase(file);
 sqlite.pragma('journal_mode = WAL');

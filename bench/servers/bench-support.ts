@@ -1,8 +1,17 @@
-// Pieces the PostgreSQL benches share (bench/pg-send.ts, bench/big-store.ts).
+// Pieces the benches share (bench/pg-send.ts, bench/big-store.ts, the SQLite micro-benches).
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { createStore, migrateToLatest } from '../../src/store/db.js';
+
+/** Creates `file`: a SQLite store with otpgate's schema and one tenant, `ten_bench`, for a bench that writes its tables directly. */
+export async function sqliteBenchFile(file: string): Promise<void> {
+  const store = createStore(`sqlite:${file}`);
+  await migrateToLatest(store);
+  await store.db.insertInto('tenants').values({ id: 'ten_bench', name: 'Bench', settings: '{}', created_at: 0, updated_at: 0 } as never).execute();
+  await store.close();
+}
 
 /** Runs `fn` on a connection of its own to `url` (creating and dropping bench databases). */
 export async function withPgClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
