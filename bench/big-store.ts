@@ -4,7 +4,11 @@
 // expired rows against the p99 of the same load just before.
 //
 // Usage: npx tsx bench/big-store.ts [--rows 10000000] [--engines sqlite,postgres] [--rebuild]
-//          [--requests 20000] [--seconds 30] [--build-only]      (npm run bench:big -- …)
+//          [--requests 20000] [--seconds 30] [--build-only] [--cache as-is|cold|warm]      (npm run bench:big -- …)
+//   --cache  the big store's files in the OS's page cache before its phase: as the last run left
+//            them (as-is, the default), dropped (cold: sync, then /proc/sys/vm/drop_caches; root),
+//            or read once in full (warm: a store that fits in memory; PostgreSQL's data folder
+//            must be readable, as root on the server's machine)
 //   OTPGATE_BENCH_PG_URL  server for the PostgreSQL stores (default postgres://postgres@127.0.0.1:5432/test)
 //   OTPGATE_BENCH_BIG_DIR where the SQLite store is kept (default /tmp/otpgate-big)
 //   OTPGATE_BENCH_PROFILE_DIR  write a CPU profile of each otpgate node there (node --cpu-prof)
@@ -13,10 +17,10 @@
 // --rebuild; each run's purge removes the store's oldest day of messages and codes. Quote the
 // first run on a freshly built store: later runs over the same PostgreSQL store measured the
 // big store's send slower and slower (docs/performance.md, 2026-12-04).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -35,8 +39,11 @@ const { values: args } = parseArgs({
     requests: { type: 'string', default: '20000' },
     seconds: { type: 'string', default: '30' },
     'build-only': { type: 'boolean', default: false },
+    cache: { type: 'string', default: 'as-is' },
   },
 });
+const cacheMode = args.cache!;
+if (cacheMode !== 'as-is' && cacheMode !== 'cold' && cacheMode !== 'warm') throw new Error('--cache is as-is, cold or warm');
 const rows = Number(args.rows);
 const engines = args.engines!.split(',') as Array<'sqlite' | 'postgres'>;
 const requests = Number(args.requests);
@@ -399,6 +406,46 @@ function withSqlite<T>(url: string, fn: (db: InstanceType<typeof SqliteDatabase>
   }
 }
 
+/**
+ * Puts the big store's files in the OS's page cache as `--cache` asks, before its phase. Between
+ * runs a store is otherwise as cached as the last run and whatever ran since left it: the send
+ * ratio of SQLite's 10 M-row store went from 0.30 to 0.82 with that alone (docs/performance.md,
+ * 2026-12-06). Cold leaves PostgreSQL's own buffers (shared_buffers) as they are.
+ */
+async function prepareCache(engine: 'sqlite' | 'postgres', url: string): Promise<void> {
+  if (cacheMode === 'as-is') return;
+  const started = Date.now();
+  if (cacheMode === 'cold') {
+    spawnSync('sync');
+    try {
+      writeFileSync('/proc/sys/vm/drop_caches', '1');
+    } catch (err) {
+      throw new Error(`--cache cold drops the OS's page cache, which takes root: ${(err as Error).message}`);
+    }
+    log(`${engine} big: the OS's page cache dropped`);
+    return;
+  }
+  const files =
+    engine === 'sqlite'
+      ? [url.slice('sqlite:'.length)]
+      : await withPgClient(url, async (c) => {
+          const dir = (await c.query<{ d: string }>('show data_directory')).rows[0]!.d;
+          const oid = (await c.query<{ oid: number }>('select oid from pg_database where datname = current_database()')).rows[0]!.oid;
+          return readdirSync(join(dir, 'base', String(oid))).map((f) => join(dir, 'base', String(oid), f));
+        });
+  const buf = Buffer.alloc(1 << 20);
+  let bytes = 0;
+  for (const file of files) {
+    const fd = openSync(file, 'r');
+    try {
+      for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) bytes += n;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  log(`${engine} big: ${(bytes / 2 ** 30).toFixed(2)} GiB read into the OS's page cache in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
 async function runStore(engine: 'sqlite' | 'postgres', store: 'empty' | 'big', url: string): Promise<Row> {
   if (store === 'big') {
     const settled = await settleBacklog(engine, url, built[engine]!.builtAt);
@@ -420,6 +467,7 @@ async function runStore(engine: 'sqlite' | 'postgres', store: 'empty' | 'big', u
       log(`${engine} ${store}: checkpoint in ${((Date.now() - flushStarted) / 1000).toFixed(1)} s`);
     }
   }
+  if (store === 'big') await prepareCache(engine, url);
   const node = await startNode(url, gateway.uri, gatewayKey, store === 'big' ? benchTenantId : undefined);
   try {
     log(`${engine} ${store}: warm-up`);
@@ -486,7 +534,7 @@ await gateway.close();
 const cpu = cpus();
 const out = process.stdout;
 const pgVersion = engines.includes('postgres') ? await admin(async (c) => (await c.query<{ server_version: string }>('show server_version')).rows[0]!.server_version) : undefined;
-out.write(`\n${connections} connections; send: ${requests} requests (at most ${maxSeconds} s), verify: each phone's newest code once; big store: ${rows} challenges, verifications, messages and attempts\n`);
+out.write(`\n${connections} connections; send: ${requests} requests (at most ${maxSeconds} s), verify: each phone's newest code once; big store: ${rows} challenges, verifications, messages and attempts; its OS page cache before its phase: ${cacheMode}\n`);
 out.write(`Node ${process.version}${pgVersion ? `, PostgreSQL ${pgVersion}` : ''}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, everything on this one machine\n\n`);
 for (const engine of engines) {
   const b = built[engine]!;
