@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { pgNodeEnv } from './servers/node-env.js';
-import { startGateway, stopChild, withPgClient } from './servers/bench-support.js';
+import { holdsOf, startGateway, stopChild, withPgClient } from './servers/bench-support.js';
 import { benchTenantId, buildPostgres, buildSqlite, phoneOf, phonePool, type BuiltStore } from './big-store/build.js';
 import SqliteDatabase from '../src/store/sqlite-driver.js';
 import { idFloor } from '../src/domain/ids.js';
@@ -496,7 +496,7 @@ async function runStore(engine: 'sqlite' | 'postgres', store: 'empty' | 'big', u
       const code = gateway.codes.get(phone);
       if (code) pairs.push({ challenge_id: id, code });
     }
-    log(`${engine} ${store}: verify ${pairs.length}`);
+    log(`${engine} ${store}: verify ${pairs.length}${engine === 'sqlite' ? `; writes held for the checkpoint since the start: ${await holdsOf(node.url)}` : ''}`);
     const verify = await load(node, '/v1/otp/verify', pairs);
     const row: Row = { engine, store, send, verify };
     if (store === 'big') {

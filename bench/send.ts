@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { holdsOf } from './servers/bench-support.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const connections = 50;
@@ -97,18 +98,6 @@ async function load(url: string, key?: string) {
     errors: result.errors,
     total: result.requests.total,
   };
-}
-
-/**
- * How often and how long otpgate held its writes for the dispatch worker's checkpoint (the
- * warm-up and the measured pass together), from its /metrics.
- */
-async function holdsOf(url: string): Promise<string> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (series: string) => Number(new RegExp(`^otpgate_sqlite_write_hold_seconds_${series} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-  const count = value('count');
-  if (!(count > 0)) return 'no hold';
-  return `${count} holds, ${((value('sum') * 1000) / count).toFixed(1)} ms on average, ${count - value('bucket{le="0.025"}')} over 25 ms`;
 }
 
 // Alternate the two servers over several rounds so that noise on the machine hits both; the

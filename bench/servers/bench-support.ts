@@ -100,3 +100,15 @@ export function benchFraudGuard(mode: string | undefined): Record<string, unknow
     },
   };
 }
+
+/**
+ * How often and how long otpgate held its writes for the dispatch worker's checkpoint (every
+ * request since it started), from its /metrics.
+ */
+export async function holdsOf(url: string): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (series: string) => Number(new RegExp(`^otpgate_sqlite_write_hold_seconds_${series} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const count = value('count');
+  if (!(count > 0)) return 'no hold';
+  return `${count} holds, ${((value('sum') * 1000) / count).toFixed(1)} ms on average, ${count - value('bucket{le="0.025"}')} over 25 ms`;
+}
