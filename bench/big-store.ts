@@ -429,7 +429,7 @@ async function prepareCache(engine: 'sqlite' | 'postgres', url: string): Promise
     engine === 'sqlite'
       ? [url.slice('sqlite:'.length)]
       : await withPgClient(url, async (c) => {
-          const dir = (await c.query<{ d: string }>('show data_directory')).rows[0]!.d;
+          const dir = (await c.query<{ d: string }>("select current_setting('data_directory') as d")).rows[0]!.d;
           const oid = (await c.query<{ oid: number }>('select oid from pg_database where datname = current_database()')).rows[0]!.oid;
           return readdirSync(join(dir, 'base', String(oid))).map((f) => join(dir, 'base', String(oid), f));
         });
