@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { after, describe, test } from 'node:test';
 import { createStore, migrateToLatest, type Store } from '../../src/store/db.js';
 import { lockSendKey } from '../../src/store/queries/challenges.js';
@@ -63,6 +64,12 @@ for (const dialect of dialects) {
       const now = Date.now();
       const N = 400;
       for (let i = 0; i < N; i++) await insertMessage(stores[0]!.db, message(`msg_${String(i).padStart(4, '0')}`, now - 1000));
+      // Each PostgreSQL pool opens its four connections first, all at once: opened by the first
+      // claims, the claimer whose connection came first could take all 400 before another's was
+      // open. With them open, the eight first claims run side by side and each takes its own 7.
+      for (const store of stores) {
+        if (store.pgPool) await Promise.all(Array.from({ length: 4 }, () => sql`select pg_sleep(0.05)`.execute(store.db)));
+      }
       const claimedBy = new Map<string, string>();
       const dupes: string[] = [];
       await Promise.all(
