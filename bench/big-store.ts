@@ -409,12 +409,12 @@ function withSqlite<T>(url: string, fn: (db: InstanceType<typeof SqliteDatabase>
 /**
  * Puts the big store's files in the OS's page cache as `--cache` asks, before its phase. Between
  * runs a store is otherwise as cached as the last run and whatever ran since left it: the send
- * ratio of SQLite's 10 M-row store went from 0.30 to 0.82 with that alone (docs/performance.md,
- * 2026-12-06). Cold leaves PostgreSQL's own buffers (shared_buffers) as they are.
+ * ratio of SQLite's 10 M-row store was 0.38–0.40 with the cache dropped and 0.68–0.96 with the
+ * file read in (docs/performance.md, 2026-12-06). Cold leaves PostgreSQL's own buffers
+ * (shared_buffers) as they are.
  */
 async function prepareCache(engine: 'sqlite' | 'postgres', url: string): Promise<void> {
   if (cacheMode === 'as-is') return;
-  const started = Date.now();
   if (cacheMode === 'cold') {
     spawnSync('sync');
     try {
@@ -433,6 +433,7 @@ async function prepareCache(engine: 'sqlite' | 'postgres', url: string): Promise
           const oid = (await c.query<{ oid: number }>('select oid from pg_database where datname = current_database()')).rows[0]!.oid;
           return readdirSync(join(dir, 'base', String(oid))).map((f) => join(dir, 'base', String(oid), f));
         });
+  const started = Date.now();
   const buf = Buffer.alloc(1 << 20);
   let bytes = 0;
   for (const file of files) {
