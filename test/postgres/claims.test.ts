@@ -8,6 +8,8 @@ import type { NewMessage } from '../../src/store/schema.js';
 import { createTestDatabase, testDialects } from '../helpers/databases.js';
 
 const dialects = await testDialects();
+/** Connections per store's PostgreSQL pool. */
+const POOL_SIZE = 4;
 
 function message(id: string, now: number): NewMessage {
   return {
@@ -52,7 +54,7 @@ for (const dialect of dialects) {
     async function freshStore(stores = 1): Promise<Store[]> {
       const db = await createTestDatabase(dialect);
       cleanups.push(db.drop);
-      const out = Array.from({ length: stores }, () => createStore(db.url, { pgPoolSize: 4 }));
+      const out = Array.from({ length: stores }, () => createStore(db.url, { pgPoolSize: POOL_SIZE }));
       for (const s of out) cleanups.push(() => s.close());
       await migrateToLatest(out[0]!);
       await out[0]!.db.insertInto('tenants').values({ id: 'ten_claims', name: 'Claims', settings: '{}', created_at: 0, updated_at: 0 }).execute();
@@ -64,11 +66,11 @@ for (const dialect of dialects) {
       const now = Date.now();
       const N = 400;
       for (let i = 0; i < N; i++) await insertMessage(stores[0]!.db, message(`msg_${String(i).padStart(4, '0')}`, now - 1000));
-      // Each PostgreSQL pool opens its four connections first, all at once: opened by the first
+      // Each PostgreSQL pool opens all its connections first, at once: opened by the first
       // claims, the claimer whose connection came first could take all 400 before another's was
       // open. With them open, the eight first claims run side by side and each takes its own 7.
       for (const store of stores) {
-        if (store.pgPool) await Promise.all(Array.from({ length: 4 }, () => sql`select pg_sleep(0.05)`.execute(store.db)));
+        if (store.pgPool) await Promise.all(Array.from({ length: POOL_SIZE }, () => sql`select pg_sleep(0.05)`.execute(store.db)));
       }
       const claimedBy = new Map<string, string>();
       const dupes: string[] = [];
