@@ -2,12 +2,15 @@
 // one database, against a same-run baseline (bench/pg-baseline.ts: Fastify + pg doing just the
 // inserts of a send in one transaction, and the read + update of a verify).
 //
-// Usage: npx tsx bench/pg-send.ts [seconds=10] [fraud guard: off|enforce, default off] [resend] [history]
+// Usage: npx tsx bench/pg-send.ts [seconds=10] [fraud guard: off|enforce, default off] [resend] [history] [functions]
 //   resend: after the send phase, one node resends to every phone it sent to (a `same_code`
 //           resend, the tenant's default policy), measured as a phase of its own
 //   history: the tenant starts with a day of the fraud guard's hourly counters for every key
 //           the sends use (the country, each prefix, IP and IP–country pair), as a tenant
 //           that has run a while has, instead of an empty store
+//   functions: PostgreSQL's time in each of otpgate's functions (`track_functions = pl` on the
+//           nodes' connections, read from `pg_stat_user_functions` once the nodes have stopped),
+//           over the whole run of each otpgate server: warm-up, send, drain and verify
 //   OTPGATE_BENCH_PG_URL  server to create the bench databases on (default postgres://postgres@127.0.0.1:5432/test)
 //   OTPGATE_BENCH_PROFILE_DIR  write a CPU profile of each otpgate node there (node --cpu-prof)
 //
@@ -32,9 +35,10 @@ const seconds = Number(process.argv[2] ?? 10);
 const guard = process.argv[3] ?? 'off';
 if (guard !== 'off' && guard !== 'enforce') throw new Error('the fraud guard is off or enforce');
 const words = process.argv.slice(4);
-if (words.some((w) => w !== 'resend' && w !== 'history')) throw new Error('the arguments after the mode are `resend` and `history`, or nothing');
+if (words.some((w) => w !== 'resend' && w !== 'history' && w !== 'functions')) throw new Error('the arguments after the mode are `resend`, `history` and `functions`, or nothing');
 const withResend = words.includes('resend');
 const withHistory = words.includes('history');
+const withFunctions = words.includes('functions');
 const connections = 50;
 const warmupSeconds = 2;
 const pgUrl = process.env.OTPGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -277,6 +281,38 @@ interface Row {
   deliveredPerSec?: number;
   /** How long the outbox took to empty after the send load stopped, s. */
   drainSeconds?: number;
+  /** With `functions`: PostgreSQL's time in each function over the whole run, and the codes it stored. */
+  functions?: { codes: number; rows: FunctionTime[] };
+}
+
+interface FunctionTime {
+  name: string;
+  calls: number;
+  /** ms, the function and what it called. */
+  total: number;
+  /** ms, the function's own statements. */
+  self: number;
+}
+
+/**
+ * `pg_stat_user_functions` of the database once every connection to it has closed: a backend
+ * sends its function counts to the statistics when its session ends (or about every second
+ * while busy), so the figures are complete only then.
+ */
+async function functionTimes(dbUrl: string, dbName: string): Promise<{ codes: number; rows: FunctionTime[] }> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const open = await admin(async (c) => (await c.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = $1', [dbName])).rows[0]!.n);
+    if (open === '0') break;
+    await sleep(50);
+  }
+  return withPgClient(dbUrl, async (c) => {
+    const codes = Number((await c.query<{ n: string }>('select count(*) as n from challenges')).rows[0]!.n);
+    const r = await c.query<{ funcname: string; calls: string; total_time: number; self_time: number }>(
+      'select funcname, calls, total_time, self_time from pg_stat_user_functions order by self_time desc',
+    );
+    return { codes, rows: r.rows.map((x) => ({ name: x.funcname, calls: Number(x.calls), total: x.total_time, self: x.self_time })) };
+  });
 }
 
 /**
@@ -336,10 +372,14 @@ async function seedCounterHistory(url: string, tenantId: string): Promise<void> 
 async function runOtpgate(nodes: number, gateway: Gateway, gatewayKey: string): Promise<Row> {
   const db = await freshDatabase();
   const procs: ChildProcess[] = [];
+  let row: Row | undefined;
+  // Only the nodes' own connections count their functions' time (a superuser setting; the bench connects as one).
+  const nodeDbUrl = new URL(db.url);
+  if (withFunctions) nodeDbUrl.searchParams.set('options', '-c track_functions=pl');
   try {
     const started = [];
     for (let i = 0; i < nodes; i++) {
-      const n = await startNode(db.url, gateway.uri, gatewayKey);
+      const n = await startNode(nodeDbUrl.toString(), gateway.uri, gatewayKey);
       procs.push(n.child);
       started.push(n);
     }
@@ -393,7 +433,7 @@ async function runOtpgate(nodes: number, gateway: Gateway, gatewayKey: string): 
       if (code) pairs.push({ challenge_id: id, code });
     }
     const verify = await measureCpu(pids, db.name, () => load(targets, '/v1/otp/verify', { bodies: pairs }));
-    return {
+    row = {
       name: `otpgate, ${nodes} node${nodes === 1 ? '' : 's'}`,
       send,
       verify,
@@ -401,8 +441,10 @@ async function runOtpgate(nodes: number, gateway: Gateway, gatewayKey: string): 
       deliveredPerSec: Math.round(gateway.received / ((drained - sendStarted) / 1000)),
       drainSeconds: Math.max(0, (drained - sendEnded) / 1000),
     };
+    return row;
   } finally {
     for (const p of procs) await stop(p);
+    if (withFunctions && row) row.functions = await functionTimes(db.url, db.name);
     await db.drop();
   }
 }
@@ -434,6 +476,15 @@ if (resent.length > 0) {
   for (const r of resent) {
     const m = r.resend!;
     out.write(`| ${r.name} | ${m.rps} | ${m.p50} | ${m.p99} | ${(m.rps / base.send.rps).toFixed(2)} | ${m.cpuServerMs} | ${m.cpuPostgresMs} | ${m.non2xx} |\n`);
+  }
+}
+for (const r of rows.filter((x) => x.functions)) {
+  const f = r.functions!;
+  const all = f.rows.reduce((a, x) => a + x.self, 0);
+  out.write(`\nPostgreSQL's time in otpgate's functions, ${r.name}, the whole run (warm-up, send, drain, verify; ${f.codes} codes stored), wall time inside the function, so waits for a lock or a CPU included:\n\n`);
+  out.write('| function | calls | self ms | self µs per call | self µs per code stored | share of self | total ms |\n|---|---|---|---|---|---|---|\n');
+  for (const x of f.rows) {
+    out.write(`| ${x.name} | ${x.calls} | ${Math.round(x.self)} | ${x.calls ? Math.round((x.self * 1000) / x.calls) : '–'} | ${f.codes ? Math.round((x.self * 1000) / f.codes) : '–'} | ${all ? ((100 * x.self) / all).toFixed(1) : '–'} % | ${Math.round(x.total)} |\n`);
   }
 }
 out.write('\nCPU per request (ms), server process(es) / PostgreSQL; otpgate\'s send includes dispatching the message:\n\n| server | send: server | send: PostgreSQL | verify: server | verify: PostgreSQL |\n|---|---|---|---|---|\n');
