@@ -301,13 +301,14 @@ interface FunctionTime {
  */
 async function functionTimes(dbUrl: string, dbName: string): Promise<{ codes: number; rows: FunctionTime[] }> {
   const deadline = Date.now() + 10_000;
-  let open = '';
+  let open = -1;
   while (Date.now() < deadline) {
-    open = await admin(async (c) => (await c.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = $1', [dbName])).rows[0]!.n);
-    if (open === '0') break;
+    // count(*) is a bigint, which this process's pg parses as a number (src/store/db.ts).
+    open = Number(await admin(async (c) => (await c.query<{ n: string | number }>('select count(*) as n from pg_stat_activity where datname = $1', [dbName])).rows[0]!.n));
+    if (open === 0) break;
     await sleep(50);
   }
-  if (open !== '0') process.stderr.write(`functions: ${open} connections to ${dbName} still open after 10 s; their last second of counts may be missing\n`);
+  if (open !== 0) process.stderr.write(`functions: ${open} connections to ${dbName} still open after 10 s; their last second of counts may be missing\n`);
   return withPgClient(dbUrl, async (c) => {
     const codes = Number((await c.query<{ n: string }>('select count(*) as n from challenges')).rows[0]!.n);
     const r = await c.query<{ funcname: string; calls: string; total_time: number; self_time: number }>(
