@@ -310,8 +310,8 @@ async function functionTimes(dbUrl: string, dbName: string): Promise<{ codes: nu
   }
   if (open !== 0) process.stderr.write(`functions: ${open} connections to ${dbName} still open after 10 s; their last second of counts may be missing\n`);
   return withPgClient(dbUrl, async (c) => {
-    const codes = Number((await c.query<{ n: string }>('select count(*) as n from challenges')).rows[0]!.n);
-    const r = await c.query<{ funcname: string; calls: string; total_time: number; self_time: number }>(
+    const codes = Number((await c.query<{ n: string | number }>('select count(*) as n from challenges')).rows[0]!.n);
+    const r = await c.query<{ funcname: string; calls: string | number; total_time: number; self_time: number }>(
       'select funcname, calls, total_time, self_time from pg_stat_user_functions order by self_time desc',
     );
     return { codes, rows: r.rows.map((x) => ({ name: x.funcname, calls: Number(x.calls), total: x.total_time, self: x.self_time })) };
