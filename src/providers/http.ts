@@ -205,10 +205,24 @@ export function createHttpClient(policy: OutboundPolicy, options: { resolve?: Re
   const lookup = guardedLookup(policy, options.resolve);
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64, lookup } as http.AgentOptions);
   const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64, lookup } as https.AgentOptions);
+  // checkOutboundUrl's answer depends on the URL and the policy only, and a client sends to a
+  // handful of provider URLs: each is judged once (a URL parse and address checks per message).
+  // A URL with a query or fragment is judged each time: it may carry a message (InstaAlerts).
+  const judged = new Map<string, string | null>();
+  const judge = (raw: string): string | null => {
+    if (raw.includes('?') || raw.includes('#')) return checkOutboundUrl(raw, policy);
+    let reason = judged.get(raw);
+    if (reason === undefined) {
+      reason = checkOutboundUrl(raw, policy);
+      if (judged.size >= 1024) judged.clear();
+      judged.set(raw, reason);
+    }
+    return reason;
+  };
 
   return {
     request(req) {
-      const reason = checkOutboundUrl(req.url, policy);
+      const reason = judge(req.url);
       if (reason) return Promise.reject(new HttpFailure('forbidden_target', `refused ${new URL(req.url).host || req.url}: ${reason}`));
       const url = new URL(req.url);
       const timeoutMs = req.timeoutMs ?? 10_000;

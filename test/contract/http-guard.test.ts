@@ -102,6 +102,15 @@ describe('SSRF guard: URLs checked before any connection', () => {
     assert.match(err.message, /only https URLs are allowed in production/);
     assert.deepEqual(resolve.asked, [], 'not even resolved');
   });
+
+  it('a URL refused once is refused again, with or without a query, and an allowed one is never judged allowed for another', async () => {
+    const resolve = resolvingTo('8.8.8.8');
+    const http = createHttpClient(production, { resolve });
+    for (const url of ['https://10.0.0.1/send', 'https://10.0.0.1/send', 'https://10.0.0.1/send?to=1', 'https://10.0.0.1/send?to=1', 'https://user:pw@sms.example.com/send']) {
+      await expectHttpFailure(http.request({ method: 'POST', url, body: '{}' }), 'forbidden_target');
+    }
+    assert.deepEqual(resolve.asked, [], 'nothing refused was resolved');
+  });
 });
 
 describe('SSRF guard: addresses checked after DNS resolution (guardedLookup)', () => {
