@@ -38,7 +38,7 @@ import { createEventWorker } from './dispatcher/event-worker.js';
 import { createEventEmitter } from './services/event-emitter.js';
 import { createEventService } from './services/event-service.js';
 import type { RemoteWriteClient } from './dispatcher/remote-writes.js';
-import type { WalCheckpointOptions } from './dispatcher/worker-host.js';
+import { usesDispatchWorker, type WalCheckpointOptions } from './dispatcher/worker-host.js';
 import { newId } from './domain/ids.js';
 
 type WorkerMetrics = Awaited<ReturnType<Metrics['registry']['getMetricsAsJSON']>>;
@@ -79,7 +79,10 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const platform = resolvePlatformProvider(config);
   // Validated by loadConfig with the other settings, so a loaded Config never throws here.
   const { keys, activeKeyId } = parseSecretKeys(config.secretKey);
-  const secretBox = createSecretBox(keys, activeKeyId);
+  // A message body is sealed as the send is accepted and opened as it is delivered: when this
+  // thread does both (no dispatch worker), the box keeps what it sealed last for that open.
+  const deliversHere = !overrides.remoteWrites && !(usesDispatchWorker(config) && !overrides.store);
+  const secretBox = createSecretBox(keys, activeKeyId, deliversHere ? { rememberSealed: 4096 } : {});
   const rootKey = keys.find((k) => k.id === activeKeyId)!.key;
   const codeKey = Buffer.from(hkdfSync('sha256', rootKey, Buffer.alloc(0), 'otpgate passcode hmac', 32));
   // Phone hashes (docs/data-lifecycle.md): made under the active key, matched under every key.

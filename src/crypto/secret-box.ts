@@ -25,6 +25,16 @@ export interface SecretBox {
   readonly activeKeyId: string;
 }
 
+export interface SecretBoxOptions {
+  /**
+   * How many of the values it sealed last the box keeps, with their plaintext, to open them
+   * without decrypting (default 0: none). Worth it only where the same process opens what it
+   * just sealed: a message body delivered by the thread that accepted the send. Elsewhere the
+   * entries would only outlive a garbage collection or two and be promoted for nothing.
+   */
+  rememberSealed?: number;
+}
+
 const version = 'v1';
 const algorithm = 'aes-256-gcm';
 const keyBytes = 32;
@@ -32,8 +42,6 @@ const ivBytes = 12;
 const tagBytes = 16;
 /** Key ids appear inside sealed values, so no dots; short and URL-safe. */
 const keyIdPattern = /^[A-Za-z0-9_-]{1,32}$/;
-/** How many values a box remembers sealing (below); about 1 MiB of short messages. */
-const recentLimit = 4096;
 const base64urlPattern = /^[A-Za-z0-9_-]*$/;
 
 /** Strict base64url: only canonical encodings decode, so no two strings open to the same value. */
@@ -47,7 +55,7 @@ function decodeBase64url(text: string): Buffer | undefined {
  * A SecretBox over `keys` (each exactly 32 bytes, ids unique, matching `[A-Za-z0-9_-]{1,32}`),
  * sealing under `activeKeyId`. Throws an Error naming the problem (never the key bytes).
  */
-export function createSecretBox(keys: ReadonlyArray<{ id: string; key: Buffer }>, activeKeyId: string): SecretBox {
+export function createSecretBox(keys: ReadonlyArray<{ id: string; key: Buffer }>, activeKeyId: string, options: SecretBoxOptions = {}): SecretBox {
   const byId = new Map<string, Buffer>();
   for (const { id, key } of keys) {
     if (!keyIdPattern.test(id)) throw new Error(`secret key id "${id}" must be 1–32 characters of A–Z, a–z, 0–9, _ or -`);
@@ -59,11 +67,10 @@ export function createSecretBox(keys: ReadonlyArray<{ id: string; key: Buffer }>
   }
   const activeKey = byId.get(activeKeyId);
   if (activeKey === undefined) throw new Error(`active secret key id "${activeKeyId}" is not among the keys`);
-  // The values this box sealed last, by sealed text, with their AAD: a message body is sealed as
-  // the send is accepted and opened once as the same process delivers it, and a value that is
-  // exactly one this box sealed opens, under the same AAD, to what was sealed. An AES-GCM
-  // context costs as much to set up as the rest of the send's crypto, so that open is skipped.
-  // The first open takes the entry out; the oldest go first once the limit is reached.
+  // The values this box sealed last, by sealed text, with their AAD: a value that is exactly one
+  // this box sealed opens, under the same AAD, to what was sealed, so that open needs no AES-GCM
+  // context. The first open takes the entry out; the oldest go first once the limit is reached.
+  const recentLimit = options.rememberSealed ?? 0;
   const recent = new Map<string, { aad: string; plaintext: string }>();
 
   return {
@@ -75,12 +82,14 @@ export function createSecretBox(keys: ReadonlyArray<{ id: string; key: Buffer }>
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       const tag = cipher.getAuthTag();
       const sealed = [version, activeKeyId, iv.toString('base64url'), ciphertext.toString('base64url'), tag.toString('base64url')].join('.');
-      if (recent.size >= recentLimit) recent.delete(recent.keys().next().value!);
-      recent.set(sealed, { aad, plaintext });
+      if (recentLimit > 0) {
+        if (recent.size >= recentLimit) recent.delete(recent.keys().next().value!);
+        recent.set(sealed, { aad, plaintext });
+      }
       return sealed;
     },
     open(sealed: string, aad = ''): string {
-      const known = typeof sealed === 'string' ? recent.get(sealed) : undefined;
+      const known = recent.size > 0 && typeof sealed === 'string' ? recent.get(sealed) : undefined;
       if (known !== undefined && known.aad === aad) {
         recent.delete(sealed);
         return known.plaintext;

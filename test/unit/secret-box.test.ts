@@ -168,22 +168,28 @@ test('parseSecretKeys: errors name the problem and never echo key material', () 
   }
 });
 
-test('a value this box just sealed opens as any other: same plaintext, same AAD check, tampering caught', () => {
-  const box = createSecretBox([{ id: 'k1', key: k1 }], 'k1');
-  const other = createSecretBox([{ id: 'k1', key: k1 }], 'k1');
-  const sealed = box.seal('Your code is 123456', 'msg_1');
-  // A wrong AAD is refused though the value is one the box remembers, and does not spend it.
-  assert.throws(() => box.open(sealed, 'msg_2'), /failed authentication/);
-  const parts = sealed.split('.');
-  const flipped = parts[3]!.startsWith('A') ? `B${parts[3]!.slice(1)}` : `A${parts[3]!.slice(1)}`;
-  assert.throws(() => box.open([...parts.slice(0, 3), flipped, parts[4]].join('.'), 'msg_1'), /failed authentication/);
-  assert.equal(box.open(sealed, 'msg_1'), 'Your code is 123456');
-  // Opened again (a retry), and by a box that never sealed it: decrypted, the same answer.
-  assert.equal(box.open(sealed, 'msg_1'), 'Your code is 123456');
-  assert.equal(other.open(sealed, 'msg_1'), 'Your code is 123456');
-  // Far more values than it remembers: the oldest and the newest still open to what was sealed.
-  const many = Array.from({ length: 5000 }, (_, i) => box.seal(`body ${i}`, `msg_${i}`));
-  assert.equal(box.open(many[0]!, 'msg_0'), 'body 0');
-  assert.equal(box.open(many[4999]!, 'msg_4999'), 'body 4999');
-  assert.throws(() => box.open(many[10]!, 'msg_11'), /failed authentication/);
-});
+for (const rememberSealed of [0, 8]) {
+  test(`a value this box just sealed opens as any other: same plaintext, same AAD check, tampering caught (rememberSealed ${rememberSealed})`, () => {
+    const box = createSecretBox([{ id: 'k1', key: k1 }], 'k1', { rememberSealed });
+    const other = createSecretBox([{ id: 'k1', key: k1 }], 'k1');
+    const sealed = box.seal('Your code is 123456', 'msg_1');
+    // A wrong AAD is refused though the value may be one the box remembers, and does not spend it.
+    assert.throws(() => box.open(sealed, 'msg_2'), /failed authentication/);
+    const parts = sealed.split('.');
+    const flipped = parts[3]!.startsWith('A') ? `B${parts[3]!.slice(1)}` : `A${parts[3]!.slice(1)}`;
+    assert.throws(() => box.open([...parts.slice(0, 3), flipped, parts[4]].join('.'), 'msg_1'), /failed authentication/);
+    assert.equal(box.open(sealed, 'msg_1'), 'Your code is 123456');
+    // Opened again (a retry), and by a box that never sealed it: decrypted, the same answer.
+    assert.equal(box.open(sealed, 'msg_1'), 'Your code is 123456');
+    assert.equal(other.open(sealed, 'msg_1'), 'Your code is 123456');
+    // More values than it remembers: the oldest (forgotten) and the newest open to what was sealed.
+    const many = Array.from({ length: 50 }, (_, i) => box.seal(`body ${i}`, `msg_${i}`));
+    assert.equal(box.open(many[0]!, 'msg_0'), 'body 0');
+    assert.equal(box.open(many[49]!, 'msg_49'), 'body 49');
+    assert.throws(() => box.open(many[48]!, 'msg_47'), /failed authentication/);
+    assert.equal(box.open(many[48]!, 'msg_48'), 'body 48');
+    // Under another key set the same text is refused: what a box remembers is its own keys' work.
+    const stranger = createSecretBox([{ id: 'k1', key: k2 }], 'k1', { rememberSealed });
+    assert.throws(() => stranger.open(many[47]!, 'msg_47'), /failed authentication/);
+  });
+}
