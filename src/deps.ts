@@ -38,7 +38,7 @@ import { createEventWorker } from './dispatcher/event-worker.js';
 import { createEventEmitter } from './services/event-emitter.js';
 import { createEventService } from './services/event-service.js';
 import type { RemoteWriteClient } from './dispatcher/remote-writes.js';
-import { usesDispatchWorker, type WalCheckpointOptions } from './dispatcher/worker-host.js';
+import { runsDispatchWorker, type WalCheckpointOptions } from './dispatcher/worker-host.js';
 import { newId } from './domain/ids.js';
 
 type WorkerMetrics = Awaited<ReturnType<Metrics['registry']['getMetricsAsJSON']>>;
@@ -81,7 +81,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const { keys, activeKeyId } = parseSecretKeys(config.secretKey);
   // A message body is sealed as the send is accepted and opened as it is delivered: when this
   // thread does both (no dispatch worker), the box keeps what it sealed last for that open.
-  const deliversHere = !overrides.remoteWrites && !(usesDispatchWorker(config) && !overrides.store);
+  const deliversHere = !overrides.remoteWrites && !runsDispatchWorker(config, overrides);
   const secretBox = createSecretBox(keys, activeKeyId, deliversHere ? { rememberSealed: 4096 } : {});
   const rootKey = keys.find((k) => k.id === activeKeyId)!.key;
   const codeKey = Buffer.from(hkdfSync('sha256', rootKey, Buffer.alloc(0), 'otpgate passcode hmac', 32));

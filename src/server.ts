@@ -7,7 +7,7 @@ import type { Config } from './config/load.js';
 import { createDeps, type Deps, type DepsOverrides } from './deps.js';
 import { createOutboxWakeup, type OutboxWakeup } from './dispatcher/wakeup.js';
 import { createRemoteWriteServer } from './dispatcher/remote-writes.js';
-import { startDispatchWorker, usesDispatchWorker, type DispatchWorker } from './dispatcher/worker-host.js';
+import { startDispatchWorker, runsDispatchWorker, type DispatchWorker } from './dispatcher/worker-host.js';
 import { DatabaseStartupError } from './startup-errors.js';
 import { migrateToLatest } from './store/db.js';
 import { notifyChannel } from './store/queries/messages.js';
@@ -66,7 +66,7 @@ function warnAboutNodeLocalKeys(deps: Deps, config: Config, logger: Logger): voi
 export async function startServer(config: Config, logger: Logger, overrides: DepsOverrides = {}): Promise<RunningServer> {
   // With the dispatcher in a worker thread, this thread's group commit still writes for both
   // (src/dispatcher/remote-writes.ts): the file has one writer, and no thread waits for a lock.
-  const useWorker = usesDispatchWorker(config) && !overrides.store;
+  const useWorker = runsDispatchWorker(config, overrides);
   const deps = createDeps(config, logger, overrides);
   let wakeup: OutboxWakeup | undefined;
   // A local enqueue wakes this node's dispatcher (in this thread or the worker) and, with a

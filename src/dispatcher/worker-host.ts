@@ -84,6 +84,11 @@ export function usesDispatchWorker(config: Config): boolean {
   return caps.singleWriter && caps.sharedConnections;
 }
 
+/** Whether a server started with these overrides runs the worker: not over a store a test handed in, which the worker could not open. */
+export function runsDispatchWorker(config: Config, overrides: { store?: unknown }): boolean {
+  return usesDispatchWorker(config) && !overrides.store;
+}
+
 /**
  * A worker thread running worker.js next to this file (the build), or worker.ts from source
  * (`npm run dev`, the tests): TypeScript loader hooks do not reach worker threads, so the
