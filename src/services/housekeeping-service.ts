@@ -5,6 +5,7 @@ import { purgeExpiredIdempotencyKeys } from '../store/queries/idempotency.js';
 import { idBoundary, purgeAttempts, purgeAudit, purgeChallenges, purgeInbox, purgeMessages, purgeVerifications, type TimedTable } from '../store/queries/lifecycle.js';
 import { expireVerifications } from '../store/queries/verifications.js';
 import type { Executor } from '../store/db.js';
+import { emptyWriteAheadLog } from '../store/empty-log.js';
 import type { ServiceContext } from './context.js';
 import { createPhoneHashing } from './phone-hashing.js';
 
@@ -181,7 +182,7 @@ export function createHousekeeping(
 
   /** One run of every task. */
   async function runOnce(): Promise<HousekeepingRun> {
-    return {
+    const run: HousekeepingRun = {
       idempotencyKeys: await task('idempotency_keys', purgeIdempotencyKeys),
       fraudCounters: await task('fraud_counters', purgeFraudCounters),
       budgetUsage: await task('fraud_budget_usage', purgeBudget),
@@ -192,6 +193,9 @@ export function createHousekeeping(
       audit: await task('audit_log', purgeOldAudit),
       hashedPhones: phoneHashing ? await task('phone_hashing', phoneHashing.run) : 0,
     };
+    // What left or lost its number must not stay in SQLite's log either.
+    if (Object.values(run).some((n) => n > 0)) await emptyWriteAheadLog(ctx.store, ctx.logger, 'housekeeping');
+    return run;
   }
 
   return {

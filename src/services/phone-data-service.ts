@@ -1,6 +1,7 @@
 import { hashPhone } from '../crypto/hmac.js';
 import { normalizePhone } from '../domain/phone.js';
 import { AppError } from '../errors/app-error.js';
+import { emptyWriteAheadLog } from '../store/empty-log.js';
 import {
   attemptsOfMessages,
   auditMentioning,
@@ -268,6 +269,9 @@ export function createPhoneDataService(
       }
       const total = Object.values(erased).reduce((n, v) => n + v, 0);
       await write((trx) => deps.audit.record(trx, { tenantId: tenant.id, actor, action: 'phone.erased', target: c.phones[1] ?? null, details: { rows: erased, total_rows: total } }));
+      // Old copies of the changed pages stay in SQLite's log until it is emptied (a repeat,
+      // which changes nothing, empties it too).
+      await emptyWriteAheadLog(ctx.store, ctx.logger, 'erasure');
       return { erased, total_rows: total };
     },
   };

@@ -114,7 +114,18 @@ export interface Store {
    * open until the store closes, for the worker to flush the file with (fdatasync) without
    * holding any writer; undefined for an in-memory database.
    */
-  wal?: { autoCheckpoint(pages: number): void; checkpoint(): { logFrames: number }; fileDescriptor(): number | undefined };
+  wal?: {
+    autoCheckpoint(pages: number): void;
+    checkpoint(): { logFrames: number };
+    fileDescriptor(): number | undefined;
+    /**
+     * A full checkpoint that empties the log file (`wal_checkpoint(TRUNCATE)`), so that no old
+     * copy of an erased row stays in it: true when the log is empty now. It waits at most
+     * `waitMs` for readers still on the log, blocking the thread; false if one stayed. Run it
+     * between write batches (WriteRunner.hold).
+     */
+    truncate(waitMs: number): boolean;
+  };
   /** `pg.Pool` behind the store (PostgreSQL only). */
   pgPool?: pg.Pool;
   /**
@@ -229,6 +240,16 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
           return { logFrames: row?.log ?? 0 };
         },
         fileDescriptor: () => (file === ':memory:' ? undefined : (syncFd ??= openSync(file, 'r'))),
+        truncate: (waitMs) => {
+          const wait = sqlite.pragma('busy_timeout', { simple: true }) as number;
+          sqlite.pragma(`busy_timeout = ${Math.max(0, Math.trunc(waitMs))}`);
+          try {
+            const [row] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+            return row?.busy === 0;
+          } finally {
+            sqlite.pragma(`busy_timeout = ${wait}`);
+          }
+        },
       },
       description: `sqlite ${file}`,
       close: async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { startTestServer } from '../helpers/server.js';
@@ -228,6 +228,43 @@ describe('dispatcher in a worker thread (SQLite file)', () => {
     // Frames are 4,120 bytes; the log holds about what is written between two holds.
     assert.ok(largest < 32 * 1024 * 1024, `the log stayed short: ${largest} bytes at most`);
     assert.ok(!/SQLITE_BUSY|database is locked|checkpoint failed/i.test(s.logs.text()));
+  });
+
+  test('an erasure under load leaves no copy of the number in the database file or its log', async () => {
+    // The worker checkpoints every 10 ms and delivers the load's messages, so its reads and
+    // its checkpoints overlap the erasure's own checkpoint.
+    const s = await startTestServer({ overrides: { walCheckpoint: { everyMs: 10, restartFrames: 64 } } });
+    servers.push(s);
+    assert.equal(s.server.dispatchMode, 'worker');
+    const auth = await tenantWithKey(s);
+    const [A, B] = ['+14155550188', '+14155550189'];
+    for (const phone of [A, A, B]) assert.equal((await api(s, 'POST', '/v1/otp/send', auth, { phone_number: phone })).status, 202);
+    await inboxCode(s, auth, A);
+    await inboxCode(s, auth, B);
+    const file = s.server.deps.store.description.replace(/^sqlite /, '');
+    const bytes = () => [file, `${file}-wal`].map((f) => readFileSync(f).toString('latin1')).join('\n');
+    assert.ok(bytes().includes(A.slice(1)), 'the search finds a number that is stored');
+
+    let stop = false;
+    let sent = 0;
+    const load = (async () => {
+      for (let i = 0; !stop; i++) {
+        const r = await api(s, 'POST', '/v1/otp/send', auth, { phone_number: `+1415555${String(1000 + (i % 8000)).padStart(4, '0')}` });
+        assert.equal(r.status, 202, r.text);
+        sent += 1;
+      }
+    })();
+    await waitFor('sends under way', async () => (sent >= 20 ? true : undefined));
+    const erased = await api(s, 'POST', '/v1/phones/erase', auth, { phone_number: A });
+    assert.equal(erased.status, 200, erased.text);
+    assert.equal(erased.json().erased.messages, 2);
+    // A copy of the data directory taken now, while the sends go on.
+    const copy = bytes();
+    stop = true;
+    await load;
+    assert.ok(!copy.includes(A.slice(1)), 'no page of the file or the log holds the erased number');
+    assert.ok(copy.includes(B.slice(1)), 'the other number is still there');
+    assert.ok(!/could not be emptied|checkpoint after an erasure failed/.test(s.logs.text()), s.logs.text());
   });
 
   test('the descriptor of the database file the worker flushes with is closed with the store, after its connections', async () => {
