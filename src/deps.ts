@@ -194,6 +194,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
     redisSendLimiter && fraudCounters
       ? {
           reserve: (windows, member, now, windowMs) => redisSendLimiter.reserve(windows, member, now, windowMs),
+          forget: (keys) => redisSendLimiter.forget(keys),
           async start() {
             await Promise.all([redisSendLimiter.start(), fraudCounters.start()]);
           },
@@ -210,7 +211,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
   const stats = createStatsService(ctx, { receiptKinds: receiptKinds(config.publicUrl) });
   const eventEndpoints = createEventService(ctx, { audit, http, outboundPolicy });
   const eventWorker = createEventWorker({ store, clock, logger: logger.child({ component: 'events' }), secretBox, http });
-  const phones = createPhoneDataService({ ...ctx, phoneKeys }, { audit, tenants });
+  const phones = createPhoneDataService({ ...ctx, phoneKeys }, { audit, tenants, ...(sendLimiter ? { limiter: sendLimiter } : {}) });
   const breaker = createCircuitBreaker(clock);
   // PostgreSQL: deliveries' outcomes are committed in batches (src/dispatcher/outcome-batcher.ts).
   const outcomes = !remote && !store.capabilities.singleWriter ? createOutcomeBatcher(store, events) : undefined;

@@ -42,7 +42,7 @@ import {
   type NamedAnswer,
 } from '../store/queries/verify.js';
 import type { Challenge, Verification, VerificationStatus } from '../store/schema.js';
-import type { Reservation, SendLimiter, SendWindow } from '../store/send-limits.js';
+import { ipWindowKey, phoneWindowKey, type Reservation, type SendLimiter, type SendWindow } from '../store/send-limits.js';
 import type { ServiceContext } from './context.js';
 import { refusalError, type FraudGuard, type FraudRefusal, type SendKeys } from './fraud-guard.js';
 import { eventPayload, type EventData } from './event-emitter.js';
@@ -506,8 +506,8 @@ export function createOtpService(
     // when Redis cannot answer, or without it, they are counted in the transaction below.
     let reservation: Reservation | undefined;
     if (!testNumber && deps.limiter) {
-      const windows: SendWindow[] = [{ key: `${tenant.id}:phone:${phone.e164}`, limit: s.max_sends_per_phone_per_hour }];
-      if (input.client_ip) windows.push({ key: `${tenant.id}:ip:${input.client_ip}`, limit: s.max_sends_per_ip_per_hour });
+      const windows: SendWindow[] = [{ key: phoneWindowKey(tenant.id, phone.e164), limit: s.max_sends_per_phone_per_hour }];
+      if (input.client_ip) windows.push({ key: ipWindowKey(tenant.id, input.client_ip), limit: s.max_sends_per_ip_per_hour });
       reservation = await deps.limiter.reserve(windows, challengeId, now, HOUR_MS);
       if (reservation.ok === false) {
         deps.metrics.otpSends.inc({ outcome: 'rate_limited' });

@@ -24,6 +24,7 @@ import {
   verificationsOfPhone,
 } from '../store/queries/phone-data.js';
 import { findTenant } from '../store/queries/tenants.js';
+import { phoneWindowKey, type SendLimiter } from '../store/send-limits.js';
 import type { AuditService } from './audit-service.js';
 import type { Actor, ServiceContext } from './context.js';
 import { replaceNumber } from './phone-hashing.js';
@@ -106,7 +107,8 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  */
 export function createPhoneDataService(
   ctx: ServiceContext & { phoneKeys: readonly Buffer[] },
-  deps: { audit: AuditService; tenants: Pick<TenantService, 'update'> },
+  /** `limiter`: the hourly caps in Redis, whose window of the number's sends is keyed by it. */
+  deps: { audit: AuditService; tenants: Pick<TenantService, 'update'>; limiter?: Pick<SendLimiter, 'forget'> },
 ) {
   function parse(input: unknown): string {
     const n = normalizePhone(input);
@@ -272,6 +274,9 @@ export function createPhoneDataService(
       // Old copies of the changed pages stay in SQLite's log until it is emptied (a repeat,
       // which changes nothing, empties it too).
       await emptyWriteAheadLog(ctx.store, ctx.logger, 'erasure');
+      if (deps.limiter && !(await deps.limiter.forget([phoneWindowKey(tenant.id, e164)]))) {
+        ctx.logger.warn({ tenant_id: tenant.id }, 'Redis did not answer: the erased number’s hourly send window stays there until it expires within the hour');
+      }
       return { erased, total_rows: total };
     },
   };

@@ -11,6 +11,12 @@ export interface SendWindow {
   limit: number;
 }
 
+/** The window of a tenant's sends to one phone number (E.164). */
+export const phoneWindowKey = (tenantId: string, e164: string): string => `${tenantId}:phone:${e164}`;
+
+/** The window of a tenant's sends from one client IP. */
+export const ipWindowKey = (tenantId: string, ip: string): string => `${tenantId}:ip:${ip}`;
+
 /** What a reservation answers: a slot in every window, or the first window that is full. */
 export type Reservation =
   | { ok: true; release(): Promise<void> }
@@ -29,6 +35,11 @@ export interface SendLimiter {
    * (`member` names the send). `release()` gives the slots back when the send fails after all.
    */
   reserve(windows: SendWindow[], member: string, now: number, windowMs: number): Promise<Reservation>;
+  /**
+   * Drops these windows (an erased number's: its key names the number). False when the
+   * limiter could not answer; the window then expires with its hour.
+   */
+  forget(keys: string[]): Promise<boolean>;
   /** Connects now (at start-up) rather than on the first send; never throws. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -121,6 +132,14 @@ export function createRedisSendLimiter(options: RedisSendLimiterOptions): SendLi
       }
       const window = windows[reply[1] - 1] ?? windows[0]!;
       return { ok: false, window, retryAfterMs: Math.max(1000, Number(reply[2]) + windowMs - now) };
+    },
+    async forget(keys) {
+      if (keys.length === 0) return true;
+      const reply = await options.breaker.run(async () => {
+        await ready();
+        return redis.del(...keys);
+      }, timeoutMs);
+      return reply !== SKIPPED;
     },
     async start() {
       await ready().catch(() => undefined);

@@ -42,6 +42,22 @@ describe('hourly send caps in Redis (OTPGATE_REDIS_URL)', { skip: !(await redisA
     assert.equal(await fallbacks(t), 0);
   });
 
+  test('an erasure drops the number’s window from Redis (its key names the number); another tenant’s stays', async () => {
+    const one = await t.createTenant({ resend_cooldown_seconds: 0 });
+    const two = await t.createTenant({ resend_cooldown_seconds: 0 });
+    const phone = '+14155550188';
+    for (const { auth } of [one, one, two]) assert.equal((await send(t, auth, { phone_number: phone, client_ip: '203.0.113.9' })).statusCode, 202);
+    const keyOf = (tenantId: string) => `${scope.prefix}${tenantId}:phone:${phone}`;
+    assert.equal(await scope.client.zcard(keyOf(one.tenantId)), 2);
+    const erased = await t.call('POST', '/v1/phones/erase', { auth: one.auth, body: { phone_number: phone } });
+    assert.equal(erased.statusCode, 200, erased.body);
+    assert.equal(await scope.client.exists(keyOf(one.tenantId)), 0, 'the erased number’s window is gone');
+    assert.equal(await scope.client.zcard(keyOf(two.tenantId)), 1, 'the other tenant’s window is kept');
+    assert.equal(await scope.client.zcard(`${scope.prefix}${one.tenantId}:ip:203.0.113.9`), 2, 'the IP’s window names no number and stays');
+    assert.equal((await t.call('POST', '/v1/phones/erase', { auth: one.auth, body: { phone_number: phone } })).json().total_rows, 0, 'a repeat finds nothing');
+    assert.ok(!t.logs.text().includes('did not answer'), t.logs.text());
+  });
+
   test('Redis decides, not the database: a window filled in Redis refuses a phone the database has never seen', async () => {
     const { tenantId, auth } = await t.createTenant({ max_sends_per_phone_per_hour: 3 });
     const key = `${scope.prefix}${tenantId}:phone:+14155550177`;
@@ -115,5 +131,15 @@ describe('hourly send caps when Redis does not answer', () => {
     assert.match(metrics.body, /otpgate_send_limit_fallbacks_total 3/);
     assert.ok(t.logs.lines.some((l) => l.includes('counted in the database')), 'a warning says so');
     assert.ok(!t.logs.text().includes('+14155552671'), 'the warning names no phone');
+  });
+
+  test('an erasure is answered, and a warning says the number’s window in Redis stays until it expires', async () => {
+    const { auth } = await t.createTenant({ resend_cooldown_seconds: 0 });
+    assert.equal((await send(t, auth, { phone_number: '+14155552672' })).statusCode, 202);
+    const erased = await t.call('POST', '/v1/phones/erase', { auth, body: { phone_number: '+14155552672' } });
+    assert.equal(erased.statusCode, 200, erased.body);
+    assert.equal(erased.json().erased.challenges, 1);
+    assert.ok(t.logs.lines.some((l) => l.includes('did not answer') && l.includes('expires within the hour')), t.logs.text());
+    assert.ok(!t.logs.text().includes('4155552672'), 'the warning names no phone');
   });
 });
