@@ -241,6 +241,9 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
         },
         fileDescriptor: () => (file === ':memory:' ? undefined : (syncFd ??= openSync(file, 'r'))),
         truncate: (waitMs) => {
+          // A transaction of this connection still open (one of the few outside the group
+          // commit, between two of its statements): try again later.
+          if (sqlite.inTransaction) return false;
           const wait = sqlite.pragma('busy_timeout', { simple: true }) as number;
           sqlite.pragma(`busy_timeout = ${Math.max(0, Math.trunc(waitMs))}`);
           try {

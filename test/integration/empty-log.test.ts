@@ -47,6 +47,30 @@ describe('emptying SQLite’s write-ahead log', () => {
     await store.close();
   });
 
+  test('a transaction of the store’s own connection still open makes a try fail quietly; the next one, after it ends, empties the log', async () => {
+    const file = join(dir, 'own.db');
+    const store = createStore(`sqlite:${file}`);
+    await migrateToLatest(store);
+    const { stream, capture } = captureLogs();
+    const logger = createLogger({ level: 'info', destination: stream });
+    await store.writes.write((trx) => sql`create table notes (v text not null)`.execute(trx));
+    // A transaction outside the group commit (as the operator sign-in's), open across the first try.
+    let ended!: () => void;
+    const open = store.db.transaction().execute(async (trx) => {
+      await sql`insert into notes (v) values ('inside')`.execute(trx);
+      await new Promise<void>((done) => (ended = done));
+    });
+    await new Promise((r) => setImmediate(r));
+    const emptied = emptyWriteAheadLog(store, logger, 'test', { tries: 3, waitMs: 30 });
+    setTimeout(() => ended(), 10);
+    assert.equal(await emptied, true);
+    await open;
+    assert.equal(statSync(`${file}-wal`).size, 0);
+    assert.ok(readFileSync(file).toString('latin1').includes('inside'));
+    assert.equal(capture.lines.length, 0, capture.text());
+    await store.close();
+  });
+
   test('a store without a log (PostgreSQL, or no group commit) has nothing to empty', async () => {
     const logger = createLogger({ level: 'info', destination: captureLogs().stream });
     assert.equal(await emptyWriteAheadLog({ writes: { write: (unit) => unit(undefined as never) } }, logger, 'test'), true);
