@@ -4,27 +4,15 @@
 // changes the rows and ends by emptying SQLite's write-ahead log between two write batches
 // (src/store/empty-log.ts); the export phase shows what the reading alone costs the sends.
 // Usage: npx tsx bench/erasure-load.ts [seconds per phase=8] [rounds=2] [sends/s=800]
-import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
+import { startOtpgate } from './servers/bench-support.js';
 
 const seconds = Number(process.argv[2] ?? 8);
 const rounds = Number(process.argv[3] ?? 2);
 const rate = Number(process.argv[4] ?? 800);
 const ERASE_EVERY_MS = 250;
 
-const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/otpgate.ts'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_FRAUD_GUARD: 'off' } });
-const { url, key } = await new Promise<{ url: string; key: string }>((resolve, reject) => {
-  let buf = '';
-  const timer = setTimeout(() => reject(new Error('the server did not start')), 30_000);
-  child.stdout!.on('data', (c: Buffer) => {
-    buf += c.toString();
-    const m = /listening (\S+) (\S+)/.exec(buf);
-    if (m) {
-      clearTimeout(timer);
-      resolve({ url: m[1]!, key: m[2]! });
-    }
-  });
-});
+const { child, url, key } = await startOtpgate({ BENCH_FRAUD_GUARD: 'off' });
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
 
 let k = 0;

@@ -10,9 +10,10 @@
 // Redis, its own redis-server: the shared servers are never touched. otpgate runs as `npm start`
 // does (real HTTP, the dispatcher delivering to the Inbox provider). Bounded: 3 s of warm-up,
 // then 3 s + 6 s + 4 s of load per scenario, at most 10 requests in flight.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { queryPrivate, startPrivatePostgres, startPrivateRedis } from '../test/helpers/private-servers.js';
+import { startOtpgate } from './servers/bench-support.js';
 
 const CONNECTIONS = 10;
 /** Load before the measured phases (JIT, pools, the first pages of the tables), not counted. */
@@ -22,26 +23,6 @@ const OUTAGE_S = 6;
 const AFTER_S = 4;
 const src = resolve(process.env.BENCH_SRC ?? '.');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function startOtpgate(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; key: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/otpgate.ts'], {
-    cwd: src,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, OTPGATE_LOG_LEVEL: 'warn', ...env },
-  });
-  return new Promise((done, fail) => {
-    let buf = '';
-    const timer = setTimeout(() => fail(new Error('otpgate did not start')), 60_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const m = /listening (\S+) (\S+)/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        done({ child, url: m[1]!, key: m[2]! });
-      }
-    });
-  });
-}
 
 async function stopOtpgate(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
@@ -114,10 +95,13 @@ function summary(name: string, answers: Answer[], lost: number | undefined): str
 async function scenario(name: 'pg-stop' | 'pg-pause' | 'redis-pause'): Promise<string[]> {
   const pgServer = await startPrivatePostgres();
   const redis = name === 'redis-pause' ? await startPrivateRedis() : undefined;
-  const otpgate = await startOtpgate({
-    OTPGATE_DATABASE_URL: pgServer.url,
-    ...(redis ? { OTPGATE_REDIS_URL: redis.url } : {}),
-  });
+  const otpgate = await startOtpgate(
+    {
+      OTPGATE_DATABASE_URL: pgServer.url,
+      ...(redis ? { OTPGATE_REDIS_URL: redis.url } : {}),
+    },
+    src,
+  );
   let phase: Answer['phase'] = 'warmup';
   const run = load(otpgate.url, otpgate.key, () => phase);
   try {

@@ -1,9 +1,33 @@
 // Pieces the benches share (bench/pg-send.ts, bench/big-store.ts, the SQLite micro-benches).
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { createStore, migrateToLatest } from '../../src/store/db.js';
+
+/**
+ * Starts bench/servers/otpgate.ts (SQLite, Inbox, one tenant and key) in a process of its own,
+ * from the source tree `cwd`, and resolves with its URL and key once it listens.
+ */
+export function startOtpgate(env: Record<string, string>, cwd = process.cwd()): Promise<{ child: ChildProcess; url: string; key: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/otpgate.ts'], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, OTPGATE_LOG_LEVEL: 'warn', ...env },
+  });
+  return new Promise((done, fail) => {
+    let buf = '';
+    const timer = setTimeout(() => fail(new Error('otpgate did not start')), 60_000);
+    child.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = /listening (\S+) (\S+)/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        done({ child, url: m[1]!, key: m[2]! });
+      }
+    });
+  });
+}
 
 /** Creates `file`: a SQLite store with otpgate's schema and one tenant, `ten_bench`, for a bench that writes its tables directly. */
 export async function sqliteBenchFile(file: string): Promise<void> {

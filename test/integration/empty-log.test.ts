@@ -14,13 +14,19 @@ describe('emptying SQLite’s write-ahead log', () => {
   const dir = mkdtempSync(join(tmpdir(), 'otpgate-empty-log-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('a reader on the log makes every try fail, said once in the log; once it is gone the log is emptied into the file', async () => {
-    const file = join(dir, 'otpgate.db');
+  /** A migrated SQLite store in `dir` with a table `notes`, and a logger whose lines are captured. */
+  async function notesStore(name: string) {
+    const file = join(dir, name);
     const store = createStore(`sqlite:${file}`);
     await migrateToLatest(store);
     const { stream, capture } = captureLogs();
     const logger = createLogger({ level: 'info', destination: stream });
     await store.writes.write((trx) => sql`create table notes (v text not null)`.execute(trx));
+    return { file, store, logger, capture };
+  }
+
+  test('a reader on the log makes every try fail, said once in the log; once it is gone the log is emptied into the file', async () => {
+    const { file, store, logger, capture } = await notesStore('otpgate.db');
     await store.writes.write((trx) => sql`insert into notes (v) values ('the old text')`.execute(trx));
     // A second connection, as the dispatch worker's, inside a read transaction on the log.
     const reader = new SqliteDatabase(file, { readonly: true });
@@ -48,12 +54,7 @@ describe('emptying SQLite’s write-ahead log', () => {
   });
 
   test('a transaction of the store’s own connection still open makes a try fail quietly; the next one, after it ends, empties the log', async () => {
-    const file = join(dir, 'own.db');
-    const store = createStore(`sqlite:${file}`);
-    await migrateToLatest(store);
-    const { stream, capture } = captureLogs();
-    const logger = createLogger({ level: 'info', destination: stream });
-    await store.writes.write((trx) => sql`create table notes (v text not null)`.execute(trx));
+    const { file, store, logger, capture } = await notesStore('own.db');
     // A transaction outside the group commit (as the operator sign-in's), open across the first try.
     let ended!: () => void;
     const open = store.db.transaction().execute(async (trx) => {
