@@ -202,7 +202,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
   const countsInStore = deps.counters === undefined;
   const batched = store.capabilities.multiNode && countsInStore ? createCounterBatcher(store.db) : undefined;
   // The reads of concurrent first codes' sends share a statement (PostgreSQL).
-  const inputsBatcher = createGuardInputsBatcher(store.db);
+  const inputsBatcher = createGuardInputsBatcher(store.db, store.availability ? { availability: store.availability } : {});
 
   /** Counts outside a send's transaction: batched with the others of the moment when several nodes count in the database. */
   async function addCounts(tenantId: string, entries: CounterEntry[]): Promise<void> {

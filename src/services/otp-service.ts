@@ -201,8 +201,10 @@ export function createOtpService(
   const { store, clock, secretBox, codeKey } = ctx;
   // Concurrent one-statement sends, and verifies, share a statement and a commit (PostgreSQL,
   // migrations 0022 and 0023).
-  const sendBatcher = createSendBatcher(store.db);
-  const verifyBatcher = createVerifyBatcher(store.db);
+  // While the database is away, a call that would wait behind running batches is answered 503.
+  const batching = store.availability ? { availability: store.availability } : {};
+  const sendBatcher = createSendBatcher(store.db, batching);
+  const verifyBatcher = createVerifyBatcher(store.db, batching);
 
   /**
    * The number of a send or a verify. A number in a fictional range (Ofcom's drama mobiles …)

@@ -30,6 +30,16 @@ const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPI
 const PG_CLIENT_MESSAGES =
   /^(Connection terminated|timeout exceeded when trying to connect|Client was closed and is not queryable|Client has encountered a connection error and is not queryable|The database did not answer within)/;
 
+/**
+ * Whether a store takes its database as away for now (PostgreSQL, src/store/pg-pool.ts), and
+ * a way to be told each time it starts to: what waits for the database behind others can then
+ * be answered 503 at once.
+ */
+export interface StoreAvailability {
+  readonly away: boolean;
+  onAway(listener: (detail: string) => void): void;
+}
+
 /** Marks an error that this module recognised, whatever its cause chain (see pg-pool.ts). */
 export class StoreUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,4 +1,4 @@
-import { isStoreUnavailable } from './availability.js';
+import { isStoreUnavailable, StoreUnavailableError, type StoreAvailability } from './availability.js';
 
 type Waiting<A, R> = { args: A; resolve(r: R): void; reject(e: unknown): void };
 
@@ -7,6 +7,8 @@ export interface CallBatcherOptions {
   maxBatch?: number;
   /** The most batches (or lone calls) running at once. */
   maxInFlight?: number;
+  /** The store's: while its database is away, calls that would wait behind running batches fail at once. */
+  availability?: StoreAvailability;
 }
 
 /**
@@ -20,6 +22,12 @@ export interface CallBatcherOptions {
  * calls, a deadlock broken by failing it) wrote nothing: each of its calls is then made on its
  * own, so each gets its own answer or error. A batch cut off because the store is away is not
  * made again: each of its calls fails with that error.
+ *
+ * Once the store takes the database as away, the calls still queued fail with
+ * StoreUnavailableError (503) at once, as does every call made while all slots are taken:
+ * they wrote nothing, and would otherwise wait until the batches ahead of them, which wait
+ * for the database, are answered or time out. The running batches keep waiting: their sends
+ * may be committed, and complete once the database answers.
  */
 export function createCallBatcher<A, R>(
   calls: { alone(args: A): Promise<R>; together(args: A[]): Promise<R[]> },
@@ -32,6 +40,12 @@ export function createCallBatcher<A, R>(
   const queue: Waiting<A, R>[] = [];
   let inFlight = 0;
   let scheduled = false;
+  const availability = options.availability;
+  availability?.onAway((detail) => {
+    if (queue.length === 0) return;
+    const err = new StoreUnavailableError(`The database is not answering (${detail})`);
+    for (const w of queue.splice(0)) w.reject(err);
+  });
 
   async function run(batch: Waiting<A, R>[]): Promise<void> {
     if (batch.length === 1) {
@@ -67,6 +81,7 @@ export function createCallBatcher<A, R>(
 
   return {
     call(args: A): Promise<R> {
+      if (availability?.away && inFlight >= maxInFlight) return Promise.reject(new StoreUnavailableError('The database is not answering'));
       return new Promise<R>((resolve, reject) => {
         queue.push({ args, resolve, reject });
         if (!scheduled && inFlight < maxInFlight) {

@@ -9,6 +9,7 @@ import { registerSyncSqlite } from './prepared.js';
 import { createGroupCommit, createTransactionPerUnit, type WriteRunner } from './group-commit.js';
 import { staticMigrationProvider } from './migrations/index.js';
 import { guardPgPool } from './pg-pool.js';
+import type { StoreAvailability } from './availability.js';
 
 /**
  * What one engine can do that another cannot. Query modules branch on these flags, never on
@@ -128,6 +129,8 @@ export interface Store {
   };
   /** `pg.Pool` behind the store (PostgreSQL only). */
   pgPool?: pg.Pool;
+  /** Whether the database is taken as away (PostgreSQL only: src/store/pg-pool.ts). */
+  availability?: StoreAvailability;
   /**
    * Opens a NEW connection with the pool's settings, outside the pool (PostgreSQL only): for
    * the LISTEN session of src/dispatcher/wakeup.ts, which must not hold a pool slot forever.
@@ -276,15 +279,25 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
     const pool = new pg.Pool({ ...connection, max: options.pgPoolSize ?? 10 });
     // An idle client's error (server restart) must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
+    const awayListeners: Array<(detail: string) => void> = [];
     const guarded = guardPgPool(pool, {
       queryTimeoutMs: options.pgQueryTimeoutMs ?? PG_QUERY_TIMEOUT_MS,
-      ...(options.onAvailability ? { onAvailability: options.onAvailability } : {}),
+      onAvailability: (available, detail) => {
+        options.onAvailability?.(available, detail);
+        if (!available) for (const listener of awayListeners) listener(detail);
+      },
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guarded }) });
     const u = new URL(url);
     return {
       db,
       pgPool: pool,
+      availability: {
+        get away() {
+          return !guarded.available;
+        },
+        onAway: (listener) => void awayListeners.push(listener),
+      },
       newPgClient: () => new pg.Client({ ...connection, application_name: 'otpgate-listen' }),
       newMigrationDb: () => {
         const migrationPool = new pg.Pool({ ...connection, statement_timeout: 0, max: 2, application_name: 'otpgate-migrate' });
