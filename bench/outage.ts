@@ -2,7 +2,10 @@
 // paused (SIGSTOP) for 6 s, and Redis paused (SIGSTOP) for 6 s, each under a steady load of
 // sends at 10 connections, with the answers counted by status per phase (before, during, after).
 //
-// Usage: npx tsx bench/outage.ts [scenario…]   scenarios: pg-stop pg-pause redis-pause (default all)
+// Usage: npx tsx bench/outage.ts [scenario…]   scenarios: pg-stop pg-pause redis-pause pg-pause-arrivals
+//   (default the first three). pg-pause-arrivals: PostgreSQL paused as in pg-pause, but the sends
+//   arrive at a fixed rate (ARRIVALS_PER_S) whatever the answers, as users' requests do, and each
+//   is counted in the phase it began in: how long a request that arrives during the pause waits
 //   BENCH_SRC  source tree whose bench/servers/otpgate.ts is run (default: this one), to
 //                      measure an older commit from a `git worktree` with the same script
 //
@@ -75,6 +78,60 @@ function load(url: string, key: string, phase: () => Answer['phase']) {
   };
 }
 
+const ARRIVALS_PER_S = 100;
+
+/** Sends at ARRIVALS_PER_S whatever the answers (each new number), until `end`; `phase()` tags each by when it began. */
+function arrivals(url: string, key: string, phase: () => Answer['phase']) {
+  const answers: Answer[] = [];
+  const pending = new Set<Promise<void>>();
+  let n = 0;
+  const send = async (began: Answer['phase']) => {
+    const k = n++;
+    const started = performance.now();
+    let status = 0;
+    let messageId: string | undefined;
+    try {
+      const res = await fetch(`${url}/v1/otp/send`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ phone_number: `+1415${200 + (k % 300)}${String(Math.floor(k / 300) % 10_000).padStart(4, '0')}` }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      status = res.status;
+      const body = (await res.json()) as { message_id?: string };
+      if (status === 202 && body.message_id) messageId = body.message_id;
+    } catch {
+      status = -1;
+    }
+    answers.push({ phase: began, status, ms: performance.now() - started, ...(messageId ? { messageId } : {}) });
+  };
+  const timer = setInterval(() => {
+    const p = send(phase());
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  }, 1000 / ARRIVALS_PER_S);
+  return {
+    answers,
+    async end() {
+      clearInterval(timer);
+      await Promise.all(pending);
+    },
+  };
+}
+
+/** The waits of the requests that began during the outage, by status: how many, median and longest, ms. */
+function waits(name: string, answers: Answer[]): string[] {
+  const during = answers.filter((a) => a.phase === 'during');
+  const byStatus = new Map<number, number[]>();
+  for (const a of during) byStatus.set(a.status, [...(byStatus.get(a.status) ?? []), a.ms]);
+  return [...byStatus.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([status, ms]) => {
+      ms.sort((a, b) => a - b);
+      return `| ${name} | began during the pause, answered ${status === -1 ? 'nothing' : status} | ${ms.length} | median ${ms[Math.floor(ms.length / 2)]!.toFixed(0)} ms, longest ${ms[ms.length - 1]!.toFixed(0)} ms | | |`;
+    });
+}
+
 function summary(name: string, answers: Answer[], lost: number | undefined): string[] {
   const lines: string[] = [];
   for (const phase of ['before', 'during', 'after'] as const) {
@@ -92,7 +149,7 @@ function summary(name: string, answers: Answer[], lost: number | undefined): str
   return lines;
 }
 
-async function scenario(name: 'pg-stop' | 'pg-pause' | 'redis-pause'): Promise<string[]> {
+async function scenario(name: 'pg-stop' | 'pg-pause' | 'redis-pause' | 'pg-pause-arrivals'): Promise<string[]> {
   const pgServer = await startPrivatePostgres();
   const redis = name === 'redis-pause' ? await startPrivateRedis() : undefined;
   const otpgate = await startOtpgate(
@@ -103,18 +160,18 @@ async function scenario(name: 'pg-stop' | 'pg-pause' | 'redis-pause'): Promise<s
     src,
   );
   let phase: Answer['phase'] = 'warmup';
-  const run = load(otpgate.url, otpgate.key, () => phase);
+  const run = name === 'pg-pause-arrivals' ? arrivals(otpgate.url, otpgate.key, () => phase) : load(otpgate.url, otpgate.key, () => phase);
   try {
     await sleep(WARMUP_S * 1000);
     phase = 'before';
     await sleep(BEFORE_S * 1000);
     phase = 'during';
     if (name === 'pg-stop') await pgServer.stop();
-    else if (name === 'pg-pause') pgServer.signal('SIGSTOP');
+    else if (name === 'pg-pause' || name === 'pg-pause-arrivals') pgServer.signal('SIGSTOP');
     else redis!.signal('SIGSTOP');
     await sleep(OUTAGE_S * 1000);
     if (name === 'pg-stop') await pgServer.start();
-    else if (name === 'pg-pause') pgServer.signal('SIGCONT');
+    else if (name === 'pg-pause' || name === 'pg-pause-arrivals') pgServer.signal('SIGCONT');
     else redis!.signal('SIGCONT');
     phase = 'after';
     await sleep(AFTER_S * 1000);
@@ -126,18 +183,19 @@ async function scenario(name: 'pg-stop' | 'pg-pause' | 'redis-pause'): Promise<s
   const found = await queryPrivate<{ n: string }>(pgServer.url, 'select count(*) as n from messages where id = any($1)', [accepted]);
   await redis?.destroy();
   await pgServer.destroy();
-  return summary(name, run.answers, accepted.length - Number(found[0]!.n));
+  const lines = summary(name, run.answers, accepted.length - Number(found[0]!.n));
+  return name === 'pg-pause-arrivals' ? [...lines, ...waits(name, run.answers)] : lines;
 }
 
 const wanted = process.argv.slice(2);
-const all = ['pg-stop', 'pg-pause', 'redis-pause'] as const;
-const chosen = wanted.length ? all.filter((s) => wanted.includes(s)) : [...all];
+const all = ['pg-stop', 'pg-pause', 'redis-pause', 'pg-pause-arrivals'] as const;
+const chosen = wanted.length ? all.filter((s) => wanted.includes(s)) : all.slice(0, 3);
 const rows: string[] = [];
 for (const s of chosen) {
   process.stderr.write(`# ${s}…\n`);
   rows.push(...(await scenario(s)));
 }
-console.log(`source: ${src}, ${CONNECTIONS} connections, outage ${OUTAGE_S} s`);
+console.log(`source: ${src}, ${CONNECTIONS} connections (pg-pause-arrivals: ${ARRIVALS_PER_S} sends/s), outage ${OUTAGE_S} s`);
 console.log('| scenario | phase (length) | answers | accepted / s | answers by status | p99 ms |');
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
