@@ -41,6 +41,24 @@ interface Answer {
   messageId?: string;
 }
 
+/** One send: its status (-1: no answer at all, a connection error or 30 s without one), how long it took, and the message's id when accepted. */
+async function sendOnce(url: string, key: string, body: Record<string, string>): Promise<Omit<Answer, 'phase'>> {
+  const started = performance.now();
+  try {
+    const res = await fetch(`${url}/v1/otp/send`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const answer = (await res.json()) as { message_id?: string };
+    const messageId = res.status === 202 ? answer.message_id : undefined;
+    return { status: res.status, ms: performance.now() - started, ...(messageId ? { messageId } : {}) };
+  } catch {
+    return { status: -1, ms: performance.now() - started };
+  }
+}
+
 /** Sends from CONNECTIONS loops, new numbers throughout, until `stop` is set; `phase()` tags each by when it began. */
 function load(url: string, key: string, phase: () => Answer['phase']) {
   const answers: Answer[] = [];
@@ -49,23 +67,8 @@ function load(url: string, key: string, phase: () => Answer['phase']) {
   const loop = async (worker: number) => {
     while (!stop) {
       const n = seq++;
-      const started = performance.now();
-      let status = 0;
-      let messageId: string | undefined;
-      try {
-        const res = await fetch(`${url}/v1/otp/send`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ phone_number: `+1415${200 + worker}${String(n % 10_000).padStart(4, '0')}`, purpose: `b${Math.floor(n / 10_000)}` }),
-          signal: AbortSignal.timeout(30_000),
-        });
-        status = res.status;
-        const body = (await res.json()) as { message_id?: string };
-        if (status === 202 && body.message_id) messageId = body.message_id;
-      } catch {
-        status = -1; // no answer at all (connection error or 30 s without one)
-      }
-      answers.push({ phase: phase(), status, ms: performance.now() - started, ...(messageId ? { messageId } : {}) });
+      const answer = await sendOnce(url, key, { phone_number: `+1415${200 + worker}${String(n % 10_000).padStart(4, '0')}`, purpose: `b${Math.floor(n / 10_000)}` });
+      answers.push({ phase: phase(), ...answer });
     }
   };
   const loops = Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => loop(i)));
@@ -87,23 +90,8 @@ function arrivals(url: string, key: string, phase: () => Answer['phase']) {
   let n = 0;
   const send = async (began: Answer['phase']) => {
     const k = n++;
-    const started = performance.now();
-    let status = 0;
-    let messageId: string | undefined;
-    try {
-      const res = await fetch(`${url}/v1/otp/send`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ phone_number: `+1415${200 + (k % 300)}${String(Math.floor(k / 300) % 10_000).padStart(4, '0')}` }),
-        signal: AbortSignal.timeout(30_000),
-      });
-      status = res.status;
-      const body = (await res.json()) as { message_id?: string };
-      if (status === 202 && body.message_id) messageId = body.message_id;
-    } catch {
-      status = -1;
-    }
-    answers.push({ phase: began, status, ms: performance.now() - started, ...(messageId ? { messageId } : {}) });
+    const answer = await sendOnce(url, key, { phone_number: `+1415${200 + (k % 300)}${String(Math.floor(k / 300) % 10_000).padStart(4, '0')}` });
+    answers.push({ phase: began, ...answer });
   };
   const timer = setInterval(() => {
     const p = send(phase());
@@ -123,7 +111,11 @@ function arrivals(url: string, key: string, phase: () => Answer['phase']) {
 function waits(name: string, answers: Answer[]): string[] {
   const during = answers.filter((a) => a.phase === 'during');
   const byStatus = new Map<number, number[]>();
-  for (const a of during) byStatus.set(a.status, [...(byStatus.get(a.status) ?? []), a.ms]);
+  for (const a of during) {
+    const ms = byStatus.get(a.status) ?? [];
+    ms.push(a.ms);
+    byStatus.set(a.status, ms);
+  }
   return [...byStatus.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([status, ms]) => {
