@@ -339,6 +339,42 @@ for (const dialect of await testDialects()) {
       assert.ok(!t.logs.text().includes(A.slice(1)), 'no log line names the number');
     });
 
+    test('an export and an erasure walk the tenant’s messages and Inbox past one page (5,000 rows)', async () => {
+      const { tenantId, auth } = await t.createTenant({}, 'Walked');
+      const C = '+14155550142';
+      const n = 5_100;
+      const t0 = Date.now() - HOUR;
+      const id = (prefix: string, i: number) => `${prefix}_${String(t0 + i).padStart(13, '0')}${String(i).padStart(13, '0')}`;
+      // The number's rows are the oldest and the newest: the walk starts at the newest, so the
+      // oldest is found only on its second page.
+      const phoneOf = (i: number) => (i === 0 || i === n - 1 ? C : `+1415555${String(1000 + (i % 8000)).padStart(4, '0')}`);
+      const messages = Array.from({ length: n }, (_, i) => ({
+        id: id('msg', i), tenant_id: tenantId, kind: 'otp' as const, challenge_id: null, purpose: 'login', to_phone: phoneOf(i),
+        body_sealed: null, body_masked: 'code ******', sender_id: null, encoding: 'GSM-7', segments: 1, status: 'delivered' as const, attempts: 1, chain_index: 0,
+        chain_attempts: 1, next_attempt_at: t0 + i, lease_until: null, lease_owner: null, expires_at: t0 + i + 300_000, provider: 'Inbox', provider_message_id: null,
+        error_kind: null, error_code: null, error_message: null, created_at: t0 + i, updated_at: t0 + i, sent_at: t0 + i, delivered_at: null,
+      }));
+      const inbox = messages.map((m, i) => ({ id: id('inb', i), tenant_id: tenantId, message_id: m.id, to_phone: m.to_phone, body_sealed: t.deps.secretBox.seal('Hello', id('inb', i)), created_at: m.created_at }));
+      for (let i = 0; i < n; i += 500) {
+        await t.deps.store.db.insertInto('messages').values(messages.slice(i, i + 500)).execute();
+        await t.deps.store.db.insertInto('inbox_messages').values(inbox.slice(i, i + 500)).execute();
+      }
+
+      const expRes = await t.call('POST', '/v1/phones/export', { auth, body: { phone_number: C } });
+      assert.equal(expRes.statusCode, 200, expRes.body);
+      const exp = expRes.json();
+      assert.deepEqual(exp.data.messages.map((m: { id: string }) => m.id), [id('msg', 0), id('msg', n - 1)]);
+      assert.deepEqual(exp.data.inbox_messages.map((m: { id: string }) => m.id), [id('inb', 0), id('inb', n - 1)]);
+      const listedRes = await t.call('GET', `/v1/inbox?phone_number=${encodeURIComponent(C)}&limit=5`, { auth });
+      assert.equal(listedRes.statusCode, 200, listedRes.body);
+      const listed = listedRes.json();
+      assert.deepEqual(listed.items.map((m: { id: string }) => m.id), [id('inb', n - 1), id('inb', 0)], 'the API lists the number’s rows, newest first');
+      const erased = (await t.call('POST', '/v1/phones/erase', { auth, body: { phone_number: C } })).json();
+      assert.equal(erased.erased.messages, 2);
+      assert.equal(erased.erased.inbox_messages, 2);
+      assert.equal(await count(t, 'inbox_messages', tenantId), n - 2, 'only the number’s Inbox rows are gone');
+    });
+
     test('a message still queued for an erased number is never sent; its code no longer verifies', async () => {
       const { auth } = await t.createTenant();
       const phone = '+14155550177';

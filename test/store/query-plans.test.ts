@@ -117,6 +117,16 @@ const lookups = [
     index: 'messages_tenant|messages_pkey',
     query: sql`select id, to_phone from messages where tenant_id = ${'ten_a'} and id < ${'msg_00000000000000000000001000'} order by id desc limit 5000`,
   },
+  // The Inbox by number (the API's list, an export's walk): the tenant's newest rows by id (0029),
+  // no index keyed by number for a delivery to write at random.
+  {
+    index: 'inbox_messages_tenant_id|inbox_messages_pkey',
+    query: sql`select * from inbox_messages where tenant_id = ${'ten_a'} and to_phone = ${'+447400100010'} order by id desc limit 21`,
+  },
+  {
+    index: 'inbox_messages_tenant_id|inbox_messages_pkey',
+    query: sql`select id, to_phone from inbox_messages where tenant_id = ${'ten_a'} and id < ${'inb_00000000000000000000001000'} order by id desc limit 5000`,
+  },
   // Stats (src/store/queries/stats.ts): a window's counts walk the window's ids, not every row
   // the tenant has (24 s for a 24-hour window of a 10 M-message store before).
   {
@@ -191,6 +201,8 @@ for (const dialect of await testDialects()) {
         client_ip: null, is_test: 0, message_id: m.id, created_at: m.created_at, expires_at: m.expires_at, resend_available_at: m.created_at, verified_at: m.created_at,
       }));
       for (let i = 0; i < chls.length; i += 100) await store.db.insertInto('challenges').values(chls.slice(i, i + 100)).execute();
+      const inbox = msgs.map((m, i) => ({ id: id('inb', i), tenant_id: 'ten_a', message_id: m.id, to_phone: m.to_phone, body_sealed: 'x', created_at: m.created_at }));
+      for (let i = 0; i < inbox.length; i += 100) await store.db.insertInto('inbox_messages').values(inbox.slice(i, i + 100)).execute();
       const audit = msgs.map((m, i) => ({ id: id('aud', i), tenant_id: 'ten_a', actor: 'admin', action: 'tenant.updated', target: 'ten_a', details: '{}', created_at: m.created_at }));
       for (let i = 0; i < audit.length; i += 100) await store.db.insertInto('audit_log').values(audit.slice(i, i + 100)).execute();
       await sql`analyze`.execute(store.db);

@@ -26,6 +26,7 @@ import { m0025PgSameCodeResend } from './0025-pg-same-code-resend.js';
 import { m0026PgSendBatchCounts } from './0026-pg-send-batch-counts.js';
 import { m0027PgCompleteBatch } from './0027-pg-complete-batch.js';
 import { m0028PgClaimFunction } from './0028-pg-claim-function.js';
+import { m0029InboxTenantOrder } from './0029-inbox-tenant-order.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -59,6 +60,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0026-pg-send-batch-counts': m0026PgSendBatchCounts,
   '0027-pg-complete-batch': m0027PgCompleteBatch,
   '0028-pg-claim-function': m0028PgClaimFunction,
+  '0029-inbox-tenant-order': m0029InboxTenantOrder,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

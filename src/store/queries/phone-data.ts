@@ -88,8 +88,16 @@ export async function attemptsOfMessages(db: Executor, tenantId: string, message
     .execute();
 }
 
-export async function inboxOfPhone(db: Executor, tenantId: string, phones: readonly string[]) {
-  return db.selectFrom('inbox_messages').select(['id', 'message_id', 'to_phone', 'created_at']).where('tenant_id', '=', tenantId).where('to_phone', 'in', phones).orderBy('id').execute();
+/** One page of the tenant's Inbox, newest first, below `beforeId`: walked as `messagePhonesPage` is (migration 0029). */
+export async function inboxPhonesPage(db: Executor, tenantId: string, beforeId: string | undefined, limit: number) {
+  let q = db.selectFrom('inbox_messages').select(['id', 'to_phone']).where('tenant_id', '=', tenantId).orderBy('id', 'desc').limit(limit);
+  if (beforeId !== undefined) q = q.where('id', '<', beforeId);
+  return q.execute();
+}
+
+export async function inboxByIds(db: Executor, tenantId: string, ids: readonly string[]) {
+  if (ids.length === 0) return [];
+  return db.selectFrom('inbox_messages').select(['id', 'message_id', 'to_phone', 'created_at']).where('tenant_id', '=', tenantId).where('id', 'in', ids).orderBy('id').execute();
 }
 
 /** Idempotency rows whose stored answer names the number (a coarse LIKE; the caller checks each). */
