@@ -3,6 +3,9 @@
 //   new: every request of a server (warm-up and measured pass) goes to a number it has not
 //        sent to; without it, the servers cycle through 16,000 bodies (below)
 //   OTPGATE_BENCH_PROFILE_DIR  write a CPU profile of each server there (node --cpu-prof)
+//   BENCH_RATE  offer this many requests a second in all instead of as many as are answered:
+//               below every server's limit, the CPU per request compares two sources with
+//               less of the noise a saturated machine adds
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
@@ -10,6 +13,7 @@ import { holdsOf } from './servers/bench-support.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const connections = 50;
+const rate = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 
 function startChild(script: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; key?: string; output(): string }> {
   return new Promise((resolve, reject) => {
@@ -79,6 +83,7 @@ async function load(url: string, key?: string) {
   const result = await autocannon({
     url: `${url}/v1/otp/send`,
     connections,
+    ...(rate ? { overallRate: rate } : {}),
     duration: seconds,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
@@ -142,7 +147,7 @@ const ratios = perRound.map((r) => r[1]!.rps / r[0]!.rps);
 const order = ratios.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
 const median = order[Math.floor(order.length / 2)]![1];
 const guardRatios = perRound.map((r) => r[2]!.rps / r[1]!.rps).sort((a, b) => a - b);
-process.stdout.write(`\n${connections} connections, ${seconds} s per server and round, ${rounds} rounds, ${newPhones ? 'a new number for every request' : '16,000 bodies in a cycle'}, Node ${process.version}\n\n| round | server | req/s | p50 ms | p99 ms | non-2xx | errors | ratio | CPU µs/req | of it, main thread |\n|---|---|---|---|---|---|---|---|---|---|\n`);
+process.stdout.write(`\n${connections} connections${rate ? `, ${rate} requests a second offered` : ''}, ${seconds} s per server and round, ${rounds} rounds, ${newPhones ? 'a new number for every request' : '16,000 bodies in a cycle'}, Node ${process.version}\n\n| round | server | req/s | p50 ms | p99 ms | non-2xx | errors | ratio | CPU µs/req | of it, main thread |\n|---|---|---|---|---|---|---|---|---|---|\n`);
 perRound.forEach((results, round) => {
   results.forEach((r, i) => {
     process.stdout.write(`| ${round + 1}${round === median ? ' (median)' : ''} | ${servers[i]![0]} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${(r.rps / results[0]!.rps).toFixed(2)} | ${r.cpuUs} | ${r.mainUs} |\n`);
