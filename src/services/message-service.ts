@@ -3,9 +3,9 @@ import { normalizePhone } from '../domain/phone.js';
 import { analyzeSms } from '../domain/encoding.js';
 import { validateTemplate } from '../domain/template.js';
 import { AppError } from '../errors/app-error.js';
-import { insertInboxMessage, listInboxMessages } from '../store/queries/inbox.js';
+import { insertInboxMessage, listInboxMessages, listInboxMessagesOfPhone } from '../store/queries/inbox.js';
 import { findMessage, insertMessage, listAttempts, listMessages, type MessageFilter } from '../store/queries/messages.js';
-import type { Message, MessageAttempt, NewMessage } from '../store/schema.js';
+import type { InboxMessage, Message, MessageAttempt, NewMessage } from '../store/schema.js';
 import type { InboxSink } from '../providers/types.js';
 import type { Executor } from '../store/db.js';
 import type { ServiceContext } from './context.js';
@@ -315,19 +315,21 @@ export function createMessageService(
 
     /** Messages the Inbox provider captured; with the code (this is the developer's own phone). */
     async listInbox(tenantId: string, phone: string | undefined, limit: number, cursor?: string) {
-      let e164: string | undefined;
-      if (phone !== undefined) {
-        const n = normalizePhone(phone);
-        if (!n.ok) throw new AppError('phone.invalid', n.reason, { issues: [{ path: 'phone_number', message: n.reason }] });
-        e164 = n.e164;
-      }
-      return toPage(await listInboxMessages(store.db, tenantId, e164, limit + 1, cursor), limit, (r) => ({
+      const item = (r: InboxMessage) => ({
         id: r.id,
         message_id: r.message_id,
         to: r.to_phone,
         body: secretBox.open(r.body_sealed, r.id),
         created_at: new Date(r.created_at).toISOString(),
-      }));
+      });
+      if (phone === undefined) return toPage(await listInboxMessages(store.db, tenantId, limit + 1, cursor), limit, item);
+      const n = normalizePhone(phone);
+      if (!n.ok) throw new AppError('phone.invalid', n.reason, { issues: [{ path: 'phone_number', message: n.reason }] });
+      // A bounded window of the tenant's items per read: a page may hold fewer than `limit`
+      // items and still have a next cursor (docs/providers.md, Inbox).
+      const { rows, low } = await listInboxMessagesOfPhone(store.db, tenantId, n.e164, limit + 1, cursor);
+      const page = toPage(rows, limit, item);
+      return page.next_cursor === null && low !== undefined ? { ...page, next_cursor: low } : page;
     },
   };
 }

@@ -459,7 +459,16 @@ describe('admin console in a browser', { skip }, () => {
     await settleLayout(page);
     assert.equal(await page.locator('.inbox-item').count(), 1, 'typing alone does not filter');
     await page.getByRole('button', { name: 'Filter', exact: true }).click();
-    await page.getByText('No message to +14155550000').waitFor();
+    await page.getByText('No message to +14155550000', { exact: true }).waitFor();
+    // A search by number reads a window of the tenant's newest 5,000 items; when older ones are
+    // left (a next cursor), the empty state says where it looked instead of that there is none.
+    const windowed = (url: URL) => url.pathname === '/v1/inbox' && url.searchParams.get('phone_number') === '+14155550001';
+    await page.route(windowed, (route) => route.fulfill({ status: 200, contentType: 'application/json', json: { items: [], next_cursor: 'inb_00000000000000000000000001' } }));
+    await filter.fill('+14155550001');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await page.getByText('No message to +14155550001 among the newest 5,000', { exact: true }).waitFor();
+    await page.getByText(/looks through the newest 5,000 messages of this tenant/).waitFor();
+    await page.unroute(windowed);
     await filter.fill('');
     await page.getByRole('button', { name: 'Filter', exact: true }).click();
     await code.waitFor();

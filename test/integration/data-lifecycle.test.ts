@@ -365,10 +365,21 @@ for (const dialect of await testDialects()) {
       const exp = expRes.json();
       assert.deepEqual(exp.data.messages.map((m: { id: string }) => m.id), [id('msg', 0), id('msg', n - 1)]);
       assert.deepEqual(exp.data.inbox_messages.map((m: { id: string }) => m.id), [id('inb', 0), id('inb', n - 1)]);
-      const listedRes = await t.call('GET', `/v1/inbox?phone_number=${encodeURIComponent(C)}&limit=5`, { auth });
-      assert.equal(listedRes.statusCode, 200, listedRes.body);
-      const listed = listedRes.json();
-      assert.deepEqual(listed.items.map((m: { id: string }) => m.id), [id('inb', n - 1), id('inb', 0)], 'the API lists the number’s rows, newest first');
+      // The API's list by number reads a window of 5,000 of the tenant's items at a time: the
+      // first page holds the newest row and a cursor below the window, the second the oldest.
+      const list = async (cursor?: string) => {
+        const r = await t.call('GET', `/v1/inbox?phone_number=${encodeURIComponent(C)}&limit=5${cursor ? `&cursor=${cursor}` : ''}`, { auth });
+        assert.equal(r.statusCode, 200, r.body);
+        return r.json<{ items: Array<{ id: string }>; next_cursor: string | null }>();
+      };
+      const first = await list();
+      assert.deepEqual(first.items.map((m) => m.id), [id('inb', n - 1)]);
+      assert.equal(first.next_cursor, id('inb', n - 5_000), 'the window’s lowest id');
+      const second = await list(first.next_cursor!);
+      assert.deepEqual(second.items.map((m) => m.id), [id('inb', 0)]);
+      assert.equal(second.next_cursor, null);
+      const all = (await t.call('GET', '/v1/inbox?limit=2', { auth })).json();
+      assert.deepEqual(all.items.map((m: { id: string }) => m.id), [id('inb', n - 1), id('inb', n - 2)], 'without a number: the newest items');
       const erased = (await t.call('POST', '/v1/phones/erase', { auth, body: { phone_number: C } })).json();
       assert.equal(erased.erased.messages, 2);
       assert.equal(erased.erased.inbox_messages, 2);

@@ -121,7 +121,12 @@ const lookups = [
   // no index keyed by number for a delivery to write at random.
   {
     index: 'inbox_messages_tenant_id|inbox_messages_pkey',
-    query: sql`select * from inbox_messages where tenant_id = ${'ten_a'} and to_phone = ${'+447400100010'} order by id desc limit 21`,
+    query: sql`select * from inbox_messages where tenant_id = ${'ten_a'} and to_phone = ${'+447400100010'} and id < ${'inb_00000000000000000000001900'} and id >= ${'inb_00000000000000000000001000'} order by id desc limit 21`,
+  },
+  {
+    // The window's lowest id (src/store/queries/inbox.ts).
+    index: 'inbox_messages_tenant_id|inbox_messages_pkey',
+    query: sql`select id from inbox_messages where tenant_id = ${'ten_a'} and id < ${'inb_00000000000000000000001900'} order by id desc limit 1 offset 4999`,
   },
   {
     index: 'inbox_messages_tenant_id|inbox_messages_pkey',

@@ -5755,7 +5755,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Messages the Inbox provider captured (development), newest first, with their codes. */
+        /** @description Messages the Inbox provider captured (development), newest first, with their codes. With `phone_number`, a page looks through the next 5,000 of the tenant's items only: it may hold fewer than `limit` items and still have a `next_cursor`. */
         get: {
             parameters: {
                 query?: {

@@ -208,7 +208,7 @@ export function messageRoutes(app: FastifyInstance, deps: Deps): void {
     '/v1/inbox',
     {
       config: read,
-      schema: { tags: ['inbox'], description: 'Messages the Inbox provider captured (development), newest first, with their codes.', querystring: z.strictObject({ ...listQuery, phone_number: z.string().max(64).optional() }), response: { 200: page(inboxItem), ...errorResponses } },
+      schema: { tags: ['inbox'], description: 'Messages the Inbox provider captured (development), newest first, with their codes. With `phone_number`, a page looks through the next 5,000 of the tenant\'s items only: it may hold fewer than `limit` items and still have a `next_cursor`.', querystring: z.strictObject({ ...listQuery, phone_number: z.string().max(64).optional() }), response: { 200: page(inboxItem), ...errorResponses } },
     },
     async (request) => deps.messages.listInbox(requireTenant(request).id, request.query.phone_number, request.query.limit, cursorOf(request.query.cursor, 'inb')),
   );

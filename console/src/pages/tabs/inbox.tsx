@@ -26,11 +26,14 @@ export function InboxTab({ tenant }: TabProps) {
   const [applied, setApplied] = useState('');
   const [live, setLive] = useState(true);
   const [lastAt, setLastAt] = useState<Date | null>(null);
+  /** The page ended before the tenant's oldest item (a search by number reads a window of 5,000). */
+  const [more, setMore] = useState(false);
 
   const load = async (filter = applied) => {
     try {
       const page = await api.call('GET /v1/inbox', { tenant: tenant.id, query: { limit: 50, ...(filter ? { phone_number: filter } : {}) } });
       setItems(page.items);
+      setMore(page.next_cursor !== null);
       setError(null);
       setLastAt(new Date());
     } catch (err) {
@@ -97,8 +100,11 @@ export function InboxTab({ tenant }: TabProps) {
       ) : null}
       {items === null && !error ? <Spinner label="Loading the inbox…" /> : null}
       {items && items.length === 0 ? (
-        <EmptyState title={applied ? `No message to ${applied}` : 'The inbox is empty'}>
-          <p>Send a passcode or a test SMS to this tenant while its provider is Inbox; it shows up here within 2 seconds.</p>
+        <EmptyState title={applied ? (more ? `No message to ${applied} among the newest 5,000` : `No message to ${applied}`) : 'The inbox is empty'}>
+          <p>
+            {applied && more ? 'A search by number looks through the newest 5,000 messages of this tenant; older ones are not searched here. ' : null}
+            Send a passcode or a test SMS to this tenant while its provider is Inbox; it shows up here within 2 seconds.
+          </p>
         </EmptyState>
       ) : null}
       {items && items.length > 0 ? (
