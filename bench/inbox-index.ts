@@ -9,16 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from '../src/store/sqlite-driver.js';
-import { sqliteBenchFile } from './servers/bench-support.js';
+import { sanFranciscoPhones, sqliteBenchFile } from './servers/bench-support.js';
 
 const rows = Number(process.argv[2] ?? 200_000);
 const rounds = Number(process.argv[3] ?? 2);
 const BATCH = 26;
 const dir = mkdtempSync(join(tmpdir(), 'otpgate-inbox-index-'));
 
-let seed = 1;
-const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-const phones = Array.from({ length: rows }, () => `+1415${200 + Math.floor(rand() * 800)}${String(Math.floor(rand() * 10_000)).padStart(4, '0')}`);
+const phones = sanFranciscoPhones(rows);
 const body = 'b'.repeat(120);
 
 async function run(label: string, phoneIndex: boolean): Promise<{ cpuUs: number; wallUs: number; frames: number }> {

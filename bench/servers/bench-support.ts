@@ -29,6 +29,17 @@ export function startOtpgate(env: Record<string, string>, cwd = process.cwd()): 
   });
 }
 
+/**
+ * `count` numbers drawn from San Francisco's exchanges (+1 415 2XX–9XX XXXX) by a fixed
+ * pseudo-random sequence: the same numbers in every run, spread so that an index keyed by
+ * number is written at random.
+ */
+export function sanFranciscoPhones(count: number): string[] {
+  let seed = 1;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  return Array.from({ length: count }, () => `+1415${200 + Math.floor(rand() * 800)}${String(Math.floor(rand() * 10_000)).padStart(4, '0')}`);
+}
+
 /** Creates `file`: a SQLite store with otpgate's schema and one tenant, `ten_bench`, for a bench that writes its tables directly. */
 export async function sqliteBenchFile(file: string): Promise<void> {
   const store = createStore(`sqlite:${file}`);

@@ -16,9 +16,8 @@ import {
   eventDeliveriesMentioning,
   idempotencyMentioning,
   inboxByIds,
-  inboxPhonesPage,
-  messagePhonesPage,
   messagesByIds,
+  phonesPage,
   rewriteAudit,
   rewriteEventDelivery,
   rewriteNumberDecision,
@@ -131,13 +130,13 @@ export function createPhoneDataService(
     };
   }
 
-  /** Ids of the tenant's messages (or Inbox rows) to any of `phones`, oldest first: a paged walk (see messagePhonesPage). */
-  async function idsOfPhone(pageOf: typeof messagePhonesPage, tenantId: string, phones: readonly string[]): Promise<string[]> {
+  /** Ids of the tenant's messages (or Inbox items) to any of `phones`, oldest first: a paged walk (see phonesPage). */
+  async function idsOfPhone(table: 'messages' | 'inbox_messages', tenantId: string, phones: readonly string[]): Promise<string[]> {
     const wanted = new Set(phones);
     const found: string[] = [];
     let before: string | undefined;
     for (;;) {
-      const page = await pageOf(ctx.store.db, tenantId, before, SCAN_PAGE);
+      const page = await phonesPage(ctx.store.db, table, tenantId, before, SCAN_PAGE);
       for (const m of page) if (wanted.has(m.to_phone)) found.push(m.id);
       if (page.length < SCAN_PAGE) break;
       before = page[page.length - 1]!.id;
@@ -154,9 +153,9 @@ export function createPhoneDataService(
     const challenges = await challengesOfPhone(db, tenantId, phones);
     const verificationIds = [...new Set(challenges.map((c) => c.verification_id).filter((v): v is string => typeof v === 'string'))];
     const verifications = (await Promise.all(chunks(verificationIds, ERASE_BATCH).map((ids) => verificationsOfPhone(db, tenantId, phones, ids)))).flat();
-    const messages = (await Promise.all(chunks(await idsOfPhone(messagePhonesPage, tenantId, phones), ERASE_BATCH).map((ids) => messagesByIds(db, tenantId, ids)))).flat();
+    const messages = (await Promise.all(chunks(await idsOfPhone('messages', tenantId, phones), ERASE_BATCH).map((ids) => messagesByIds(db, tenantId, ids)))).flat();
     const attempts = (await Promise.all(chunks(messages.map((m) => m.id), ERASE_BATCH).map((ids) => attemptsOfMessages(db, tenantId, ids)))).flat();
-    const inbox = (await Promise.all(chunks(await idsOfPhone(inboxPhonesPage, tenantId, phones), ERASE_BATCH).map((ids) => inboxByIds(db, tenantId, ids)))).flat();
+    const inbox = (await Promise.all(chunks(await idsOfPhone('inbox_messages', tenantId, phones), ERASE_BATCH).map((ids) => inboxByIds(db, tenantId, ids)))).flat();
     const idempotency = (await idempotencyMentioning(db, tenantId, e164)).filter((r) => mentions(r.response, e164));
     const audit = (await auditMentioning(db, tenantId, phones)).filter((r) => phones.some((p) => mentions(r.details, p) || mentions(r.target, p)));
     const decisions = await decisionsOfKeys(db, tenantId, phones.map((p) => `n:${p}`));

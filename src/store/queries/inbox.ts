@@ -22,7 +22,7 @@ export async function listInboxMessages(db: Executor, tenantId: string, limit: n
  * number (migration 0029), and on SQLite a read runs on the request thread: 5,000 rows take
  * about 2 ms, a million 0.4 s.
  */
-export const INBOX_PHONE_WINDOW = 5_000;
+const INBOX_PHONE_WINDOW = 5_000;
 
 /**
  * The number's items among the tenant's next `INBOX_PHONE_WINDOW` items below `beforeId`,

@@ -35,12 +35,14 @@ export async function verificationsOfPhone(db: Executor, tenantId: string, phone
 }
 
 /**
- * One page of the tenant's messages, newest first, below `beforeId`: only the id and the number.
- * There is no index on the number (it would cost every send one more index write), so the
- * caller walks the tenant's messages page by page and yields between pages.
+ * One page of the tenant's messages or Inbox items, newest first, below `beforeId`: only the id
+ * and the number. Neither has an index on the number (it would cost every send or delivery one
+ * more index write; the Inbox since migration 0029), so the caller walks the tenant's rows page
+ * by page and yields between pages.
  */
-export async function messagePhonesPage(db: Executor, tenantId: string, beforeId: string | undefined, limit: number) {
-  let q = db.selectFrom('messages').select(['id', 'to_phone']).where('tenant_id', '=', tenantId).orderBy('id', 'desc').limit(limit);
+export async function phonesPage(db: Executor, table: 'messages' | 'inbox_messages', tenantId: string, beforeId: string | undefined, limit: number) {
+  // Both tables have these columns; Kysely cannot type a table picked at run time.
+  let q = db.selectFrom(table as 'messages').select(['id', 'to_phone']).where('tenant_id', '=', tenantId).orderBy('id', 'desc').limit(limit);
   if (beforeId !== undefined) q = q.where('id', '<', beforeId);
   return q.execute();
 }
@@ -86,13 +88,6 @@ export async function attemptsOfMessages(db: Executor, tenantId: string, message
     .where('message_id', 'in', messageIds)
     .orderBy('id')
     .execute();
-}
-
-/** One page of the tenant's Inbox, newest first, below `beforeId`: walked as `messagePhonesPage` is (migration 0029). */
-export async function inboxPhonesPage(db: Executor, tenantId: string, beforeId: string | undefined, limit: number) {
-  let q = db.selectFrom('inbox_messages').select(['id', 'to_phone']).where('tenant_id', '=', tenantId).orderBy('id', 'desc').limit(limit);
-  if (beforeId !== undefined) q = q.where('id', '<', beforeId);
-  return q.execute();
 }
 
 export async function inboxByIds(db: Executor, tenantId: string, ids: readonly string[]) {
