@@ -1,16 +1,18 @@
-import { newId } from '../domain/ids.js';
+import { idFloor, newId } from '../domain/ids.js';
 import { normalizePhone } from '../domain/phone.js';
 import { analyzeSms } from '../domain/encoding.js';
 import { validateTemplate } from '../domain/template.js';
 import { AppError } from '../errors/app-error.js';
 import { insertInboxMessage, listInboxMessages, listInboxMessagesOfPhone } from '../store/queries/inbox.js';
-import { findMessage, insertMessage, listAttempts, listMessages, type MessageFilter } from '../store/queries/messages.js';
+import { findMessage, insertMessage, listAttempts, listMessagesIn, messageIdRange, type MessageFilter } from '../store/queries/messages.js';
 import type { InboxMessage, Message, MessageAttempt, NewMessage } from '../store/schema.js';
 import type { InboxSink } from '../providers/types.js';
 import type { Executor } from '../store/db.js';
 import type { ServiceContext } from './context.js';
 import type { ActiveTenant } from './tenant-service.js';
 import { toPage, type Page } from './pagination.js';
+
+const msgFloor = (t: number) => idFloor('msg', t);
 
 /** Event SMS (not passcodes) are tried for this long before they give up, ms. */
 export const EVENT_MESSAGE_TTL_MS = 3_600_000;
@@ -291,26 +293,38 @@ export function createMessageService(
 
     /**
      * The filtered log as CSV, newest first, read in pages of 500 so a large log is never held
-     * in memory. Bodies are the masked ones: a passcode never appears.
+     * in memory, and in windows (listMessagesIn) so no read walks the whole log at once. Bodies
+     * are the masked ones: a passcode never appears.
      */
     async *csv(tenantId: string, filter: MessageFilter): AsyncGenerator<string> {
       yield csvLine(csvColumns);
-      let beforeId = filter.beforeId;
+      const range = await messageIdRange(store.db, tenantId, filter, msgFloor);
+      if (range === null) return;
       for (;;) {
-        const rows = await listMessages(store.db, tenantId, { ...filter, ...(beforeId ? { beforeId } : {}) }, 500);
-        if (rows.length === 0) return;
-        const attempts = await listAttempts(store.db, rows.map((m) => m.id));
-        const byMessage = groupAttempts(attempts);
-        yield rows.map((m) => csvLine(csvRow(m, byMessage.get(m.id) ?? []))).join('');
-        if (rows.length < 500) return;
-        beforeId = rows[rows.length - 1]!.id;
+        const { rows, low } = await listMessagesIn(store.db, tenantId, filter, range, 500);
+        if (rows.length > 0) {
+          const attempts = await listAttempts(store.db, rows.map((m) => m.id));
+          const byMessage = groupAttempts(attempts);
+          yield rows.map((m) => csvLine(csvRow(m, byMessage.get(m.id) ?? []))).join('');
+        }
+        if (rows.length === 500) range.below = rows[rows.length - 1]!.id;
+        else if (low !== undefined) range.below = low;
+        else return;
       }
     },
 
+    /**
+     * A page of the filtered log. A filter on anything but time reads a window of the log per
+     * page: a page may hold fewer than `limit` messages and still have a next cursor
+     * (docs/operations.md, "The message log").
+     */
     async list(tenantId: string, filter: MessageFilter, limit: number): Promise<Page<MessageView>> {
-      const rows = await listMessages(store.db, tenantId, filter, limit + 1);
+      const range = await messageIdRange(store.db, tenantId, filter, msgFloor);
+      if (range === null) return { items: [], next_cursor: null };
+      const { rows, low } = await listMessagesIn(store.db, tenantId, filter, range, limit + 1);
       const byMessage = groupAttempts(await listAttempts(store.db, rows.slice(0, limit).map((m) => m.id)));
-      return toPage(rows, limit, (m) => messageView(m, byMessage.get(m.id) ?? []));
+      const page = toPage(rows, limit, (m) => messageView(m, byMessage.get(m.id) ?? []));
+      return page.next_cursor === null && low !== undefined ? { ...page, next_cursor: low } : page;
     },
 
     /** Messages the Inbox provider captured; with the code (this is the developer's own phone). */

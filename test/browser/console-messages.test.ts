@@ -189,6 +189,47 @@ describe('message log in a browser', { skip }, () => {
     assert.equal(new URL(page.url()).search, '');
   });
 
+  test('a filtered search that comes back short reads on, up to 10 reads a click, and says it searched part of the log', async () => {
+    // The server's windows need more than 5,000 messages (test/integration/message-log-filters):
+    // here the answers are made in the browser, a window's worth of nothing with a cursor.
+    const cursor = 'msg_01kbq000000000000000000000';
+    const real = (await apiCall('GET', `/v1/messages/${ids.login}`)).json;
+    let eventReads = 0;
+    await page.route(/\/v1\/messages\?.*kind=event/, (route) => {
+      eventReads++;
+      return route.fulfill({ json: eventReads < 3 ? { items: [], next_cursor: cursor } : { items: [real], next_cursor: null } });
+    });
+    await page.route(/\/v1\/messages\?.*kind=test/, (route) => route.fulfill({ json: { items: [], next_cursor: cursor } }));
+    const reads = (kind: string) => sent.filter((r) => r.url.startsWith('/v1/messages?') && r.url.includes(`kind=${kind}`));
+    try {
+      await page.goto(`${base()}?kind=event`);
+      await waitForCount(page, 'tbody.message-row', 1);
+      await settledTable();
+      assert.equal(eventReads, 3, 'two short pages, then the match');
+      assert.deepEqual(await shownIds(), [ids.login]);
+      assert.equal(await page.getByRole('button', { name: /(Load|Search) older messages/ }).count(), 0);
+      assert.ok(reads('event').slice(1).every((r) => r.url.includes(`cursor=${cursor}`)), 'each read goes on from the cursor');
+
+      await page.goto(`${base()}?kind=test`);
+      const heading = page.locator('.empty-title', { hasText: 'No message matches these filters in the part of the log searched so far' });
+      await heading.waitFor();
+      await settledTable();
+      assert.equal(reads('test').length, 10);
+      await fullPageScreenshot(page, '/tmp/messages-searched-so-far.png');
+      await page.getByRole('button', { name: 'Search older messages' }).click();
+      const deadline = Date.now() + 10_000;
+      while (reads('test').length < 20) {
+        assert.ok(Date.now() < deadline, `ten more reads after the click, not ${reads('test').length - 10}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await waitForCount(page, '.tab-panel [aria-busy="true"]', 0);
+      await heading.waitFor();
+      assert.equal(reads('test').length, 20, 'one click: ten more reads, no more');
+    } finally {
+      await page.unrouteAll();
+    }
+  });
+
   test('failover is marked; the details show the attempt timeline', async () => {
     await page.goto(`${base()}?provider=Inbox`);
     await waitForCount(page, 'tbody.message-row', 3);

@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createManualClock } from '../../src/domain/clock.js';
 import { hashPhone } from '../../src/crypto/hmac.js';
+import { newId } from '../../src/domain/ids.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/databases.js';
 
@@ -159,6 +160,47 @@ for (const dialect of await testDialects()) {
       const lines = res.body.split('\r\n').filter(Boolean);
       assert.equal(lines.length, 502);
       assert.equal(new Set(lines.slice(1).map((l) => l.split(',')[0])).size, 501);
+    });
+
+    test('a filtered read looks at 5,000 messages at a time; the cursor and the CSV go on below; dates become an id range', async () => {
+      const { auth: other, tenantId: otherId } = await t.createTenant({}, 'Windowed');
+      const n = 5_100;
+      const T1 = Date.parse('2026-10-01T00:00:00Z');
+      const at = (i: number) => T1 + i * 1000;
+      // Ids made at the rows' times, as the service makes them; the purpose that is searched for
+      // is on the oldest and the newest rows only.
+      const made = Array.from({ length: n }, (_, i) => newId('msg', at(i)));
+      const messages = made.map((id, i) => ({
+        id, tenant_id: otherId, kind: 'otp' as const, challenge_id: null, purpose: i === 0 || i === n - 1 ? 'mfa' : 'login', to_phone: '+14155550142',
+        body_sealed: null, body_masked: 'code ******', sender_id: null, encoding: 'GSM-7', segments: 1, status: 'delivered' as const, attempts: 1, chain_index: 0,
+        chain_attempts: 1, next_attempt_at: at(i), lease_until: null, lease_owner: null, expires_at: at(i) + 300_000, provider: 'Inbox', provider_message_id: null,
+        error_kind: null, error_code: null, error_message: null, created_at: at(i), updated_at: at(i), sent_at: at(i), delivered_at: null,
+      }));
+      for (let i = 0; i < n; i += 500) await t.deps.store.db.insertInto('messages').values(messages.slice(i, i + 500)).execute();
+      const list = async (q: string) => {
+        const r = await t.call('GET', `/v1/messages?limit=5&${q}`, { auth: other });
+        assert.equal(r.statusCode, 200, r.body);
+        const page = r.json<{ items: Array<{ id: string }>; next_cursor: string | null }>();
+        return { ids: page.items.map((m) => m.id), next: page.next_cursor };
+      };
+      const iso = (i: number, plus = 0) => encodeURIComponent(new Date(at(i) + plus).toISOString());
+
+      // The newest 5,000 hold one match: the page has it, and a cursor below the window.
+      assert.deepEqual(await list('purpose=mfa'), { ids: [made[n - 1]], next: made[n - 5_000] });
+      assert.deepEqual(await list(`purpose=mfa&cursor=${made[n - 5_000]}`), { ids: [made[0]], next: null });
+      // A page that fills before the window ends pages as before.
+      assert.deepEqual(await list('purpose=login'), { ids: made.slice(n - 6, n - 1).reverse(), next: made[n - 6] });
+      // The CSV reads every window.
+      const csv = await t.call('GET', '/v1/messages.csv?purpose=mfa', { auth: other });
+      assert.deepEqual(csv.body.split('\r\n').filter(Boolean).slice(1).map((l) => l.split(',')[0]), [made[n - 1], made[0]]);
+      // `to` starts the read at the newest message before it, and `from` ends it at the oldest
+      // after it: neither pages through the rest of the log.
+      assert.deepEqual(await list(`purpose=mfa&to=${iso(100)}`), { ids: [made[0]], next: null });
+      assert.deepEqual(await list(`purpose=mfa&from=${iso(5_000)}`), { ids: [made[n - 1]], next: null });
+      assert.deepEqual(await list(`to=${iso(100)}`), { ids: made.slice(95, 100).reverse(), next: made[95] });
+      assert.deepEqual(await list(`from=${iso(10, 1)}&to=${iso(10, 2)}`), { ids: [], next: null }, 'no message in the range');
+      // One second holds one message.
+      assert.deepEqual(await list(`from=${iso(5_098)}&to=${iso(5_099)}`), { ids: [made[5_098]], next: null });
     });
   });
 }

@@ -132,6 +132,25 @@ const lookups = [
     index: 'inbox_messages_tenant_id|inbox_messages_pkey',
     query: sql`select id, to_phone from inbox_messages where tenant_id = ${'ten_a'} and id < ${'inb_00000000000000000000001000'} order by id desc limit 5000`,
   },
+  // The message log's filtered reads (src/store/queries/messages.ts): a window of the tenant's
+  // messages by id, never a walk of the log by status, number or purpose.
+  {
+    index: 'messages_tenant|messages_pkey',
+    query: sql`select id from messages where tenant_id = ${'ten_a'} and id < ${'msg_00000000000000000000001900'} and id >= ${'msg_00000000000000000000000100'} order by id desc limit 1 offset 4999`,
+  },
+  {
+    index: 'messages_tenant|messages_pkey',
+    query: sql`select * from messages where tenant_id = ${'ten_a'} and id < ${'msg_00000000000000000000001900'} and id >= ${'msg_00000000000000000000001000'} and status = 'failed' and purpose = ${'mfa'} order by id desc limit 26`,
+  },
+  {
+    // A date's id: the tenant's first message from an id, and its last before one.
+    index: 'messages_tenant|messages_pkey',
+    query: sql`select created_at from messages where tenant_id = ${'ten_a'} and id >= ${'msg_00000000000000000000001000'} order by id asc limit 1`,
+  },
+  {
+    index: 'messages_tenant|messages_pkey',
+    query: sql`select created_at from messages where tenant_id = ${'ten_a'} and id < ${'msg_00000000000000000000001000'} order by id desc limit 1`,
+  },
   // Stats (src/store/queries/stats.ts): a window's counts walk the window's ids, not every row
   // the tenant has (24 s for a 24-hour window of a 10 M-message store before).
   {

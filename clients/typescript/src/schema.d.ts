@@ -5019,7 +5019,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The message log, newest first, filtered (docs/operations.md, "The message log"). Bodies show any code masked. */
+        /** @description The message log, newest first, filtered (docs/operations.md, "The message log"). Bodies show any code masked. With a filter on anything but `from` and `to`, a page looks through the next 5,000 of the tenant's messages only: it may hold fewer than `limit` messages, or none, and still have a `next_cursor`. */
         get: {
             parameters: {
                 query?: {

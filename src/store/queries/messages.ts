@@ -42,9 +42,102 @@ export interface MessageFilter {
   beforeId?: string;
 }
 
-/** Newest first. */
-export async function listMessages(db: Executor, tenantId: string, filter: MessageFilter, limit: number): Promise<Message[]> {
+/**
+ * How many of the tenant's messages one filtered read looks at. The log has no index on status,
+ * number, purpose or provider (each would cost every send one more index write), and on SQLite
+ * a read runs on the request thread: a read that found few matches used to walk the tenant's
+ * whole log in one statement.
+ */
+const MESSAGE_LOG_WINDOW = 5_000;
+
+/** The ids a read of the log is bounded to: `id < below` and `id >= atLeast`. */
+export interface MessageIdRange {
+  below?: string;
+  atLeast?: string;
+}
+
+/** The first (or last) of the tenant's messages from (or before) an id, with its time. */
+async function tenantMessageNear(db: Executor, tenantId: string, id: string, side: 'from' | 'before'): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('messages')
+    .select('created_at')
+    .where('tenant_id', '=', tenantId)
+    .where('id', side === 'from' ? '>=' : '<', id)
+    .orderBy('id', side === 'from' ? 'asc' : 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? Number(row.created_at) : undefined;
+}
+
+/**
+ * An id that splits the tenant's messages at `cutoff`: those below it were created before, those
+ * at or after it at or after (messages are created in id order; the read still checks each
+ * row's own time). Ids carry the time they were made at, so the id made at `cutoff` nearly
+ * always splits them (two reads); when it does not (a clock that ids do not follow, as in
+ * tests), a bisection over the ids' time part finds one (about 48 reads).
+ */
+async function messageIdAt(db: Executor, tenantId: string, cutoff: number, floorOf: (t: number) => string): Promise<string> {
+  const splits = async (id: string) => {
+    const after = await tenantMessageNear(db, tenantId, id, 'from');
+    if (after !== undefined && after < cutoff) return false;
+    const before = await tenantMessageNear(db, tenantId, id, 'before');
+    return before === undefined || before < cutoff;
+  };
+  const guess = floorOf(cutoff);
+  if (await splits(guess)) return guess;
+  let lo = 0;
+  let hi = 2 ** 48 - 1;
+  // Invariant: the first message at/after floorOf(hi) is at or after the cutoff (or there is
+  // none); the first at/after floorOf(lo) is older, unless lo is still 0.
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    const t = await tenantMessageNear(db, tenantId, floorOf(mid), 'from');
+    if (t === undefined || t >= cutoff) hi = mid;
+    else lo = mid;
+  }
+  const t = await tenantMessageNear(db, tenantId, floorOf(lo), 'from');
+  return t === undefined || t >= cutoff ? floorOf(lo) : floorOf(hi);
+}
+
+/**
+ * The id range a filter's cursor and times come to, or null when it is empty. The times become
+ * ids so that a read starts at the newest message before `to` and stops at the oldest after
+ * `from`, instead of walking the rest of the log.
+ */
+export async function messageIdRange(db: Executor, tenantId: string, filter: MessageFilter, floorOf: (t: number) => string): Promise<MessageIdRange | null> {
+  const range: MessageIdRange = {};
+  if (filter.beforeId) range.below = filter.beforeId;
+  if (filter.to !== undefined) {
+    const to = await messageIdAt(db, tenantId, filter.to, floorOf);
+    if (range.below === undefined || to < range.below) range.below = to;
+  }
+  if (filter.from !== undefined) range.atLeast = await messageIdAt(db, tenantId, filter.from, floorOf);
+  return range.below !== undefined && range.atLeast !== undefined && range.atLeast >= range.below ? null : range;
+}
+
+/** True when the filter looks at more than the time and the cursor: the read is windowed. */
+function filtersRows(f: MessageFilter): boolean {
+  return !!(f.status || f.phone || f.purpose || f.kind || f.provider || f.phonePrefix || f.phoneSuffix || (f.phoneForms && f.phoneForms.length > 0));
+}
+
+/**
+ * One page of the log, newest first, at most `limit` messages, within `range`. A filter on
+ * anything but time looks at the tenant's next `MESSAGE_LOG_WINDOW` messages only; `low` is the
+ * lowest id of that window when the window is full: older messages may match, and the next
+ * read continues below it.
+ */
+export async function listMessagesIn(db: Executor, tenantId: string, filter: MessageFilter, range: MessageIdRange, limit: number): Promise<{ rows: Message[]; low: string | undefined }> {
+  let low: string | undefined;
+  if (filtersRows(filter)) {
+    let edge = db.selectFrom('messages').select('id').where('tenant_id', '=', tenantId);
+    if (range.below !== undefined) edge = edge.where('id', '<', range.below);
+    if (range.atLeast !== undefined) edge = edge.where('id', '>=', range.atLeast);
+    low = (await edge.orderBy('id', 'desc').limit(1).offset(MESSAGE_LOG_WINDOW - 1).executeTakeFirst())?.id;
+  }
   let q = db.selectFrom('messages').selectAll().where('tenant_id', '=', tenantId);
+  if (range.below !== undefined) q = q.where('id', '<', range.below);
+  if (low !== undefined) q = q.where('id', '>=', low);
+  else if (range.atLeast !== undefined) q = q.where('id', '>=', range.atLeast);
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.phone) q = q.where('to_phone', '=', filter.phone);
   if (filter.purpose) q = q.where('purpose', '=', filter.purpose);
@@ -57,8 +150,7 @@ export async function listMessages(db: Executor, tenantId: string, filter: Messa
   if (filter.phonePrefix) q = q.where('to_phone', 'like', `${filter.phonePrefix}%`);
   // A keyed hash (`h:` + base64url) can end in digits too: only numbers still in E.164 match.
   if (filter.phoneSuffix) q = q.where('to_phone', 'like', '+%').where('to_phone', 'like', `%${filter.phoneSuffix}`);
-  if (filter.beforeId) q = q.where('id', '<', filter.beforeId);
-  return q.orderBy('id', 'desc').limit(limit).execute();
+  return { rows: await q.orderBy('id', 'desc').limit(limit).execute(), low };
 }
 
 export async function listAttempts(db: Executor, messageIds: readonly string[]): Promise<MessageAttempt[]> {

@@ -34,6 +34,11 @@ export function isFailover(attempts: readonly AttemptView[]): boolean {
 }
 
 const PAGE = 25;
+/**
+ * A filtered read looks at a window of the log (docs/operations.md, "The message log"), so a page
+ * may come back short with more to read: the tab reads on, up to this many reads per click.
+ */
+const MAX_READS = 10;
 
 export function MessagesTab({ tenant }: TabProps) {
   const api = useApi();
@@ -53,12 +58,26 @@ export function MessagesTab({ tenant }: TabProps) {
   // Back and Forward change the address: the form follows it.
   useEffect(() => setDraft(applied), [appliedKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
+  /** Pages from `from` on, until PAGE messages, the end of the log, or MAX_READS reads. */
+  const readOn = async (from: string | null, signal?: AbortSignal) => {
+    const items: MessageView[] = [];
+    let next = from;
+    let reads = 0;
+    do {
+      const page = await api.call('GET /v1/messages', { tenant: tenant.id, query: { limit: PAGE - items.length, ...filterQuery(applied), ...(next ? { cursor: next } : {}) }, signal });
+      items.push(...page.items);
+      next = page.next_cursor;
+      reads++;
+    } while (next && items.length < PAGE && reads < MAX_READS);
+    return { items, next };
+  };
+
   const list = useAsync(
     async (signal) => {
-      const page = await api.call('GET /v1/messages', { tenant: tenant.id, query: { limit: PAGE, ...filterQuery(applied) }, signal });
+      const { items, next } = await readOn(null, signal);
       setMore([]);
-      setCursor(page.next_cursor);
-      return page.items;
+      setCursor(next);
+      return items;
     },
     [api, tenant.id, appliedKey],
   );
@@ -68,9 +87,9 @@ export function MessagesTab({ tenant }: TabProps) {
     setLoadingMore(true);
     setMoreError(null);
     try {
-      const page = await api.call('GET /v1/messages', { tenant: tenant.id, query: { limit: PAGE, ...filterQuery(applied), cursor } });
-      setMore((m) => [...m, ...page.items]);
-      setCursor(page.next_cursor);
+      const { items, next } = await readOn(cursor);
+      setMore((m) => [...m, ...items]);
+      setCursor(next);
     } catch (err) {
       setMoreError(err);
     } finally {
@@ -176,9 +195,15 @@ export function MessagesTab({ tenant }: TabProps) {
         {list.error ? <ErrorState error={list.error} onRetry={list.reload} title="Could not load the messages" /> : null}
         {list.loading && list.data === undefined ? <Spinner label="Loading messages…" /> : null}
         {list.data && messages.length === 0 ? (
-          <EmptyState title={filtered ? 'No message matches these filters' : 'No messages yet'}>
-            <p>{filtered ? 'Change or clear the filters.' : 'Send a test SMS, or call POST /v1/otp/send with one of this tenant’s API keys.'}</p>
-          </EmptyState>
+          cursor ? (
+            <EmptyState title="No message matches these filters in the part of the log searched so far">
+              <p>A filtered search reads the log newest first, a part at a time, so that a busy log does not hold up sending. Search older messages to go on, or narrow the dates.</p>
+            </EmptyState>
+          ) : (
+            <EmptyState title={filtered ? 'No message matches these filters' : 'No messages yet'}>
+              <p>{filtered ? 'Change or clear the filters.' : 'Send a test SMS, or call POST /v1/otp/send with one of this tenant’s API keys.'}</p>
+            </EmptyState>
+          )
         ) : null}
         {messages.length > 0 ? (
           <div className="table-wrap">
@@ -205,7 +230,7 @@ export function MessagesTab({ tenant }: TabProps) {
         {moreError ? <ErrorState error={moreError} onRetry={() => void loadMore()} /> : null}
         {cursor ? (
           <Button variant="secondary" onClick={() => void loadMore()} busy={loadingMore}>
-            Load older messages
+            {messages.length === 0 ? 'Search older messages' : 'Load older messages'}
           </Button>
         ) : null}
       </Section>
