@@ -1,4 +1,4 @@
-import { attemptLatencyByBucket, challengeCountsByBucket, messageCountsByBucket } from '../store/queries/stats.js';
+import { attemptLatencyByBucket, challengeCountsByBucket, messageCountsByBucket, STATS_CHUNK_ROWS } from '../store/queries/stats.js';
 import { idFloor } from '../domain/ids.js';
 import type { ServiceContext } from './context.js';
 
@@ -42,10 +42,11 @@ export function createStatsService(ctx: ServiceContext, options: { receiptKinds:
       // Ids carry the wall-clock time they were made at (newId), which a test's clock may not
       // follow: the id bound reaches back as far on both clocks.
       const scanFrom = Math.min(since, Date.now() - (now - since));
+      const chunk = ctx.store.capabilities.blockingReads ? STATS_CHUNK_ROWS : undefined;
       const [msgs, chls, atts] = await Promise.all([
-        messageCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloor('msg', scanFrom)),
-        challengeCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloor('chl', scanFrom)),
-        attemptLatencyByBucket(ctx.store.db, tenantId, since, bucket),
+        messageCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloor('msg', scanFrom), chunk),
+        challengeCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloor('chl', scanFrom), chunk),
+        attemptLatencyByBucket(ctx.store.db, tenantId, since, bucket, chunk),
       ]);
       const buckets: StatsBucket[] = [];
       const last = Math.floor(now / bucket);
@@ -78,20 +79,32 @@ export function createStatsService(ctx: ServiceContext, options: { receiptKinds:
         sb.challenges += Number(r.n);
         sb.verified += Number(r.verified);
       }
-      const weighted = new Map<StatsBucket, { total: number; n: number }>();
+      // A bucket's attempts may come in more than one row per provider (chunks): latency is
+      // added up first and averaged at the end.
+      const latency = new Map<StatsBucket, Map<string, { total: number; n: number }>>();
       for (const r of atts) {
         const sb = index.get(Number(r.bucket));
         if (!sb) continue;
         const n = Number(r.n);
         sb.attempts += n;
         sb.failed_attempts += Number(r.failed);
-        sb.latency_by_provider[r.provider] = Math.round(Number(r.avg_ms));
-        const w = weighted.get(sb) ?? { total: 0, n: 0 };
-        w.total += Number(r.avg_ms) * n;
+        const byProvider = latency.get(sb) ?? new Map<string, { total: number; n: number }>();
+        const w = byProvider.get(r.provider) ?? { total: 0, n: 0 };
+        w.total += Number(r.total_ms);
         w.n += n;
-        weighted.set(sb, w);
+        byProvider.set(r.provider, w);
+        latency.set(sb, byProvider);
       }
-      for (const [sb, w] of weighted) sb.avg_provider_latency_ms = w.n > 0 ? Math.round(w.total / w.n) : null;
+      for (const [sb, byProvider] of latency) {
+        let total = 0;
+        let n = 0;
+        for (const [provider, w] of byProvider) {
+          sb.latency_by_provider[provider] = Math.round(w.total / w.n);
+          total += w.total;
+          n += w.n;
+        }
+        sb.avg_provider_latency_ms = n > 0 ? Math.round(total / n) : null;
+      }
       return { window, bucket_seconds: bucket / 1000, buckets };
     },
   };

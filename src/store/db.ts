@@ -51,6 +51,12 @@ export interface StoreCapabilities {
    * `otpgate_verify_approve` (migration 0018) instead of a transaction of round trips.
    */
   verifyFunctions: boolean;
+  /**
+   * A statement runs on the thread that serves the requests (better-sqlite3 is synchronous), so
+   * a long read stops every request for as long as it runs: reads whose size grows with the
+   * data go in bounded chunks.
+   */
+  blockingReads: boolean;
 }
 
 const SQLITE_FILE: StoreCapabilities = {
@@ -63,6 +69,7 @@ const SQLITE_FILE: StoreCapabilities = {
   sharedConnections: true,
   sendFunction: false,
   verifyFunctions: false,
+  blockingReads: true,
 };
 const POSTGRES: StoreCapabilities = {
   skipLocked: true,
@@ -74,6 +81,7 @@ const POSTGRES: StoreCapabilities = {
   sharedConnections: true,
   sendFunction: true,
   verifyFunctions: true,
+  blockingReads: false,
 };
 
 const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.test(url);

@@ -161,6 +161,20 @@ const lookups = [
     index: 'challenges_pkey|sqlite_autoindex_challenges_1',
     query: sql`select cast(created_at / 3600000 as integer) as bucket, count(*) from challenges where tenant_id || '' = ${'ten_a'} and id >= ${'chl_00000000000000000000001900'} and created_at >= ${0} group by cast(created_at / 3600000 as integer)`,
   },
+  // A window's edges, where statistics count in chunks (SQLite): each an index's range, never a
+  // walk of the table.
+  {
+    index: 'messages_tenant|messages_pkey',
+    query: sql`select id from messages where tenant_id = ${'ten_a'} and id >= ${'msg_00000000000000000000001000'} order by id limit 1 offset 5000`,
+  },
+  {
+    index: 'challenges_pkey|sqlite_autoindex_challenges_1',
+    query: sql`select id from challenges where id >= ${'chl_00000000000000000000001000'} order by id limit 1 offset 5000`,
+  },
+  {
+    index: 'message_attempts_tenant',
+    query: sql`select started_at from message_attempts where tenant_id = ${'ten_a'} and started_at >= ${0} order by started_at limit 1 offset 5000`,
+  },
   {
     index: 'challenges_latest',
     // One side of the velocity read (nearestNumbers): the numbers below one, nearest first.
