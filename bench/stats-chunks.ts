@@ -3,22 +3,26 @@
 // request thread (SQLite), against the same-run baseline of one statement per count, as it
 // does on PostgreSQL (and did on SQLite before). The longest statement is what a send waits
 // behind on SQLite. The store is the big-store bench's (bench/big-store/build.ts), kept and reused.
-// Usage: node --import tsx bench/stats-chunks.ts [rows=1000000] [engines=sqlite,postgres]
+// Then the fraud guard's totals per country and prefix (GET /v1/fraud-guard/stats) on SQLite, on
+// a file of its own: `prefixes` prefixes with a counter in two hours of three over 30 days.
+// Usage: node --import tsx bench/stats-chunks.ts [rows=1000000] [engines=sqlite,postgres] [prefixes=3000]
+import { rmSync } from 'node:fs';
 import type { KyselyPlugin, QueryId } from 'kysely';
 import { idFloor } from '../src/domain/ids.js';
-import { createStore } from '../src/store/db.js';
+import { createStore, migrateToLatest } from '../src/store/db.js';
+import { counterTotals } from '../src/store/queries/fraud.js';
+import SqliteDatabase from '../src/store/sqlite-driver.js';
 import { attemptLatencyByBucket, challengeCountsByBucket, messageCountsByBucket, STATS_CHUNK_ROWS } from '../src/store/queries/stats.js';
 import { statsWindows } from '../src/services/stats-service.js';
 import { benchTenantId, buildPostgres, buildSqlite } from './big-store/build.js';
 
 const rows = Number(process.argv[2] ?? 1_000_000);
 const engines = (process.argv[3] ?? 'sqlite,postgres').split(',');
+const prefixes = Number(process.argv[4] ?? 3000);
 const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 
-for (const engine of engines) {
-  const built = engine === 'sqlite' ? await buildSqlite(rows, { dir: '/tmp/otpgate-big', rebuild: false }) : await buildPostgres(rows, { serverUrl: process.env.OTPGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test', rebuild: false });
-  const store = createStore(built.url);
-  // Each statement's time, from its compilation to its rows.
+/** The store's queries, each statement's time (from its compilation to its rows) kept in `times`. */
+function timed(store: { db: ReturnType<typeof createStore>['db'] }) {
   const started = new Map<QueryId, number>();
   const times: number[] = [];
   const timer: KyselyPlugin = {
@@ -31,7 +35,13 @@ for (const engine of engines) {
       return args.result;
     },
   };
-  const db = store.db.withPlugin(timer);
+  return { db: store.db.withPlugin(timer), times };
+}
+
+for (const engine of engines) {
+  const built = engine === 'sqlite' ? await buildSqlite(rows, { dir: '/tmp/otpgate-big', rebuild: false }) : await buildPostgres(rows, { serverUrl: process.env.OTPGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test', rebuild: false });
+  const store = createStore(built.url);
+  const { db, times } = timed(store);
   const now = built.builtAt;
   console.log(`\n${engine}, ${rows.toLocaleString('en')} rows a table (${benchTenantId}: about 70 % of them)`);
   console.log('| window | one statement a count: total ms | its longest statement ms | in chunks of 5,000: total ms | longest statement ms | statements |');
@@ -55,3 +65,43 @@ for (const engine of engines) {
   }
   await store.close();
 }
+
+// The fraud guard's counters: one row per tenant, key and hour.
+const file = '/tmp/otpgate-bench-counters.db';
+for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+const made = createStore(`sqlite:${file}`);
+await migrateToLatest(made);
+await made.close();
+const raw = new SqliteDatabase(file);
+const HOUR = 3_600_000;
+const now = Math.floor(Date.now() / HOUR) * HOUR;
+raw.prepare(`insert into tenants (id, name, settings, created_at, updated_at) values ('ten_bench', 'bench', '{}', 0, 0)`).run();
+const insert = raw.prepare('insert into fraud_counters (tenant_id, key, bucket, sent, verified, segments, cost_micros) values (?, ?, ?, ?, ?, ?, ?)');
+let counterRows = 0;
+raw.transaction(() => {
+  for (let h = 0; h < 720; h++) {
+    for (let c = 0; c < 60; c++, counterRows++) insert.run('ten_bench', `c:${String.fromCharCode(65 + (c % 26), 65 + Math.floor(c / 26))}`, now - h * HOUR, 50, 40, 50, 5_000);
+    for (let p = 0; p < prefixes; p++) if ((p * 7 + h) % 3 !== 0) (insert.run('ten_bench', `p:+1415${200 + p}`, now - h * HOUR, 3, 2, 3, 300), counterRows++);
+  }
+})();
+raw.close();
+const counters = createStore(`sqlite:${file}`);
+const c = timed(counters);
+console.log(`\nsqlite, the fraud guard's totals: ${counterRows.toLocaleString('en')} counter rows (60 countries, ${prefixes.toLocaleString('en')} prefixes, 30 days)`);
+console.log('| window | kind | one statement ms | in chunks: total ms | longest statement ms | statements |');
+console.log('|---|---|---|---|---|---|');
+for (const [window, hours] of [['24h', 24], ['7d', 168], ['30d', 720]] as const) {
+  for (const kind of ['c:', 'p:'] as const) {
+    const limit = kind === 'c:' ? 300 : 100;
+    await counterTotals(c.db, 'ten_bench', kind, now - hours * HOUR, limit);
+    c.times.length = 0;
+    await counterTotals(c.db, 'ten_bench', kind, now - hours * HOUR, limit);
+    const one = c.times[0]!;
+    c.times.length = 0;
+    const t0 = performance.now();
+    await counterTotals(c.db, 'ten_bench', kind, now - hours * HOUR, limit, STATS_CHUNK_ROWS);
+    console.log(`| ${window} | ${kind} | ${fmt(one)} | ${fmt(performance.now() - t0)} | ${fmt(Math.max(...c.times))} | ${c.times.length} |`);
+  }
+}
+await counters.close();
+rmSync(file, { force: true });

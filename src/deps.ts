@@ -11,6 +11,7 @@ import { receiptKinds } from './providers/registry.js';
 import type { ProviderContext } from './providers/types.js';
 import { createStore, type Store } from './store/db.js';
 import { createRedisFraudCounters } from './store/fraud-counters-redis.js';
+import { STATS_CHUNK_ROWS } from './store/queries/stats.js';
 import { createRedisBreaker } from './store/redis-breaker.js';
 import { createRedisSendLimiter, type SendLimiter } from './store/send-limits.js';
 import { createAuditService } from './services/audit-service.js';
@@ -183,7 +184,7 @@ export function createDeps(config: Config, logger: Logger, overrides: DepsOverri
         url: config.redisUrl,
         logger: logger.child({ component: 'fraud-counters' }),
         clock,
-        fallback: createDbFraudCounters(),
+        fallback: createDbFraudCounters(store.capabilities.blockingReads ? { chunk: STATS_CHUNK_ROWS } : {}),
         ...keyPrefix,
         breaker: redisBreaker!,
         onFallback: (op) => metrics.fraudCounterFallbacks.inc({ op }),

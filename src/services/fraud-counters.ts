@@ -51,7 +51,7 @@ type CachedKey = { from: number; rows: Map<number, CounterRow> };
  * send path counts last in its unit, so only a failed commit can do that, and it errs toward
  * blocking.
  */
-export function createDbFraudCounters(options: { cache?: boolean } = {}): FraudCounters {
+export function createDbFraudCounters(options: { cache?: boolean; chunk?: number } = {}): FraudCounters {
   const cache = options.cache ? new Map<string, CachedKey>() : undefined;
   return {
     async read(db, tenantId, keys, since) {
@@ -105,8 +105,8 @@ export function createDbFraudCounters(options: { cache?: boolean } = {}): FraudC
     },
     async totals(db, tenantId, since, limits) {
       return {
-        countries: await counterTotals(db, tenantId, 'c:', since, limits.countries),
-        prefixes: await counterTotals(db, tenantId, 'p:', since, limits.prefixes),
+        countries: await counterTotals(db, tenantId, 'c:', since, limits.countries, options.chunk),
+        prefixes: await counterTotals(db, tenantId, 'p:', since, limits.prefixes, options.chunk),
       };
     },
   };

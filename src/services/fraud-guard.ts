@@ -34,6 +34,7 @@ import {
 } from '../store/queries/fraud.js';
 import { findChallenge } from '../store/queries/challenges.js';
 import { findMessage } from '../store/queries/messages.js';
+import { STATS_CHUNK_ROWS } from '../store/queries/stats.js';
 import type { FraudCountersTable, FraudDecision } from '../store/schema.js';
 import type { AuditService } from './audit-service.js';
 import { actorId, type Actor, type ServiceContext } from './context.js';
@@ -187,7 +188,7 @@ const BEST_DAY_CACHE_MS = 10 * 60_000;
  */
 export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; audit: AuditService; counters?: FraudCounters }) {
   const { store, clock } = ctx;
-  const counters = deps.counters ?? createDbFraudCounters({ cache: !store.capabilities.multiNode });
+  const counters = deps.counters ?? createDbFraudCounters({ cache: !store.capabilities.multiNode, ...(store.capabilities.blockingReads ? { chunk: STATS_CHUNK_ROWS } : {}) });
   const bestDayCache = new Map<string, { value: number; until: number }>();
   // With one node on the store (SQLite), every decision is made and lifted by this process, so
   // a tenant's decisions in force are kept in memory instead of read on each send. With several

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createManualClock } from '../../src/domain/clock.js';
 import { newId } from '../../src/domain/ids.js';
 import type { KyselyPlugin } from 'kysely';
+import { counterTotals } from '../../src/store/queries/fraud.js';
 import { challengeCountsByBucket, messageCountsByBucket, STATS_CHUNK_ROWS } from '../../src/store/queries/stats.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/databases.js';
@@ -151,6 +152,42 @@ for (const dialect of await testDialects()) {
         assert.equal(total(parts), total(whole), count.name);
         assert.ok(total(whole) > 8_000);
       }
+    });
+
+    test('the fraud guard’s totals per country and prefix: whole keys a statement, the same sums and order as one statement', async () => {
+      const db = t.deps.store.db;
+      const { tenantId } = await t.createTenant({}, 'Guarded');
+      const { tenantId: otherId } = await t.createTenant({}, 'Guarded too');
+      const since = NOW - 24 * HOUR;
+      // 30 prefixes with 1 to 12 hourly buckets each, half of them before the window; sums tie
+      // between prefixes; a country; another tenant's counters in between.
+      const rows = [];
+      for (let p = 0; p < 30; p++) {
+        for (let h = 0; h < 1 + (p % 12); h++) {
+          const bucket = NOW - (h % 2 === 0 ? h : 30 + h) * HOUR;
+          rows.push({ tenant_id: tenantId, key: `p:+1415${200 + p}`, bucket, sent: 1 + (p % 4), verified: p % 3, segments: 1 + (p % 4), cost_micros: 1000 * (p % 5) });
+          rows.push({ tenant_id: otherId, key: `p:+1415${200 + p}`, bucket, sent: 100, verified: 0, segments: 100, cost_micros: 1 });
+        }
+      }
+      rows.push({ tenant_id: tenantId, key: 'c:GB', bucket: NOW, sent: 7, verified: 6, segments: 7, cost_micros: 70_000 });
+      for (let i = 0; i < rows.length; i += 200) await db.insertInto('fraud_counters').values(rows.slice(i, i + 200)).execute();
+
+      const order = (list: Array<{ key: string; sent: number }>) => [...list].sort((a, b) => b.sent - a.sent || (a.key < b.key ? -1 : 1));
+      const whole = order(await counterTotals(db, tenantId, 'p:', since, 100));
+      assert.equal(whole.length, 30);
+      let statements = 0;
+      const counting: KyselyPlugin = {
+        transformQuery: (args) => {
+          statements++;
+          return args.node;
+        },
+        transformResult: async (args) => args.result,
+      };
+      const parts = await counterTotals(db.withPlugin(counting), tenantId, 'p:', since, 100, 5);
+      assert.deepEqual(parts, whole, 'the same sums, most sent first, ties by key');
+      assert.ok(statements > 10, `${statements} statements`);
+      assert.deepEqual(await counterTotals(db, tenantId, 'p:', since, 7, 5), whole.slice(0, 7));
+      assert.deepEqual(await counterTotals(db, tenantId, 'c:', since, 300, 5), [{ key: 'c:GB', sent: 7, verified: 6, segments: 7, cost_micros: 70_000 }]);
     });
   });
 }

@@ -175,6 +175,16 @@ const lookups = [
     index: 'message_attempts_tenant',
     query: sql`select started_at from message_attempts where tenant_id = ${'ten_a'} and started_at >= ${0} order by started_at limit 1 offset 5000`,
   },
+  // The fraud guard's totals per prefix in chunks (SQLite): the primary key's range of the
+  // tenant's keys, one upper bound (src/store/queries/fraud.ts counterTotals).
+  {
+    index: 'fraud_counters_pk|fraud_counters USING PRIMARY KEY \\(tenant_id=\\? AND key>\\? AND key<\\?\\)',
+    query: sql`select key from fraud_counters where tenant_id = ${'ten_a'} and key >= ${'p:+1415'} and key < ${'p;'} order by key, bucket limit 1 offset 5000`,
+  },
+  {
+    index: 'fraud_counters_pk|fraud_counters USING PRIMARY KEY \\(tenant_id=\\? AND key>\\? AND key<\\?\\)',
+    query: sql`select key, sum(sent) from fraud_counters where tenant_id = ${'ten_a'} and key >= ${'p:+1415'} and key < ${'p:+1416'} and bucket >= ${0} group by key`,
+  },
   {
     index: 'challenges_latest',
     // One side of the velocity read (nearestNumbers): the numbers below one, nearest first.

@@ -263,32 +263,62 @@ export async function listDecisions(db: Executor, tenantId: string, limit: numbe
   return query.execute();
 }
 
-/** Per key of one kind (`c:` or `p:`): sums since `since`, most sent first. */
-export async function counterTotals(
-  db: Executor,
-  tenantId: string,
-  keyPrefix: 'c:' | 'p:',
-  since: number,
-  limit: number,
-): Promise<Array<{ key: string; sent: number; verified: number; segments: number; cost_micros: number }>> {
-  const rows = await db
-    .selectFrom('fraud_counters')
-    .select((eb) => [
-      'key',
-      eb.fn.sum<number>('sent').as('sent'),
-      eb.fn.sum<number>('verified').as('verified'),
-      eb.fn.sum<number>('segments').as('segments'),
-      eb.fn.sum<number>('cost_micros').as('cost_micros'),
-    ])
-    .where('tenant_id', '=', tenantId)
-    .where('key', '>=', keyPrefix)
-    .where('key', '<', `${keyPrefix.slice(0, -1)};`)
-    .where('bucket', '>=', since)
-    .groupBy('key')
-    .orderBy(sql`sum(sent)`, 'desc')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => ({ key: r.key, sent: Number(r.sent), verified: Number(r.verified), segments: Number(r.segments), cost_micros: Number(r.cost_micros) }));
+type CounterTotalRow = { key: string; sent: number; verified: number; segments: number; cost_micros: number };
+
+/** A bound on the keys a statement reads: from `key` on, or only past it. */
+interface KeyBound {
+  key: string;
+  past: boolean;
+}
+
+/**
+ * Per key of one kind (`c:` or `p:`): sums since `since`, most sent first. The rows are read in
+ * key order (the primary key: each key's buckets, the window's and older ones alike); with
+ * `chunk`, where a read holds the request thread (SQLite), whole keys of about `chunk` rows a
+ * statement, the sums sorted here. A busy tenant's prefixes are millions of rows over 30 days.
+ */
+export async function counterTotals(db: Executor, tenantId: string, keyPrefix: 'c:' | 'p:', since: number, limit: number, chunk?: number): Promise<CounterTotalRow[]> {
+  const end = `${keyPrefix.slice(0, -1)};`;
+  // One upper bound only: given two, SQLite ranges over one of them and may walk to `end`.
+  const keys = (from: KeyBound, to = end) => db.selectFrom('fraud_counters').where('tenant_id', '=', tenantId).where('key', from.past ? '>' : '>=', from.key).where('key', '<', to);
+  const sums = (from: KeyBound, to?: string) =>
+    keys(from, to)
+      .select((eb) => [
+        'key',
+        eb.fn.sum<number>('sent').as('sent'),
+        eb.fn.sum<number>('verified').as('verified'),
+        eb.fn.sum<number>('segments').as('segments'),
+        eb.fn.sum<number>('cost_micros').as('cost_micros'),
+      ])
+      .where('bucket', '>=', since)
+      .groupBy('key');
+  const view = (r: { key: string; sent: unknown; verified: unknown; segments: unknown; cost_micros: unknown }): CounterTotalRow => ({
+    key: r.key,
+    sent: Number(r.sent),
+    verified: Number(r.verified),
+    segments: Number(r.segments),
+    cost_micros: Number(r.cost_micros),
+  });
+  const first: KeyBound = { key: keyPrefix, past: false };
+  if (chunk === undefined) return (await sums(first).orderBy(sql`sum(sent)`, 'desc').limit(limit).execute()).map(view);
+
+  const totals: CounterTotalRow[] = [];
+  let from = first;
+  for (;;) {
+    // The key of the row `chunk` rows on: this statement reads the keys before it.
+    const edge = (await keys(from).select('key').orderBy('key').orderBy('bucket').limit(1).offset(chunk).executeTakeFirst())?.key;
+    if (edge === from.key) {
+      // One key of more than `chunk` rows (a counter kept longer than the longest window): alone.
+      totals.push(...(await sums(from).where('key', '=', edge).execute()).map(view));
+      from = { key: edge, past: true };
+      continue;
+    }
+    totals.push(...(await sums(from, edge).execute()).map(view));
+    if (edge === undefined) break;
+    from = { key: edge, past: false };
+  }
+  // As `order by sum(sent) desc`, which leaves ties in no order: here by key, so answers are stable.
+  return totals.sort((a, b) => b.sent - a.sent || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, limit);
 }
 
 /** Deletes counter buckets older than `before`, at most `limit` rows; returns how many went. */
