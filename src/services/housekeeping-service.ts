@@ -3,6 +3,7 @@ import { idFloor, type IdPrefix } from '../domain/ids.js';
 import { purgeBudgetUsage, purgeCountersChunk, purgeDecisions, type CounterCursor } from '../store/queries/fraud.js';
 import { purgeExpiredIdempotencyKeys } from '../store/queries/idempotency.js';
 import { idBoundary, purgeAttempts, purgeAudit, purgeChallenges, purgeInbox, purgeMessages, purgeVerifications, type TimedTable } from '../store/queries/lifecycle.js';
+import { deletedTenantIds, deleteTenantRow, purgeDeletedTenant } from '../store/queries/tenants.js';
 import { expireVerifications } from '../store/queries/verifications.js';
 import type { Executor } from '../store/db.js';
 import { emptyWriteAheadLog } from '../store/empty-log.js';
@@ -29,6 +30,11 @@ export interface HousekeepingOptions {
 const DAY_MS = 86_400_000;
 /** How long one purge unit should hold the store, ms (see inBatches). */
 const UNIT_TARGET_MS = 10;
+/**
+ * A deleted tenant's purge may run this many times the units of another task per run: a large
+ * tenant is millions of rows, and nothing else waits for them (about 250,000 rows a run).
+ */
+const DELETED_TENANT_UNITS_FACTOR = 25;
 /**
  * How long the fraud guard's data is kept. Counter buckets: the longest window read (the 30-day
  * stats) and a day more. Budget use: the current and the two previous months. Decisions: 90 days
@@ -57,6 +63,8 @@ export interface HousekeepingRun {
   audit: number;
   /** Rows whose phone number was replaced by its keyed hash (`OTPGATE_PHONE_RETENTION_DAYS`). */
   hashedPhones: number;
+  /** Rows of deleted tenants, and the tenants' own rows once nothing else of theirs was left. */
+  deletedTenants: number;
 }
 
 /**
@@ -109,10 +117,10 @@ export function createHousekeeping(
    * indexes are keyed by phone costs a random page write in each (on a large store, far more
    * than a row of a table ordered by time).
    */
-  async function inBatches(purge: (trx: Executor, now: number, limit: number) => Promise<number>): Promise<number> {
+  async function inBatches(purge: (trx: Executor, now: number, limit: number) => Promise<number>, units = maxBatches): Promise<number> {
     let total = 0;
     let limit = batchSize;
-    for (let i = 0; i < maxBatches && !stopping; i++) {
+    for (let i = 0; i < units && !stopping; i++) {
       const now = ctx.clock.now();
       const { result: n, ms } = await paced((trx) => purge(trx, now, limit));
       total += n;
@@ -168,6 +176,27 @@ export function createHousekeeping(
       ? createPhoneHashing(ctx, { key: ctx.phoneKeys[0], keepMs: retention.phoneRetentionDays * DAY_MS, batchSize, maxBatches })
       : undefined;
 
+  /**
+   * A deleted tenant's rows, in the same paced units, up to DELETED_TENANT_UNITS of them per
+   * tenant and run (a large tenant takes several runs); then its own row, once nothing else of
+   * it is left but the small tables that go with it by cascade. Two nodes may do it at once:
+   * each unit deletes what is there.
+   */
+  async function purgeDeletedTenants(): Promise<number> {
+    let total = 0;
+    for (const id of await deletedTenantIds(ctx.store.db)) {
+      if (stopping) break;
+      total += await inBatches((trx, _now, limit) => purgeDeletedTenant(trx, id, limit), maxBatches * DELETED_TENANT_UNITS_FACTOR);
+      if (stopping) break;
+      const { result: gone } = await paced(async (trx) => ((await purgeDeletedTenant(trx, id, 1)) === 0 ? deleteTenantRow(trx, id) : false));
+      if (gone) {
+        total += 1;
+        ctx.logger.info({ tenant_id: id }, 'a deleted tenant’s data is gone');
+      }
+    }
+    return total;
+  }
+
   /** Runs one task; a failure is logged, never thrown (the next run tries again). */
   async function task(name: string, run: () => Promise<number>): Promise<number> {
     try {
@@ -192,6 +221,7 @@ export function createHousekeeping(
       messages: await task('messages', purgeOldMessages),
       audit: await task('audit_log', purgeOldAudit),
       hashedPhones: phoneHashing ? await task('phone_hashing', phoneHashing.run) : 0,
+      deletedTenants: await task('deleted_tenants', purgeDeletedTenants),
     };
     // What left or lost its number must not stay in SQLite's log either.
     if (Object.values(run).some((n) => n > 0)) await emptyWriteAheadLog(ctx.store, ctx.logger, 'housekeeping');

@@ -1,7 +1,7 @@
 import { newId } from '../domain/ids.js';
 import { normalizeTestNumber } from '../domain/phone.js';
 import { AppError, type FieldIssue } from '../errors/app-error.js';
-import { deleteTenant, findTenant, insertTenant, listTenants, updateTenant } from '../store/queries/tenants.js';
+import { findTenant, insertTenant, listTenants, markTenantDeleted, updateTenant } from '../store/queries/tenants.js';
 import type { Tenant } from '../store/schema.js';
 import type { AuditService } from './audit-service.js';
 import type { Actor, ServiceContext } from './context.js';
@@ -67,7 +67,7 @@ export function createTenantService(ctx: ServiceContext, audit: AuditService) {
     async create(input: { name: string; settings?: unknown }, actor: Actor): Promise<TenantView> {
       const settings = parseSettingsPatch(input.settings);
       const now = ctx.clock.now();
-      const row: Tenant = { id: newId('ten'), name: input.name, settings: JSON.stringify(settings), created_at: now, updated_at: now };
+      const row: Tenant = { id: newId('ten'), name: input.name, settings: JSON.stringify(settings), created_at: now, updated_at: now, deleted_at: null };
       await ctx.store.db.transaction().execute(async (trx) => {
         await insertTenant(trx, row);
         await audit.record(trx, { tenantId: row.id, actor, action: 'tenant.created', target: row.id, details: { name: row.name, settings } });
@@ -129,9 +129,14 @@ export function createTenantService(ctx: ServiceContext, audit: AuditService) {
       return toView(result);
     },
 
+    /**
+     * Gone from every read at once; its keys, its operators' access and what it still had
+     * waiting to be sent go with it; its data follows in bounded batches (housekeeping), so that
+     * deleting a large tenant never holds the store (docs/data-lifecycle.md).
+     */
     async remove(id: string, actor: Actor): Promise<void> {
       const deleted = await ctx.store.db.transaction().execute(async (trx) => {
-        const ok = await deleteTenant(trx, id);
+        const ok = await markTenantDeleted(trx, id, ctx.clock.now());
         if (ok) await audit.record(trx, { tenantId: null, actor, action: 'tenant.deleted', target: id });
         return ok;
       });

@@ -12,6 +12,8 @@ export interface TenantsTable {
   settings: string;
   created_at: number;
   updated_at: number;
+  /** Set when the tenant was deleted: it is gone from every read; housekeeping removes its rows, then it. */
+  deleted_at?: number | null;
 }
 
 export interface ApiKeysTable {

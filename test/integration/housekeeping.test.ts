@@ -125,6 +125,7 @@ for (const dialect of await testDialects()) {
         messages: 0,
         audit: 0,
         hashedPhones: 0,
+        deletedTenants: 0,
       });
 
       // A new send a month later writes fresh rows that must stay.

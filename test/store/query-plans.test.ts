@@ -161,6 +161,28 @@ const lookups = [
     index: 'challenges_pkey|sqlite_autoindex_challenges_1',
     query: sql`select cast(created_at / 3600000 as integer) as bucket, count(*) from challenges where tenant_id || '' = ${'ten_a'} and id >= ${'chl_00000000000000000000001900'} and created_at >= ${0} group by cast(created_at / 3600000 as integer)`,
   },
+  // A deleted tenant (src/store/queries/tenants.ts): what it had waiting goes through the
+  // queues' indexes, not its whole log; its rows go in batches through its own indexes.
+  {
+    index: 'messages_due',
+    query: sql`delete from messages where status = 'queued' and tenant_id || '' = ${'ten_a'}`,
+  },
+  {
+    index: 'event_deliveries_due',
+    query: sql`delete from event_deliveries where status = 'queued' and tenant_id || '' = ${'ten_a'}`,
+  },
+  {
+    index: 'messages_tenant|messages_pkey',
+    query: sql`select id from messages where tenant_id = ${'ten_a'} limit 500`,
+  },
+  {
+    index: 'challenges_latest|challenges_pkey',
+    query: sql`select id from challenges where tenant_id = ${'ten_a'} limit 500`,
+  },
+  {
+    index: 'message_attempts_tenant|message_attempts_pkey',
+    query: sql`select id from message_attempts where tenant_id = ${'ten_a'} limit 500`,
+  },
   // A window's edges, where statistics count in chunks (SQLite): each an index's range, never a
   // walk of the table.
   {

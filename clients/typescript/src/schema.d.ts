@@ -3111,6 +3111,7 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        /** @description Deletes the tenant: at once it is gone from every read, its API keys and operators' access with it, and nothing it had waiting is sent. Its stored rows are then erased in the background, in bounded batches (docs/data-lifecycle.md, "Deleting a tenant"). */
         delete: {
             parameters: {
                 query?: never;

@@ -24,7 +24,7 @@ export function DeleteTenant({ tenant }: { tenant: Tenant }) {
   };
 
   return (
-    <Section title="Delete this tenant" description="Removes the tenant with its provider, settings, templates, API keys, messages and audit log. This cannot be undone.">
+    <Section title="Delete this tenant" description="Removes the tenant at once with its provider, settings, templates, API keys, messages and audit log; the stored rows are erased in the background. This cannot be undone.">
       <div className="danger-zone">
         <Button variant="danger" onClick={() => setOpen(true)}>
           Delete tenant…

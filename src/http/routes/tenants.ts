@@ -70,10 +70,23 @@ export function tenantRoutes(app: FastifyInstance, deps: Deps): void {
     async (request) => deps.tenants.update(request.params.id, { ...(request.body.name !== undefined ? { name: request.body.name } : {}), ...(request.body.settings !== undefined ? { settings: request.body.settings } : {}) }, actorOf(request)),
   );
 
-  r.delete('/v1/tenants/:id', { config: admin, schema: { tags: ['tenants'], params: tenantParams, response: { 204: noContent, ...errorResponses } } }, async (request, reply) => {
-    await deps.tenants.remove(request.params.id, actorOf(request));
-    return reply.code(204).send();
-  });
+  r.delete(
+    '/v1/tenants/:id',
+    {
+      config: admin,
+      schema: {
+        tags: ['tenants'],
+        description:
+          'Deletes the tenant: at once it is gone from every read, its API keys and operators\' access with it, and nothing it had waiting is sent. Its stored rows are then erased in the background, in bounded batches (docs/data-lifecycle.md, "Deleting a tenant").',
+        params: tenantParams,
+        response: { 204: noContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await deps.tenants.remove(request.params.id, actorOf(request));
+      return reply.code(204).send();
+    },
+  );
 
   r.post(
     '/v1/tenants/:id/api-keys',

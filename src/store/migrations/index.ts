@@ -27,6 +27,7 @@ import { m0026PgSendBatchCounts } from './0026-pg-send-batch-counts.js';
 import { m0027PgCompleteBatch } from './0027-pg-complete-batch.js';
 import { m0028PgClaimFunction } from './0028-pg-claim-function.js';
 import { m0029InboxTenantOrder } from './0029-inbox-tenant-order.js';
+import { m0030TenantDeletion } from './0030-tenant-deletion.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -61,6 +62,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0027-pg-complete-batch': m0027PgCompleteBatch,
   '0028-pg-claim-function': m0028PgClaimFunction,
   '0029-inbox-tenant-order': m0029InboxTenantOrder,
+  '0030-tenant-deletion': m0030TenantDeletion,
 });
 
 export const staticMigrationProvider: MigrationProvider = {
