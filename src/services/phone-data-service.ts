@@ -14,6 +14,7 @@ import {
   eraseMessages,
   eraseVerifications,
   eventDeliveriesMentioning,
+  eventEndpointIds,
   idempotencyMentioning,
   inboxByIds,
   messagesByIds,
@@ -146,6 +147,22 @@ export function createPhoneDataService(
     return found.reverse();
   }
 
+  /**
+   * Every row `read` finds, window after window of the table (each read looks at SCAN_PAGE rows
+   * whatever it finds); requests get in between, as on SQLite each read runs on this thread.
+   */
+  async function inWindows<R>(read: (after: string | undefined) => Promise<{ rows: R[]; last: string | undefined }>): Promise<R[]> {
+    const out: R[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const { rows, last } = await read(after);
+      out.push(...rows);
+      if (last === undefined) return out;
+      after = last;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   /** Reads every row about the number (the erasure acts on exactly these). */
   async function collect(tenantId: string, e164: string) {
     const db = ctx.store.db;
@@ -156,11 +173,15 @@ export function createPhoneDataService(
     const messages = (await Promise.all(chunks(await idsOfPhone('messages', tenantId, phones), ERASE_BATCH).map((ids) => messagesByIds(db, tenantId, ids)))).flat();
     const attempts = (await Promise.all(chunks(messages.map((m) => m.id), ERASE_BATCH).map((ids) => attemptsOfMessages(db, tenantId, ids)))).flat();
     const inbox = (await Promise.all(chunks(await idsOfPhone('inbox_messages', tenantId, phones), ERASE_BATCH).map((ids) => inboxByIds(db, tenantId, ids)))).flat();
-    const idempotency = (await idempotencyMentioning(db, tenantId, e164)).filter((r) => mentions(r.response, e164));
-    const audit = (await auditMentioning(db, tenantId, phones)).filter((r) => phones.some((p) => mentions(r.details, p) || mentions(r.target, p)));
+    const idempotency = (await inWindows((after) => idempotencyMentioning(db, tenantId, e164, after, SCAN_PAGE))).filter((r) => mentions(r.response, e164));
+    const audit = (await inWindows((after) => auditMentioning(db, tenantId, phones, after, SCAN_PAGE))).filter((r) => phones.some((p) => mentions(r.details, p) || mentions(r.target, p)));
     const decisions = await decisionsOfKeys(db, tenantId, phones.map((p) => `n:${p}`));
     // Events name a number in a fraud.blocked key or a provider's error text (message.failed).
-    const events = (await eventDeliveriesMentioning(db, tenantId, e164)).filter((r) => mentions(r.payload, e164) || mentions(r.last_error, e164));
+    const events: Awaited<ReturnType<typeof eventDeliveriesMentioning>>['rows'] = [];
+    for (const endpointId of await eventEndpointIds(db, tenantId)) {
+      events.push(...(await inWindows((after) => eventDeliveriesMentioning(db, tenantId, endpointId, e164, after, SCAN_PAGE))).filter((r) => mentions(r.payload, e164) || mentions(r.last_error, e164)));
+    }
+    events.sort((a, b) => (a.id < b.id ? -1 : 1));
     const settings = await settingsMentions(tenantId, e164);
     return { phones, challenges, verifications, messages, attempts, inbox, idempotency, audit, decisions, events, settings };
   }

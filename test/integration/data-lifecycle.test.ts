@@ -386,6 +386,47 @@ for (const dialect of await testDialects()) {
       assert.equal(await count(t, 'inbox_messages', tenantId), n - 2, 'only the number’s Inbox rows are gone');
     });
 
+    test('an export and an erasure walk idempotency keys, audit entries and event deliveries past one window (5,000 rows)', async () => {
+      const { tenantId, auth } = await t.createTenant({}, 'Walked too');
+      const C = '+14155550143';
+      const n = 5_100;
+      const t0 = Date.now() - HOUR;
+      // The number is in the oldest and the newest row of each: the walk finds the newest only in its second window.
+      const named = (i: number) => i === 0 || i === n - 1;
+      const db = t.deps.store.db;
+      const endpoint = newId('whe', t0);
+      await db
+        .insertInto('event_endpoints')
+        .values({ id: endpoint, tenant_id: tenantId, url: 'https://hooks.example.com/otp', description: null, events: null, secret_sealed: 'x', previous_secret_sealed: null, previous_secret_until: null, enabled: 1, disabled_reason: null, failing_since: null, created_at: t0, updated_at: t0 })
+        .execute();
+      const idem = Array.from({ length: n }, (_, i) => ({
+        tenant_id: tenantId, key: `key-${String(i).padStart(5, '0')}`, route: 'POST /v1/otp/send', request_hash: 'h', status_code: 202,
+        response: JSON.stringify({ to: named(i) ? C : '+14155550000' }), created_at: t0 + i, expires_at: t0 + HOUR * 24,
+      }));
+      const audit = Array.from({ length: n }, (_, i) => ({
+        id: newId('aud', t0 + i), tenant_id: tenantId, actor: 'admin', actor_type: null, actor_email: null, action: 'tenant.updated', target: tenantId,
+        details: JSON.stringify({ test_numbers: [named(i) ? C : '+14155550000'] }), created_at: t0 + i,
+      }));
+      const events = Array.from({ length: n }, (_, i) => ({
+        id: newId('evd', t0 + i), event_id: newId('evt', t0 + i), tenant_id: tenantId, endpoint_id: endpoint, type: 'message.failed', payload: '{}', status: 'delivered' as const, attempts: 1,
+        next_attempt_at: t0 + i, lease_owner: null, lease_until: null, last_attempt_at: null, last_http_status: 200, last_error: named(i) ? `the provider refused ${C}` : null, created_at: t0 + i, updated_at: t0 + i,
+      }));
+      for (let i = 0; i < n; i += 500) {
+        await db.insertInto('idempotency_keys').values(idem.slice(i, i + 500)).execute();
+        await db.insertInto('audit_log').values(audit.slice(i, i + 500)).execute();
+        await db.insertInto('event_deliveries').values(events.slice(i, i + 500)).execute();
+      }
+      const exp = (await t.call('POST', '/v1/phones/export', { auth, body: { phone_number: C } })).json();
+      assert.deepEqual(exp.data.idempotency_keys.map((r: { key: string }) => r.key), ['key-00000', 'key-05099']);
+      assert.deepEqual(exp.data.audit_log.map((r: { id: string }) => r.id), [audit[0]!.id, audit[n - 1]!.id]);
+      assert.deepEqual(exp.data.event_deliveries.map((r: { id: string }) => r.id), [events[0]!.id, events[n - 1]!.id]);
+      const erased = (await t.call('POST', '/v1/phones/erase', { auth, body: { phone_number: C } })).json();
+      assert.equal(erased.erased.idempotency_keys, 2);
+      assert.equal(erased.erased.event_deliveries, 2);
+      const left = await db.selectFrom('event_deliveries').select('id').where('endpoint_id', '=', endpoint).where('last_error', 'like', `%${C}%`).execute();
+      assert.equal(left.length, 0, 'no event delivery names the number any more');
+    });
+
     test('a message still queued for an erased number is never sent; its code no longer verifies', async () => {
       const { auth } = await t.createTenant();
       const phone = '+14155550177';

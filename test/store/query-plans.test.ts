@@ -183,6 +183,24 @@ const lookups = [
     index: 'message_attempts_tenant|message_attempts_pkey',
     query: sql`select id from message_attempts where tenant_id = ${'ten_a'} limit 500`,
   },
+  // An export's or erasure's walks of what may name a number, a window at a time
+  // (src/store/queries/phone-data.ts).
+  {
+    index: 'idempotency_keys_pk|sqlite_autoindex_idempotency_keys_1',
+    query: sql`select key from idempotency_keys where tenant_id = ${'ten_a'} and key > ${'k'} order by key limit 1 offset 4999`,
+  },
+  {
+    index: 'audit_log_tenant|audit_log_pkey',
+    query: sql`select id from audit_log where tenant_id = ${'ten_a'} and id > ${'aud_00000000000000000000001000'} order by id limit 1 offset 4999`,
+  },
+  {
+    index: 'event_deliveries_endpoint',
+    query: sql`select id from event_deliveries where endpoint_id = ${'whe_a'} and id > ${'evd_00000000000000000000001000'} order by id limit 1 offset 4999`,
+  },
+  {
+    index: 'event_deliveries_endpoint',
+    query: sql`select id, payload from event_deliveries where endpoint_id = ${'whe_a'} and tenant_id = ${'ten_a'} and id > ${'evd_00000000000000000000001000'} and id <= ${'evd_00000000000000000000002000'} and (payload like ${'%+1415%'} or last_error like ${'%+1415%'}) order by id`,
+  },
   // A window's edges, where statistics count in chunks (SQLite): each an index's range, never a
   // walk of the table.
   {

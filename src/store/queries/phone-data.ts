@@ -95,27 +95,39 @@ export async function inboxByIds(db: Executor, tenantId: string, ids: readonly s
   return db.selectFrom('inbox_messages').select(['id', 'message_id', 'to_phone', 'created_at']).where('tenant_id', '=', tenantId).where('id', 'in', ids).orderBy('id').execute();
 }
 
-/** Idempotency rows whose stored answer names the number (a coarse LIKE; the caller checks each). */
-export async function idempotencyMentioning(db: Executor, tenantId: string, needle: string) {
-  return db
-    .selectFrom('idempotency_keys')
-    .select(['key', 'route', 'status_code', 'response', 'created_at', 'expires_at'])
-    .where('tenant_id', '=', tenantId)
-    .where('response', 'like', `%${needle}%`)
-    .orderBy('key')
-    .execute();
+/**
+ * One window of the tenant's idempotency keys after `afterKey` (the key order of the primary
+ * key, `size` keys): those whose stored answer contains `needle`, and the window's last key,
+ * undefined when no key is left after it. The needle is `+` and digits (no LIKE wildcard).
+ */
+export async function idempotencyMentioning(db: Executor, tenantId: string, needle: string, afterKey: string | undefined, size: number) {
+  let edge = db.selectFrom('idempotency_keys').select('key').where('tenant_id', '=', tenantId);
+  if (afterKey !== undefined) edge = edge.where('key', '>', afterKey);
+  const last = (await edge.orderBy('key').limit(1).offset(size - 1).executeTakeFirst())?.key;
+  let q = db.selectFrom('idempotency_keys').select(['key', 'route', 'status_code', 'response', 'created_at', 'expires_at']).where('tenant_id', '=', tenantId);
+  if (afterKey !== undefined) q = q.where('key', '>', afterKey);
+  if (last !== undefined) q = q.where('key', '<=', last);
+  return { rows: await q.where('response', 'like', `%${needle}%`).orderBy('key').execute(), last };
 }
 
-/** Audit entries of the tenant whose target or details contain any of `needles`. */
-export async function auditMentioning(db: Executor, tenantId: string, needles: readonly string[]) {
-  if (needles.length === 0) return [];
-  return db
-    .selectFrom('audit_log')
-    .select(['id', 'actor', 'action', 'target', 'details', 'created_at'])
-    .where('tenant_id', '=', tenantId)
+/**
+ * One window of the tenant's audit entries after `afterId` (`size` entries, id order): those
+ * whose target or details contain any of `needles`, and the window's last id (undefined at the
+ * end).
+ */
+export async function auditMentioning(db: Executor, tenantId: string, needles: readonly string[], afterId: string | undefined, size: number) {
+  let edge = db.selectFrom('audit_log').select('id').where('tenant_id', '=', tenantId);
+  if (afterId !== undefined) edge = edge.where('id', '>', afterId);
+  const last = (await edge.orderBy('id').limit(1).offset(size - 1).executeTakeFirst())?.id;
+  if (needles.length === 0) return { rows: [], last };
+  let q = db.selectFrom('audit_log').select(['id', 'actor', 'action', 'target', 'details', 'created_at']).where('tenant_id', '=', tenantId);
+  if (afterId !== undefined) q = q.where('id', '>', afterId);
+  if (last !== undefined) q = q.where('id', '<=', last);
+  const rows = await q
     .where((eb) => eb.or(needles.flatMap((n) => [eb('details', 'like', `%${n}%`), eb('target', 'like', `%${n}%`)])))
     .orderBy('id')
     .execute();
+  return { rows, last };
 }
 
 /** The fraud guard's decisions about the number itself (`n:` keys; prefix keys name no number). */
@@ -226,15 +238,31 @@ export async function rewriteNumberDecision(db: Executor, tenantId: string, id: 
   return Number(r.numUpdatedRows);
 }
 
-/** Event deliveries of the tenant whose body names the number (a coarse LIKE; the caller checks each). */
-export async function eventDeliveriesMentioning(db: Executor, tenantId: string, needle: string) {
-  return db
+/** The tenant's event endpoints, whose deliveries an export walks (deliveries have no index on the tenant). */
+export async function eventEndpointIds(db: Executor, tenantId: string): Promise<string[]> {
+  return (await db.selectFrom('event_endpoints').select('id').where('tenant_id', '=', tenantId).orderBy('id').execute()).map((r) => r.id);
+}
+
+/**
+ * One window of an endpoint's deliveries after `afterId` (`size` deliveries, id order): those
+ * whose payload or last error contains `needle`, and the window's last id (undefined at the end).
+ */
+export async function eventDeliveriesMentioning(db: Executor, tenantId: string, endpointId: string, needle: string, afterId: string | undefined, size: number) {
+  let edge = db.selectFrom('event_deliveries').select('id').where('endpoint_id', '=', endpointId);
+  if (afterId !== undefined) edge = edge.where('id', '>', afterId);
+  const last = (await edge.orderBy('id').limit(1).offset(size - 1).executeTakeFirst())?.id;
+  let q = db
     .selectFrom('event_deliveries')
     .select(['id', 'event_id', 'endpoint_id', 'type', 'payload', 'status', 'attempts', 'last_http_status', 'last_error', 'created_at', 'delivered_at'])
-    .where('tenant_id', '=', tenantId)
+    .where('endpoint_id', '=', endpointId)
+    .where('tenant_id', '=', tenantId);
+  if (afterId !== undefined) q = q.where('id', '>', afterId);
+  if (last !== undefined) q = q.where('id', '<=', last);
+  const rows = await q
     .where((eb) => eb.or([eb('payload', 'like', `%${needle}%`), eb('last_error', 'like', `%${needle}%`)]))
     .orderBy('id')
     .execute();
+  return { rows, last };
 }
 
 export async function rewriteEventDelivery(db: Executor, tenantId: string, id: string, set: { payload: string; last_error: string | null }): Promise<number> {
