@@ -1,11 +1,11 @@
-import { newId } from '../domain/ids.js';
+import { idFloor, newId } from '../domain/ids.js';
 import { countryOfE164 } from '../domain/phone.js';
 import { countryDayRule, countryHourRule, type CountryFigures } from '../domain/fraud/country-conversion.js';
 import { ipCountriesRule, ipDayRule } from '../domain/fraud/ip.js';
 import { numberTypeOf } from '../domain/fraud/number-type.js';
 import { numberDayRule, unverifiedSinceLastVerified } from '../domain/fraud/number.js';
 import { prefixDayRule, prefixHourRule, prefixOf, prefixVelocityRule, velocityRange } from '../domain/fraud/prefix.js';
-import { blockDuration, ESCALATION_WINDOW_MS } from '../domain/fraud/escalation.js';
+import { blockDuration, ESCALATION_WINDOW_MS, MAX_BLOCK_MINUTES } from '../domain/fraud/escalation.js';
 import { crossedWarning, exceeds, periodBounds, toMicros, type BudgetPeriod } from '../domain/fraud/budget.js';
 import { segmentPrice, type BudgetSettings, type FraudGuardSettings } from '../domain/fraud/settings.js';
 import type { BlockKind, Trip } from '../domain/fraud/types.js';
@@ -225,7 +225,12 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     if (!liveCache) return activeDecisions(db, tenantId, keys, now, liftedSince);
     let rows = liveCache.get(tenantId);
     if (!rows) {
-      rows = await liveDecisions(db, tenantId, now, liftedSince);
+      // A decision in force, or lifted within LIFT_MEMORY_MS, expires after `liftedSince` and
+      // lasts at most MAX_BLOCK_MINUTES: it was made after `madeSince`. Ids carry the wall-clock
+      // time they were made at, which a test's clock may not follow: the bound reaches back as
+      // far on both clocks.
+      const madeSince = liftedSince - MAX_BLOCK_MINUTES * 60_000;
+      rows = await liveDecisions(db, tenantId, now, liftedSince, idFloor('fgb', Math.min(madeSince, Date.now() - (now - madeSince))));
       if (liveCache.size > 10_000) liveCache.clear();
       liveCache.set(tenantId, rows);
     }

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createManualClock } from '../../src/domain/clock.js';
+import { newId } from '../../src/domain/ids.js';
 import { adminAuth, createTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/databases.js';
 import { accepted, blocks, de, decisions, gb, guard, minutesOf, moved, refused, rowsOf, scrape, send, sendAndVerify } from './fraud-guard-support.js';
@@ -483,6 +484,24 @@ for (const dialect of await testDialects()) {
       assert.equal((await blocks(t, auth))[0]?.hits, 29);
       const r = await send(t, auth, gb(40));
       assert.equal(r.statusCode, 403);
+    });
+
+    test('a 12-hour block made 11 hours ago still holds when a node reads the tenant’s decisions afresh, among months of ended ones', async () => {
+      const { auth, tenantId } = await t.createTenant({ fraud_guard: guard({ prefix_hour: { floor: 1000, ratio: 0 } }) });
+      const now = clock.now();
+      // Ids made at the decisions' own times, as they would be on a clock that ids follow.
+      const decision = (made: number, minutes: number, key: string) => ({
+        id: newId('fgb', made), tenant_id: tenantId, action: 'block' as const, kind: 'prefix' as const, key, rule: 'prefix_hour', reason: 'r', figures: '{}',
+        level: 6, hits: 1, created_at: made, expires_at: made + minutes * MINUTE, lifted_at: null, lifted_by: null,
+      });
+      const ended = Array.from({ length: 500 }, (_, i) => decision(now - (2 + i) * 4 * HOUR, 720, `p:+447400${String(600 + (i % 50))}`));
+      for (let i = 0; i < ended.length; i += 100) await t.deps.store.db.insertInto('fraud_decisions').values(ended.slice(i, i + 100)).execute();
+      const live = decision(now - 11 * HOUR, 720, 'p:+447400555');
+      await t.deps.store.db.insertInto('fraud_decisions').values(live).execute();
+      const p = await refused(t, auth, gb(1, '555'), 403, 'fraud.blocked');
+      assert.equal(p.block_id, live.id);
+      assert.equal(p.blocked_until, new Date(now + HOUR).toISOString());
+      await accepted(t, auth, gb(1, '601'));
     });
   });
 }

@@ -183,6 +183,13 @@ const lookups = [
     index: 'message_attempts_tenant|message_attempts_pkey',
     query: sql`select id from message_attempts where tenant_id = ${'ten_a'} limit 500`,
   },
+  // The guard's decisions in force (one node, src/services/fraud-guard.ts decisionsFor): the
+  // tenant's decisions of the last day and a half by id, not the 90 days kept (PostgreSQL, with
+  // the one tenant of this data, rightly takes the primary key's range).
+  {
+    index: 'fraud_decisions_tenant|fraud_decisions_pkey',
+    query: sql`select * from fraud_decisions where tenant_id = ${'ten_a'} and id >= ${'fgb_00000000000000000000001900'} and expires_at > ${0} and ((expires_at > ${1} and lifted_at is null) or lifted_at > ${0})`,
+  },
   // An export's or erasure's walks of what may name a number, a window at a time
   // (src/store/queries/phone-data.ts).
   {

@@ -231,11 +231,14 @@ export async function liftDecision(db: Executor, tenantId: string, id: string, n
 }
 
 /** Every decision of a tenant still in force (neither expired nor lifted), any key, and those lifted after `liftedSince`. */
-export async function liveDecisions(db: Executor, tenantId: string, now: number, liftedSince: number): Promise<FraudDecision[]> {
+export async function liveDecisions(db: Executor, tenantId: string, now: number, liftedSince: number, fromId: string): Promise<FraudDecision[]> {
   return db
     .selectFrom('fraud_decisions')
     .selectAll()
     .where('tenant_id', '=', tenantId)
+    // Only decisions made recently can still be in force (see the caller): the tenant's newest
+    // ids, not the 90 days of decisions kept.
+    .where('id', '>=', fromId)
     .where('expires_at', '>', liftedSince)
     .where((eb) => eb.or([eb.and([eb('expires_at', '>', now), eb('lifted_at', 'is', null)]), eb('lifted_at', '>', liftedSince)]))
     .execute();
