@@ -226,15 +226,21 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     let rows = liveCache.get(tenantId);
     if (!rows) {
       // A decision in force, or lifted within LIFT_MEMORY_MS, expires after `liftedSince` and
-      // lasts at most MAX_BLOCK_MINUTES: it was made after `madeSince`. Ids carry the wall-clock
-      // time they were made at, which a test's clock may not follow: the bound reaches back as
-      // far on both clocks.
-      const madeSince = liftedSince - MAX_BLOCK_MINUTES * 60_000;
-      rows = await liveDecisions(db, tenantId, now, liftedSince, idFloor('fgb', Math.min(madeSince, Date.now() - (now - madeSince))));
+      // lasts at most MAX_BLOCK_MINUTES.
+      rows = await liveDecisions(db, tenantId, now, liftedSince, madeFrom(now, liftedSince - MAX_BLOCK_MINUTES * 60_000));
       if (liveCache.size > 10_000) liveCache.clear();
       liveCache.set(tenantId, rows);
     }
     return rows.filter((d) => (d.lifted_at === null ? d.expires_at > now : d.lifted_at > liftedSince) && d.key !== '' && keys.includes(d.key));
+  }
+
+  /**
+   * The lowest id a decision made at or after `since` can have. Ids carry the wall-clock time
+   * they were made at, which a test's clock may not follow: the bound reaches back as far on
+   * both clocks.
+   */
+  function madeFrom(now: number, since: number): string {
+    return idFloor('fgb', Math.min(since, Date.now() - (now - since)));
   }
 
   /** After a decision is made or lifted: the next send reads the tenant's decisions again. */
@@ -738,7 +744,8 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     },
 
     async listBlocks(tenantId: string): Promise<DecisionView[]> {
-      return (await listActiveBlocks(store.db, tenantId, clock.now(), 500)).map(decisionView);
+      const now = clock.now();
+      return (await listActiveBlocks(store.db, tenantId, now, 500, madeFrom(now, now - MAX_BLOCK_MINUTES * 60_000))).map(decisionView);
     },
 
     async lift(tenantId: string, id: string, actor: Actor): Promise<void> {

@@ -494,7 +494,7 @@ for (const dialect of await testDialects()) {
         id: newId('fgb', made), tenant_id: tenantId, action: 'block' as const, kind: 'prefix' as const, key, rule: 'prefix_hour', reason: 'r', figures: '{}',
         level: 6, hits: 1, created_at: made, expires_at: made + minutes * MINUTE, lifted_at: null, lifted_by: null,
       });
-      const ended = Array.from({ length: 500 }, (_, i) => decision(now - (2 + i) * 4 * HOUR, 720, `p:+447400${String(600 + (i % 50))}`));
+      const ended = Array.from({ length: 500 }, (_, i) => decision(now - (13 + 4 * i) * HOUR, 720, `p:+447400${String(600 + (i % 50))}`));
       for (let i = 0; i < ended.length; i += 100) await t.deps.store.db.insertInto('fraud_decisions').values(ended.slice(i, i + 100)).execute();
       const live = decision(now - 11 * HOUR, 720, 'p:+447400555');
       await t.deps.store.db.insertInto('fraud_decisions').values(live).execute();
@@ -502,6 +502,8 @@ for (const dialect of await testDialects()) {
       assert.equal(p.block_id, live.id);
       assert.equal(p.blocked_until, new Date(now + HOUR).toISOString());
       await accepted(t, auth, gb(1, '601'));
+      // The console's list of blocks in force reads the same recent decisions.
+      assert.deepEqual((await blocks(t, auth)).map((b: { id: string }) => b.id), [live.id]);
     });
   });
 }

@@ -190,6 +190,11 @@ const lookups = [
     index: 'fraud_decisions_tenant|fraud_decisions_pkey',
     query: sql`select * from fraud_decisions where tenant_id = ${'ten_a'} and id >= ${'fgb_00000000000000000000001900'} and expires_at > ${0} and ((expires_at > ${1} and lifted_at is null) or lifted_at > ${0})`,
   },
+  {
+    // The blocks in force (the console's list): those made in the last 12 hours.
+    index: 'fraud_decisions_tenant|fraud_decisions_pkey',
+    query: sql`select * from fraud_decisions where tenant_id = ${'ten_a'} and id >= ${'fgb_00000000000000000000001900'} and action = 'block' and expires_at > ${1} and lifted_at is null order by id desc limit 500`,
+  },
   // An export's or erasure's walks of what may name a number, a window at a time
   // (src/store/queries/phone-data.ts).
   {

@@ -244,12 +244,13 @@ export async function liveDecisions(db: Executor, tenantId: string, now: number,
     .execute();
 }
 
-/** Blocks (action = block) in force, newest first. */
-export async function listActiveBlocks(db: Executor, tenantId: string, now: number, limit: number): Promise<FraudDecision[]> {
+/** Blocks (action = block) in force, newest first, among those made from `fromId` on. */
+export async function listActiveBlocks(db: Executor, tenantId: string, now: number, limit: number, fromId: string): Promise<FraudDecision[]> {
   return db
     .selectFrom('fraud_decisions')
     .selectAll()
     .where('tenant_id', '=', tenantId)
+    .where('id', '>=', fromId)
     .where('action', '=', 'block')
     .where('expires_at', '>', now)
     .where('lifted_at', 'is', null)
