@@ -58,7 +58,9 @@ const nextPhone = () => {
 };
 
 /** What an operator reads, in turn: each a request the console makes. */
-const reads = ['/v1/stats?window=7d', '/v1/messages?limit=25&kind=event', `/v1/messages?limit=25&phone_number=${encodeURIComponent('+14155550000')}`, '/v1/fraud-guard/stats?window=30d'];
+const allReads = ['/v1/stats?window=7d', '/v1/messages?limit=25&kind=event', `/v1/messages?limit=25&phone_number=${encodeURIComponent('+14155550000')}`, '/v1/fraud-guard/stats?window=30d'];
+// BENCH_READS=0,2 reads only those of the list.
+const reads = process.env.BENCH_READS ? process.env.BENCH_READS.split(',').map((i) => allReads[Number(i)]!) : allReads;
 
 async function phase(withReader: boolean) {
   let stop = false;

@@ -11,6 +11,7 @@ import type { Executor } from '../store/db.js';
 import type { ServiceContext } from './context.js';
 import type { ActiveTenant } from './tenant-service.js';
 import { toPage, type Page } from './pagination.js';
+import { letRequestsIn } from '../store/let-requests-in.js';
 
 const msgFloor = (t: number) => idFloor('msg', t);
 
@@ -310,6 +311,7 @@ export function createMessageService(
         if (rows.length === 500) range.below = rows[rows.length - 1]!.id;
         else if (low !== undefined) range.below = low;
         else return;
+        await letRequestsIn();
       }
     },
 

@@ -30,6 +30,7 @@ import type { AuditService } from './audit-service.js';
 import type { Actor, ServiceContext } from './context.js';
 import { replaceNumber } from './phone-hashing.js';
 import type { ActiveTenant, TenantService } from './tenant-service.js';
+import { letRequestsIn } from '../store/let-requests-in.js';
 
 /** What replaces the number where it stood inside text (audit details, block reasons). */
 const ERASED_TEXT = '[erased]';
@@ -141,8 +142,7 @@ export function createPhoneDataService(
       for (const m of page) if (wanted.has(m.to_phone)) found.push(m.id);
       if (page.length < SCAN_PAGE) break;
       before = page[page.length - 1]!.id;
-      // On SQLite each page runs on this thread: let requests in between.
-      await new Promise((resolve) => setImmediate(resolve));
+      await letRequestsIn();
     }
     return found.reverse();
   }
@@ -159,7 +159,7 @@ export function createPhoneDataService(
       out.push(...rows);
       if (last === undefined) return out;
       after = last;
-      await new Promise((resolve) => setImmediate(resolve));
+      await letRequestsIn();
     }
   }
 

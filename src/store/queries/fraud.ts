@@ -1,6 +1,7 @@
 import { PostgresAdapter, sql, type OnConflictBuilder } from 'kysely';
 import { createCallBatcher, type CallBatcherOptions } from '../call-batcher.js';
 import type { Executor } from '../db.js';
+import { letRequestsIn } from '../let-requests-in.js';
 import type { Database, FraudDecision, FraudDecisionsTable } from '../schema.js';
 import { limitOf, p, pgStatement, prepared, type PreparedQuery } from '../prepared.js';
 import { HOUR_MS } from '../../domain/fraud/windows.js';
@@ -315,11 +316,13 @@ export async function counterTotals(db: Executor, tenantId: string, keyPrefix: '
       // One key of more than `chunk` rows (a counter kept longer than the longest window): alone.
       totals.push(...(await sums(from).where('key', '=', edge).execute()).map(view));
       from = { key: edge, past: true };
+      await letRequestsIn();
       continue;
     }
     totals.push(...(await sums(from, edge).execute()).map(view));
     if (edge === undefined) break;
     from = { key: edge, past: false };
+    await letRequestsIn();
   }
   // As `order by sum(sent) desc`, which leaves ties in no order: here by key, so answers are stable.
   return totals.sort((a, b) => b.sent - a.sent || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, limit);

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db.js';
+import { letRequestsIn } from '../let-requests-in.js';
 
 export interface BucketRow {
   bucket: number;
@@ -41,6 +42,7 @@ async function inChunks<K extends string | number, R>(
     out.push(...(await part(lo, hi)));
     if (hi === undefined) return out;
     lo = hi;
+    await letRequestsIn();
   }
 }
 
