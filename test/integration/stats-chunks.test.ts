@@ -151,6 +151,14 @@ for (const dialect of await testDialects()) {
         for (const rows of counted) assert.ok(total(rows as Array<{ n: unknown }>) <= 1_000, `${count.name}: a statement counted ${total(rows as Array<{ n: unknown }>)} rows`);
         assert.equal(total(parts), total(whole), count.name);
         assert.ok(total(whole) > 8_000);
+        // Between chunks the event loop takes in what waits (on SQLite a statement's promise
+        // resolves as a microtask: without a turn of the loop nothing would get in).
+        let done = false;
+        let inBetween = false;
+        setImmediate(() => (inBetween = !done));
+        await count(db, tenantId, since, HOUR, count === messageCountsByBucket ? newId('msg', 0) : newId('chl', 0), 1_000);
+        done = true;
+        assert.ok(inBetween, `${count.name}: a callback waiting ran before the last chunk`);
       }
     });
 
@@ -188,6 +196,12 @@ for (const dialect of await testDialects()) {
       assert.ok(statements > 10, `${statements} statements`);
       assert.deepEqual(await counterTotals(db, tenantId, 'p:', since, 7, 5), whole.slice(0, 7));
       assert.deepEqual(await counterTotals(db, tenantId, 'c:', since, 300, 5), [{ key: 'c:GB', sent: 7, verified: 6, segments: 7, cost_micros: 70_000 }]);
+      let done = false;
+      let inBetween = false;
+      setImmediate(() => (inBetween = !done));
+      await counterTotals(db, tenantId, 'p:', since, 100, 5);
+      done = true;
+      assert.ok(inBetween, 'a callback waiting ran before the last chunk');
     });
   });
 }
