@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { benchTenantId, buildSqlite } from './big-store/build.js';
-import { startGateway, stopChild } from './servers/bench-support.js';
+import { holdsOf, startGateway, stopChild } from './servers/bench-support.js';
 import { pgNodeEnv } from './servers/node-env.js';
 
 const seconds = Number(process.argv[2] ?? 10);
@@ -105,6 +105,7 @@ for (let round = 1; round <= rounds; round++) {
   for (const withReader of round % 2 ? [false, true] : [true, false]) {
     const r = await phase(withReader);
     lines.push(`| ${round} | ${withReader ? 'sends + console reads' : 'sends alone'} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.max} | ${r.non2xx} | ${r.reads || '–'} | ${r.readP50 ?? '–'} / ${r.readMax ?? '–'} |`);
+    if (process.env.BENCH_HOLDS) console.error(`after round ${round}, ${withReader ? 'reads' : 'alone'}: ${await holdsOf(url)}`);
   }
 }
 await stopChild(child, 10_000);

@@ -42,12 +42,16 @@ export function createStatsService(ctx: ServiceContext, options: { receiptKinds:
       // Ids carry the wall-clock time they were made at (newId), which a test's clock may not
       // follow: the id bound reaches back as far on both clocks.
       const scanFrom = Math.min(since, Date.now() - (now - since));
-      const chunk = ctx.store.capabilities.blockingReads ? STATS_CHUNK_ROWS : undefined;
-      const [msgs, chls, atts] = await Promise.all([
-        messageCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloor('msg', scanFrom), chunk),
-        challengeCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloor('chl', scanFrom), chunk),
-        attemptLatencyByBucket(ctx.store.db, tenantId, since, bucket, chunk),
-      ]);
+      const counts = [
+        (chunk?: number) => messageCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloor('msg', scanFrom), chunk),
+        (chunk?: number) => challengeCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloor('chl', scanFrom), chunk),
+        (chunk?: number) => attemptLatencyByBucket(ctx.store.db, tenantId, since, bucket, chunk),
+      ] as const;
+      // On SQLite one after another, a chunk at a time: three at once would put three chunks
+      // between two turns of the event loop.
+      const [msgs, chls, atts] = ctx.store.capabilities.blockingReads
+        ? [await counts[0](STATS_CHUNK_ROWS), await counts[1](STATS_CHUNK_ROWS), await counts[2](STATS_CHUNK_ROWS)]
+        : await Promise.all([counts[0](), counts[1](), counts[2]()]);
       const buckets: StatsBucket[] = [];
       const last = Math.floor(now / bucket);
       const index = new Map<number, StatsBucket>();

@@ -19,7 +19,7 @@ export interface BucketRow {
  * `blockingReads`): a 7-day window of a busy store is millions of rows, at about 0.4 µs each.
  * Elsewhere (`chunk` undefined) a window is one statement.
  */
-export const STATS_CHUNK_ROWS = 5_000;
+export const STATS_CHUNK_ROWS = 2_000;
 
 /**
  * `part` over consecutive ranges from `from` on, each of at most `chunk` rows: `edge(lo)` is the
