@@ -44,7 +44,7 @@ for (const engine of engines) {
   const { db, times } = timed(store);
   const now = built.builtAt;
   console.log(`\n${engine}, ${rows.toLocaleString('en')} rows a table (${benchTenantId}: about 70 % of them)`);
-  console.log('| window | one statement a count: total ms | its longest statement ms | in chunks of 5,000: total ms | longest statement ms | statements |');
+  console.log(`| window | one statement a count: total ms | its longest statement ms | in chunks of ${STATS_CHUNK_ROWS.toLocaleString('en')}: total ms | longest statement ms | statements |`);
   console.log('|---|---|---|---|---|---|');
   for (const window of ['1h', '24h', '7d'] as const) {
     const { span, bucket } = statsWindows[window];
