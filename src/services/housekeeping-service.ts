@@ -177,10 +177,10 @@ export function createHousekeeping(
       : undefined;
 
   /**
-   * A deleted tenant's rows, in the same paced units, up to DELETED_TENANT_UNITS of them per
-   * tenant and run (a large tenant takes several runs); then its own row, once nothing else of
-   * it is left but the small tables that go with it by cascade. Two nodes may do it at once:
-   * each unit deletes what is there.
+   * A deleted tenant's rows, in the same paced units, up to DELETED_TENANT_UNITS_FACTOR times
+   * `maxBatches` of them per tenant and run (a large tenant takes several runs); then, in a unit
+   * that finds no row of it left to delete, its own row, which takes the small tables with it
+   * by cascade. Two nodes may do it at once: each unit deletes what is there.
    */
   async function purgeDeletedTenants(): Promise<number> {
     let total = 0;

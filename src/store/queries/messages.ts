@@ -45,8 +45,8 @@ export interface MessageFilter {
 /**
  * How many of the tenant's messages one filtered read looks at. The log has no index on status,
  * number, purpose or provider (each would cost every send one more index write), and on SQLite
- * a read runs on the request thread: a read that found few matches used to walk the tenant's
- * whole log in one statement.
+ * a read runs on the request thread: without a window, a filter that few messages match walks
+ * the tenant's whole log in one statement.
  */
 const MESSAGE_LOG_WINDOW = 5_000;
 

@@ -41,8 +41,9 @@ export async function updateTenant(
  * Deletes a tenant as far as anyone can see: it is gone from every read (`deleted_at`), and what
  * would let it act goes at once: its API keys, its operators' access, the messages still
  * waiting to be sent and the events still waiting to be delivered (both through their queue's
- * index: a handful of rows, not the tenant's history); its event endpoints are turned off. The rest goes in batches
- * (purgeDeletedTenant), the tenant's row last. False when there is no such tenant.
+ * index: a handful of rows, not the tenant's history); its event endpoints are turned off. The
+ * rest goes in batches (purgeDeletedTenant), the tenant's row last. False when there is no such
+ * tenant.
  */
 export async function markTenantDeleted(db: Executor, id: string, now: number): Promise<boolean> {
   const r = await db.updateTable('tenants').set({ deleted_at: now }).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
