@@ -15,7 +15,6 @@ import {
   markEndpointFailing,
   markEndpointHealthy,
   nextEventDueAt,
-  purgeEventDeliveries,
   type ClaimedEventDelivery,
 } from '../store/queries/events.js';
 import { drainController } from './drain.js';
@@ -33,8 +32,6 @@ export interface EventWorkerOptions {
   timeoutMs?: number;
   /** Longest sleep between looks at the outbox, ms. Default 1000. */
   pollMs?: number;
-  /** Finished deliveries are kept this long for the delivery log, ms. Default 30 days. */
-  keepMs?: number;
   /** Source of jitter (tests). */
   random?: () => number;
 }
@@ -56,14 +53,12 @@ export function createEventWorker(options: EventWorkerOptions) {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const leaseMs = timeoutMs + 30_000;
   const pollMs = options.pollMs ?? 1000;
-  const keepMs = options.keepMs ?? 30 * 24 * 3600_000;
   const random = options.random ?? Math.random;
   const drain = drainController();
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;
   // The first purge waits an hour: a starting node has enough to do.
-  let purgedAt = clock.now();
 
   async function attempt(d: ClaimedEventDelivery): Promise<EventAttemptOutcome> {
     const endpoint = await findEventEndpointById(store.db, d.endpoint_id);
@@ -136,10 +131,6 @@ export function createEventWorker(options: EventWorkerOptions) {
         }),
       ),
     );
-    if (now - purgedAt >= 3600_000) {
-      purgedAt = now;
-      await store.writes.write((trx) => purgeEventDeliveries(trx, now - keepMs, 1000));
-    }
     return claimed.length;
   }
 

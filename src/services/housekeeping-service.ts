@@ -2,7 +2,7 @@ import type { Config } from '../config/load.js';
 import { idFloor, type IdPrefix } from '../domain/ids.js';
 import { purgeBudgetUsage, purgeCountersChunk, purgeDecisions, type CounterCursor } from '../store/queries/fraud.js';
 import { purgeExpiredIdempotencyKeys } from '../store/queries/idempotency.js';
-import { idBoundary, purgeAttempts, purgeAudit, purgeChallenges, purgeInbox, purgeMessages, purgeVerifications, type TimedTable } from '../store/queries/lifecycle.js';
+import { idBoundary, purgeAttempts, purgeAudit, purgeChallenges, purgeEventDeliveries, purgeInbox, purgeMessages, purgeVerifications, type TimedTable } from '../store/queries/lifecycle.js';
 import { deletedTenantIds, deleteTenantRow, purgeDeletedTenant } from '../store/queries/tenants.js';
 import { expireVerifications } from '../store/queries/verifications.js';
 import type { Executor } from '../store/db.js';
@@ -43,6 +43,8 @@ const DELETED_TENANT_UNITS_FACTOR = 25;
 export const FRAUD_COUNTERS_KEEP_MS = 31 * DAY_MS;
 export const BUDGET_USAGE_KEEP_MS = 93 * DAY_MS;
 export const FRAUD_DECISIONS_KEEP_MS = 90 * DAY_MS;
+/** Finished deliveries of events are kept this long for the endpoints' delivery logs (docs/events.md). */
+export const EVENT_DELIVERIES_KEEP_MS = 30 * DAY_MS;
 
 /** The retention settings housekeeping reads (docs/data-lifecycle.md); absent: the schema's defaults. */
 export type RetentionConfig = Pick<Config, 'codeRetentionDays' | 'messageRetentionDays' | 'auditRetentionDays' | 'phoneRetentionDays'>;
@@ -61,6 +63,8 @@ export interface HousekeepingRun {
   messages: number;
   /** Audit entries past `OTPGATE_AUDIT_RETENTION_DAYS`. */
   audit: number;
+  /** Finished event deliveries past EVENT_DELIVERIES_KEEP_MS. */
+  eventDeliveries: number;
   /** Rows whose phone number was replaced by its keyed hash (`OTPGATE_PHONE_RETENTION_DAYS`). */
   hashedPhones: number;
   /** Rows of deleted tenants, and the tenants' own rows once nothing else of theirs was left. */
@@ -71,9 +75,9 @@ export interface HousekeepingRun {
  * Background clean-up off the request path: expired `Idempotency-Key` rows (otp-service only
  * replaces an expired key when the same key comes again, so others would stay forever), the
  * fraud guard's counters, budget use and decisions once past their keep time, and the
- * retention of docs/data-lifecycle.md (codes, messages, audit, phone numbers). Every node may
- * run it: deleting the same old rows twice is harmless, and hashing a number twice gives the
- * same value.
+ * retention of docs/data-lifecycle.md (codes, messages, audit, event deliveries, phone
+ * numbers). Every node may run it: deleting the same old rows twice is harmless, and hashing a
+ * number twice gives the same value.
  */
 export function createHousekeeping(
   ctx: Pick<ServiceContext, 'store' | 'clock' | 'logger'> & { config?: RetentionConfig; phoneKeys?: readonly Buffer[] },
@@ -157,10 +161,22 @@ export function createHousekeeping(
   const codeKeepMs = retention.codeRetentionDays * DAY_MS;
   const messageKeepMs = retention.messageRetentionDays * DAY_MS;
   const auditKeepMs = retention.auditRetentionDays * DAY_MS;
-  /** Purges `table` below its boundary for `cutoff` with `purge`. */
-  async function purgeBelow(table: TimedTable, prefix: IdPrefix, keepMs: number, purge: (trx: Executor, beforeId: string, cutoff: number, limit: number) => Promise<number>): Promise<number> {
+  /**
+   * Purges `table` below its boundary for `cutoff` with `purge`. With `rewrittenTimes` (a row's
+   * time can be set anew after it was made, out of id order), the boundary is at least the id
+   * made at `cutoff`: such a row can stop the bisection below rows that are due, and the purge
+   * judges every row by its own time anyway.
+   */
+  async function purgeBelow(
+    table: TimedTable,
+    prefix: IdPrefix,
+    keepMs: number,
+    purge: (trx: Executor, beforeId: string, cutoff: number, limit: number) => Promise<number>,
+    rewrittenTimes = false,
+  ): Promise<number> {
     const cutoff = ctx.clock.now() - keepMs;
-    const boundary = await idBoundary(ctx.store.db, table, cutoff, (t) => idFloor(prefix, t));
+    const found = await idBoundary(ctx.store.db, table, cutoff, (t) => idFloor(prefix, t));
+    const boundary = rewrittenTimes && idFloor(prefix, cutoff) > found ? idFloor(prefix, cutoff) : found;
     return inBatches((trx, _now, limit) => purge(trx, boundary, cutoff, limit));
   }
   const purgeCodes = async () =>
@@ -171,6 +187,8 @@ export function createHousekeeping(
     (await purgeBelow('messages', 'msg', messageKeepMs, (trx, id, cutoff, limit) => purgeMessages(trx, id, cutoff, limit))) +
     (await purgeBelow('inbox_messages', 'inb', messageKeepMs, (trx, id, cutoff, limit) => purgeInbox(trx, id, cutoff, limit)));
   const purgeOldAudit = () => purgeBelow('audit_log', 'aud', auditKeepMs, (trx, id, cutoff, limit) => purgeAudit(trx, id, cutoff, limit));
+  // "Send again" sets a delivery's created_at anew.
+  const purgeOldEventDeliveries = () => purgeBelow('event_deliveries', 'evd', EVENT_DELIVERIES_KEEP_MS, (trx, id, cutoff, limit) => purgeEventDeliveries(trx, id, cutoff, limit), true);
   const phoneHashing =
     retention.phoneRetentionDays !== undefined && ctx.phoneKeys?.[0]
       ? createPhoneHashing(ctx, { key: ctx.phoneKeys[0], keepMs: retention.phoneRetentionDays * DAY_MS, batchSize, maxBatches })
@@ -220,6 +238,7 @@ export function createHousekeeping(
       codes: await task('codes', purgeCodes),
       messages: await task('messages', purgeOldMessages),
       audit: await task('audit_log', purgeOldAudit),
+      eventDeliveries: await task('event_deliveries', purgeOldEventDeliveries),
       hashedPhones: phoneHashing ? await task('phone_hashing', phoneHashing.run) : 0,
       deletedTenants: await task('deleted_tenants', purgeDeletedTenants),
     };

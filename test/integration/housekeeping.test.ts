@@ -1,11 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createManualClock } from '../../src/domain/clock.js';
+import { newId } from '../../src/domain/ids.js';
 import { BUDGET_USAGE_KEEP_MS, createHousekeeping, FRAUD_COUNTERS_KEEP_MS, FRAUD_DECISIONS_KEEP_MS } from '../../src/services/housekeeping-service.js';
 import { IDEMPOTENCY_TTL_MS } from '../../src/services/otp-service.js';
 import { purgeExpiredIdempotencyKeys } from '../../src/store/queries/idempotency.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/databases.js';
+
+const DAY = 86_400_000;
 
 for (const dialect of await testDialects()) {
   describe(`expired idempotency keys are purged in bounded batches (${dialect})`, () => {
@@ -87,6 +90,42 @@ for (const dialect of await testDialects()) {
     });
   });
 
+  describe(`finished event deliveries are kept 30 days (${dialect})`, () => {
+    const clock = createManualClock(Date.UTC(2026, 10, 1));
+    let t: TestApp;
+    before(async () => {
+      t = await createTestApp({ dialect, clock });
+    });
+    after(async () => t.close());
+
+    test('older finished deliveries go in bounded batches; newer ones, and those still to send, stay', async () => {
+      const { tenantId } = await t.createTenant();
+      const db = t.deps.store.db;
+      const now = clock.now();
+      const endpoint = newId('whe', now);
+      await db
+        .insertInto('event_endpoints')
+        .values({ id: endpoint, tenant_id: tenantId, url: 'https://hooks.example.com/otp', description: null, events: null, secret_sealed: 'x', previous_secret_sealed: null, previous_secret_until: null, enabled: 1, disabled_reason: null, failing_since: null, created_at: now, updated_at: now })
+        .execute();
+      // Ids made at the deliveries' own times; one old delivery was sent again a day ago ("Send again" sets created_at anew).
+      const delivery = (created: number, status: 'queued' | 'delivered' | 'failed', madeAt = created) => ({
+        id: newId('evd', madeAt), event_id: newId('evt', madeAt), tenant_id: tenantId, endpoint_id: endpoint, type: 'message.sent', payload: '{}', status, attempts: 1,
+        next_attempt_at: created, lease_owner: null, lease_until: null, last_attempt_at: null, last_http_status: 200, last_error: null, created_at: created, updated_at: created,
+      });
+      const old = [...Array.from({ length: 5 }, (_, i) => delivery(now - (40 - i) * DAY, 'delivered')), delivery(now - 35 * DAY, 'failed')];
+      const kept = [delivery(now - 29 * DAY, 'delivered'), delivery(now - 31 * DAY, 'queued'), delivery(now - DAY, 'delivered', now - 38 * DAY)];
+      await db.insertInto('event_deliveries').values([...old, ...kept]).execute();
+      const ids = async () => (await db.selectFrom('event_deliveries').select('id').where('tenant_id', '=', tenantId).orderBy('id').execute()).map((r) => r.id);
+
+      // Batches of 2, 2 a run: 4 of the 6 old ones, then the rest.
+      assert.equal((await createHousekeeping(t.deps, { batchSize: 2, maxBatchesPerRun: 2, restFactor: 0 }).runOnce()).eventDeliveries, 4);
+      assert.equal((await ids()).length, 5);
+      assert.equal((await createHousekeeping(t.deps).runOnce()).eventDeliveries, 2);
+      assert.deepEqual(await ids(), kept.map((d) => d.id).sort());
+      assert.equal((await createHousekeeping(t.deps).runOnce()).eventDeliveries, 0);
+    });
+  });
+
   describe(`the fraud guard's old counters, budget use and decisions are purged (${dialect})`, () => {
     let t: TestApp;
     const clock = createManualClock(Date.UTC(2026, 0, 10, 12));
@@ -124,6 +163,7 @@ for (const dialect of await testDialects()) {
         codes: 4,
         messages: 0,
         audit: 0,
+        eventDeliveries: 0,
         hashedPhones: 0,
         deletedTenants: 0,
       });

@@ -195,6 +195,16 @@ const lookups = [
     index: 'fraud_decisions_tenant|fraud_decisions_pkey',
     query: sql`select * from fraud_decisions where tenant_id = ${'ten_a'} and id >= ${'fgb_00000000000000000000001900'} and action = 'block' and expires_at > ${1} and lifted_at is null order by id desc limit 500`,
   },
+  // Finished event deliveries past 30 days (housekeeping): the primary key's range below the
+  // boundary, not the status index's walk of every finished delivery.
+  {
+    index: 'event_deliveries_pkey|sqlite_autoindex_event_deliveries_1',
+    query: sql`select id from event_deliveries where id < ${'evd_00000000000000000000001000'} and created_at < ${0} and status || '' in ('delivered', 'failed') limit 500`,
+  },
+  {
+    index: 'event_deliveries_pkey|sqlite_autoindex_event_deliveries_1',
+    query: sql`select id, created_at from event_deliveries where id >= ${'evd_00000000000000000000001000'} order by id limit 1`,
+  },
   // An export's or erasure's walks of what may name a number, a window at a time
   // (src/store/queries/phone-data.ts).
   {
@@ -305,6 +315,20 @@ for (const dialect of await testDialects()) {
       for (let i = 0; i < inbox.length; i += 100) await store.db.insertInto('inbox_messages').values(inbox.slice(i, i + 100)).execute();
       const audit = msgs.map((m, i) => ({ id: id('aud', i), tenant_id: 'ten_a', actor: 'admin', action: 'tenant.updated', target: 'ten_a', details: '{}', created_at: m.created_at }));
       for (let i = 0; i < audit.length; i += 100) await store.db.insertInto('audit_log').values(audit.slice(i, i + 100)).execute();
+      // And finished event deliveries: the purge's range on the primary key beats the status
+      // index's walk only on a table that is not empty. They go to another tenant's 19 endpoints,
+      // and a few to ten_a's one (whe_a), as a tenant's share of a busy platform's.
+      await store.db.insertInto('tenants').values({ id: 'ten_b', name: 'b', settings: '{}', created_at: 0, updated_at: 0 }).execute();
+      const endpoints = Array.from({ length: 20 }, (_, i) => (i === 0 ? 'whe_a' : id('whe', i)));
+      await store.db
+        .insertInto('event_endpoints')
+        .values(endpoints.map((e, i) => ({ id: e, tenant_id: i === 0 ? 'ten_a' : 'ten_b', url: 'https://hooks.example.com', description: null, events: null, secret_sealed: 'x', previous_secret_sealed: null, previous_secret_until: null, enabled: 1, disabled_reason: null, failing_since: null, created_at: t0, updated_at: t0 })))
+        .execute();
+      const deliveries = msgs.map((m, i) => ({
+        id: id('evd', i), event_id: id('evt', i), tenant_id: i % 200 === 0 ? 'ten_a' : 'ten_b', endpoint_id: i % 200 === 0 ? 'whe_a' : endpoints[1 + (i % 19)]!, type: 'message.sent', payload: '{}', status: 'delivered' as const, attempts: 1,
+        next_attempt_at: m.created_at, lease_owner: null, lease_until: null, last_attempt_at: null, last_http_status: 200, last_error: null, created_at: m.created_at, updated_at: m.created_at,
+      }));
+      for (let i = 0; i < deliveries.length; i += 100) await store.db.insertInto('event_deliveries').values(deliveries.slice(i, i + 100)).execute();
       await sql`analyze`.execute(store.db);
     });
     after(async () => {

@@ -130,10 +130,3 @@ export async function nextEventDueAt(db: Executor): Promise<number | undefined> 
   const r = await db.selectFrom('event_deliveries').select('next_attempt_at').where('status', '=', 'queued').orderBy('next_attempt_at').limit(1).executeTakeFirst();
   return r?.next_attempt_at;
 }
-
-/** Deletes up to `limit` finished deliveries created before `before`; answers how many. */
-export async function purgeEventDeliveries(db: Executor, before: number, limit: number): Promise<number> {
-  const ids = db.selectFrom('event_deliveries').select('id').where('status', 'in', ['delivered', 'failed']).where('created_at', '<', before).limit(limit);
-  const r = await db.deleteFrom('event_deliveries').where('id', 'in', ids).executeTakeFirst();
-  return Number(r.numDeletedRows);
-}

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from '../db.js';
 
 /**
@@ -18,6 +19,7 @@ export const timeColumns = {
   inbox_messages: 'created_at',
   audit_log: 'created_at',
   fraud_decisions: 'created_at',
+  event_deliveries: 'created_at',
 } as const;
 export type TimedTable = keyof typeof timeColumns;
 
@@ -91,6 +93,27 @@ export async function purgeInbox(db: Executor, beforeId: string, before: number,
   const r = await db
     .deleteFrom('inbox_messages')
     .where('id', 'in', (eb) => eb.selectFrom('inbox_messages as old').select('old.id').where('old.id', '<', beforeId).where('old.created_at', '<', before).limit(limit))
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+/**
+ * Finished event deliveries (delivered or failed) below `beforeId` created before `before`. A
+ * delivery sent again ("Send again") has its `created_at` set anew, so it stays its own time.
+ */
+export async function purgeEventDeliveries(db: Executor, beforeId: string, before: number, limit: number): Promise<number> {
+  const r = await db
+    .deleteFrom('event_deliveries')
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('event_deliveries as old')
+        .select('old.id')
+        .where('old.id', '<', beforeId)
+        .where('old.created_at', '<', before)
+        // Not through the queue's index on status: that would walk every finished delivery.
+        .where(sql<string>`old.status || ''`, 'in', ['delivered', 'failed'])
+        .limit(limit),
+    )
     .executeTakeFirst();
   return Number(r.numDeletedRows);
 }
