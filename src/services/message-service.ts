@@ -294,15 +294,17 @@ export function createMessageService(
 
     /**
      * The filtered log as CSV, newest first, read in pages of 500 so a large log is never held
-     * in memory, and in windows (listMessagesIn) so no read walks the whole log at once. Bodies
-     * are the masked ones: a passcode never appears.
+     * in memory. Where a read holds the request thread (SQLite) also in windows
+     * (listMessagesIn), so that no read walks the whole log at once; on PostgreSQL a page is
+     * one statement, which walked a filter that matches nothing 5–14 times as fast as the
+     * windows (docs/performance.md). Bodies are the masked ones: a passcode never appears.
      */
     async *csv(tenantId: string, filter: MessageFilter): AsyncGenerator<string> {
       yield csvLine(csvColumns);
       const range = await messageIdRange(store.db, tenantId, filter, msgFloor);
       if (range === null) return;
       for (;;) {
-        const { rows, low } = await listMessagesIn(store.db, tenantId, filter, range, 500);
+        const { rows, low } = await listMessagesIn(store.db, tenantId, filter, range, 500, store.capabilities.blockingReads);
         if (rows.length > 0) {
           const attempts = await listAttempts(store.db, rows.map((m) => m.id));
           const byMessage = groupAttempts(attempts);

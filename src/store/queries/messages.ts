@@ -124,11 +124,18 @@ function filtersRows(f: MessageFilter): boolean {
  * One page of the log, newest first, at most `limit` messages, within `range`. A filter on
  * anything but time looks at the tenant's next `MESSAGE_LOG_WINDOW` messages only; `low` is the
  * lowest id of that window when the window is full: older messages may match, and the next
- * read continues below it.
+ * read continues below it. Without `windowed`, one statement walks until `limit` match.
  */
-export async function listMessagesIn(db: Executor, tenantId: string, filter: MessageFilter, range: MessageIdRange, limit: number): Promise<{ rows: Message[]; low: string | undefined }> {
+export async function listMessagesIn(
+  db: Executor,
+  tenantId: string,
+  filter: MessageFilter,
+  range: MessageIdRange,
+  limit: number,
+  windowed = true,
+): Promise<{ rows: Message[]; low: string | undefined }> {
   let low: string | undefined;
-  if (filtersRows(filter)) {
+  if (windowed && filtersRows(filter)) {
     let edge = db.selectFrom('messages').select('id').where('tenant_id', '=', tenantId);
     if (range.below !== undefined) edge = edge.where('id', '<', range.below);
     if (range.atLeast !== undefined) edge = edge.where('id', '>=', range.atLeast);
