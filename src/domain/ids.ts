@@ -96,6 +96,15 @@ export function idFloor(prefix: IdPrefix, ms: number): string {
   return `${prefix}_${encodeTime(t)}${'0'.repeat(randomChars)}`;
 }
 
+/**
+ * The smallest id with this prefix that a row made at or after `since` on a clock reading `now`
+ * can have. Ids carry the wall-clock time they were made at, which an injected clock (a test's)
+ * may not follow: the bound reaches back as far on both clocks.
+ */
+export function idFloorSince(prefix: IdPrefix, since: number, now: number): string {
+  return idFloor(prefix, Math.min(since, Date.now() - (now - since)));
+}
+
 /** The prefix of a well-formed otpgate id (strict format check), else undefined. */
 export function idPrefixOf(id: string): IdPrefix | undefined {
   if (typeof id !== 'string' || id.length !== 30 || id.charAt(3) !== '_') return undefined;

@@ -1,4 +1,4 @@
-import { idFloor, newId } from '../domain/ids.js';
+import { idFloorSince, newId } from '../domain/ids.js';
 import { countryOfE164 } from '../domain/phone.js';
 import { countryDayRule, countryHourRule, type CountryFigures } from '../domain/fraud/country-conversion.js';
 import { ipCountriesRule, ipDayRule } from '../domain/fraud/ip.js';
@@ -227,20 +227,11 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
     if (!rows) {
       // A decision in force, or lifted within LIFT_MEMORY_MS, expires after `liftedSince` and
       // lasts at most MAX_BLOCK_MINUTES.
-      rows = await liveDecisions(db, tenantId, now, liftedSince, madeFrom(now, liftedSince - MAX_BLOCK_MINUTES * 60_000));
+      rows = await liveDecisions(db, tenantId, now, liftedSince, idFloorSince('fgb', liftedSince - MAX_BLOCK_MINUTES * 60_000, now));
       if (liveCache.size > 10_000) liveCache.clear();
       liveCache.set(tenantId, rows);
     }
     return rows.filter((d) => (d.lifted_at === null ? d.expires_at > now : d.lifted_at > liftedSince) && d.key !== '' && keys.includes(d.key));
-  }
-
-  /**
-   * The lowest id a decision made at or after `since` can have. Ids carry the wall-clock time
-   * they were made at, which a test's clock may not follow: the bound reaches back as far on
-   * both clocks.
-   */
-  function madeFrom(now: number, since: number): string {
-    return idFloor('fgb', Math.min(since, Date.now() - (now - since)));
   }
 
   /** After a decision is made or lifted: the next send reads the tenant's decisions again. */
@@ -745,7 +736,7 @@ export function createFraudGuard(ctx: ServiceContext, deps: { metrics: Metrics; 
 
     async listBlocks(tenantId: string): Promise<DecisionView[]> {
       const now = clock.now();
-      return (await listActiveBlocks(store.db, tenantId, now, 500, madeFrom(now, now - MAX_BLOCK_MINUTES * 60_000))).map(decisionView);
+      return (await listActiveBlocks(store.db, tenantId, now, 500, idFloorSince('fgb', now - MAX_BLOCK_MINUTES * 60_000, now))).map(decisionView);
     },
 
     async lift(tenantId: string, id: string, actor: Actor): Promise<void> {

@@ -135,21 +135,17 @@ export function createPhoneDataService(
   /** Ids of the tenant's messages (or Inbox items) to any of `phones`, oldest first: a paged walk (see phonesPage). */
   async function idsOfPhone(table: 'messages' | 'inbox_messages', tenantId: string, phones: readonly string[]): Promise<string[]> {
     const wanted = new Set(phones);
-    const found: string[] = [];
-    let before: string | undefined;
-    for (;;) {
+    const found = await inWindows(async (before) => {
       const page = await phonesPage(ctx.store.db, table, tenantId, before, SCAN_PAGE);
-      for (const m of page) if (wanted.has(m.to_phone)) found.push(m.id);
-      if (page.length < SCAN_PAGE) break;
-      before = page[page.length - 1]!.id;
-      await letRequestsIn();
-    }
+      return { rows: page.filter((m) => wanted.has(m.to_phone)).map((m) => m.id), last: page.length < SCAN_PAGE ? undefined : page[page.length - 1]!.id };
+    });
     return found.reverse();
   }
 
   /**
    * Every row `read` finds, window after window of the table (each read looks at SCAN_PAGE rows
-   * whatever it finds); requests get in between, as on SQLite each read runs on this thread.
+   * whatever it finds; `last` is where the next goes on, in the read's own order); requests get
+   * in between, as on SQLite each read runs on this thread.
    */
   async function inWindows<R>(read: (after: string | undefined) => Promise<{ rows: R[]; last: string | undefined }>): Promise<R[]> {
     const out: R[] = [];

@@ -1,5 +1,5 @@
 import { attemptLatencyByBucket, challengeCountsByBucket, messageCountsByBucket, STATS_CHUNK_ROWS } from '../store/queries/stats.js';
-import { idFloor } from '../domain/ids.js';
+import { idFloorSince } from '../domain/ids.js';
 import type { ServiceContext } from './context.js';
 
 export interface StatsBucket {
@@ -39,12 +39,9 @@ export function createStatsService(ctx: ServiceContext, options: { receiptKinds:
       const now = ctx.clock.now();
       const first = Math.floor((now - span) / bucket) + 1;
       const since = first * bucket;
-      // Ids carry the wall-clock time they were made at (newId), which a test's clock may not
-      // follow: the id bound reaches back as far on both clocks.
-      const scanFrom = Math.min(since, Date.now() - (now - since));
       const counts = [
-        (chunk?: number) => messageCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloor('msg', scanFrom), chunk),
-        (chunk?: number) => challengeCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloor('chl', scanFrom), chunk),
+        (chunk?: number) => messageCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloorSince('msg', since, now), chunk),
+        (chunk?: number) => challengeCountsByBucket(ctx.store.db, tenantId, since, bucket, idFloorSince('chl', since, now), chunk),
         (chunk?: number) => attemptLatencyByBucket(ctx.store.db, tenantId, since, bucket, chunk),
       ] as const;
       // On SQLite one after another, a chunk at a time: three at once would put three chunks

@@ -206,16 +206,24 @@ export async function advanceMark(db: Executor, name: string, untilId: string): 
  * `floorOf(t)` is the smallest id made at `t` (src/domain/ids.ts idFloor).
  */
 export async function idBoundary(db: Executor, table: TimedTable, cutoff: number, floorOf: (t: number) => string): Promise<string> {
+  return bisectIdBoundary(cutoff, floorOf, async (fromId) => (await firstRowFrom(db, table, fromId))?.t);
+}
+
+/**
+ * The bisection of idBoundary over any ordered rows: `timeFrom(id)` is the time of the first
+ * row at or after `id`, undefined when there is none.
+ */
+export async function bisectIdBoundary(cutoff: number, floorOf: (t: number) => string, timeFrom: (fromId: string) => Promise<number | undefined>): Promise<string> {
   let lo = 0;
   let hi = 2 ** 48 - 1;
   // Invariant: the first row at/after floorOf(hi) is at or after the cutoff (or there is none);
   // the first row at/after floorOf(lo) is older, unless lo is still 0.
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    const row = await firstRowFrom(db, table, floorOf(mid));
-    if (row === undefined || row.t >= cutoff) hi = mid;
+    const t = await timeFrom(floorOf(mid));
+    if (t === undefined || t >= cutoff) hi = mid;
     else lo = mid;
   }
-  const first = await firstRowFrom(db, table, floorOf(lo));
-  return first === undefined || first.t >= cutoff ? floorOf(lo) : floorOf(hi);
+  const t = await timeFrom(floorOf(lo));
+  return t === undefined || t >= cutoff ? floorOf(lo) : floorOf(hi);
 }

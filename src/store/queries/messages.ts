@@ -1,6 +1,7 @@
 import { PostgresAdapter, sql } from 'kysely';
 import type { Executor } from '../db.js';
 import { limitOf, p, pgStatement, prepared } from '../prepared.js';
+import { bisectIdBoundary } from './lifecycle.js';
 import type { Message, MessageAttempt, MessagesTable, MessageStatus, MessageUpdate, NewMessage, NewMessageAttempt } from '../schema.js';
 
 const messageColumns = [
@@ -85,18 +86,7 @@ async function messageIdAt(db: Executor, tenantId: string, cutoff: number, floor
   };
   const guess = floorOf(cutoff);
   if (await splits(guess)) return guess;
-  let lo = 0;
-  let hi = 2 ** 48 - 1;
-  // Invariant: the first message at/after floorOf(hi) is at or after the cutoff (or there is
-  // none); the first at/after floorOf(lo) is older, unless lo is still 0.
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    const t = await tenantMessageNear(db, tenantId, floorOf(mid), 'from');
-    if (t === undefined || t >= cutoff) hi = mid;
-    else lo = mid;
-  }
-  const t = await tenantMessageNear(db, tenantId, floorOf(lo), 'from');
-  return t === undefined || t >= cutoff ? floorOf(lo) : floorOf(hi);
+  return bisectIdBoundary(cutoff, floorOf, (id) => tenantMessageNear(db, tenantId, id, 'from'));
 }
 
 /**
