@@ -6,8 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import SqliteDatabase from '../src/store/sqlite-driver.js';
-import { sanFranciscoPhones, sqliteBenchFile } from './servers/bench-support.js';
+import { openLikeOtpgate, sanFranciscoPhones, sqliteBenchFile } from './servers/bench-support.js';
 
 const rows = Number(process.argv[2] ?? 300_000);
 const rounds = Number(process.argv[3] ?? 2);
@@ -19,10 +18,7 @@ const phones = sanFranciscoPhones(rows);
 async function run(label: string, phoneIndex: boolean): Promise<{ label: string; cpuUs: number; wallUs: number }> {
   const file = join(dir, `${label}.db`);
   await sqliteBenchFile(file);
-  const db = new SqliteDatabase(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('secure_delete = ON');
+  const db = openLikeOtpgate(file);
   if (phoneIndex) db.exec('create index challenges_phone on challenges (tenant_id, phone, created_at)');
   const count = db.prepare('select count(*) as n from challenges where tenant_id = ? and phone = ? and created_at > ?');
   const insert = db.prepare(

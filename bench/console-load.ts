@@ -8,11 +8,9 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import autocannon from 'autocannon';
 import { benchTenantId, buildSqlite } from './big-store/build.js';
-import { holdsOf, startGateway, stopChild } from './servers/bench-support.js';
+import { holdsOf, newNumbers, sendsAtRate, startGateway, startOtpgate, stopChild } from './servers/bench-support.js';
 import { pgNodeEnv } from './servers/node-env.js';
 
 const seconds = Number(process.argv[2] ?? 10);
@@ -27,35 +25,18 @@ const file = join(work, 'store.db');
 copyFileSync(built.url.slice('sqlite:'.length), file);
 const gatewayKey = 'gw-bench-key';
 const gateway = await startGateway(gatewayKey);
-const env: NodeJS.ProcessEnv = {};
-for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTPGATE_')) env[k] = v;
-Object.assign(
-  env,
-  pgNodeEnv({ dbUrl: `sqlite:${file}`, adminKey: `adm_bench_${randomBytes(12).toString('hex')}`, secretKey: createHash('sha256').update('otpgate bench: the big store').digest('base64'), dataDir: work, gatewayUri: gateway.uri, gatewayKey, logLevel: 'warn' }),
-  { BENCH_TENANT_ID: benchTenantId },
+const { child, url, key } = await startOtpgate(
+  {
+    ...pgNodeEnv({ dbUrl: `sqlite:${file}`, adminKey: `adm_bench_${randomBytes(12).toString('hex')}`, secretKey: createHash('sha256').update('otpgate bench: the big store').digest('base64'), dataDir: work, gatewayUri: gateway.uri, gatewayKey, logLevel: 'warn' }),
+    BENCH_TENANT_ID: benchTenantId,
+  },
+  dir,
+  'bench/servers/otpgate-big.ts',
+  120_000,
 );
-const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/otpgate-big.ts'], { cwd: dir, stdio: ['pipe', 'pipe', 'inherit'], env });
-const { url, key } = await new Promise<{ url: string; key: string }>((done, fail) => {
-  let buf = '';
-  const timer = setTimeout(() => fail(new Error('otpgate did not start')), 120_000);
-  child.stdout!.on('data', (c: Buffer) => {
-    buf += c.toString();
-    const m = /listening (\S+) (\S+)/.exec(buf);
-    if (m) {
-      clearTimeout(timer);
-      done({ url: m[1]!, key: m[2]! });
-    }
-  });
-});
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
 
-let k = 0;
-/** A number not sent to before: San Francisco's exchanges in turn. */
-const nextPhone = () => {
-  const n = k++;
-  const nxx = 200 + (n % 799);
-  return `+1415${nxx >= 555 ? nxx + 1 : nxx}${String(Math.floor(n / 799) % 10_000).padStart(4, '0')}`;
-};
+const nextPhone = newNumbers();
 
 /** What an operator reads, in turn: each a request the console makes. */
 const allReads = ['/v1/stats?window=7d', '/v1/messages?limit=25&kind=event', `/v1/messages?limit=25&phone_number=${encodeURIComponent('+14155550000')}`, '/v1/fraud-guard/stats?window=30d'];
@@ -75,15 +56,7 @@ async function phase(withReader: boolean) {
       times.push(performance.now() - started);
     }
   })();
-  const result = await autocannon({
-    url: `${url}/v1/otp/send`,
-    connections: 20,
-    overallRate: rate,
-    duration: seconds,
-    method: 'POST',
-    headers,
-    requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ phone_number: nextPhone() }) }) }],
-  });
+  const result = await sendsAtRate(url, headers, rate, seconds, nextPhone);
   stop = true;
   await reader;
   times.sort((a, b) => a - b);

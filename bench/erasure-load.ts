@@ -4,8 +4,7 @@
 // changes the rows and ends by emptying SQLite's write-ahead log between two write batches
 // (src/store/empty-log.ts); the export phase shows what the reading alone costs the sends.
 // Usage: npx tsx bench/erasure-load.ts [seconds per phase=8] [rounds=2] [sends/s=800]
-import autocannon from 'autocannon';
-import { startOtpgate } from './servers/bench-support.js';
+import { newNumbers, sendsAtRate, startOtpgate } from './servers/bench-support.js';
 
 const seconds = Number(process.argv[2] ?? 8);
 const rounds = Number(process.argv[3] ?? 2);
@@ -15,13 +14,7 @@ const ERASE_EVERY_MS = 250;
 const { child, url, key } = await startOtpgate({ BENCH_FRAUD_GUARD: 'off' });
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
 
-let k = 0;
-/** A number not sent to before: San Francisco's exchanges in turn. */
-const nextPhone = () => {
-  const n = k++;
-  const nxx = 200 + (n % 799);
-  return `+1415${nxx >= 555 ? nxx + 1 : nxx}${String(Math.floor(n / 799) % 10_000).padStart(4, '0')}`;
-};
+const nextPhone = newNumbers();
 
 async function post(path: string, body: unknown): Promise<{ status: number; ms: number }> {
   const started = performance.now();
@@ -57,15 +50,7 @@ async function phase(kind: Phase) {
       await new Promise((done) => setTimeout(done, ERASE_EVERY_MS));
     }
   })();
-  const result = await autocannon({
-    url: `${url}/v1/otp/send`,
-    connections: 20,
-    overallRate: rate,
-    duration: seconds,
-    method: 'POST',
-    headers,
-    requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ phone_number: nextPhone() }) }) }],
-  });
+  const result = await sendsAtRate(url, headers, rate, seconds, nextPhone);
   stop = true;
   await eraser;
   erasures.sort((a, b) => a - b);

@@ -6,9 +6,10 @@
 // Usage: node --import tsx bench/guard-live-decisions.ts [rows=100000] [rounds=50]
 import { rmSync } from 'node:fs';
 import { idFloor, newId } from '../src/domain/ids.js';
-import { createStore, migrateToLatest } from '../src/store/db.js';
+import { createStore } from '../src/store/db.js';
 import { liveDecisions } from '../src/store/queries/fraud.js';
 import SqliteDatabase from '../src/store/sqlite-driver.js';
+import { sqliteBenchFile } from './servers/bench-support.js';
 
 const rows = Number(process.argv[2] ?? 100_000);
 const rounds = Number(process.argv[3] ?? 50);
@@ -18,12 +19,10 @@ const DAY = 86_400_000;
 const now = Date.now();
 
 for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-const made = createStore(`sqlite:${file}`);
-await migrateToLatest(made);
-await made.close();
+// otpgate's schema and the tenant `ten_bench`.
+await sqliteBenchFile(file);
 const raw = new SqliteDatabase(file);
 raw.pragma('journal_mode = OFF');
-raw.prepare(`insert into tenants (id, name, settings, created_at, updated_at) values (?, 'bench', '{}', 0, 0)`).run(tenant);
 const insert = raw.prepare(
   `insert into fraud_decisions (id, tenant_id, action, kind, key, rule, reason, figures, level, hits, created_at, expires_at) values (?, ?, 'block', 'number', ?, 'number_unverified', 'r', '{}', 0, 1, ?, ?)`,
 );

@@ -8,8 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import SqliteDatabase from '../src/store/sqlite-driver.js';
-import { sanFranciscoPhones, sqliteBenchFile } from './servers/bench-support.js';
+import { openLikeOtpgate, sanFranciscoPhones, sqliteBenchFile } from './servers/bench-support.js';
 
 const rows = Number(process.argv[2] ?? 200_000);
 const rounds = Number(process.argv[3] ?? 2);
@@ -22,10 +21,7 @@ const body = 'b'.repeat(120);
 async function run(label: string, phoneIndex: boolean): Promise<{ cpuUs: number; wallUs: number; frames: number }> {
   const file = join(dir, `${label}.db`);
   await sqliteBenchFile(file);
-  const db = new SqliteDatabase(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('secure_delete = ON');
+  const db = openLikeOtpgate(file);
   db.pragma('wal_autocheckpoint = 0');
   if (phoneIndex) {
     db.exec('drop index inbox_messages_tenant_id');

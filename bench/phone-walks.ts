@@ -6,9 +6,10 @@
 // Usage: node --import tsx bench/phone-walks.ts [rows=1000000]
 import { rmSync } from 'node:fs';
 import { newId } from '../src/domain/ids.js';
-import { createStore, migrateToLatest, type Executor } from '../src/store/db.js';
+import { createStore, type Executor } from '../src/store/db.js';
 import { auditMentioning, eventDeliveriesMentioning, idempotencyMentioning } from '../src/store/queries/phone-data.js';
 import SqliteDatabase from '../src/store/sqlite-driver.js';
+import { sqliteBenchFile } from './servers/bench-support.js';
 
 const rows = Number(process.argv[2] ?? 1_000_000);
 const WINDOW = 5_000;
@@ -19,13 +20,11 @@ const needle = '+14155550143';
 const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 
 for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-const made = createStore(`sqlite:${file}`);
-await migrateToLatest(made);
-await made.close();
+// otpgate's schema and the tenant `ten_bench`.
+await sqliteBenchFile(file);
 const raw = new SqliteDatabase(file);
 raw.pragma('journal_mode = OFF');
 const t0 = Date.now() - 86_400_000;
-raw.prepare(`insert into tenants (id, name, settings, created_at, updated_at) values (?, 'bench', '{}', 0, 0)`).run(tenant);
 raw.prepare(`insert into event_endpoints (id, tenant_id, url, secret_sealed, enabled, created_at, updated_at) values (?, ?, 'https://hooks.example.com', 'x', 1, 0, 0)`).run(endpoint, tenant);
 const idem = raw.prepare(`insert into idempotency_keys (tenant_id, key, route, request_hash, status_code, response, created_at, expires_at) values (?, ?, 'POST /v1/otp/send', 'h', 202, ?, ?, ?)`);
 const audit = raw.prepare(`insert into audit_log (id, tenant_id, actor, action, target, details, created_at) values (?, ?, 'key_x', 'tenant.updated', 'settings', ?, ?)`);

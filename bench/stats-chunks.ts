@@ -9,9 +9,10 @@
 import { rmSync } from 'node:fs';
 import type { KyselyPlugin, QueryId } from 'kysely';
 import { idFloor } from '../src/domain/ids.js';
-import { createStore, migrateToLatest } from '../src/store/db.js';
+import { createStore } from '../src/store/db.js';
 import { counterTotals } from '../src/store/queries/fraud.js';
 import SqliteDatabase from '../src/store/sqlite-driver.js';
+import { sqliteBenchFile } from './servers/bench-support.js';
 import { attemptLatencyByBucket, challengeCountsByBucket, messageCountsByBucket, STATS_CHUNK_ROWS } from '../src/store/queries/stats.js';
 import { statsWindows } from '../src/services/stats-service.js';
 import { benchTenantId, buildPostgres, buildSqlite } from './big-store/build.js';
@@ -69,13 +70,11 @@ for (const engine of engines) {
 // The fraud guard's counters: one row per tenant, key and hour.
 const file = '/tmp/otpgate-bench-counters.db';
 for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-const made = createStore(`sqlite:${file}`);
-await migrateToLatest(made);
-await made.close();
+// otpgate's schema and the tenant `ten_bench`.
+await sqliteBenchFile(file);
 const raw = new SqliteDatabase(file);
 const HOUR = 3_600_000;
 const now = Math.floor(Date.now() / HOUR) * HOUR;
-raw.prepare(`insert into tenants (id, name, settings, created_at, updated_at) values ('ten_bench', 'bench', '{}', 0, 0)`).run();
 const insert = raw.prepare('insert into fraud_counters (tenant_id, key, bucket, sent, verified, segments, cost_micros) values (?, ?, ?, ?, ?, ?, ?)');
 let counterRows = 0;
 raw.transaction(() => {

@@ -2,22 +2,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import autocannon from 'autocannon';
 import pg from 'pg';
+import type BetterSqlite3 from 'better-sqlite3';
+import SqliteDatabase from '../../src/store/sqlite-driver.js';
 import { createStore, migrateToLatest } from '../../src/store/db.js';
 
 /**
- * Starts bench/servers/otpgate.ts (SQLite, Inbox, one tenant and key) in a process of its own,
- * from the source tree `cwd`, and resolves with its URL and key once it listens.
+ * Starts bench/servers/otpgate.ts (SQLite, Inbox, one tenant and key), or another server `script`
+ * that prints `listening <url> <key>`, in a process of its own, from the source tree `cwd`, and
+ * resolves with its URL and key once it listens.
  */
-export function startOtpgate(env: Record<string, string>, cwd = process.cwd()): Promise<{ child: ChildProcess; url: string; key: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/otpgate.ts'], {
+export function startOtpgate(env: Record<string, string>, cwd = process.cwd(), script = 'bench/servers/otpgate.ts', startMs = 60_000): Promise<{ child: ChildProcess; url: string; key: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, OTPGATE_LOG_LEVEL: 'warn', ...env },
   });
   return new Promise((done, fail) => {
     let buf = '';
-    const timer = setTimeout(() => fail(new Error('otpgate did not start')), 60_000);
+    const timer = setTimeout(() => fail(new Error('otpgate did not start')), startMs);
     child.stdout!.on('data', (c: Buffer) => {
       buf += c.toString();
       const m = /listening (\S+) (\S+)/.exec(buf);
@@ -38,6 +42,41 @@ export function sanFranciscoPhones(count: number): string[] {
   let seed = 1;
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   return Array.from({ length: count }, () => `+1415${200 + Math.floor(rand() * 800)}${String(Math.floor(rand() * 10_000)).padStart(4, '0')}`);
+}
+
+/**
+ * Numbers not sent to before, one a call: San Francisco's exchanges in turn, for sends offered
+ * at a fixed rate (each is a new number to the send path, as a new user's).
+ */
+export function newNumbers(): () => string {
+  let k = 0;
+  return () => {
+    const n = k++;
+    const nxx = 200 + (n % 799);
+    return `+1415${nxx >= 555 ? nxx + 1 : nxx}${String(Math.floor(n / 799) % 10_000).padStart(4, '0')}`;
+  };
+}
+
+/** Sends offered at `rate` a second by 20 connections for `seconds`, each to `next()`; autocannon's result. */
+export function sendsAtRate(url: string, headers: Record<string, string>, rate: number, seconds: number, next: () => string) {
+  return autocannon({
+    url: `${url}/v1/otp/send`,
+    connections: 20,
+    overallRate: rate,
+    duration: seconds,
+    method: 'POST',
+    headers,
+    requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ phone_number: next() }) }) }],
+  });
+}
+
+/** A connection to a bench file set up as otpgate's (WAL, `synchronous = NORMAL`, `secure_delete`). */
+export function openLikeOtpgate(file: string): BetterSqlite3.Database {
+  const db = new SqliteDatabase(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('secure_delete = ON');
+  return db;
 }
 
 /** Creates `file`: a SQLite store with otpgate's schema and one tenant, `ten_bench`, for a bench that writes its tables directly. */
