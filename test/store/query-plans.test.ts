@@ -195,6 +195,16 @@ const lookups = [
     index: 'fraud_decisions_tenant|fraud_decisions_pkey',
     query: sql`select * from fraud_decisions where tenant_id = ${'ten_a'} and id >= ${'fgb_00000000000000000000001900'} and action = 'block' and expires_at > ${1} and lifted_at is null order by id desc limit 500`,
   },
+  // The decision list filtered by action (migration 0031): the tenant's newest decisions of that
+  // action, not a walk of the tenant's others (this data's 2,000 are blocks) to find them.
+  {
+    index: 'fraud_decisions_tenant_action',
+    query: sql`select * from fraud_decisions where tenant_id = ${'ten_a'} and action = ${'would_block'} order by id desc limit 51`,
+  },
+  {
+    index: 'fraud_decisions_tenant_action',
+    query: sql`select * from fraud_decisions where tenant_id = ${'ten_a'} and action = ${'would_block'} and id < ${'fgb_00000000000000000000001900'} order by id desc limit 51`,
+  },
   // Finished event deliveries past 30 days (housekeeping): the primary key's range below the
   // boundary, not the status index's walk of every finished delivery.
   {

@@ -28,6 +28,7 @@ import { m0027PgCompleteBatch } from './0027-pg-complete-batch.js';
 import { m0028PgClaimFunction } from './0028-pg-claim-function.js';
 import { m0029InboxTenantOrder } from './0029-inbox-tenant-order.js';
 import { m0030TenantDeletion } from './0030-tenant-deletion.js';
+import { m0031FraudDecisionsAction } from './0031-fraud-decisions-action.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -63,6 +64,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0028-pg-claim-function': m0028PgClaimFunction,
   '0029-inbox-tenant-order': m0029InboxTenantOrder,
   '0030-tenant-deletion': m0030TenantDeletion,
+  '0031-fraud-decisions-action': m0031FraudDecisionsAction,
 });
 
 export const staticMigrationProvider: MigrationProvider = {
