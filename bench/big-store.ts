@@ -224,21 +224,40 @@ function diskWrittenMib(): number {
   }
 }
 
+/**
+ * PostgreSQL's write-ahead log so far (`pg_stat_wal`, the whole server): bytes, and full-page
+ * images (a page's first change after a checkpoint is logged whole; on a large store most
+ * leaves a send changes are such first changes).
+ */
+async function walSoFar(): Promise<{ bytes: number; fpi: number }> {
+  try {
+    return await admin(async (c) => {
+      const r = (await c.query<{ wal_bytes: string; wal_fpi: string }>('select wal_bytes, wal_fpi from pg_stat_wal')).rows[0]!;
+      return { bytes: Number(r.wal_bytes), fpi: Number(r.wal_fpi) };
+    });
+  } catch {
+    return { bytes: 0, fpi: 0 };
+  }
+}
+
 /** `fn`'s result with the CPU ms and disk KiB read per request by the server and by PostgreSQL. */
-async function measured(serverPid: number, fn: () => Promise<Omit<LoadResult, 'cpu' | 'readKib' | 'writtenMib'>>): Promise<LoadResult> {
+async function measured(serverPid: number, fn: () => Promise<Omit<LoadResult, 'cpu' | 'readKib' | 'writtenMib' | 'wal'>>): Promise<LoadResult> {
   const pgBefore = postgresPids();
   const s0 = usage([serverPid]);
   const p0 = usage(pgBefore);
   const w0 = diskWrittenMib();
+  const l0 = await walSoFar();
   const r = await fn();
   const s1 = usage([serverPid]);
   const p1 = usage([...new Set([...pgBefore, ...postgresPids()])]);
+  const l1 = await walSoFar();
   const per = (x: number) => Math.round((x * 100) / Math.max(1, r.total)) / 100;
   return {
     ...r,
     cpu: [per(s1.cpuMs - s0.cpuMs), per(p1.cpuMs - p0.cpuMs)],
     readKib: [per((s1.readBytes - s0.readBytes) / 1024), per((p1.readBytes - p0.readBytes) / 1024)],
     writtenMib: Math.round(diskWrittenMib() - w0),
+    wal: [per((l1.bytes - l0.bytes) / 1024), per(l1.fpi - l0.fpi)],
   };
 }
 
@@ -249,6 +268,8 @@ interface LoadResult {
   readKib: [number, number];
   /** MiB the machine wrote to disk during the phase, by every process. */
   writtenMib: number;
+  /** PostgreSQL's log per request during the phase: KiB, and full-page images. */
+  wal: [number, number];
   rps: number;
   p50: number;
   p99: number;
@@ -285,7 +306,7 @@ async function load(node: Node, path: string, bodies: Array<Record<string, unkno
   return measured(node.child.pid!, () => loadOnly(node, path, bodies, opts));
 }
 
-async function loadOnly(node: Node, path: string, bodies: Array<Record<string, unknown>>, opts: { onOk?: (sent: Record<string, unknown>, answer: string) => void; until?: Promise<unknown> }): Promise<Omit<LoadResult, 'cpu' | 'readKib' | 'writtenMib'>> {
+async function loadOnly(node: Node, path: string, bodies: Array<Record<string, unknown>>, opts: { onOk?: (sent: Record<string, unknown>, answer: string) => void; until?: Promise<unknown> }): Promise<Omit<LoadResult, 'cpu' | 'readKib' | 'writtenMib' | 'wal'>> {
   const started = Date.now();
   // The rate is over the time to the last answer: autocannon reports a run that ends on
   // `amount` only at its next 1 s sample tick, which rounded each phase up to whole seconds.
@@ -535,6 +556,9 @@ await gateway.close();
 const cpu = cpus();
 const out = process.stdout;
 const pgVersion = engines.includes('postgres') ? await admin(async (c) => (await c.query<{ server_version: string }>('show server_version')).rows[0]!.server_version) : undefined;
+const pgSettings: Record<string, string> = engines.includes('postgres')
+  ? await admin(async (c) => Object.fromEntries((await c.query<{ name: string; setting: string; unit: string | null }>(`select name, setting, unit from pg_settings where name in ('full_page_writes', 'wal_compression', 'max_wal_size', 'checkpoint_timeout')`)).rows.map((r) => [r.name, `${r.setting}${r.unit ?? ''}`])))
+  : {};
 out.write(`\n${connections} connections; send: ${requests} requests (at most ${maxSeconds} s), verify: each phone's newest code once; big store: ${rows} challenges, verifications, messages and attempts; its OS page cache before its phase: ${cacheMode}\n`);
 out.write(`Node ${process.version}${pgVersion ? `, PostgreSQL ${pgVersion}` : ''}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, everything on this one machine\n\n`);
 for (const engine of engines) {
@@ -552,6 +576,10 @@ for (const r of results) {
 }
 out.write('\nCost per request: CPU ms and KiB read from disk, otpgate / PostgreSQL (PostgreSQL counts every process of the server, the machine is shared); MiB the machine wrote to disk during the phase:\n\n| engine | store | send CPU ms | send KiB read | send MiB written | verify CPU ms | verify KiB read | verify MiB written |\n|---|---|---|---|---|---|---|---|\n');
 for (const r of results) out.write(`| ${r.engine} | ${r.store} | ${r.send.cpu.join(' / ')} | ${r.send.readKib.join(' / ')} | ${r.send.writtenMib} | ${r.verify.cpu.join(' / ')} | ${r.verify.readKib.join(' / ')} | ${r.verify.writtenMib} |\n`);
+if (results.some((r) => r.engine === 'postgres')) {
+  out.write(`\nPostgreSQL's write-ahead log per request (pg_stat_wal; full_page_writes ${pgSettings.full_page_writes}, wal_compression ${pgSettings.wal_compression}, max_wal_size ${pgSettings.max_wal_size}, checkpoint_timeout ${pgSettings.checkpoint_timeout}):\n\n| store | send KiB | send full-page images | verify KiB | verify full-page images |\n|---|---|---|---|---|\n`);
+  for (const r of results.filter((x) => x.engine === 'postgres')) out.write(`| ${r.store} | ${r.send.wal[0]} | ${r.send.wal[1]} | ${r.verify.wal[0]} | ${r.verify.wal[1]} |\n`);
+}
 out.write('\n| engine | send before purge: req/s, p99 ms | send during purge: req/s, p99 ms (load s) | p99 ratio during/before | rows purged while the load ran | write units, ms inside them | purge finished |\n|---|---|---|---|---|---|---|\n');
 for (const r of results.filter((x) => x.duringPurge)) {
   const b = r.beforePurge!;

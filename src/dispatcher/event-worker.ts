@@ -58,7 +58,6 @@ export function createEventWorker(options: EventWorkerOptions) {
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;
-  // The first purge waits an hour: a starting node has enough to do.
 
   async function attempt(d: ClaimedEventDelivery): Promise<EventAttemptOutcome> {
     const endpoint = await findEventEndpointById(store.db, d.endpoint_id);

@@ -264,12 +264,12 @@ export function createProviderConfigService(
   }
 
   return {
-    /** The tenant's provider chain: primary (or Default), fallback, then the explicit platform Default. */
     /** Drops the cached chain of a tenant whose providers were changed elsewhere (another thread). */
     forgetChain(tenantId: string): void {
       chains.delete(tenantId);
     },
 
+    /** The tenant's provider chain: primary (or Default), fallback, then the explicit platform Default. */
     async chainFor(tenantId: string): Promise<ChainEntry[]> {
       const now = clock.now();
       const hit = chains.get(tenantId);
