@@ -13,6 +13,9 @@ import { createTestDatabase, testDialects } from '../helpers/databases.js';
  * queue: a partial `… WHERE x IS NOT NULL` index only helps
  * if the planner proves `x = ?` implies it, which this test holds each engine to.
  */
+/** The fixture's verifications: one a minute from here, the newest 100 of 2,000 pending. */
+const verificationsT0 = Date.UTC(2026, 0, 1);
+
 const lookups = [
   // The per-phone hourly cap and the latest code of a phone: one index keyed by phone (0019).
   {
@@ -92,7 +95,18 @@ const lookups = [
   },
   {
     index: 'verifications_pending',
-    query: sql`select id from verifications where status = 'pending' and expires_at <= ${0} limit 500`,
+    query: sql`select id from verifications where status = 'pending' and approved_at is null and expires_at <= ${0} limit 500`,
+  },
+  // A verify's approval and its wrong code change one pending verification by id (the
+  // PostgreSQL functions' statements and the transaction path's): the primary key, not a walk
+  // of every live pending verification through `verifications_pending` (migration 0032).
+  {
+    index: 'verifications_pkey|sqlite_autoindex_verifications_1',
+    query: sql`update verifications set status = 'approved', approved_at = ${1}, updated_at = ${1}, code_sealed = null where id = ${'ver_00000000000000000000001950'} and status = 'pending' and expires_at > ${verificationsT0 + 1990 * 60_000} and attempts < max_attempts`,
+  },
+  {
+    index: 'verifications_pkey|sqlite_autoindex_verifications_1',
+    query: sql`update verifications set attempts = attempts + 1, updated_at = ${1} where tenant_id = ${'ten_a'} and id = ${'ver_00000000000000000000001950'} and status = 'pending' and expires_at > ${verificationsT0 + 1990 * 60_000} and attempts + 1 < max_attempts`,
   },
   // Data lifecycle (src/store/queries/lifecycle.ts): the boundary seek and each purge batch stay
   // on the primary key of time-ordered ids; an export walks a tenant's messages by messages_tenant.
@@ -339,6 +353,11 @@ for (const dialect of await testDialects()) {
         next_attempt_at: m.created_at, lease_owner: null, lease_until: null, last_attempt_at: null, last_http_status: 200, last_error: null, created_at: m.created_at, updated_at: m.created_at,
       }));
       for (let i = 0; i < deliveries.length; i += 100) await store.db.insertInto('event_deliveries').values(deliveries.slice(i, i + 100)).execute();
+      const verifications = Array.from({ length: 2000 }, (_, i) => ({
+        id: id('ver', i), tenant_id: 'ten_a', phone: `+4474001${String(i).padStart(5, '0')}`, purpose: 'login', status: i >= 1900 ? ('pending' as const) : ('approved' as const), attempts: 0, max_attempts: 5,
+        code_sealed: null, amount: null, payee: null, created_at: verificationsT0 + i * 60_000, updated_at: verificationsT0 + i * 60_000, expires_at: verificationsT0 + i * 60_000 + 600_000, approved_at: i >= 1900 ? null : verificationsT0 + i * 60_000,
+      }));
+      for (let i = 0; i < verifications.length; i += 100) await store.db.insertInto('verifications').values(verifications.slice(i, i + 100)).execute();
       await sql`analyze`.execute(store.db);
     });
     after(async () => {

@@ -29,6 +29,7 @@ import { m0028PgClaimFunction } from './0028-pg-claim-function.js';
 import { m0029InboxTenantOrder } from './0029-inbox-tenant-order.js';
 import { m0030TenantDeletion } from './0030-tenant-deletion.js';
 import { m0031FraudDecisionsAction } from './0031-fraud-decisions-action.js';
+import { m0032VerificationsPendingExpiry } from './0032-verifications-pending-expiry.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -65,6 +66,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0029-inbox-tenant-order': m0029InboxTenantOrder,
   '0030-tenant-deletion': m0030TenantDeletion,
   '0031-fraud-decisions-action': m0031FraudDecisionsAction,
+  '0032-verifications-pending-expiry': m0032VerificationsPendingExpiry,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -131,7 +131,8 @@ export async function expireVerifications(db: Executor, now: number, limit: numb
   const r = await db
     .updateTable('verifications')
     .set({ status: 'expired', code_sealed: null, updated_at: now })
-    .where('id', 'in', (eb) => eb.selectFrom('verifications').select('id').where('status', '=', 'pending').where('expires_at', '<=', now).limit(limit))
+    // `approved_at is null` as in `verifications_pending`'s predicate (migration 0032), which only this statement states.
+    .where('id', 'in', (eb) => eb.selectFrom('verifications').select('id').where('status', '=', 'pending').where('approved_at', 'is', null).where('expires_at', '<=', now).limit(limit))
     .where('status', '=', 'pending')
     .executeTakeFirst();
   return Number(r.numUpdatedRows);
