@@ -412,7 +412,7 @@ async function settleBacklog(engine: 'sqlite' | 'postgres', url: string, builtAt
 /** Messages still queued or being sent. */
 async function outboxLeft(engine: 'sqlite' | 'postgres', url: string): Promise<number> {
   // One status each, as the partial indexes of the queue have it, so neither engine reads the table.
-  const query = `select (select count(*) from messages where status = 'queued') + (select count(*) from messages where status = 'sending' and lease_until is not null) as n`;
+  const query = `select (select count(*) from messages where status = 'queued') + (select count(*) from messages where status = 'sending') as n`;
   if (engine === 'postgres') return withPgClient(url, async (c) => Number((await c.query<{ n: string }>(query)).rows[0]!.n));
   return withSqlite(url, (db) => (db.prepare(query).get() as { n: number }).n, { readonly: true });
 }

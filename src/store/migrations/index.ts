@@ -30,7 +30,6 @@ import { m0029InboxTenantOrder } from './0029-inbox-tenant-order.js';
 import { m0030TenantDeletion } from './0030-tenant-deletion.js';
 import { m0031FraudDecisionsAction } from './0031-fraud-decisions-action.js';
 import { m0032VerificationsPendingExpiry } from './0032-verifications-pending-expiry.js';
-import { m0033SendingLeaseExpiry } from './0033-sending-lease-expiry.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -68,7 +67,6 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0030-tenant-deletion': m0030TenantDeletion,
   '0031-fraud-decisions-action': m0031FraudDecisionsAction,
   '0032-verifications-pending-expiry': m0032VerificationsPendingExpiry,
-  '0033-sending-lease-expiry': m0033SendingLeaseExpiry,
 });
 
 export const staticMigrationProvider: MigrationProvider = {
