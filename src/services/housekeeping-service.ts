@@ -176,7 +176,8 @@ export function createHousekeeping(
   ): Promise<number> {
     const cutoff = ctx.clock.now() - keepMs;
     const found = await idBoundary(ctx.store.db, table, cutoff, (t) => idFloor(prefix, t));
-    const boundary = rewrittenTimes && idFloor(prefix, cutoff) > found ? idFloor(prefix, cutoff) : found;
+    const atCutoff = idFloor(prefix, cutoff);
+    const boundary = rewrittenTimes && atCutoff > found ? atCutoff : found;
     return inBatches((trx, _now, limit) => purge(trx, boundary, cutoff, limit));
   }
   const purgeCodes = async () =>
