@@ -14,6 +14,7 @@ import {
   countSendsForPhone,
   findChallenge,
   findLatestChallenge,
+  findLatestCode,
   insertChallenge,
   lockSendKey,
   oldestSend,
@@ -544,7 +545,7 @@ export function createOtpService(
         if (idempotencyKey && (await findIdempotencyKey(trx, tenant.id, idempotencyKey, now))) throw new IdempotencyRace();
         // At most one verification per phone and purpose is pending, and the latest send
         // belongs to it.
-        const latest = await findLatestChallenge(trx, tenant.id, phone.e164, purpose);
+        const latest = await findLatestCode(trx, tenant.id, phone.e164, purpose);
         if (!testNumber) {
           // Policy checks run inside the transaction, under the per-phone lock, so that they
           // hold across concurrent requests and nodes.

@@ -9,7 +9,7 @@ import { genericTemplate } from '../domain/template.js';
 import { idOfSid, newSid, sidOf } from '../domain/twilio-sids.js';
 import { isAppError, type AppError } from '../errors/app-error.js';
 import { invalidParameter, TwilioError } from '../errors/twilio-error.js';
-import { findLatestChallenge } from '../store/queries/challenges.js';
+import { findLatestCode } from '../store/queries/challenges.js';
 import {
   countTwilioServices,
   deleteTwilioService,
@@ -143,7 +143,7 @@ export function createTwilioVerifyService(deps: { store: Store; clock: Clock; au
       id = idOfSid(sidOrTo, 'ver');
     } else {
       const phone = normalizePhone(sidOrTo);
-      if (phone.ok) id = (await findLatestChallenge(store.db, tenant.id, phone.e164, service.purpose))?.verification_id ?? undefined;
+      if (phone.ok) id = (await findLatestCode(store.db, tenant.id, phone.e164, service.purpose))?.verification_id ?? undefined;
     }
     if (!id) throw notFound(path);
     let view: VerificationView;

@@ -30,6 +30,7 @@ import { m0029InboxTenantOrder } from './0029-inbox-tenant-order.js';
 import { m0030TenantDeletion } from './0030-tenant-deletion.js';
 import { m0031FraudDecisionsAction } from './0031-fraud-decisions-action.js';
 import { m0032VerificationsPendingExpiry } from './0032-verifications-pending-expiry.js';
+import { m0033SqliteChallengesLatestCovering } from './0033-sqlite-challenges-latest-covering.js';
 
 /**
  * Every migration, in order. Append-only: a released migration is never edited or removed;
@@ -67,6 +68,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0030-tenant-deletion': m0030TenantDeletion,
   '0031-fraud-decisions-action': m0031FraudDecisionsAction,
   '0032-verifications-pending-expiry': m0032VerificationsPendingExpiry,
+  '0033-sqlite-challenges-latest-covering': m0033SqliteChallengesLatestCovering,
 });
 
 export const staticMigrationProvider: MigrationProvider = {

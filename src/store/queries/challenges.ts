@@ -9,6 +9,13 @@ const challengeColumns = [
 ] as const satisfies ReadonlyArray<keyof NewChallenge>;
 
 /**
+ * What a send reads of a phone's latest code: on SQLite all of it is in `challenges_latest`
+ * (migration 0033), so the read never reaches the table's row.
+ */
+const latestCodeColumns = ['id', 'status', 'created_at', 'expires_at', 'resend_available_at', 'verified_at', 'verification_id'] as const satisfies ReadonlyArray<keyof Challenge>;
+export type LatestCodeRow = Pick<Challenge, (typeof latestCodeColumns)[number]>;
+
+/**
  * A verification's pending codes, newest first: the order in which a verify tries them and in
  * which a joining send keeps the newest three, so both agree on which codes are live.
  */
@@ -22,6 +29,17 @@ const q = {
     db
       .selectFrom('challenges')
       .selectAll()
+      .where('tenant_id', '=', p('tenant'))
+      .where('phone', '=', p('phone'))
+      .where('purpose', '=', p('purpose'))
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limitOf(1)),
+  ),
+  latestCode: prepared((db) =>
+    db
+      .selectFrom('challenges')
+      .select(latestCodeColumns)
       .where('tenant_id', '=', p('tenant'))
       .where('phone', '=', p('phone'))
       .where('purpose', '=', p('purpose'))
@@ -106,6 +124,11 @@ export async function findChallenge(db: Executor, tenantId: string, id: string):
 /** The newest challenge for a phone and purpose, whatever its state. */
 export async function findLatestChallenge(db: Executor, tenantId: string, phone: string, purpose: string): Promise<Challenge | undefined> {
   return (await q.latest.execute(db, { tenant: tenantId, phone, purpose })).rows[0];
+}
+
+/** The newest challenge for a phone and purpose, only what a send decides on: read from the index alone. */
+export async function findLatestCode(db: Executor, tenantId: string, phone: string, purpose: string): Promise<LatestCodeRow | undefined> {
+  return (await q.latestCode.execute(db, { tenant: tenantId, phone, purpose })).rows[0];
 }
 
 /** Sends to this phone since `since` (every purpose). */
