@@ -386,9 +386,11 @@ for (const dialect of await testDialects()) {
       }
     });
 
-    test('a busy prefix’s recent numbers near one: the guard’s own query reads challenges_latest alone', { skip: dialect !== 'sqlite' }, async () => {
-      // The query as the guard builds it, caught by Kysely's log on a second connection: a
-      // column outside the index (is_test once) would cost a row lookup for every code.
+    /**
+     * Runs `read` on a second connection whose Kysely logs each statement, and answers what it
+     * returned with the SQLite plan of its one statement (asserted to be one).
+     */
+    async function planOfOne<T>(read: (db: Kysely<Database>) => Promise<T>): Promise<{ result: T; plan: string }> {
       const seen: Array<{ sql: string; parameters: readonly unknown[] }> = [];
       const connection = new SqliteDatabase(store.description.replace(/^sqlite /, ''), { readonly: true });
       const logged = new Kysely<Database>({
@@ -398,43 +400,34 @@ for (const dialect of await testDialects()) {
         },
       });
       try {
-        // 1,000 numbers below the one asked about, 999 above, all in the range: the three nearest each side.
-        const near = await nearestNumbers(logged, 'ten_a', '+447400101000', { from: '+447400100000', to: '+447400101999:' }, 0, { below: 3, above: 3 });
-        assert.deepEqual(near, ['+447400100999', '+447400100998', '+447400100997', '+447400101001', '+447400101002', '+447400101003']);
+        const result = await read(logged);
         assert.equal(seen.length, 1);
         const rows = connection.prepare(`explain query plan ${seen[0]!.sql}`).all(...seen[0]!.parameters) as Array<{ detail: string }>;
-        const text = rows.map((x) => x.detail).join('\n');
-        // Each side a range of the index alone, in order: no sort, no row lookup.
-        assert.equal(text.match(/SEARCH challenges USING COVERING INDEX challenges_latest/g)?.length, 2, text);
-        assert.doesNotMatch(text, /TEMP B-TREE/, text);
+        return { result, plan: rows.map((x) => x.detail).join('\n') };
       } finally {
         await logged.destroy();
       }
+    }
+
+    test('a busy prefix’s recent numbers near one: the guard’s own query reads challenges_latest alone', { skip: dialect !== 'sqlite' }, async () => {
+      // The query as the guard builds it: a column outside the index (is_test once) would cost a
+      // row lookup for every code.
+      // 1,000 numbers below the one asked about, 999 above, all in the range: the three nearest each side.
+      const { result: near, plan: text } = await planOfOne((db) => nearestNumbers(db, 'ten_a', '+447400101000', { from: '+447400100000', to: '+447400101999:' }, 0, { below: 3, above: 3 }));
+      assert.deepEqual(near, ['+447400100999', '+447400100998', '+447400100997', '+447400101001', '+447400101002', '+447400101003']);
+      // Each side a range of the index alone, in order: no sort, no row lookup.
+      assert.equal(text.match(/SEARCH challenges USING COVERING INDEX challenges_latest/g)?.length, 2, text);
+      assert.doesNotMatch(text, /TEMP B-TREE/, text);
     });
 
     test('a send’s read of the phone’s latest code comes from challenges_latest alone', { skip: dialect !== 'sqlite' }, async () => {
-      // As the send path builds it, caught by Kysely's log: on a large store the table's row is
-      // a page anywhere in the file (migration 0033), so a column outside the index fails this.
-      const seen: Array<{ sql: string; parameters: readonly unknown[] }> = [];
-      const connection = new SqliteDatabase(store.description.replace(/^sqlite /, ''), { readonly: true });
-      const logged = new Kysely<Database>({
-        dialect: new SqliteDialect({ database: connection }),
-        log: (e) => {
-          if (e.level === 'query') seen.push({ sql: e.query.sql, parameters: e.query.parameters });
-        },
-      });
-      try {
-        const latest = await findLatestCode(logged, 'ten_a', '+447400100007', 'login');
-        assert.equal(latest?.id, 'chl_00000000000000000000000007');
-        assert.equal(latest?.status, 'verified');
-        assert.equal(seen.length, 1);
-        const rows = connection.prepare(`explain query plan ${seen[0]!.sql}`).all(...seen[0]!.parameters) as Array<{ detail: string }>;
-        const text = rows.map((x) => x.detail).join('\n');
-        assert.match(text, /SEARCH challenges USING COVERING INDEX challenges_latest/, text);
-        assert.doesNotMatch(text, /TEMP B-TREE/, text);
-      } finally {
-        await logged.destroy();
-      }
+      // As the send path builds it: on a large store the table's row is a page anywhere in the
+      // file (migration 0033), so a column outside the index fails this.
+      const { result: latest, plan: text } = await planOfOne((db) => findLatestCode(db, 'ten_a', '+447400100007', 'login'));
+      assert.equal(latest?.id, 'chl_00000000000000000000000007');
+      assert.equal(latest?.status, 'verified');
+      assert.match(text, /SEARCH challenges USING COVERING INDEX challenges_latest/, text);
+      assert.doesNotMatch(text, /TEMP B-TREE/, text);
     });
 
     for (const [i, { index, query }] of lookups.entries()) {

@@ -22,31 +22,22 @@ export type LatestCodeRow = Pick<Challenge, (typeof latestCodeColumns)[number]>;
 const newestPendingOf = (db: Executor) =>
   db.selectFrom('challenges').where('verification_id', '=', p('verification')).where('status', '=', 'pending').orderBy('created_at', 'desc').orderBy('id', 'desc');
 
+/** A phone's newest challenge for a purpose: the order `challenges_latest` keeps. */
+const latestOf = (db: Executor) =>
+  db
+    .selectFrom('challenges')
+    .where('tenant_id', '=', p('tenant'))
+    .where('phone', '=', p('phone'))
+    .where('purpose', '=', p('purpose'))
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limitOf(1));
+
 const q = {
   insert: prepared((db) => db.insertInto('challenges').values(Object.fromEntries(challengeColumns.map((c) => [c, p(c)])) as unknown as NewChallenge)),
   find: prepared((db) => db.selectFrom('challenges').selectAll().where('tenant_id', '=', p('tenant')).where('id', '=', p('id'))),
-  latest: prepared((db) =>
-    db
-      .selectFrom('challenges')
-      .selectAll()
-      .where('tenant_id', '=', p('tenant'))
-      .where('phone', '=', p('phone'))
-      .where('purpose', '=', p('purpose'))
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limitOf(1)),
-  ),
-  latestCode: prepared((db) =>
-    db
-      .selectFrom('challenges')
-      .select(latestCodeColumns)
-      .where('tenant_id', '=', p('tenant'))
-      .where('phone', '=', p('phone'))
-      .where('purpose', '=', p('purpose'))
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limitOf(1)),
-  ),
+  latest: prepared((db) => latestOf(db).selectAll()),
+  latestCode: prepared((db) => latestOf(db).select(latestCodeColumns)),
   countPhone: prepared((db) =>
     db
       .selectFrom('challenges')
