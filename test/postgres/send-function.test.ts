@@ -4,7 +4,7 @@ import pg from 'pg';
 import { createManualClock } from '../../src/domain/clock.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { isPostgresReachable } from '../helpers/databases.js';
-import { statementsOf, waitFor } from './support.js';
+import { keyUseRecorded, statementsOf } from './support.js';
 
 /**
  * The send in one statement on PostgreSQL (`otpgate_send`, migration 0017): taken when the
@@ -39,17 +39,6 @@ describe('the send in one statement (postgres)', { skip: !reachable && 'PostgreS
     return { status: r.statusCode, retryAfter: r.headers['retry-after'] as string | undefined, body: r.json() };
   }
 
-  /**
-   * Waits until the first request's key use is written (`last_used_at`, a unit of its own off
-   * the request's path), so that its commit cannot fall inside a later request's statements.
-   */
-  async function keyUseRecorded(keyId: string): Promise<void> {
-    await waitFor('the key’s use recorded', async () => {
-      const row = await t.deps.store.db.selectFrom('api_keys').select('last_used_at').where('id', '=', keyId).executeTakeFirst();
-      return row?.last_used_at != null;
-    });
-  }
-
   /** An answer with its ids replaced by their order of appearance, so two tenants' runs compare. */
   function normalised(answers: Answer[]): unknown {
     const names = new Map<string, string>();
@@ -80,7 +69,7 @@ describe('the send in one statement (postgres)', { skip: !reachable && 'PostgreS
   test('a send is one statement: no transaction, no advisory lock of its own, nothing else written', async () => {
     const { auth, keyId } = await t.createTenant(fast);
     await call(auth, { phone_number: nextPhone() }); // templates and the tenant are cached from here
-    await keyUseRecorded(keyId);
+    await keyUseRecorded(t.deps.store.db, keyId);
     const phone = nextPhone();
     let answer: Answer | undefined;
     const statements = await statementsOf(async () => {
@@ -182,7 +171,7 @@ describe('the send in one statement (postgres)', { skip: !reachable && 'PostgreS
     const { auth, keyId } = await t.createTenant({ ...fast, resend_cooldown_seconds: 0, resend_policy: 'same_code' });
     const p = nextPhone();
     const first = await call(auth, { phone_number: p });
-    await keyUseRecorded(keyId);
+    await keyUseRecorded(t.deps.store.db, keyId);
     clock.advance(1000);
     let second: Answer | undefined;
     const statements = await statementsOf(async () => {

@@ -5,7 +5,7 @@ import { createManualClock } from '../../src/domain/clock.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { isPostgresReachable } from '../helpers/databases.js';
 import { de, fr, gb, guard } from '../integration/fraud-guard-support.js';
-import { statementsOf } from './support.js';
+import { keyUseRecorded, statementsOf } from './support.js';
 import { guardInputsManyText } from '../../src/store/queries/fraud.js';
 
 /**
@@ -62,14 +62,14 @@ describe('the guarded send in one statement (postgres)', { skip: !reachable && '
   }
 
   /** Runs `scenario` on both paths (each with its own number range) and checks answers and stored rows agree. */
-  async function sameOnBothPaths(settings: Record<string, unknown>, scenario: (auth: string, phone: (n: number) => string) => Promise<Answer[]>) {
+  async function sameOnBothPaths(settings: Record<string, unknown>, scenario: (auth: string, phone: (n: number) => string, keyId: string) => Promise<Answer[]>) {
     const start = clock.now();
     const runs: Array<{ answers: Answer[]; stored: unknown }> = [];
     for (const extra of [{}, slowPath]) {
       clock.set(start);
-      const { auth, tenantId } = await t.createTenant({ ...settings, ...extra });
+      const { auth, tenantId, keyId } = await t.createTenant({ ...settings, ...extra });
       const r = String(range++);
-      const answers = await scenario(auth, (n) => gb(n, r));
+      const answers = await scenario(auth, (n) => gb(n, r), keyId);
       runs.push({ answers, stored: await stored(tenantId, `+447400${r}`) });
     }
     assert.deepEqual(runs[0], runs[1]);
@@ -77,8 +77,9 @@ describe('the guarded send in one statement (postgres)', { skip: !reachable && '
   }
 
   test('a first code is judged by one read, then written and counted by one call, with no transaction', async () => {
-    const { auth, tenantId } = await t.createTenant({ fraud_guard: guard(), sms_prices: { GB: 0.04 } });
+    const { auth, tenantId, keyId } = await t.createTenant({ fraud_guard: guard(), sms_prices: { GB: 0.04 } });
     await call(auth, gb(0, '099')); // templates, the tenant and the country's best day are cached from here
+    await keyUseRecorded(t.deps.store.db, keyId);
     const phone = gb(1, '099');
     let answer: Answer | undefined;
     const statements = await statementsOf(async () => {
@@ -118,10 +119,11 @@ describe('the guarded send in one statement (postgres)', { skip: !reachable && '
   test("an IP past ip_countries.max: its countries come with the one read, and both paths refuse the same send", async () => {
     const ip = '203.0.113.9';
     const reads: string[][] = [];
-    const { answers } = await sameOnBothPaths({ fraud_guard: guard({ ip_countries: { max: 2 } }) }, async (auth, phone) => {
+    const { answers } = await sameOnBothPaths({ fraud_guard: guard({ ip_countries: { max: 2 } }) }, async (auth, phone, keyId) => {
       const a: Answer[] = [];
       a.push(await call(auth, phone(1), { client_ip: ip }));
       a.push(await call(auth, de(1), { client_ip: ip }));
+      await keyUseRecorded(t.deps.store.db, keyId);
       // The IP has sent two codes: a third can pass the limit, so its countries are read.
       reads.push(await statementsOf(async () => void a.push(await call(auth, phone(2), { client_ip: ip }))));
       a.push(await call(auth, fr(1), { client_ip: ip }));

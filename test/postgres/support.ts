@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/load.js';
+import type { Database } from '../../src/store/schema.js';
 import type { RunningServer } from '../../src/server.js';
 import { TEST_ADMIN_KEY, TEST_SECRET_KEY } from '../helpers/app.js';
 import { adminPgUrl, createTestDatabase, isPostgresReachable } from '../helpers/databases.js';
@@ -65,6 +67,17 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * Waits until a key's first use is written (`last_used_at`, a write of its own off the
+ * request's path), so that its commit cannot fall inside a later request's counted statements.
+ */
+export async function keyUseRecorded(db: Kysely<Database>, keyId: string): Promise<void> {
+  await waitFor('the key’s use recorded', async () => {
+    const row = await db.selectFrom('api_keys').select('last_used_at').where('id', '=', keyId).executeTakeFirst();
+    return row?.last_used_at != null;
+  });
 }
 
 /**
