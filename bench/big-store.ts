@@ -15,8 +15,9 @@
 //
 // The big stores are built once (bench/big-store/build.ts) and reused by later runs until
 // --rebuild; each run's purge removes the store's oldest day of messages and codes. Quote the
-// first run on a freshly built store: later runs over the same PostgreSQL store measured the
-// big store's send slower and slower (docs/performance.md, 2026-12-04).
+// runs after the first: the first shares the disk with the OS writing the build out
+// (docs/performance.md, 2026-12-07). The build fills the indexes keyed by phone or IP during the
+// load, as a store that grew has them; the others are made after it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { cpus, tmpdir, totalmem } from 'node:os';

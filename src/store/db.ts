@@ -225,7 +225,8 @@ export function createStore(url: string, options: StoreOptions = {}): Store {
     // B-trees (ORDER BY) stay in memory too. The page cache stays at 16 MiB: when a B-tree
     // split reorders pages, SQLite parks one under a page number far past the file's end,
     // and the commit then walks the whole cache to drop it. At 64 MiB a batch's commit took
-    // 1.6–1.9 times as long as at 16 MiB on a 600 MB file (bench/sqlite-page-cache.ts).
+    // 1.6–1.9 times as long as at 16 MiB on a 600 MB file (bench/sqlite-page-cache.ts); on a
+    // 14 GiB store 256 MiB still sent slower (docs/performance.md).
     sqlite.pragma('cache_size = -16384');
     sqlite.pragma('mmap_size = 268435456');
     sqlite.pragma('temp_store = MEMORY');
