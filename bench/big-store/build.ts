@@ -159,13 +159,13 @@ export interface BuiltStore {
 
 const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 
-// ---------------------------------------------------------------- SQLite
-
 /**
  * The indexes a send writes at a random place (keyed by phone or IP): filled row by row during
  * the load, on both engines, so that their leaves keep the room a grown store's have.
  */
 const filledByLoad = new Set(['challenges_latest', 'challenges_ip']);
+
+// ---------------------------------------------------------------- SQLite
 
 export async function buildSqlite(rows: number, opts: { dir: string; rebuild: boolean }): Promise<BuiltStore> {
   mkdirSync(opts.dir, { recursive: true });
@@ -193,10 +193,8 @@ export async function buildSqlite(rows: number, opts: { dir: string; rebuild: bo
   for (const t of tenants) insertTenant.run(t.id, `Big ${t.id.slice(-1)}`, JSON.stringify(benchSettings), t0 - 400 * DAY_MS, t0 - 400 * DAY_MS);
   for (const spec of tableRows(rows, t0)) {
     // Secondary indexes are dropped for the load and made again after it (as the migrations
-    // wrote them), but for those keyed by phone or IP: the load fills them in the order a store
-    // does, keys at random, so their leaves keep the room a grown store's have. Made in one pass
-    // they come out full, and the first sends on the store split a leaf almost every time
-    // (docs/performance.md, 2026-12-07).
+    // wrote them), but for `filledByLoad`: made in one pass they come out full, and the first
+    // sends on the store split a leaf almost every time (docs/performance.md, 2026-12-07).
     const indexes = (db.prepare(`select name, sql from sqlite_master where type = 'index' and tbl_name = ? and sql is not null`).all(spec.table) as Array<{ name: string; sql: string }>).filter(
       (ix) => !filledByLoad.has(ix.name),
     );
@@ -279,8 +277,7 @@ export async function buildPostgres(rows: number, opts: { serverUrl: string; reb
         [spec.table],
       );
       // PostgreSQL makes an index in one pass with its leaves 90 % full (the default
-      // fillfactor), where random inserts leave them about 70 % full: keyed at random, they are
-      // filled by the load as on SQLite.
+      // fillfactor); random inserts leave them about 70 % full.
       const made = r.rows.filter((ix) => !filledByLoad.has(ix.indexname));
       for (const ix of made) await c.query(`drop index "${ix.indexname}"`);
       return made;
