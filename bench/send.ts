@@ -6,6 +6,9 @@
 //   BENCH_RATE  offer this many requests a second in all instead of as many as are answered:
 //               below every server's limit, the CPU per request compares two sources with
 //               less of the noise a saturated machine adds
+// Besides each server's CPU per request (and its main thread's), the table gives the load
+// generator's (this process's) and how busy the whole machine was during the measured pass:
+// a machine short of 100 % busy is bound by one thread, not by its cores.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
@@ -78,6 +81,17 @@ function cpuMsOf(pid: number, thread?: 'main'): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
+/**
+ * The machine's CPU time since boot, busy and in all, ms: over a pass, busy ÷ all is how much of
+ * the machine's cores were at work (server, load generator and anything else).
+ */
+function machineMs(): { busy: number; all: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: idle and iowait are the time not at work.
+  const all = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: ((all - fields[3]! - fields[4]!) * 1000) / 100, all: (all * 1000) / 100 };
+}
+
 async function load(url: string, key?: string) {
   let i = 0;
   const result = await autocannon({
@@ -114,7 +128,7 @@ const servers = [
   ['otpgate POST /v1/otp/send (SQLite, Inbox, dispatcher on), fraud guard off', 'bench/servers/otpgate.ts', { BENCH_FRAUD_GUARD: 'off' }],
   ['otpgate, fraud guard enforce (every rule judged, none trips)', 'bench/servers/otpgate.ts', { BENCH_FRAUD_GUARD: 'enforce' }],
 ] as const;
-type Measured = Awaited<ReturnType<typeof load>> & { cpuUs: number; mainUs: number };
+type Measured = Awaited<ReturnType<typeof load>> & { cpuUs: number; mainUs: number; loaderUs: number; busy: number };
 const perRound: Measured[][] = [];
 /** otpgate's outbox by status when the load stopped (warm-up and measured pass together). */
 const outboxAtEnd: string[] = [];
@@ -132,9 +146,19 @@ for (let round = 0; round < rounds; round++) {
     await load(s.url, s.key).catch(() => undefined); // warm-up pass, discarded
     const cpu0 = cpuMsOf(s.child.pid!);
     const main0 = cpuMsOf(s.child.pid!, 'main');
+    const loader0 = process.cpuUsage();
+    const machine0 = machineMs();
     const r = await load(s.url, s.key);
     const perRequest = (ms: number) => Math.round((ms * 1000) / Math.max(1, r.total));
-    results[index] = { ...r, cpuUs: perRequest(cpuMsOf(s.child.pid!) - cpu0), mainUs: perRequest(cpuMsOf(s.child.pid!, 'main') - main0) };
+    const loader = process.cpuUsage(loader0);
+    const machine1 = machineMs();
+    results[index] = {
+      ...r,
+      cpuUs: perRequest(cpuMsOf(s.child.pid!) - cpu0),
+      mainUs: perRequest(cpuMsOf(s.child.pid!, 'main') - main0),
+      loaderUs: perRequest((loader.user + loader.system) / 1000),
+      busy: (machine1.busy - machine0.busy) / Math.max(1, machine1.all - machine0.all),
+    };
     if (index > 0) (holdsAtEnd[round] ??= [])[index] = await holdsOf(s.url).catch((err: Error) => `metrics not read: ${err.message}`);
     s.child.kill('SIGTERM');
     await new Promise((r) => s.child.once('exit', r));
@@ -147,10 +171,10 @@ const ratios = perRound.map((r) => r[1]!.rps / r[0]!.rps);
 const order = ratios.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
 const median = order[Math.floor(order.length / 2)]![1];
 const guardRatios = perRound.map((r) => r[2]!.rps / r[1]!.rps).sort((a, b) => a - b);
-process.stdout.write(`\n${connections} connections${rate ? `, ${rate} requests a second offered` : ''}, ${seconds} s per server and round, ${rounds} rounds, ${newPhones ? 'a new number for every request' : '16,000 bodies in a cycle'}, Node ${process.version}\n\n| round | server | req/s | p50 ms | p99 ms | non-2xx | errors | ratio | CPU µs/req | of it, main thread |\n|---|---|---|---|---|---|---|---|---|---|\n`);
+process.stdout.write(`\n${connections} connections${rate ? `, ${rate} requests a second offered` : ''}, ${seconds} s per server and round, ${rounds} rounds, ${newPhones ? 'a new number for every request' : '16,000 bodies in a cycle'}, Node ${process.version}\n\n| round | server | req/s | p50 ms | p99 ms | non-2xx | errors | ratio | CPU µs/req | of it, main thread | load generator's CPU µs/req | machine busy |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n`);
 perRound.forEach((results, round) => {
   results.forEach((r, i) => {
-    process.stdout.write(`| ${round + 1}${round === median ? ' (median)' : ''} | ${servers[i]![0]} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${(r.rps / results[0]!.rps).toFixed(2)} | ${r.cpuUs} | ${r.mainUs} |\n`);
+    process.stdout.write(`| ${round + 1}${round === median ? ' (median)' : ''} | ${servers[i]![0]} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${(r.rps / results[0]!.rps).toFixed(2)} | ${r.cpuUs} | ${r.mainUs} | ${r.loaderUs} | ${Math.round(r.busy * 100)} % |\n`);
   });
 });
 process.stdout.write(`\nfraud guard enforce ÷ off, per round: ${guardRatios.map((x) => x.toFixed(3)).join(', ')} (median ${guardRatios[Math.floor(guardRatios.length / 2)]!.toFixed(3)})\n`);
