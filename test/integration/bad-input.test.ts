@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createManualClock } from '../../src/domain/clock.js';
 import { adminAuth, createTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/databases.js';
+import { waitFor } from '../helpers/live-server.js';
 
 type Case = { name: string; method: string; url: string; body?: unknown; auth?: string | null; headers?: Record<string, string>; status: number; code: string; allow?: string };
 
@@ -117,11 +118,10 @@ for (const dialect of await testDialects()) {
       // Each key's last use is recorded once per minute of the (stopped) clock: let both
       // records land before the table starts.
       assert.equal((await t.call('GET', '/v1/messages', { auth: other.auth })).statusCode, 200);
-      for (let i = 0; i < 200; i++) {
+      await waitFor('both keys’ last use recorded', async () => {
         const keys = await t.deps.store.db.selectFrom('api_keys').select(['id', 'last_used_at']).where('id', 'in', [own.keyId, other.keyId]).execute();
-        if (keys.length === 2 && keys.every((k) => k.last_used_at === clock.now())) break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
+        return keys.length === 2 && keys.every((k) => k.last_used_at === clock.now()) ? true : undefined;
+      });
       const s = await snapshot(t);
       for (const table of ['tenants', 'api_keys', 'provider_configs', 'templates', 'challenges', 'messages', 'message_attempts', 'inbox_messages', 'idempotency_keys', 'audit_log']) {
         assert.ok((s.get(table)?.length ?? 0) > 0, `the snapshot has rows in ${table}`);
