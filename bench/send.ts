@@ -82,14 +82,14 @@ function cpuMsOf(pid: number, thread?: 'main'): number {
 }
 
 /**
- * The machine's CPU time since boot, busy and in all, ms: over a pass, busy ÷ all is how much of
- * the machine's cores were at work (server, load generator and anything else).
+ * The machine's CPU time since boot, busy and in all, in clock ticks: over a pass, busy ÷ all is
+ * how much of the machine's cores were at work (server, load generator and anything else).
  */
-function machineMs(): { busy: number; all: number } {
+function machineTicks(): { busy: number; all: number } {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal: idle and iowait are the time not at work.
   const all = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: ((all - fields[3]! - fields[4]!) * 1000) / 100, all: (all * 1000) / 100 };
+  return { busy: all - fields[3]! - fields[4]!, all };
 }
 
 async function load(url: string, key?: string) {
@@ -147,11 +147,11 @@ for (let round = 0; round < rounds; round++) {
     const cpu0 = cpuMsOf(s.child.pid!);
     const main0 = cpuMsOf(s.child.pid!, 'main');
     const loader0 = process.cpuUsage();
-    const machine0 = machineMs();
+    const machine0 = machineTicks();
     const r = await load(s.url, s.key);
     const perRequest = (ms: number) => Math.round((ms * 1000) / Math.max(1, r.total));
     const loader = process.cpuUsage(loader0);
-    const machine1 = machineMs();
+    const machine1 = machineTicks();
     results[index] = {
       ...r,
       cpuUs: perRequest(cpuMsOf(s.child.pid!) - cpu0),
