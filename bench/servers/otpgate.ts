@@ -8,7 +8,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { startServer } from '../../src/server.js';
 import { benchFraudGuard } from './bench-support.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'otpgate-bench-'));
+const dir = process.env.BENCH_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'otpgate-bench-'));
 const config = loadConfig({
   ...process.env,
   OTPGATE_DATA_DIR: dir,
