@@ -6,9 +6,10 @@
 // still read a tenth high); V8's helper threads (GC, compiler) are not, so they are given apart.
 // Callgrind counts user-space instructions only: the kernel's share of a request (the sockets,
 // the file's writes) is not in them.
-// Usage: npx tsx bench/instructions.ts [sends a pass [passes [warm-up sends]]]   (default 1000, 3, 3000)
+// Usage: npx tsx bench/instructions.ts [sends a pass [passes [warm-up sends]]]   (default 1000, 3, 5000)
 //   BENCH_FRAUD_GUARD  off (default) or enforce, for otpgate
 //   BENCH_SERVERS      baseline,otpgate (default) or either alone
+//   BENCH_NODE_FLAGS   flags for each server's node, e.g. --predictable (V8's GC and compiler on the main thread)
 //   BENCH_CALLGRIND_DIR  keep each server's dumps there, for callgrind_annotate (by function, per thread)
 // Needs valgrind (Debian's package). A send costs about 100 times its native time under it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -20,15 +21,16 @@ import Database from '../src/store/sqlite-driver.js';
 
 const perPass = Number(process.argv[2] ?? 1000);
 const passes = Number(process.argv[3] ?? 3);
-const warmUp = Number(process.argv[4] ?? 3000);
+const warmUp = Number(process.argv[4] ?? 5000);
 const connections = 50;
 const which = (process.env.BENCH_SERVERS ?? 'baseline,otpgate').split(',');
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 function startUnderCallgrind(script: string, outDir: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string; key?: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'valgrind',
-      ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${join(outDir, 'cg')}`, process.execPath, '--import', 'tsx', script],
+      ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${join(outDir, 'cg')}`, process.execPath, ...nodeFlags, '--import', 'tsx', script],
       { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } },
     );
     let buf = '';
