@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import Database from '../src/store/sqlite-driver.js';
+import { newNumbers } from './servers/bench-support.js';
 
 const perPass = Number(process.argv[2] ?? 1000);
 const passes = Number(process.argv[3] ?? 3);
@@ -48,15 +49,21 @@ function startUnderCallgrind(script: string, outDir: string, env: Record<string,
   });
 }
 
-/** The k-th send's body: the k-th number of San Francisco's 799 exchanges, as `npm run bench -- … new` sends. */
-function body(k: number): string {
-  const nxx = 200 + (k % 799);
-  const line = String(Math.floor(k / 799) % 10_000).padStart(4, '0');
-  return JSON.stringify({ phone_number: `+1415${nxx >= 555 ? nxx + 1 : nxx}${line}`, client_ip: `198.51.${Math.floor(k / 250) % 8}.${k % 250}` });
+/**
+ * The sends' bodies, one a call: a new number each (bench-support's `newNumbers`, the sequence
+ * `npm run bench -- … new` sends) and an end-user IP from the same pool of 2,000.
+ */
+function sendBodies(): () => string {
+  const nextPhone = newNumbers();
+  let k = 0;
+  return () => {
+    const ip = `198.51.${Math.floor(k / 250) % 8}.${k % 250}`;
+    k += 1;
+    return JSON.stringify({ phone_number: nextPhone(), client_ip: ip });
+  };
 }
 
-async function sends(url: string, key: string | undefined, from: number, amount: number): Promise<number> {
-  let k = from;
+async function sends(url: string, key: string | undefined, next: () => string, amount: number): Promise<number> {
   const result = await autocannon({
     url: `${url}/v1/otp/send`,
     connections,
@@ -64,7 +71,7 @@ async function sends(url: string, key: string | undefined, from: number, amount:
     timeout: 600,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    requests: [{ setupRequest: (req) => ({ ...req, body: body(k++) }) }],
+    requests: [{ setupRequest: (req) => ({ ...req, body: next() }) }],
   });
   if (result.non2xx || result.errors) throw new Error(`${result.non2xx} non-2xx answers and ${result.errors} errors`);
   return result.requests.total;
@@ -95,7 +102,8 @@ function counts(outDir: string, dump: number): number[] {
     const summary = /^summary: (\d+)$/m.exec(readFileSync(join(outDir, f), 'utf8'));
     out[Number(m[1]) - 1] = Number(summary?.[1] ?? 0);
   }
-  return out.map((n) => n ?? 0);
+  // A thread that has ended leaves no file: counted 0, not a hole.
+  return Array.from(out, (n) => n ?? 0);
 }
 
 function control(pid: number, command: '-z' | '-d'): void {
@@ -116,12 +124,12 @@ for (const [name, script] of servers.filter(([n]) => which.includes(n))) {
   const pid = s.child.pid!;
   const dbFile = name === 'otpgate' ? join(dataDir, 'otpgate.db') : undefined;
   try {
-    let k = await sends(s.url, s.key, 0, warmUp);
+    const next = sendBodies();
+    await sends(s.url, s.key, next, warmUp);
     await delivered(dbFile);
     for (let pass = 1; pass <= passes; pass++) {
       control(pid, '-z');
-      const n = await sends(s.url, s.key, k, perPass);
-      k += n;
+      const n = await sends(s.url, s.key, next, perPass);
       await delivered(dbFile);
       control(pid, '-d');
       const c = counts(outDir, pass);
